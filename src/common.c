@@ -1,0 +1,51 @@
+/* The error message of each thread's last failure, and checked allocation. */
+#include "vae/common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static _Thread_local char last_error[1024];
+
+int vae_fail(int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+const char *vae_error_message(void) { return last_error; }
+
+void vae_error_clear(void) { last_error[0] = '\0'; }
+
+void *vae_malloc_array(size_t n, size_t size)
+{
+    if (size != 0 && n > SIZE_MAX / size) {
+        vae_fail(VAE_ERR_NOMEM, "allocation of %zu x %zu bytes overflows", n, size);
+        return NULL;
+    }
+    size_t bytes = n * size;
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p)
+        vae_fail(VAE_ERR_NOMEM, "out of memory allocating %zu bytes", bytes);
+    return p;
+}
+
+void *vae_calloc_array(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        vae_fail(VAE_ERR_NOMEM, "out of memory allocating %zu x %zu bytes", n, size);
+    return p;
+}
+
+void vae_free_ptr(void *pp)
+{
+    void **p = (void **)pp;
+    free(*p);
+    *p = NULL;
+}
+
+const char *vae_version(void) { return VAE_VERSION; }

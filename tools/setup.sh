@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages vae-dist needs (only those missing) and builds it into build/.
+# Usage: tools/setup.sh [--sanitize] [--build-dir DIR] [--extra PKG...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_dir=build
+cmake_args=()
+extra=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --sanitize) cmake_args+=(-DVAE_SANITIZE=ON); build_dir=build-asan ;;
+    --build-dir) build_dir=$2; shift ;;
+    --extra) shift; extra+=("$@"); break ;;
+    *) echo "setup.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev
+          hdf5-tools libcmocka-dev python3-h5py python3-scipy python3-numpy "${extra[@]}")
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release "${cmake_args[@]}" >/dev/null
+cmake --build "$build_dir" -j "$(nproc)" 2>&1 | grep -E "warning|error|Error" || true
+test -x "$build_dir/vae-dist"
+echo "setup: built into $build_dir" >&2
