@@ -1,0 +1,44 @@
+/* Adam and SGD over the flat parameter buffer, with optional clipping by global norm. The moments
+ * m and v share the parameters' layout, so an update is one loop and a checkpoint one write. */
+#ifndef VAE_OPTIM_H
+#define VAE_OPTIM_H
+
+#include "vae/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { VAE_OPTIM_ADAM, VAE_OPTIM_SGD } vae_optim_kind;
+extern const char *const vae_optim_names[]; /* "adam", "sgd", NULL */
+
+typedef struct {
+    vae_optim_kind kind;
+    float lr, beta1, beta2, eps;
+    float clip_norm; /* <= 0: no clipping */
+} vae_optim_config;
+
+void vae_optim_config_default(vae_optim_config *cfg);
+
+typedef struct {
+    vae_optim_config cfg;
+    size_t n;
+    int64_t t; /* updates done (Adam's bias correction) */
+    float *m;  /* [n] first moments (Adam) */
+    float *v;  /* [n] second moments (Adam) */
+} vae_optim;
+
+int vae_optim_new(vae_optim **out, const vae_optim_config *cfg, size_t n);
+void vae_optim_free(vae_optim *o);
+
+/* The global L2 norm of g[0..n), accumulated in double. */
+double vae_grad_norm(const float *g, size_t n);
+
+/* One update of params from grads (which it may scale when clipping); grad_norm is the gradient's
+ * global norm (the caller computed it to check it is finite). */
+void vae_optim_step(vae_optim *o, float *params, float *grads, double grad_norm);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

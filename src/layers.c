@@ -1,0 +1,161 @@
+/* Dense and sparse linear layers, activations, input transforms and the log-softmax kernels. GEMMs
+ * go to OpenBLAS; the rest are loops written so that the compiler vectorizes them. */
+#include "layers.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+void linear_forward(float *out, const float *in, const float *w, const float *b, int B, int In, int O)
+{
+    for (int r = 0; r < B; r++)
+        memcpy(out + (size_t)r * O, b, sizeof(float) * (size_t)O);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, O, In, 1.0f, in, In, w, In, 1.0f, out, O);
+}
+
+static void add_row_sums(float *db, const float *dout, int B, int O)
+{
+    for (int r = 0; r < B; r++) {
+        const float *row = dout + (size_t)r * O;
+        for (int o = 0; o < O; o++)
+            db[o] += row[o];
+    }
+}
+
+void linear_backward(float *din, float *dw, float *db, const float *dout, const float *in,
+                     const float *w, int B, int In, int O)
+{
+    if (B == 0)
+        return;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, In, B, 1.0f, dout, O, in, In, 1.0f, dw, In);
+    if (db)
+        add_row_sums(db, dout, B, O);
+    if (din)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, In, O, 1.0f, dout, O, w, In, 1.0f,
+                    din, In);
+}
+
+/* Rows of w are walked one at a time (outer loop) so that each 4V-byte row stays in cache while
+ * every non-zero of the batch gathers from it; walking documents outermost would touch O cache
+ * lines per non-zero. */
+void sparse_linear_forward(float *out, const vae_docs *x, const float *xval, const float *w,
+                           const float *b, int64_t V, int O)
+{
+    const int64_t B = x->num_docs;
+    for (int o = 0; o < O; o++) {
+        const float *row = w + (size_t)o * (size_t)V;
+        for (int64_t r = 0; r < B; r++) {
+            float s = 0.0f;
+            for (int64_t k = x->indptr[r]; k < x->indptr[r + 1]; k++)
+                s += xval[k] * row[x->indices[k]];
+            out[r * O + o] = b[o] + s;
+        }
+    }
+}
+
+void sparse_linear_backward(float *dw, float *db, const float *dout, const vae_docs *x,
+                            const float *xval, int64_t V, int O)
+{
+    const int64_t B = x->num_docs;
+    for (int o = 0; o < O; o++) {
+        float *row = dw + (size_t)o * (size_t)V;
+        for (int64_t r = 0; r < B; r++) {
+            const float g = dout[r * O + o];
+            for (int64_t k = x->indptr[r]; k < x->indptr[r + 1]; k++)
+                row[x->indices[k]] += xval[k] * g;
+        }
+    }
+    add_row_sums(db, dout, (int)B, O);
+}
+
+void input_transform_forward(float *xval, const vae_docs *x, vae_input_transform t)
+{
+    for (int64_t r = 0; r < x->num_docs; r++) {
+        const int64_t lo = x->indptr[r], hi = x->indptr[r + 1];
+        double total = 0.0;
+        if (t == VAE_INPUT_L1)
+            for (int64_t k = lo; k < hi; k++)
+                total += x->counts[k];
+        for (int64_t k = lo; k < hi; k++) {
+            const float n = (float)x->counts[k];
+            switch (t) {
+            case VAE_INPUT_LOG1P: xval[k] = log1pf(n); break;
+            case VAE_INPUT_COUNTS: xval[k] = n; break;
+            case VAE_INPUT_L1: xval[k] = (float)(n / total); break;
+            }
+        }
+    }
+}
+
+void activation_forward(float *y, size_t n, vae_activation a)
+{
+    switch (a) {
+    case VAE_ACT_RELU:
+        for (size_t i = 0; i < n; i++)
+            y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+        break;
+    case VAE_ACT_TANH:
+        for (size_t i = 0; i < n; i++)
+            y[i] = tanhf(y[i]);
+        break;
+    case VAE_ACT_SOFTPLUS:
+        /* PyTorch's threshold: beyond 20 softplus(x) equals x in float. */
+        for (size_t i = 0; i < n; i++)
+            y[i] = y[i] > 20.0f ? y[i] : log1pf(expf(y[i]));
+        break;
+    }
+}
+
+void activation_backward(float *dy, const float *y, size_t n, vae_activation a)
+{
+    switch (a) {
+    case VAE_ACT_RELU:
+        for (size_t i = 0; i < n; i++)
+            dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+        break;
+    case VAE_ACT_TANH:
+        for (size_t i = 0; i < n; i++)
+            dy[i] *= 1.0f - y[i] * y[i];
+        break;
+    case VAE_ACT_SOFTPLUS:
+        /* sigmoid(x) = 1 - exp(-softplus(x)); expm1 keeps it accurate where it is tiny. */
+        for (size_t i = 0; i < n; i++)
+            dy[i] *= -expm1f(-y[i]);
+        break;
+    }
+}
+
+/* exp(x) by range reduction x = k ln2 + f, |f| <= ln2/2, and a degree-6 polynomial for exp(f)
+ * (relative error below 2e-7); inputs below -87 give 0. Branch-free so that it vectorizes. */
+static inline float exp_nonpositive(float x)
+{
+    x = x < -87.0f ? -87.0f : x;
+    const float k = nearbyintf(x * 1.44269504088896341f);
+    const float f = (x - k * 0.693145751953125f) - k * 1.428606765330187045e-06f;
+    float p = 1.0f / 720.0f;
+    p = p * f + 1.0f / 120.0f;
+    p = p * f + 1.0f / 24.0f;
+    p = p * f + 1.0f / 6.0f;
+    p = p * f + 0.5f;
+    p = p * f + 1.0f;
+    p = p * f + 1.0f;
+    union { float f; int32_t i; } scale = {.i = ((int32_t)k + 127) << 23};
+    return p * scale.f;
+}
+
+void vexp_shifted(float *out, const float *x, float shift, float mul, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        out[i] = mul * exp_nonpositive(x[i] - shift);
+}
+
+float logsumexp_row(const float *logits, int64_t V)
+{
+    float mx = logits[0];
+    for (int64_t v = 1; v < V; v++)
+        mx = logits[v] > mx ? logits[v] : mx;
+    float s = 0.0f;
+    for (int64_t v = 0; v < V; v++)
+        s += exp_nonpositive(logits[v] - mx);
+    return mx + logf(s);
+}

@@ -1,0 +1,41 @@
+/* The model's building blocks as plain functions over explicit shapes (row-major):
+ * `X_forward(out, ..., in, weights)` and `X_backward(din, dweights, ..., dout, ...)`; backward
+ * passes accumulate (+=) into every gradient, input gradients included (so two heads reading one
+ * input add their contributions).
+ * B: rows of a batch, In: input width, O: output width, V: vocabulary. */
+#ifndef VAE_LAYERS_H
+#define VAE_LAYERS_H
+
+#include "vae/corpus.h"
+#include "vae/model.h"
+
+/* out[B, O] = in[B, In] w[O, In]^T + b[O] */
+void linear_forward(float *out, const float *in, const float *w, const float *b, int B, int In, int O);
+/* dw[O, In] += dout^T in; db[O] += sum_rows dout; din[B, In] += dout w
+ * (db or din NULL: skipped). */
+void linear_backward(float *din, float *dw, float *db, const float *dout, const float *in,
+                     const float *w, int B, int In, int O);
+
+/* The first encoder layer over the sparse batch: out[B, O] = X w[O, V]^T + b, where row r of X has
+ * xval[k] at column x->indices[k]. Cost proportional to the batch's non-zeros. */
+void sparse_linear_forward(float *out, const vae_docs *x, const float *xval, const float *w,
+                           const float *b, int64_t V, int O);
+/* dw[O, V] += dout^T X, touching only the columns present in the batch; db += sum_rows dout. */
+void sparse_linear_backward(float *dw, float *db, const float *dout, const vae_docs *x,
+                            const float *xval, int64_t V, int O);
+
+/* xval[k] = transform of the count at non-zero k (log1p, the count, or count / document total). */
+void input_transform_forward(float *xval, const vae_docs *x, vae_input_transform t);
+
+/* y = act(y) in place over n values. */
+void activation_forward(float *y, size_t n, vae_activation a);
+/* dy *= act'(x), expressed through the activation's output y (all three allow it). */
+void activation_backward(float *dy, const float *y, size_t n, vae_activation a);
+
+/* log sum_v exp(logits[v]) of one row, stable for any finite logits. */
+float logsumexp_row(const float *logits, int64_t V);
+
+/* exp(x) for x <= 0 (accurate to a few ulp; vectorizable, unlike libm's expf). */
+void vexp_shifted(float *out, const float *x, float shift, float mul, int64_t n);
+
+#endif

@@ -1,0 +1,376 @@
+/* The model against an independent reference: a dense, double-precision implementation of SPEC's
+ * model written here from the formulas, whose central finite differences check every gradient
+ * tensor of the C model, for every activation and input transform, with and without decoder
+ * hidden layers. Also: log-softmax on extreme logits, figures of a hand-worked case, KL against
+ * Monte Carlo, layout names and shapes. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "layers.h"
+#include "vae/model.h"
+#include "vae/rng.h"
+
+/* A small batch: 3 documents over V = 9 words, one of them long, with varied counts. */
+static const int64_t doc_indptr[] = {0, 3, 4, 9};
+static const int32_t doc_indices[] = {0, 4, 8, 2, 0, 1, 3, 5, 7};
+static const int32_t doc_counts[] = {2, 1, 5, 7, 1, 3, 1, 2, 4};
+static const int64_t doc_index[] = {11, 3, 42};
+
+static vae_docs small_batch(void)
+{
+    vae_docs d = {0};
+    d.num_docs = 3;
+    d.nnz = 9;
+    d.indptr = (int64_t *)doc_indptr;
+    d.indices = (int32_t *)doc_indices;
+    d.counts = (int32_t *)doc_counts;
+    d.doc_index = (int64_t *)doc_index;
+    return d;
+}
+
+static double act(double x, vae_activation a)
+{
+    switch (a) {
+    case VAE_ACT_RELU: return x > 0 ? x : 0;
+    case VAE_ACT_TANH: return tanh(x);
+    default: return log1p(exp(x));
+    }
+}
+
+/* y[O] = W x + b, with W [O, In] at p + t->offset. */
+static void ref_linear(const double *p, const vae_layout *l, int layer, const double *x, int In, double *y,
+                       int do_act, vae_activation a)
+{
+    const vae_tensor *w = &l->tensors[2 * layer], *b = &l->tensors[2 * layer + 1];
+    for (int o = 0; o < w->rows; o++) {
+        double s = p[b->offset + o];
+        for (int i = 0; i < In; i++)
+            s += p[w->offset + (size_t)o * In + i] * x[i];
+        y[o] = do_act ? act(s, a) : s;
+    }
+}
+
+/* sum_d (recon_d + beta kl_d) in double, straight from SPEC's formulas with a dense input. */
+static double ref_loss(const vae_model_config *c, const vae_layout *l, const double *p, const vae_docs *d,
+                       const float *eps, double beta)
+{
+    const int64_t V = c->vocab_size;
+    const int L = c->latent;
+    double total = 0;
+    double x[64], h[64], h2[64], mu[64], lv[64], z[64], logits[64];
+    for (int64_t r = 0; r < d->num_docs; r++) {
+        double N = 0;
+        for (int64_t v = 0; v < V; v++)
+            x[v] = 0;
+        for (int64_t k = d->indptr[r]; k < d->indptr[r + 1]; k++)
+            N += d->counts[k];
+        for (int64_t k = d->indptr[r]; k < d->indptr[r + 1]; k++) {
+            double n = d->counts[k];
+            x[d->indices[k]] = c->input == VAE_INPUT_LOG1P ? log1p(n) : c->input == VAE_INPUT_COUNTS ? n : n / N;
+        }
+        const double *in = x;
+        int width = (int)V;
+        for (int i = 0; i < c->num_enc; i++) {
+            double *out = i % 2 ? h2 : h;
+            ref_linear(p, l, i, in, width, out, 1, c->activation);
+            in = out;
+            width = c->enc_hidden[i];
+        }
+        ref_linear(p, l, c->num_enc, in, width, mu, 0, 0);
+        ref_linear(p, l, c->num_enc + 1, in, width, lv, 0, 0);
+        double kl = 0;
+        for (int u = 0; u < L; u++) {
+            z[u] = mu[u] + exp(lv[u] / 2) * eps[r * L + u];
+            kl += -0.5 * (1 + lv[u] - mu[u] * mu[u] - exp(lv[u]));
+        }
+        in = z;
+        width = L;
+        for (int i = 0; i < c->num_dec; i++) {
+            double *out = i % 2 ? h2 : h;
+            ref_linear(p, l, c->num_enc + 2 + i, in, width, out, 1, c->activation);
+            in = out;
+            width = c->dec_hidden[i];
+        }
+        ref_linear(p, l, c->num_enc + 2 + c->num_dec, in, width, logits, 0, 0);
+        double mx = logits[0], se = 0;
+        for (int64_t v = 1; v < V; v++)
+            mx = fmax(mx, logits[v]);
+        for (int64_t v = 0; v < V; v++)
+            se += exp(logits[v] - mx);
+        double recon = 0;
+        for (int64_t k = d->indptr[r]; k < d->indptr[r + 1]; k++)
+            recon -= d->counts[k] * (logits[d->indices[k]] - mx - log(se));
+        total += recon + beta * kl;
+    }
+    return total;
+}
+
+static void config_small(vae_model_config *c, vae_activation a, vae_input_transform t, int num_dec)
+{
+    vae_model_config_default(c, 9);
+    c->latent = 3;
+    c->num_enc = 2;
+    c->enc_hidden[0] = 6, c->enc_hidden[1] = 5;
+    c->num_dec = num_dec;
+    c->dec_hidden[0] = 4, c->dec_hidden[1] = 7;
+    c->activation = a;
+    c->input = t;
+}
+
+/* Compares the model's loss and every gradient tensor with the reference's central differences. */
+static void check_gradients(vae_activation a, vae_input_transform t, int num_dec, int sample)
+{
+    vae_model_config c;
+    config_small(&c, a, t, num_dec);
+    vae_model *m = NULL;
+    assert_int_equal(vae_model_new(&m, &c, 4, 0), VAE_OK);
+    vae_model_init_params(m, 7);
+    const vae_layout *l = vae_model_layout(m);
+    const size_t P = l->num_params;
+    float *pf = vae_model_params(m);
+    /* Biases start away from zero so ReLU units are neither all dead nor all linear. */
+    for (int i = 0; i < l->num_tensors; i++)
+        if (!l->tensors[i].cols)
+            for (size_t k = 0; k < l->tensors[i].size; k++)
+                pf[l->tensors[i].offset + k] += 0.3f * (float)((int)(k % 3) - 1);
+    double *p = malloc(P * sizeof *p);
+    for (size_t i = 0; i < P; i++)
+        p[i] = pf[i];
+
+    vae_docs d = small_batch();
+    const float scale = 0.25f, beta = 0.7f;
+    vae_step_opts o = {.beta = beta, .sample = sample, .noise_seed = 5, .noise_step = 9, .scale = scale};
+    vae_loss_sums s;
+    vae_model_zero_grads(m);
+    assert_int_equal(vae_model_forward(m, &d, &o, &s), VAE_OK);
+    vae_model_backward(m, &d, &o);
+
+    float eps[3 * 3] = {0};
+    if (sample)
+        for (int r = 0; r < 3; r++)
+            vae_normals(5, 9, (uint64_t)doc_index[r], eps + r * 3, 3);
+    const double ref = ref_loss(&c, l, p, &d, eps, beta);
+    if (!(fabs(s.loss - ref) <= 1e-4 * fabs(ref)))
+        fail_msg("loss %.8g, reference %.8g", s.loss, ref);
+
+    const float *g = vae_model_grads(m);
+    for (int ti = 0; ti < l->num_tensors; ti++) {
+        const vae_tensor *tt = &l->tensors[ti];
+        for (size_t k = 0; k < tt->size; k++) {
+            const size_t i = tt->offset + k;
+            const double h = 1e-6, saved = p[i];
+            p[i] = saved + h;
+            const double up = ref_loss(&c, l, p, &d, eps, beta);
+            p[i] = saved - h;
+            const double down = ref_loss(&c, l, p, &d, eps, beta);
+            p[i] = saved;
+            const double fd = scale * (up - down) / (2 * h);
+            /* float32 forward/backward against a double reference: 1e-3 relative plus an absolute
+             * floor for gradients that are zero up to rounding. */
+            if (!(fabs(g[i] - fd) <= 1e-3 * fabs(fd) + 2e-5))
+                fail_msg("%s[%zu]: analytic %.8g, finite difference %.8g (act %d, input %d, dec %d)",
+                         tt->name, k, (double)g[i], fd, a, t, num_dec);
+        }
+    }
+    free(p);
+    vae_model_free(m);
+}
+
+static void test_gradients_all_activations_and_transforms(void **state)
+{
+    (void)state;
+    for (int a = 0; a < 3; a++)
+        for (int t = 0; t < 3; t++)
+            check_gradients((vae_activation)a, (vae_input_transform)t, 2, 1);
+}
+
+static void test_gradients_without_decoder_hidden(void **state)
+{
+    (void)state;
+    check_gradients(VAE_ACT_TANH, VAE_INPUT_LOG1P, 0, 1);
+    check_gradients(VAE_ACT_RELU, VAE_INPUT_COUNTS, 1, 1);
+}
+
+static void test_gradients_deterministic_z(void **state)
+{
+    (void)state;
+    check_gradients(VAE_ACT_SOFTPLUS, VAE_INPUT_L1, 2, 0);
+}
+
+static void test_layout_names_and_shapes(void **state)
+{
+    (void)state;
+    vae_model_config c;
+    vae_model_config_default(&c, 10000);
+    vae_layout l;
+    assert_int_equal(vae_layout_compute(&c, &l), VAE_OK);
+    const char *names[] = {"enc.0.weight", "enc.0.bias", "enc.1.weight", "enc.1.bias", "enc.mu.weight",
+                           "enc.mu.bias", "enc.logvar.weight", "enc.logvar.bias", "dec.0.weight",
+                           "dec.0.bias", "dec.1.weight", "dec.1.bias", "dec.out.weight", "dec.out.bias"};
+    const int64_t shapes[][2] = {{128, 10000}, {128, 0}, {64, 128}, {64, 0}, {32, 64}, {32, 0}, {32, 64},
+                                 {32, 0}, {64, 32}, {64, 0}, {128, 64}, {128, 0}, {10000, 128}, {10000, 0}};
+    assert_int_equal(l.num_tensors, 14);
+    size_t end = 0;
+    for (int i = 0; i < 14; i++) {
+        assert_string_equal(l.tensors[i].name, names[i]);
+        assert_int_equal(l.tensors[i].rows, shapes[i][0]);
+        assert_int_equal(l.tensors[i].cols, shapes[i][1]);
+        assert_true(l.tensors[i].offset >= end);
+        assert_int_equal(l.tensors[i].offset % 16, 0);
+        end = l.tensors[i].offset + l.tensors[i].size;
+    }
+    assert_true(l.num_params >= end);
+    assert_ptr_equal(vae_layout_find(&l, "dec.out.bias"), &l.tensors[13]);
+    c.num_enc = 0;
+    assert_int_not_equal(vae_layout_compute(&c, &l), VAE_OK);
+    assert_non_null(strstr(vae_error_message(), "--encoder-hidden"));
+}
+
+static void test_logsumexp_extreme_logits(void **state)
+{
+    (void)state;
+    float row[5] = {1e4f, -1e4f, 0.0f, 1e4f - 1.0f, -87.5f};
+    const float lse = logsumexp_row(row, 5);
+    const double expect = 1e4 + log(1.0 + exp(-1.0));
+    assert_true(isfinite(lse));
+    assert_true(fabs(lse - expect) < 1e-2);
+    float all_low[3] = {-3e4f, -3e4f, -3e4f};
+    assert_true(fabs(logsumexp_row(all_low, 3) - (-3e4 + log(3.0))) < 1e-1);
+    /* The vectorized exp against libm across its range. */
+    float x[200], y[200];
+    for (int i = 0; i < 200; i++)
+        x[i] = -90.0f + 0.45f * (float)i;
+    vexp_shifted(y, x, 0.0f, 1.0f, 200);
+    for (int i = 0; i < 200; i++) {
+        const double e = exp((double)x[i]);
+        if (x[i] > -87.0f)
+            assert_true(fabs(y[i] - e) <= 1e-6 * e);
+    }
+}
+
+/* Two documents of one word each, an all-zero model except the output bias: every quantity can be
+ * worked by hand. With zero weights, mu = logvar = 0 so kl = 0, and p(w) = softmax(bias). */
+static void test_figures_hand_worked(void **state)
+{
+    (void)state;
+    vae_model_config c;
+    vae_model_config_default(&c, 2);
+    c.latent = 2;
+    c.num_enc = 1;
+    c.enc_hidden[0] = 2;
+    c.num_dec = 0;
+    vae_model *m = NULL;
+    assert_int_equal(vae_model_new(&m, &c, 4, 0), VAE_OK);
+    const vae_layout *l = vae_model_layout(m);
+    float *p = vae_model_params(m);
+    const vae_tensor *ob = vae_layout_find(l, "dec.out.bias");
+    p[ob->offset] = (float)log(3.0); /* p = (3/4, 1/4) */
+    p[ob->offset + 1] = 0.0f;
+    const int64_t indptr[] = {0, 1, 2, 2};
+    int32_t indices[] = {0, 1}, counts[] = {2, 1};
+    int64_t idx[] = {0, 1, 2};
+    vae_docs d = {.num_docs = 3, .nnz = 2, .indptr = (int64_t *)indptr, .indices = indices,
+                  .counts = counts, .doc_index = idx};
+    double sums[VAE_SUM_FIXED + 4] = {0};
+    assert_int_equal(vae_model_eval(m, &d, 3, VAE_EVAL_SEED, sums), VAE_OK);
+    vae_figures f;
+    vae_figures_from_sums(sums, 2, &f);
+    const double r0 = -2 * log(0.75), r1 = -log(0.25);
+    assert_float_equal(f.docs, 2, 0);
+    assert_float_equal(f.empty_docs, 1, 0);
+    assert_float_equal(f.tokens, 3, 0);
+    assert_float_equal(f.kl, 0, 1e-9);
+    assert_float_equal(f.recon, (r0 + r1) / 2, 1e-5);
+    assert_float_equal(f.recon_mean, (r0 + r1) / 2, 1e-5);
+    assert_float_equal(f.elbo, -(r0 + r1) / 2, 1e-5);
+    assert_float_equal(f.ppl_doc, exp((r0 / 2 + r1 / 1) / 2), 1e-4);
+    assert_float_equal(f.ppl_corpus, exp((r0 + r1) / 3), 1e-4);
+    assert_int_equal(f.active_units, 0);
+    vae_model_free(m);
+}
+
+/* Closed-form KL of N(mu, exp(lv)) from N(0, 1) against a Monte-Carlo estimate of
+ * E_q[log q(z) - log p(z)] from the model's own noise stream. */
+static void test_kl_matches_monte_carlo(void **state)
+{
+    (void)state;
+    const double mu = 0.8, lv = -0.6, sd = exp(lv / 2);
+    const double closed = -0.5 * (1 + lv - mu * mu - exp(lv));
+    const int n = 200000;
+    float *e = malloc(n * sizeof *e);
+    vae_normals(123, 0, 0, e, n);
+    double acc = 0;
+    for (int i = 0; i < n; i++) {
+        const double z = mu + sd * e[i];
+        acc += (-0.5 * e[i] * e[i] - log(sd)) - (-0.5 * z * z);
+    }
+    free(e);
+    assert_true(fabs(acc / n - closed) < 0.01);
+}
+
+/* A batch's loss does not depend on the order of its documents or on the batch it sits in. */
+static void test_noise_independent_of_batch_position(void **state)
+{
+    (void)state;
+    vae_model_config c;
+    config_small(&c, VAE_ACT_RELU, VAE_INPUT_LOG1P, 2);
+    vae_model *m = NULL;
+    assert_int_equal(vae_model_new(&m, &c, 4, 0), VAE_OK);
+    vae_model_init_params(m, 3);
+    vae_step_opts o = {.beta = 1, .sample = 1, .noise_seed = 77, .noise_step = 4, .scale = 1};
+    vae_docs d = small_batch();
+    vae_loss_sums all, one, rest;
+    assert_int_equal(vae_model_forward(m, &d, &o, &all), VAE_OK);
+    /* The last document alone, then the first two alone. */
+    const int64_t ip_last[] = {0, 5}, ip_first[] = {0, 3, 4};
+    vae_docs last = {.num_docs = 1, .nnz = 5, .indptr = (int64_t *)ip_last, .indices = (int32_t *)doc_indices + 4,
+                     .counts = (int32_t *)doc_counts + 4, .doc_index = (int64_t *)doc_index + 2};
+    vae_docs first = {.num_docs = 2, .nnz = 4, .indptr = (int64_t *)ip_first, .indices = (int32_t *)doc_indices,
+                      .counts = (int32_t *)doc_counts, .doc_index = (int64_t *)doc_index};
+    assert_int_equal(vae_model_forward(m, &last, &o, &one), VAE_OK);
+    assert_int_equal(vae_model_forward(m, &first, &o, &rest), VAE_OK);
+    assert_true(fabs(all.loss - (one.loss + rest.loss)) < 1e-4 * fabs(all.loss));
+    /* A different step draws different noise. */
+    o.noise_step = 5;
+    vae_loss_sums other;
+    assert_int_equal(vae_model_forward(m, &d, &o, &other), VAE_OK);
+    assert_true(fabs(other.loss - all.loss) > 1e-6);
+    vae_model_free(m);
+}
+
+static void test_batch_capacity_enforced(void **state)
+{
+    (void)state;
+    vae_model_config c;
+    config_small(&c, VAE_ACT_RELU, VAE_INPUT_LOG1P, 2);
+    vae_model *m = NULL;
+    assert_int_equal(vae_model_new(&m, &c, 2, 0), VAE_OK);
+    vae_docs d = small_batch();
+    vae_step_opts o = {.beta = 1, .sample = 0, .scale = 1};
+    vae_loss_sums s;
+    assert_int_equal(vae_model_forward(m, &d, &o, &s), VAE_ERR_ARG);
+    assert_non_null(strstr(vae_error_message(), "capacity"));
+    vae_model_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gradients_all_activations_and_transforms),
+        cmocka_unit_test(test_gradients_without_decoder_hidden),
+        cmocka_unit_test(test_gradients_deterministic_z),
+        cmocka_unit_test(test_layout_names_and_shapes),
+        cmocka_unit_test(test_logsumexp_extreme_logits),
+        cmocka_unit_test(test_figures_hand_worked),
+        cmocka_unit_test(test_kl_matches_monte_carlo),
+        cmocka_unit_test(test_noise_independent_of_batch_position),
+        cmocka_unit_test(test_batch_capacity_enforced),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
