@@ -4,16 +4,31 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+static int silent;
+
+void cli_set_silent(int on) { silent = on; }
+
+int cli_say(const char *fmt, ...)
+{
+    if (!silent) {
+        va_list ap;
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+    }
+    return 2;
+}
+
 static int usage_error(const cli_args *a, const char *fmt, const char *what, const char *detail)
 {
-    fprintf(stderr, "%s: ", a->prog);
-    fprintf(stderr, fmt, what, detail);
-    fprintf(stderr, " (see --help)\n");
-    return 2;
+    char msg[512];
+    snprintf(msg, sizeof msg, fmt, what, detail);
+    return cli_say("%s: %s (see --help)\n", a->prog, msg);
 }
 
 cli_opt *cli_find(cli_args *a, const char *name)
@@ -47,7 +62,7 @@ int cli_parse(cli_args *a, const char *prog, cli_opt *opts, int num_opts, int ar
     a->num_opts = num_opts;
     a->positional = calloc((size_t)(argc > 0 ? argc : 1), sizeof *a->positional);
     if (!a->positional) {
-        fprintf(stderr, "%s: out of memory\n", prog);
+        cli_say("%s: out of memory\n", prog);
         return 1;
     }
     int only_positional = 0;
@@ -99,7 +114,7 @@ int cli_load_config(cli_args *a, const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fprintf(stderr, "%s: --config %s: cannot open: %s\n", a->prog, path, strerror(errno));
+        cli_say("%s: --config %s: cannot open: %s\n", a->prog, path, strerror(errno));
         return 1;
     }
     fseek(f, 0, SEEK_END);
@@ -107,14 +122,14 @@ int cli_load_config(cli_args *a, const char *path)
     fseek(f, 0, SEEK_SET);
     if (size < 0 || size > (1L << 24)) {
         fclose(f);
-        fprintf(stderr, "%s: --config %s: not a readable file of at most 16 MiB\n", a->prog, path);
+        cli_say("%s: --config %s: not a readable file of at most 16 MiB\n", a->prog, path);
         return 1;
     }
     free(a->config_storage);
     a->config_storage = malloc((size_t)size + 1);
     if (!a->config_storage || fread(a->config_storage, 1, (size_t)size, f) != (size_t)size) {
         fclose(f);
-        fprintf(stderr, "%s: --config %s: cannot read\n", a->prog, path);
+        cli_say("%s: --config %s: cannot read\n", a->prog, path);
         return 1;
     }
     fclose(f);
@@ -134,7 +149,7 @@ int cli_load_config(cli_args *a, const char *path)
             continue;
         char *eq = strchr(s, '=');
         if (!eq) {
-            fprintf(stderr, "%s: --config %s: line %d: expected key = value\n", a->prog, path, lineno);
+            cli_say("%s: --config %s: line %d: expected key = value\n", a->prog, path, lineno);
             return 2;
         }
         *eq = '\0';
@@ -144,14 +159,14 @@ int cli_load_config(cli_args *a, const char *path)
             key += 2;
         cli_opt *o = cli_find(a, key);
         if (!o || strcmp(key, "config") == 0) {
-            fprintf(stderr, "%s: --config %s: line %d: unknown key '%s'\n", a->prog, path, lineno, key);
+            cli_say("%s: --config %s: line %d: unknown key '%s'\n", a->prog, path, lineno, key);
             return 2;
         }
         if (o->from_cli)
             continue;
         if (!o->takes_value) {
             if (strcmp(value, "true") && strcmp(value, "1") && strcmp(value, "false") && strcmp(value, "0")) {
-                fprintf(stderr, "%s: --config %s: line %d: %s takes true or false\n", a->prog, path,
+                cli_say("%s: --config %s: line %d: %s takes true or false\n", a->prog, path,
                         lineno, key);
                 return 2;
             }
@@ -184,7 +199,7 @@ int cli_get_int(cli_args *a, const char *name, int64_t def, int64_t lo, int64_t 
     if (errno || end == o->value || *end != '\0')
         return usage_error(a, "--%s: '%s' is not an integer", name, o->value);
     if (v < lo || v > hi) {
-        fprintf(stderr, "%s: --%s: %lld is out of range [%lld, %lld] (see --help)\n", a->prog, name,
+        cli_say("%s: --%s: %lld is out of range [%lld, %lld] (see --help)\n", a->prog, name,
                 v, (long long)lo, (long long)hi);
         return 2;
     }
@@ -205,7 +220,7 @@ int cli_get_double(cli_args *a, const char *name, double def, double lo, double 
     if (errno || end == o->value || *end != '\0' || !isfinite(v))
         return usage_error(a, "--%s: '%s' is not a finite number", name, o->value);
     if (v < lo || v > hi) {
-        fprintf(stderr, "%s: --%s: %g is out of range [%g, %g] (see --help)\n", a->prog, name, v, lo, hi);
+        cli_say("%s: --%s: %g is out of range [%g, %g] (see --help)\n", a->prog, name, v, lo, hi);
         return 2;
     }
     *out = v;
@@ -235,7 +250,7 @@ int cli_get_choice(cli_args *a, const char *name, const char *const *choices, in
         strncat(allowed, i ? "|" : "", sizeof allowed - strlen(allowed) - 1);
         strncat(allowed, choices[i], sizeof allowed - strlen(allowed) - 1);
     }
-    fprintf(stderr, "%s: --%s: '%s' is not one of %s (see --help)\n", a->prog, name, o->value, allowed);
+    cli_say("%s: --%s: '%s' is not one of %s (see --help)\n", a->prog, name, o->value, allowed);
     return 2;
 }
 
@@ -251,7 +266,7 @@ int cli_get_int_list(cli_args *a, const char *name, const char *def, int *out, i
             return usage_error(a, "--%s: '%s' is not a comma-separated list of positive integers",
                                name, cli_get_str(a, name, def));
         if (*count == max) {
-            fprintf(stderr, "%s: --%s: at most %d entries\n", a->prog, name, max);
+            cli_say("%s: --%s: at most %d entries\n", a->prog, name, max);
             return 2;
         }
         out[(*count)++] = (int)v;

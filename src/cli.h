@@ -24,6 +24,11 @@ typedef struct {
     char *config_storage; /* the config file's text, owned here */
 } cli_args;
 
+/* Silences every message (ranks other than 0 parse quietly); cli_say prints like fprintf(stderr)
+ * unless silenced and returns 2, the usage exit status. */
+void cli_set_silent(int on);
+int cli_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Parses argv[first..argc). Returns 0, or 2 after printing "prog: <what is wrong>" on stderr.
  * "--" ends the options. */
 int cli_parse(cli_args *a, const char *prog, cli_opt *opts, int num_opts, int argc, char **argv,

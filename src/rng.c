@@ -63,20 +63,30 @@ void vae_uniforms(uint64_t seed, uint64_t a, uint64_t b, double *out, int64_t n)
     }
 }
 
-void vae_permutation(uint64_t seed, uint64_t epoch, int64_t *perm, int64_t n)
+/* A balanced Feistel network on 2h bits is a bijection of [0, 4^h); walking the cycle until the
+ * value falls below n restricts it to a bijection of [0, n). 4^h < 4n, so fewer than four walks are
+ * expected. */
+int64_t vae_permute(uint64_t seed, uint64_t epoch, int64_t n, int64_t i)
 {
-    for (int64_t i = 0; i < n; i++)
-        perm[i] = i;
-    uint32_t w[4] = {0, 0, 0, 0};
-    for (int64_t i = n - 1; i > 0; i--) {
-        int64_t k = n - 1 - i;
-        if (k % 2 == 0)
-            stream_block(seed ^ 0x7065726D75746174ull, epoch, 0, (uint64_t)k / 2, w);
-        /* 64 random bits per draw keep the modulo bias below 2^-30 for any realistic n. */
-        uint64_t r = k % 2 == 0 ? ((uint64_t)w[0] << 32 | w[1]) : ((uint64_t)w[2] << 32 | w[3]);
-        int64_t j = (int64_t)(r % (uint64_t)(i + 1));
-        int64_t t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
+    if (n <= 1)
+        return 0;
+    int h = 1;
+    while (((uint64_t)1 << (2 * h)) < (uint64_t)n)
+        h++;
+    const uint64_t mask = ((uint64_t)1 << h) - 1;
+    uint64_t x = (uint64_t)i;
+    do {
+        uint64_t left = x >> h, right = x & mask;
+        for (uint32_t round = 0; round < 6; round++) {
+            uint32_t w[4];
+            vae_philox4x32(seed ^ 0x7065726D75746174ull, round, (uint32_t)epoch, (uint32_t)(epoch >> 32),
+                           (uint32_t)right, w);
+            const uint64_t f = ((uint64_t)w[0] << 32 | w[1]) & mask;
+            const uint64_t t = right;
+            right = left ^ f;
+            left = t;
+        }
+        x = left << h | right;
+    } while (x >= (uint64_t)n);
+    return (int64_t)x;
 }

@@ -25,8 +25,10 @@ void vae_normals(uint64_t seed, uint64_t a, uint64_t b, float *out, int n);
 /* n uniforms in (0, 1) for the stream (seed, a, b), with the same guarantee. */
 void vae_uniforms(uint64_t seed, uint64_t a, uint64_t b, double *out, int64_t n);
 
-/* The permutation of 0..n-1 drawn from (seed, epoch): Fisher-Yates over counter-based uniforms. */
-void vae_permutation(uint64_t seed, uint64_t epoch, int64_t *perm, int64_t n);
+/* Position i of the permutation of 0..n-1 drawn from (seed, epoch), computed alone in O(1) memory
+ * (a keyed Feistel bijection with cycle-walking), so a rank finds its documents of an epoch
+ * without holding the whole order. */
+int64_t vae_permute(uint64_t seed, uint64_t epoch, int64_t n, int64_t i);
 
 #ifdef __cplusplus
 }

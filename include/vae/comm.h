@@ -1,0 +1,46 @@
+/* Communication between ranks: the only module that calls MPI. The trainer and vae-infer see
+ * ranks, sums and agreement; a new transport replaces this file alone. Works as one rank without
+ * mpirun (a singleton MPI process). */
+#ifndef VAE_COMM_H
+#define VAE_COMM_H
+
+#include "vae/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct vae_comm vae_comm;
+
+/* MPI_Init with errors returned (not fatal), so a failure on one rank can be agreed on and reported
+ * once instead of aborting the job with MPI's noise. */
+int vae_comm_init(vae_comm **out, int *argc, char ***argv);
+/* MPI_Finalize and free. */
+void vae_comm_free(vae_comm *c);
+
+int vae_comm_rank(const vae_comm *c);
+int vae_comm_size(const vae_comm *c);
+/* Ranks sharing this rank's node. */
+int vae_comm_local_size(const vae_comm *c);
+
+/* In-place sums over all ranks (counts above INT_MAX are sent in pieces). */
+int vae_comm_sum_floats(vae_comm *c, float *buf, size_t n);
+int vae_comm_sum_doubles(vae_comm *c, double *buf, size_t n);
+int vae_comm_max_int64(vae_comm *c, int64_t *value);
+int vae_comm_broadcast(vae_comm *c, void *buf, size_t bytes, int root);
+
+/* Collective: every rank passes its local status; all get the same answer. Returns VAE_OK when
+ * every rank is fine, else the status of the lowest failing rank, whose rank is put in *who (may
+ * be NULL). That rank alone should print its message, so the user reads one clear error. */
+int vae_comm_agree(vae_comm *c, int status, int *who);
+
+/* Ends the whole job at once without MPI's own report (after the message has been printed):
+ * used only when agreement is impossible. */
+void vae_comm_abort(vae_comm *c, int exit_status);
+
+double vae_wtime(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

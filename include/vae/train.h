@@ -1,0 +1,51 @@
+/* The data-parallel training loop of vae-dist (SPEC.md "Training semantics", "A training run's
+ * folder"): every rank trains on its shard of each global batch, gradients and the step's sums are
+ * combined with one allreduce, rank 0 logs, evaluates and checkpoints. */
+#ifndef VAE_TRAIN_H
+#define VAE_TRAIN_H
+
+#include <signal.h>
+
+#include "vae/comm.h"
+#include "vae/model.h"
+#include "vae/optim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    const char *corpus;
+    const char *out_dir;
+    const char *resume;    /* NULL, "auto" or a checkpoint path */
+    const char *init_from; /* NULL or a checkpoint whose parameters start the run */
+    int64_t epochs;
+    int64_t max_steps;     /* <= 0: no limit beyond epochs */
+    int64_t batch_size;
+    int64_t kl_warmup_steps;
+    int64_t eval_every, log_every, checkpoint_every; /* <= 0: never (evaluation and checkpoint still at the end) */
+    int keep_checkpoints;
+    int latent_samples;
+    int threads;           /* BLAS threads per rank */
+    int shuffle;
+    int quiet;
+    uint64_t seed;
+    double beta;
+    vae_model_config model; /* vocab_size is taken from the corpus */
+    vae_optim_config optim;
+    /* Set (to the signal number) by the caller's SIGTERM/SIGUSR1 handler: all ranks stop at the
+     * end of the step, rank 0 checkpoints. */
+    volatile sig_atomic_t *stop_signal;
+} vae_train_config;
+
+void vae_train_config_default(vae_train_config *c);
+
+/* Runs training. Returns VAE_OK (also after a stop on signal: *stopped_by gets the signal, else
+ * 0) or the agreed status of the lowest failing rank; that rank has printed nothing yet: the
+ * message is vae_error_message() on *failed_rank, which the caller prints there alone. */
+int vae_train_run(const vae_train_config *c, vae_comm *comm, int *stopped_by, int *failed_rank);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

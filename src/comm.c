@@ -1,0 +1,131 @@
+/* MPI behind include/vae/comm.h. MPI errors are returned (MPI_ERRORS_RETURN) and turned into
+ * vae_status with the MPI message, never aborts with MPI's own noise. */
+#include "vae/comm.h"
+
+#include <limits.h>
+#include <mpi.h>
+#include <stdlib.h>
+#include <time.h>
+
+struct vae_comm {
+    MPI_Comm world;
+    int rank, size, local_size;
+};
+
+static int mpi_status(int err, const char *what)
+{
+    if (err == MPI_SUCCESS)
+        return VAE_OK;
+    char msg[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    MPI_Error_string(err, msg, &len);
+    return vae_fail(VAE_ERR_COMM, "%s failed: %s", what, msg);
+}
+
+int vae_comm_init(vae_comm **out, int *argc, char ***argv)
+{
+    *out = NULL;
+    int initialized = 0;
+    MPI_Initialized(&initialized);
+    if (!initialized) {
+        int rc = mpi_status(MPI_Init(argc, argv), "MPI_Init");
+        if (rc != VAE_OK)
+            return rc;
+    }
+    vae_comm *c = calloc(1, sizeof *c);
+    if (!c)
+        return vae_fail(VAE_ERR_NOMEM, "out of memory");
+    c->world = MPI_COMM_WORLD;
+    MPI_Comm_set_errhandler(c->world, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(c->world, &c->rank);
+    MPI_Comm_size(c->world, &c->size);
+    MPI_Comm node;
+    c->local_size = 1;
+    if (MPI_Comm_split_type(c->world, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+        MPI_Comm_size(node, &c->local_size);
+        MPI_Comm_free(&node);
+    }
+    *out = c;
+    return VAE_OK;
+}
+
+void vae_comm_free(vae_comm *c)
+{
+    if (!c)
+        return;
+    free(c);
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized)
+        MPI_Finalize();
+}
+
+int vae_comm_rank(const vae_comm *c) { return c->rank; }
+int vae_comm_size(const vae_comm *c) { return c->size; }
+int vae_comm_local_size(const vae_comm *c) { return c->local_size; }
+
+static int sum_in_place(vae_comm *c, void *buf, size_t n, size_t elem, MPI_Datatype type)
+{
+    char *p = buf;
+    while (n > 0) {
+        const int count = n > INT_MAX ? INT_MAX : (int)n;
+        int rc = mpi_status(MPI_Allreduce(MPI_IN_PLACE, p, count, type, MPI_SUM, c->world), "MPI_Allreduce");
+        if (rc != VAE_OK)
+            return rc;
+        p += (size_t)count * elem;
+        n -= (size_t)count;
+    }
+    return VAE_OK;
+}
+
+int vae_comm_sum_floats(vae_comm *c, float *buf, size_t n) { return sum_in_place(c, buf, n, sizeof *buf, MPI_FLOAT); }
+
+int vae_comm_sum_doubles(vae_comm *c, double *buf, size_t n) { return sum_in_place(c, buf, n, sizeof *buf, MPI_DOUBLE); }
+
+int vae_comm_max_int64(vae_comm *c, int64_t *value)
+{
+    return mpi_status(MPI_Allreduce(MPI_IN_PLACE, value, 1, MPI_INT64_T, MPI_MAX, c->world), "MPI_Allreduce");
+}
+
+int vae_comm_broadcast(vae_comm *c, void *buf, size_t bytes, int root)
+{
+    char *p = buf;
+    while (bytes > 0) {
+        const int count = bytes > INT_MAX ? INT_MAX : (int)bytes;
+        int rc = mpi_status(MPI_Bcast(p, count, MPI_BYTE, root, c->world), "MPI_Bcast");
+        if (rc != VAE_OK)
+            return rc;
+        p += count;
+        bytes -= (size_t)count;
+    }
+    return VAE_OK;
+}
+
+int vae_comm_agree(vae_comm *c, int status, int *who)
+{
+    /* The lowest failing rank wins: (rank, status) pairs reduced by MINLOC on the rank. */
+    int in[2] = {status != VAE_OK ? c->rank : c->size, c->rank};
+    int outv[2];
+    int rc = mpi_status(MPI_Allreduce(in, outv, 1, MPI_2INT, MPI_MINLOC, c->world), "MPI_Allreduce");
+    if (rc != VAE_OK)
+        return rc;
+    if (outv[0] == c->size)
+        return VAE_OK;
+    int agreed = status;
+    rc = mpi_status(MPI_Bcast(&agreed, 1, MPI_INT, outv[0], c->world), "MPI_Bcast");
+    if (who)
+        *who = outv[0];
+    return rc != VAE_OK ? rc : agreed;
+}
+
+void vae_comm_abort(vae_comm *c, int exit_status)
+{
+    MPI_Abort(c ? c->world : MPI_COMM_WORLD, exit_status);
+}
+
+double vae_wtime(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}

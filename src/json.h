@@ -1,0 +1,28 @@
+/* A small JSON object writer for config.json, summary.jsonl and vae-infer's --json output: keys in
+ * the order added, strings escaped, non-finite numbers written as null (JSON has no NaN). */
+#ifndef VAE_JSON_H
+#define VAE_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    int count;  /* members written to the current object */
+    int failed; /* an allocation failed: the text is incomplete */
+} json_buf;
+
+void json_init(json_buf *j);
+void json_free(json_buf *j);
+void json_begin(json_buf *j);   /* clears, then "{" */
+void json_end(json_buf *j);     /* "}" */
+void json_str(json_buf *j, const char *key, const char *value);
+void json_int(json_buf *j, const char *key, int64_t value);
+void json_num(json_buf *j, const char *key, double value);
+/* value is already JSON (an array or an object). */
+void json_raw(json_buf *j, const char *key, const char *value);
+/* Writes s as a JSON string literal (quotes included). */
+void json_append_string(json_buf *j, const char *s);
+
+#endif

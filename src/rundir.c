@@ -1,0 +1,216 @@
+/* The run folder's files; see rundir.h. */
+#include "rundir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vae/checkpoint.h"
+#include "vae/common.h"
+
+static int mkdir_p(const char *path)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return vae_fail(VAE_ERR_ARG, "%s: path too long", path);
+    for (char *p = buf + 1; ; p++) {
+        const int end = *p == '\0';
+        if (*p == '/' || end) {
+            *p = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return vae_fail(VAE_ERR_IO, "%s: cannot create folder: %s", buf, strerror(errno));
+            if (end)
+                break;
+            *p = '/';
+        }
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return vae_fail(VAE_ERR_IO, "%s: not a folder", path);
+    return VAE_OK;
+}
+
+int rundir_prepare(const char *dir)
+{
+    char sub[4096];
+    snprintf(sub, sizeof sub, "%s/checkpoints", dir);
+    int rc = mkdir_p(dir);
+    return rc != VAE_OK ? rc : mkdir_p(sub);
+}
+
+void rundir_checkpoint_path(const char *dir, int64_t step, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/checkpoints/ckpt-%08lld.h5", dir, (long long)step);
+}
+
+static int fsync_path(const char *path, int flags)
+{
+    int fd = open(path, flags);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+static void parent_dir(const char *path, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", path);
+    char *slash = strrchr(buf, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(buf, size, ".");
+}
+
+int rundir_write_atomic(const char *path, const char *text)
+{
+    char tmp[4200], dir[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return vae_fail(VAE_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    const size_t n = strlen(text);
+    int ok = fwrite(text, 1, n, f) == n;
+    ok = fflush(f) == 0 && ok;
+    ok = fsync(fileno(f)) == 0 && ok;
+    const int saved = errno;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        const int e = ok ? errno : saved;
+        unlink(tmp);
+        return vae_fail(VAE_ERR_IO, "%s: cannot write: %s", path, strerror(e));
+    }
+    parent_dir(path, dir, sizeof dir);
+    fsync_path(dir, O_RDONLY | O_DIRECTORY);
+    return VAE_OK;
+}
+
+/* Checkpoint file names of DIR/checkpoints, sorted ascending (step order, as names are padded). */
+static int list_checkpoints(const char *dir, char ***names, int *count)
+{
+    char sub[4096];
+    snprintf(sub, sizeof sub, "%s/checkpoints", dir);
+    *names = NULL;
+    *count = 0;
+    DIR *d = opendir(sub);
+    if (!d)
+        return errno == ENOENT ? VAE_OK : vae_fail(VAE_ERR_IO, "%s: cannot list: %s", sub, strerror(errno));
+    int cap = 0, rc = VAE_OK;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        const size_t len = strlen(e->d_name);
+        if (len != strlen("ckpt-00000000.h5") || strncmp(e->d_name, "ckpt-", 5) || strcmp(e->d_name + len - 3, ".h5"))
+            continue;
+        if (*count == cap) {
+            cap = cap ? 2 * cap : 16;
+            char **grown = realloc(*names, (size_t)cap * sizeof *grown);
+            if (!grown) {
+                rc = vae_fail(VAE_ERR_NOMEM, "out of memory listing %s", sub);
+                break;
+            }
+            *names = grown;
+        }
+        if (!((*names)[*count] = strdup(e->d_name))) {
+            rc = vae_fail(VAE_ERR_NOMEM, "out of memory listing %s", sub);
+            break;
+        }
+        (*count)++;
+    }
+    closedir(d);
+    for (int i = 1; i < *count; i++)
+        for (int j = i; j > 0 && strcmp((*names)[j - 1], (*names)[j]) > 0; j--) {
+            char *t = (*names)[j];
+            (*names)[j] = (*names)[j - 1];
+            (*names)[j - 1] = t;
+        }
+    return rc;
+}
+
+static void free_names(char **names, int count)
+{
+    for (int i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
+}
+
+int rundir_commit_checkpoint(const char *dir, const char *ckpt_path, int keep)
+{
+    char latest[4096], line[512];
+    const char *base = strrchr(ckpt_path, '/');
+    base = base ? base + 1 : ckpt_path;
+    snprintf(latest, sizeof latest, "%s/checkpoints/latest", dir);
+    snprintf(line, sizeof line, "%s\n", base);
+    int rc = rundir_write_atomic(latest, line);
+    char **names = NULL;
+    int count = 0;
+    if (rc == VAE_OK && (rc = list_checkpoints(dir, &names, &count)) == VAE_OK) {
+        for (int i = 0, excess = count - (keep > 1 ? keep : 1); i < count && excess > 0; i++) {
+            if (strcmp(names[i], base) == 0)
+                continue;
+            char path[4400];
+            snprintf(path, sizeof path, "%s/checkpoints/%s", dir, names[i]);
+            unlink(path);
+            excess--;
+        }
+    }
+    free_names(names, count);
+    return rc;
+}
+
+int rundir_has_checkpoints(const char *dir)
+{
+    char **names = NULL, latest[4096];
+    int count = 0;
+    list_checkpoints(dir, &names, &count);
+    free_names(names, count);
+    snprintf(latest, sizeof latest, "%s/checkpoints/latest", dir);
+    return count > 0 || access(latest, F_OK) == 0;
+}
+
+static int checkpoint_valid(const char *path)
+{
+    vae_checkpoint *c = NULL;
+    int rc = vae_checkpoint_open(&c, path);
+    vae_checkpoint_free(c);
+    return rc == VAE_OK;
+}
+
+int rundir_find_resume(const char *dir, char *path, size_t size, int *found)
+{
+    char latest[4096], name[512] = "";
+    *found = 0;
+    snprintf(latest, sizeof latest, "%s/checkpoints/latest", dir);
+    FILE *f = fopen(latest, "r");
+    if (f) {
+        if (!fgets(name, sizeof name, f))
+            name[0] = '\0';
+        fclose(f);
+        name[strcspn(name, "\r\n")] = '\0';
+        snprintf(path, size, "%s/checkpoints/%s", dir, name);
+        if (name[0] && !strchr(name, '/') && checkpoint_valid(path)) {
+            *found = 1;
+            return VAE_OK;
+        }
+        fprintf(stderr, "vae-dist: %s names '%s', which is missing or invalid (%s); looking for the newest valid checkpoint\n",
+                latest, name, vae_error_message());
+    }
+    char **names = NULL;
+    int count = 0;
+    int rc = list_checkpoints(dir, &names, &count);
+    for (int i = count - 1; rc == VAE_OK && i >= 0 && !*found; i--) {
+        snprintf(path, size, "%s/checkpoints/%s", dir, names[i]);
+        if (checkpoint_valid(path))
+            *found = 1;
+        else
+            fprintf(stderr, "vae-dist: skipping invalid checkpoint %s: %s\n", path, vae_error_message());
+    }
+    if (*found && f)
+        fprintf(stderr, "vae-dist: resuming from %s instead\n", path);
+    free_names(names, count);
+    return rc;
+}
