@@ -125,7 +125,10 @@ int cli_load_config(cli_args *a, const char *path)
         cli_say("%s: --config %s: not a readable file of at most 16 MiB\n", a->prog, path);
         return 1;
     }
-    free(a->config_storage);
+    if (a->config_storage) {
+        cli_say("%s: --config given twice\n", a->prog);
+        return 2;
+    }
     a->config_storage = malloc((size_t)size + 1);
     if (!a->config_storage || fread(a->config_storage, 1, (size_t)size, f) != (size_t)size) {
         fclose(f);
@@ -270,6 +273,8 @@ int cli_get_int_list(cli_args *a, const char *name, const char *def, int *out, i
             return 2;
         }
         out[(*count)++] = (int)v;
+        if (*end == ',' && end[1] == '\0')
+            return usage_error(a, "--%s: '%s' ends with a comma", name, cli_get_str(a, name, def));
         s = *end ? end + 1 : end;
     }
     return 0;

@@ -10,6 +10,8 @@
 struct vae_comm {
     MPI_Comm world;
     int rank, size, local_size;
+    int *counts, *displs; /* [size]: a gather's layout at its root, allocated once so that a gather
+                             cannot fail on one rank for memory and leave the others waiting */
 };
 
 static int mpi_status(int err, const char *what)
@@ -39,6 +41,13 @@ int vae_comm_init(vae_comm **out, int *argc, char ***argv)
     MPI_Comm_set_errhandler(c->world, MPI_ERRORS_RETURN);
     MPI_Comm_rank(c->world, &c->rank);
     MPI_Comm_size(c->world, &c->size);
+    c->counts = calloc((size_t)c->size, sizeof *c->counts);
+    c->displs = calloc((size_t)c->size, sizeof *c->displs);
+    if (!c->counts || !c->displs) {
+        const int size = c->size;
+        vae_comm_free(c);
+        return vae_fail(VAE_ERR_NOMEM, "out of memory for %d ranks", size);
+    }
     MPI_Comm node;
     c->local_size = 1;
     if (MPI_Comm_split_type(c->world, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
@@ -53,6 +62,8 @@ void vae_comm_free(vae_comm *c)
 {
     if (!c)
         return;
+    free(c->counts);
+    free(c->displs);
     free(c);
     int finalized = 0;
     MPI_Finalized(&finalized);
@@ -99,6 +110,27 @@ int vae_comm_broadcast(vae_comm *c, void *buf, size_t bytes, int root)
         bytes -= (size_t)count;
     }
     return VAE_OK;
+}
+
+int vae_comm_gather(vae_comm *c, const void *send, size_t bytes, void *recv, const size_t *recv_bytes,
+                    int root)
+{
+    /* Sizes are the caller's to keep small; a breach is a bug that no rank can recover from, so it
+     * is checked but not agreed on. */
+    if (bytes > INT_MAX)
+        return vae_fail(VAE_ERR_ARG, "gather of %zu bytes from one rank exceeds 2 GiB", bytes);
+    if (c->rank == root) {
+        size_t total = 0;
+        for (int r = 0; r < c->size; r++) {
+            if (recv_bytes[r] > (size_t)INT_MAX - total)
+                return vae_fail(VAE_ERR_ARG, "gather of more than 2 GiB at rank %d", root);
+            c->counts[r] = (int)recv_bytes[r];
+            c->displs[r] = (int)total;
+            total += recv_bytes[r];
+        }
+    }
+    return mpi_status(MPI_Gatherv(send, (int)bytes, MPI_BYTE, recv, c->counts, c->displs, MPI_BYTE, root,
+                                  c->world), "MPI_Gatherv");
 }
 
 int vae_comm_agree(vae_comm *c, int status, int *who)

@@ -17,7 +17,7 @@
 #include "vae/corpus.h"
 
 /* Per-step sums that travel after the gradients in the same allreduce. */
-enum { X_LOSS, X_RECON, X_KL, X_DOCS, X_TOKENS, X_FAILED, X_STOP, X_COUNT };
+enum { X_LOSS, X_RECON, X_KL, X_DOCS, X_TOKENS, X_FAILED, X_SIGTERM, X_SIGUSR1, X_COUNT };
 
 /* Steps of this rank's shard read from the corpus at once: few HDF5 calls, bounded memory. */
 #define WINDOW_STEPS 16
@@ -451,6 +451,16 @@ static int setup(trainer *t)
         return rc;
     if (info.num_docs == 0)
         return vae_fail(VAE_ERR_FORMAT, "%s: the train split has no documents", c->corpus);
+    /* One full pass over the rows before the first step, so a bad file fails at once with its
+     * message instead of at whichever step first reads the bad row. Rank 0 alone: the others
+     * wait at the agreement that follows setup. */
+    if (rank0(t)) {
+        vae_split_info valid;
+        if ((rc = vae_corpus_validate_split(t->corpus, "train")) != VAE_OK ||
+            (rc = vae_corpus_split_info(t->corpus, "valid", &valid)) != VAE_OK ||
+            (valid.present && (rc = vae_corpus_validate_split(t->corpus, "valid")) != VAE_OK))
+            return rc;
+    }
     mc.vocab_size = vae_corpus_vocab_size(t->corpus);
     ((vae_train_config *)c)->model.vocab_size = mc.vocab_size;
     t->plan = (train_plan){.num_docs = info.num_docs, .batch_size = c->batch_size, .num_ranks = t->ranks,
@@ -530,7 +540,9 @@ static int train_step(trainer *t, float **extras)
     x[X_DOCS] = (float)s.docs;
     x[X_TOKENS] = (float)s.tokens;
     x[X_FAILED] = rc != VAE_OK;
-    x[X_STOP] = c->stop_signal && *c->stop_signal ? (float)*c->stop_signal : 0.0f;
+    const int sig = c->stop_signal ? *c->stop_signal : 0;
+    x[X_SIGTERM] = sig == SIGTERM;
+    x[X_SIGUSR1] = sig == SIGUSR1;
     double t2 = vae_wtime();
     int crc = vae_comm_sum_floats(t->comm, grads, vae_model_num_params(t->model) + X_COUNT);
     double t3 = vae_wtime();
@@ -586,8 +598,8 @@ int vae_train_run(const vae_train_config *c, vae_comm *comm, int *stopped_by, in
         checkpointed = 0;
         if (c->log_every > 0 && (t->step % c->log_every == 0 || t->step == t->total_steps))
             log_train(t, x, beta);
-        if (x[X_STOP] > 0) {
-            *stopped_by = (int)x[X_STOP];
+        if (x[X_SIGTERM] > 0 || x[X_SIGUSR1] > 0) {
+            *stopped_by = x[X_SIGTERM] > 0 ? SIGTERM : SIGUSR1;
             break;
         }
         if (c->eval_every > 0 && t->step % c->eval_every == 0 && t->step < t->total_steps)

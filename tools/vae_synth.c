@@ -1,3 +1,471 @@
-/* placeholder main, replaced by its issue */
+/* vae-synth: writes a vae-corpus file drawn from K planted topics by an LDA-like process, seeded and
+ * deterministic, together with what a model trained on it can be measured against:
+ *
+ *   /synthetic/topics               float32 [K, V]  the topics: word distributions, rows sum to 1
+ *   /synthetic/<split>/theta        float32 [D, K]  each document's topic mixture
+ *   /synthetic/<split>/oracle_nll   float32 [D]     -(1/N_d) sum_tokens log p(w | theta_d, topics)
+ *   /synthetic/<split>/oracle_ppl   float32 [1]     exp(sum_d N_d oracle_nll_d / sum_d N_d)
+ *   /synthetic/<split>/unigram_ppl  float32 [1]     the split's perplexity under the training unigram
+ *                                                   distribution, add-one smoothed: (tf_w + 1) / (T + V)
+ *   root attribute synthetic                        the generating flags as JSON
+ *
+ * Topic k puts 95% of its mass on its own block of words [k V / K, (k + 1) V / K), spread by a
+ * Dirichlet(0.5) draw, and 5% uniformly on all words. A document draws theta ~ Dirichlet(alpha),
+ * a length N = 1 + Poisson(L - 1), then N words, each from a topic drawn from theta. Documents go
+ * in order to train, valid, test; words are named w00000, w00001, ...; doc_ids are synth-<n>. */
+#include "cli.h"
+#include "vae/corpus.h"
+
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
-int main(void) { return 1; }
+#include <stdlib.h>
+#include <string.h>
+
+#define TOPIC_CONCENTRATION 0.5
+#define BACKGROUND 0.05
+#define NUM_SPLITS 3
+
+static const char *const split_names[NUM_SPLITS] = {"train", "valid", "test"};
+
+static const char usage[] =
+    "usage: vae-synth -o OUT.h5 [--docs N] [--vocab V] [--topics K] [--doc-length L] [--alpha A]\n"
+    "                 [--seed S] [--valid-frac F] [--test-frac F] [--quiet]\n"
+    "Writes a vae-corpus file of N documents (default 2000) over V words (1000) drawn from K planted\n"
+    "topics (10): each document mixes the topics by theta ~ Dirichlet(A) (A = 0.1) and has\n"
+    "1 + Poisson(L - 1) tokens (L = 80). The first documents go to train, a fraction F to valid\n"
+    "(0.1) and to test (0.1). The same flags give the same file. /synthetic holds the topics, each\n"
+    "document's theta and oracle NLL per token, and per split the oracle and unigram perplexities,\n"
+    "which are also printed as JSON unless --quiet.\n";
+
+/* ---- a tiny seeded generator: splitmix64 seeding xoshiro256** ---- */
+
+typedef struct {
+    uint64_t s[4];
+} rng;
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static void rng_seed(rng *r, uint64_t seed)
+{
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&seed);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t rng_next(rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+/* Uniform in (0, 1): never 0, so that its log is finite. */
+static double rng_open01(rng *r) { return ((double)(rng_next(r) >> 11) + 0.5) * 0x1.0p-53; }
+
+static double rng_normal(rng *r)
+{
+    return sqrt(-2.0 * log(rng_open01(r))) * cos(6.283185307179586 * rng_open01(r));
+}
+
+/* log of a Gamma(a, 1) draw (Marsaglia-Tsang); in logs because small shapes underflow doubles. */
+static double rng_log_gamma(rng *r, double a)
+{
+    if (a < 1.0) /* Gamma(a) = Gamma(a + 1) * U^(1/a) */
+        return rng_log_gamma(r, a + 1.0) + log(rng_open01(r)) / a;
+    double d = a - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
+    for (;;) {
+        double x = rng_normal(r), v = 1.0 + c * x;
+        if (v <= 0.0)
+            continue;
+        v = v * v * v;
+        if (log(rng_open01(r)) < 0.5 * x * x + d - d * v + d * log(v))
+            return log(d * v);
+    }
+}
+
+/* out[0..n) ~ Dirichlet(a, ..., a). */
+static void rng_dirichlet(rng *r, double a, int64_t n, double *out)
+{
+    double top = -INFINITY, sum = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        out[i] = rng_log_gamma(r, a);
+        top = out[i] > top ? out[i] : top;
+    }
+    for (int64_t i = 0; i < n; i++)
+        sum += out[i] = exp(out[i] - top);
+    for (int64_t i = 0; i < n; i++)
+        out[i] /= sum;
+}
+
+/* Poisson(mean) as the number of unit-rate arrivals before time mean: O(mean), never underflows. */
+static int64_t rng_poisson(rng *r, double mean)
+{
+    int64_t k = 0;
+    for (double t = -log(rng_open01(r)); t <= mean; t -= log(rng_open01(r)))
+        k++;
+    return k;
+}
+
+/* The first i with cdf[i] > u (cdf increasing, cdf[n - 1] = 1 up to rounding). */
+static int64_t search_cdf(const double *cdf, int64_t n, double u)
+{
+    int64_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (cdf[mid] > u)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* ---- the corpus ---- */
+
+typedef struct {
+    int64_t docs, V, K, length, seed;
+    double alpha, valid_frac, test_frac;
+    const char *out;
+    int quiet;
+} synth_opts;
+
+typedef struct {
+    int64_t first, D; /* its documents are first .. first + D - 1 */
+    int64_t tokens;
+    double nll_sum;   /* sum over documents of N_d * oracle_nll_d */
+    int64_t *tf, *df; /* [V] */
+    float *nll;       /* [D] */
+    float *theta;     /* [D, K] */
+} synth_split;
+
+typedef struct {
+    synth_opts o;
+    rng r;
+    double *phi, *cdf; /* [K, V]: topics and their running sums */
+    double *theta;     /* [K] of the current document */
+    int32_t *tokens, *ids, *cnt;
+    int64_t cap_tokens;
+    synth_split split[NUM_SPLITS];
+    vae_corpus_writer *w;
+} synth;
+
+/* Prints "vae-synth: <message>" and returns the failure exit status. */
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "vae-synth: ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+/* Makes room for documents of n tokens in the token, id and count arrays. */
+static int reserve_tokens(synth *s, int64_t n)
+{
+    int32_t **arrays[3] = {&s->tokens, &s->ids, &s->cnt};
+    if (n <= s->cap_tokens)
+        return 0;
+    for (int i = 0; i < 3; i++) {
+        int32_t *p = realloc(*arrays[i], (size_t)n * sizeof *p);
+        if (!p)
+            return fail("out of memory for a document of %lld tokens", (long long)n);
+        *arrays[i] = p;
+    }
+    s->cap_tokens = n;
+    return 0;
+}
+
+static int cmp_int32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void make_topics(synth *s)
+{
+    int64_t V = s->o.V, K = s->o.K;
+    for (int64_t k = 0; k < K; k++) {
+        double *phi = s->phi + k * V, *cdf = s->cdf + k * V, acc = 0.0;
+        int64_t lo = k * V / K, hi = (k + 1) * V / K;
+        rng_dirichlet(&s->r, TOPIC_CONCENTRATION, hi - lo, phi + lo);
+        for (int64_t w = 0; w < V; w++) {
+            phi[w] = (w >= lo && w < hi ? (1.0 - BACKGROUND) * phi[w] : 0.0) + BACKGROUND / (double)V;
+            cdf[w] = acc += phi[w];
+        }
+    }
+}
+
+/* Draws document d of split sp (its i-th) and adds it to the writer. */
+static int make_doc(synth *s, synth_split *sp, int which, int64_t i)
+{
+    int64_t K = s->o.K, V = s->o.V, nnz = 0;
+    int64_t n = 1 + rng_poisson(&s->r, (double)(s->o.length - 1));
+    double nll = 0.0;
+    char doc_id[32];
+    if (reserve_tokens(s, n) != 0)
+        return 1;
+    rng_dirichlet(&s->r, s->o.alpha, K, s->theta);
+    for (int64_t t = 0; t < n; t++) {
+        double u = rng_open01(&s->r), acc = 0.0;
+        int64_t k = 0;
+        while (k < K - 1 && (acc += s->theta[k]) <= u)
+            k++;
+        s->tokens[t] = (int32_t)search_cdf(s->cdf + k * V, V, rng_open01(&s->r) * s->cdf[k * V + V - 1]);
+    }
+    qsort(s->tokens, (size_t)n, sizeof *s->tokens, cmp_int32);
+    for (int64_t t = 0; t < n; t++) {
+        if (nnz > 0 && s->ids[nnz - 1] == s->tokens[t]) {
+            s->cnt[nnz - 1]++;
+            continue;
+        }
+        s->ids[nnz] = s->tokens[t];
+        s->cnt[nnz++] = 1;
+    }
+    for (int64_t e = 0; e < nnz; e++) {
+        double p = 0.0;
+        for (int64_t k = 0; k < K; k++)
+            p += s->theta[k] * s->phi[k * V + s->ids[e]];
+        nll -= s->cnt[e] * log(p);
+        sp->tf[s->ids[e]] += s->cnt[e];
+        sp->df[s->ids[e]]++;
+    }
+    for (int64_t k = 0; k < K; k++)
+        sp->theta[i * K + k] = (float)s->theta[k];
+    sp->nll[i] = (float)(nll / (double)n);
+    sp->nll_sum += nll;
+    sp->tokens += n;
+    snprintf(doc_id, sizeof doc_id, "synth-%lld", (long long)(sp->first + i));
+    if (vae_corpus_writer_add_doc(s->w, split_names[which], s->ids, s->cnt, nnz, doc_id) != VAE_OK)
+        return fail("%s", vae_error_message());
+    return 0;
+}
+
+/* The split's perplexity under the add-one smoothed unigram distribution of train. */
+static double unigram_ppl(const synth *s, const synth_split *sp)
+{
+    const synth_split *train = &s->split[0];
+    double denom = (double)train->tokens + (double)s->o.V, logp = 0.0;
+    if (sp->tokens == 0)
+        return NAN;
+    for (int64_t w = 0; w < s->o.V; w++)
+        if (sp->tf[w] > 0)
+            logp += (double)sp->tf[w] * log(((double)train->tf[w] + 1.0) / denom);
+    return exp(-logp / (double)sp->tokens);
+}
+
+static int put_floats(synth *s, const char *split, const char *name, const float *data, int64_t rows, int64_t cols)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/synthetic%s%s/%s", split ? "/" : "", split ? split : "", name);
+    return vae_corpus_writer_put_floats(s->w, path, data, rows, cols) == VAE_OK ? 0 : fail("%s", vae_error_message());
+}
+
+/* Writes the vocabulary, /synthetic and the attributes, and prints the figures as JSON. */
+static int finish(synth *s)
+{
+    int64_t V = s->o.V, K = s->o.K;
+    char **words = calloc((size_t)V, sizeof *words);
+    char *chars = malloc((size_t)V * 24);
+    float *topics = malloc((size_t)(K * V) * sizeof *topics);
+    char json[512];
+    int rc = 0;
+    if (!words || !chars || !topics) {
+        rc = fail("out of memory for the vocabulary");
+        goto cleanup;
+    }
+    for (int64_t w = 0; w < V; w++) {
+        words[w] = chars + w * 24;
+        snprintf(words[w], 24, "w%05lld", (long long)w);
+    }
+    for (int64_t i = 0; i < K * V; i++)
+        topics[i] = (float)s->phi[i];
+    snprintf(json, sizeof json,
+             "{\"docs\": %lld, \"vocab\": %lld, \"topics\": %lld, \"doc_length\": %lld, \"alpha\": %.17g, "
+             "\"seed\": %lld, \"valid_frac\": %.17g, \"test_frac\": %.17g}",
+             (long long)s->o.docs, (long long)V, (long long)K, (long long)s->o.length, s->o.alpha,
+             (long long)s->o.seed, s->o.valid_frac, s->o.test_frac);
+    if (vae_corpus_writer_set_vocab(s->w, (const char *const *)words, s->split[0].df, s->split[0].tf, V) != VAE_OK ||
+        vae_corpus_writer_set_attr_str(s->w, "synthetic", json) != VAE_OK) {
+        rc = fail("%s", vae_error_message());
+        goto cleanup;
+    }
+    if ((rc = put_floats(s, NULL, "topics", topics, K, V)) != 0)
+        goto cleanup;
+    if (!s->o.quiet)
+        printf("{\"synthetic\": %s", json);
+    for (int i = 0; i < NUM_SPLITS; i++) {
+        synth_split *sp = &s->split[i];
+        float oracle = (float)exp(sp->nll_sum / (double)(sp->tokens ? sp->tokens : 1));
+        float unigram = (float)unigram_ppl(s, sp);
+        if (sp->D == 0 && i > 0)
+            continue;
+        if ((rc = put_floats(s, split_names[i], "theta", sp->theta, sp->D, K)) != 0 ||
+            (rc = put_floats(s, split_names[i], "oracle_nll", sp->nll, sp->D, 0)) != 0 ||
+            (rc = put_floats(s, split_names[i], "oracle_ppl", &oracle, 1, 0)) != 0 ||
+            (rc = put_floats(s, split_names[i], "unigram_ppl", &unigram, 1, 0)) != 0)
+            goto cleanup;
+        if (!s->o.quiet)
+            printf(", \"%s\": {\"docs\": %lld, \"tokens\": %lld, \"oracle_ppl\": %.6g, \"unigram_ppl\": %.6g}",
+                   split_names[i], (long long)sp->D, (long long)sp->tokens, oracle, unigram);
+    }
+    if (!s->o.quiet)
+        printf("}\n");
+    if (vae_corpus_writer_commit(s->w) != VAE_OK)
+        rc = fail("%s", vae_error_message());
+cleanup:
+    free(words);
+    free(chars);
+    free(topics);
+    return rc;
+}
+
+static int run(const synth_opts *o)
+{
+    synth s;
+    int64_t n_valid = (int64_t)floor((double)o->docs * o->valid_frac + 0.5);
+    int64_t n_test = (int64_t)floor((double)o->docs * o->test_frac + 0.5);
+    int64_t sizes[NUM_SPLITS] = {o->docs - n_valid - n_test, n_valid, n_test};
+    int64_t first = 0;
+    int rc = 0;
+    memset(&s, 0, sizeof s);
+    s.o = *o;
+    rng_seed(&s.r, (uint64_t)o->seed);
+    s.phi = calloc((size_t)(o->K * o->V), sizeof *s.phi);
+    s.cdf = calloc((size_t)(o->K * o->V), sizeof *s.cdf);
+    s.theta = calloc((size_t)o->K, sizeof *s.theta);
+    for (int i = 0; i < NUM_SPLITS; first += sizes[i], i++) {
+        synth_split *sp = &s.split[i];
+        sp->first = first;
+        sp->D = sizes[i];
+        sp->tf = calloc((size_t)o->V, sizeof *sp->tf);
+        sp->df = calloc((size_t)o->V, sizeof *sp->df);
+        sp->nll = calloc((size_t)(sp->D ? sp->D : 1), sizeof *sp->nll);
+        sp->theta = calloc((size_t)(sp->D ? sp->D * o->K : 1), sizeof *sp->theta);
+        if (!sp->tf || !sp->df || !sp->nll || !sp->theta)
+            rc = 1;
+    }
+    if (rc || !s.phi || !s.cdf || !s.theta) {
+        rc = fail("out of memory for the topics and documents");
+        goto cleanup;
+    }
+    if (vae_corpus_writer_new(&s.w, o->out) != VAE_OK) {
+        rc = fail("%s", vae_error_message());
+        goto cleanup;
+    }
+    make_topics(&s);
+    for (int i = 0; i < NUM_SPLITS && rc == 0; i++) {
+        /* A split asked for stays in the file even when rounding leaves it no document. */
+        if ((i == 0 || (i == 1 ? o->valid_frac : o->test_frac) > 0) &&
+            vae_corpus_writer_add_split(s.w, split_names[i]) != VAE_OK)
+            rc = fail("%s", vae_error_message());
+        for (int64_t d = 0; d < s.split[i].D && rc == 0; d++)
+            rc = make_doc(&s, &s.split[i], i, d);
+    }
+    if (rc == 0)
+        rc = finish(&s);
+cleanup:
+    vae_corpus_writer_free(s.w);
+    for (int i = 0; i < NUM_SPLITS; i++) {
+        free(s.split[i].tf);
+        free(s.split[i].df);
+        free(s.split[i].nll);
+        free(s.split[i].theta);
+    }
+    free(s.phi);
+    free(s.cdf);
+    free(s.theta);
+    free(s.tokens);
+    free(s.ids);
+    free(s.cnt);
+    return rc;
+}
+
+/* Reads the flags into o; returns 0, or the exit status (0 after --help or --version). */
+static int parse(int argc, char **argv, synth_opts *o, int *done)
+{
+    cli_opt opts[] = {
+        {.name = "out", .takes_value = 1},        {.name = "docs", .takes_value = 1},
+        {.name = "vocab", .takes_value = 1},      {.name = "topics", .takes_value = 1},
+        {.name = "doc-length", .takes_value = 1}, {.name = "alpha", .takes_value = 1},
+        {.name = "seed", .takes_value = 1},       {.name = "valid-frac", .takes_value = 1},
+        {.name = "test-frac", .takes_value = 1},  {.name = "quiet"},
+        {.name = "help"},                         {.name = "version"},
+    };
+    cli_args a;
+    char **args = calloc((size_t)argc + 1, sizeof *args);
+    int rc;
+    *done = 1;
+    if (!args)
+        return fail("out of memory");
+    /* The short spellings, as the long ones for the shared parser. */
+    for (int i = 0; i < argc; i++)
+        args[i] = strcmp(argv[i], "-o") == 0 ? "--out" : strcmp(argv[i], "-h") == 0 ? "--help" : argv[i];
+    rc = cli_parse(&a, "vae-synth", opts, (int)(sizeof opts / sizeof *opts), argc, args, 1);
+    if (rc != 0)
+        goto cleanup;
+    if (cli_given(&a, "help")) {
+        fputs(usage, stdout);
+        goto cleanup;
+    }
+    if (cli_given(&a, "version")) {
+        printf("vae-synth %s\n", vae_version());
+        goto cleanup;
+    }
+    if (a.num_positional > 0) {
+        fprintf(stderr, "vae-synth: unexpected argument '%s' (see --help)\n", a.positional[0]);
+        rc = 2;
+        goto cleanup;
+    }
+    o->out = cli_get_str(&a, "out", NULL);
+    o->quiet = cli_given(&a, "quiet");
+    if ((rc = cli_get_int(&a, "docs", 2000, 1, INT32_MAX, &o->docs)) != 0 ||
+        (rc = cli_get_int(&a, "vocab", 1000, 1, INT32_MAX, &o->V)) != 0 ||
+        (rc = cli_get_int(&a, "topics", 10, 1, 1 << 16, &o->K)) != 0 ||
+        (rc = cli_get_int(&a, "doc-length", 80, 1, 1 << 24, &o->length)) != 0 ||
+        (rc = cli_get_double(&a, "alpha", 0.1, 1e-3, 1e6, &o->alpha)) != 0 ||
+        (rc = cli_get_int(&a, "seed", 0, 0, INT64_MAX, &o->seed)) != 0 ||
+        (rc = cli_get_double(&a, "valid-frac", 0.1, 0.0, 1.0, &o->valid_frac)) != 0 ||
+        (rc = cli_get_double(&a, "test-frac", 0.1, 0.0, 1.0, &o->test_frac)) != 0)
+        goto cleanup;
+    rc = 2;
+    if (!o->out)
+        fprintf(stderr, "vae-synth: option -o (--out) is required (see --help)\n");
+    else if (o->K > o->V)
+        fprintf(stderr, "vae-synth: --topics %lld exceeds --vocab %lld (see --help)\n", (long long)o->K,
+                (long long)o->V);
+    else if (o->docs - (int64_t)floor((double)o->docs * o->valid_frac + 0.5) -
+                 (int64_t)floor((double)o->docs * o->test_frac + 0.5) < 1)
+        fprintf(stderr, "vae-synth: --valid-frac and --test-frac leave no training document (see --help)\n");
+    else
+        rc = *done = 0;
+cleanup:
+    cli_free(&a);
+    free(args);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    synth_opts o;
+    int done;
+    memset(&o, 0, sizeof o);
+    int rc = parse(argc, argv, &o, &done);
+    return done ? rc : run(&o);
+}

@@ -28,6 +28,11 @@ int vae_comm_sum_floats(vae_comm *c, float *buf, size_t n);
 int vae_comm_sum_doubles(vae_comm *c, double *buf, size_t n);
 int vae_comm_max_int64(vae_comm *c, int64_t *value);
 int vae_comm_broadcast(vae_comm *c, void *buf, size_t bytes, int root);
+/* Collective: root receives every rank's send[0..bytes) into recv, one after the other in rank
+ * order; recv_bytes[r] (read on root only) is what rank r sends. Each count and their total must
+ * stay below 2 GiB: callers gather in rounds (vae-infer encode). */
+int vae_comm_gather(vae_comm *c, const void *send, size_t bytes, void *recv, const size_t *recv_bytes,
+                    int root);
 
 /* Collective: every rank passes its local status; all get the same answer. Returns VAE_OK when
  * every rank is fine, else the status of the lowest failing rank, whose rank is put in *who (may

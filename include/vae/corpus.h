@@ -97,6 +97,9 @@ int vae_corpus_writer_set_vocab(vae_corpus_writer *w, const char *const *words,
  * one for every document. */
 int vae_corpus_writer_add_doc(vae_corpus_writer *w, const char *split, const int32_t *indices,
                               const int32_t *counts, int64_t nnz, const char *doc_id);
+/* Puts split ("train", "valid" or "test") in the file even if no document is ever added to it
+ * (then with indptr = [0]); commit does this for train. */
+int vae_corpus_writer_add_split(vae_corpus_writer *w, const char *split);
 int vae_corpus_writer_set_attr_int(vae_corpus_writer *w, const char *name, int64_t value);
 int vae_corpus_writer_set_attr_str(vae_corpus_writer *w, const char *name, const char *value);
 /* A float32 dataset [rows, cols] (cols = 0 for 1-D) under any path, e.g. /synthetic/topics. */

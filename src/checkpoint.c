@@ -1,0 +1,815 @@
+/* The checkpoint file of SPEC.md "Checkpoint file": written whole or not at all, and read back only
+ * once every rule of the format holds. HDF5's default file format checksums neither raw data nor
+ * attributes, so two CRC-32 root attributes cover the content (params_crc32 the tensors, meta_crc32
+ * the attributes and the vocabulary) and a flipped byte is refused at open rather than trained on. */
+#include "vae/checkpoint.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "corpus_internal.h"
+#include "h5util.h"
+
+/* Root attributes, in the order meta_crc32 covers them. */
+enum {
+    A_FORMAT,
+    A_VERSION,
+    A_STEP,
+    A_EPOCH,
+    A_STEP_IN_EPOCH,
+    A_OPTIM_T,
+    A_SEED,
+    A_CONFIG_JSON,
+    A_VOCAB_SIZE,
+    A_LATENT,
+    A_ENC_HIDDEN,
+    A_DEC_HIDDEN,
+    A_ACTIVATION,
+    A_INPUT,
+    NUM_ATTRS
+};
+
+static const struct {
+    const char *name;
+    int is_int;
+} root_attrs[NUM_ATTRS] = {
+    {"format", 0},           {"version", 1},          {"step", 1},
+    {"epoch", 1},            {"step_in_epoch", 1},    {"optim_t", 1},
+    {"seed", 1},             {"config_json", 0},      {"model_vocab_size", 1},
+    {"model_latent", 1},     {"model_encoder_hidden", 0}, {"model_decoder_hidden", 0},
+    {"model_activation", 0}, {"model_input_transform", 0},
+};
+
+#define PARAMS_CRC "params_crc32"
+#define META_CRC "meta_crc32"
+
+/* The value of each root attribute: num[] for integers, str[] for strings. */
+typedef struct {
+    int64_t num[NUM_ATTRS];
+    const char *str[NUM_ATTRS];
+} root_values;
+
+/* Tensor sets, in the order params_crc32 covers them. */
+enum { SET_PARAMS, SET_M, SET_V, NUM_SETS };
+static const char *const set_group[NUM_SETS] = {"/params", "/optimizer/m", "/optimizer/v"};
+
+struct vae_checkpoint {
+    char *path;
+    char *owned[NUM_ATTRS]; /* the string attributes */
+    vae_checkpoint_state state;
+    vae_model_config model;
+    vae_layout layout;
+    float *sets[NUM_SETS]; /* in layout's buffer form; m and v NULL without moments */
+    int64_t num_words;
+    char **words;          /* pointers into word_chars */
+    char *word_chars;
+    int num_attrs;
+    char **attrs;          /* extra attributes: key, value, ... sorted by key */
+};
+
+/* ---- CRC-32 of IEEE 802.3: the same as zlib.crc32, so that h5py users can check a file. The table
+ * lives in the accumulator, so no shared state needs initialising across threads. */
+
+typedef struct {
+    uint32_t table[256];
+    uint32_t crc;
+} crc32_acc;
+
+static void crc_init(crc32_acc *a)
+{
+    for (uint32_t n = 0; n < 256; n++) {
+        uint32_t c = n;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        a->table[n] = c;
+    }
+    a->crc = 0xFFFFFFFFu;
+}
+
+static void crc_bytes(crc32_acc *a, const void *buf, size_t n)
+{
+    const unsigned char *p = buf;
+    uint32_t c = a->crc;
+    for (size_t i = 0; i < n; i++)
+        c = a->table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
+    a->crc = c;
+}
+
+/* Each text ends with its NUL, so that ("ab", "c") and ("a", "bc") sum differently. */
+static void crc_text(crc32_acc *a, const char *s) { crc_bytes(a, s, strlen(s) + 1); }
+
+/* Floats as the file stores them (little-endian IEEE), whatever this machine's byte order. */
+static void crc_floats(crc32_acc *a, const float *x, size_t n)
+{
+    unsigned char buf[1024];
+    const size_t per = sizeof buf / 4;
+    for (size_t i = 0; i < n; i += per) {
+        const size_t m = n - i < per ? n - i : per;
+        for (size_t j = 0; j < m; j++) {
+            uint32_t u;
+            memcpy(&u, &x[i + j], 4);
+            for (int b = 0; b < 4; b++)
+                buf[4 * j + (size_t)b] = (unsigned char)(u >> (8 * b));
+        }
+        crc_bytes(a, buf, 4 * m);
+    }
+}
+
+static uint32_t crc_value(const crc32_acc *a) { return a->crc ^ 0xFFFFFFFFu; }
+
+/* params_crc32: the tensors of each set present, in layout order (zlib.crc32 chained over
+ * f['params/<name>'][()].astype('<f4').tobytes(), then optimizer/m, then optimizer/v). */
+static uint32_t params_crc(const vae_layout *l, const float *const sets[NUM_SETS])
+{
+    crc32_acc a;
+    crc_init(&a);
+    for (int s = 0; s < NUM_SETS; s++)
+        for (int t = 0; sets[s] && t < l->num_tensors; t++)
+            crc_floats(&a, sets[s] + l->tensors[t].offset, l->tensors[t].size);
+    return crc_value(&a);
+}
+
+/* meta_crc32: the name and value (integers in decimal) of each attribute of root_attrs, then of each
+ * extra attribute by key, then each word, every text followed by a NUL. */
+static uint32_t meta_crc(const root_values *r, const char *const *kv, int num_kv,
+                         const char *const *words, int64_t num_words)
+{
+    crc32_acc a;
+    crc_init(&a);
+    for (int i = 0; i < NUM_ATTRS; i++) {
+        char num[32];
+        snprintf(num, sizeof num, "%lld", (long long)r->num[i]);
+        crc_text(&a, root_attrs[i].name);
+        crc_text(&a, root_attrs[i].is_int ? num : r->str[i]);
+    }
+    for (int i = 0; i < 2 * num_kv; i++)
+        crc_text(&a, kv[i]);
+    for (int64_t w = 0; w < num_words; w++)
+        crc_text(&a, words[w]);
+    return crc_value(&a);
+}
+
+/* ---- Rules shared by the writer and the reader, so the writer refuses what the reader would. */
+
+/* Prefixes the message a callee recorded with path and what was being done. */
+static int rewrap(int rc, const char *path, const char *context)
+{
+    char inner[768];
+    snprintf(inner, sizeof inner, "%s", vae_error_message());
+    return vae_fail(rc, "%s: %s: %s", path, context, inner);
+}
+
+static int is_reserved(const char *key)
+{
+    for (int i = 0; i < NUM_ATTRS; i++)
+        if (strcmp(key, root_attrs[i].name) == 0)
+            return 1;
+    return strcmp(key, PARAMS_CRC) == 0 || strcmp(key, META_CRC) == 0;
+}
+
+/* A training position that a run could have reached, or NULL. */
+static const char *state_problem(const vae_checkpoint_state *s, char *buf, size_t size)
+{
+    if (!s->config_json || !*s->config_json)
+        return "config_json is empty";
+    if (s->step < 0 || s->epoch < 0 || s->step_in_epoch < 0 || s->optim_t < 0)
+        snprintf(buf, size, "step %lld, epoch %lld, step_in_epoch %lld, optim_t %lld: all must be >= 0",
+                 (long long)s->step, (long long)s->epoch, (long long)s->step_in_epoch,
+                 (long long)s->optim_t);
+    else if (s->step_in_epoch > s->step || s->optim_t > s->step)
+        snprintf(buf, size, "step_in_epoch %lld and optim_t %lld cannot exceed step %lld",
+                 (long long)s->step_in_epoch, (long long)s->optim_t, (long long)s->step);
+    else
+        return NULL;
+    return buf;
+}
+
+/* Where layout got differs from want, or NULL. */
+static const char *layout_problem(const vae_layout *want, const vae_layout *got, char *buf, size_t size)
+{
+    const int n = want->num_tensors < got->num_tensors ? want->num_tensors : got->num_tensors;
+    for (int t = 0; t < n; t++) {
+        const vae_tensor *a = &want->tensors[t], *b = &got->tensors[t];
+        if (strcmp(a->name, b->name) != 0 || a->rows != b->rows || a->cols != b->cols ||
+            a->offset != b->offset || a->size != b->size) {
+            snprintf(buf, size, "tensor %d is %s [%lld, %lld] at %zu, expected %s [%lld, %lld] at %zu", t,
+                     b->name, (long long)b->rows, (long long)b->cols, b->offset, a->name,
+                     (long long)a->rows, (long long)a->cols, a->offset);
+            return buf;
+        }
+    }
+    if (want->num_tensors == got->num_tensors && want->num_params == got->num_params)
+        return NULL;
+    snprintf(buf, size, "%d tensors in %zu floats, expected %d in %zu", got->num_tensors, got->num_params,
+             want->num_tensors, want->num_params);
+    return buf;
+}
+
+static const char *words_problem(const char *const *words, int64_t n, char *buf, size_t size)
+{
+    for (int64_t i = 0; i < n; i++) {
+        const char *why = words[i] ? vae_word_problem(words[i]) : "is missing";
+        if (why) {
+            snprintf(buf, size, "word %lld %s", (long long)i, why);
+            return buf;
+        }
+    }
+    return NULL;
+}
+
+/* Refuses the first non-finite value of a set, and for v a negative one: Adam's second moment is a
+ * mean of squares. */
+static int check_values(const char *path, const vae_layout *l, const float *x, int set, int status,
+                        const char *consequence)
+{
+    for (int t = 0; t < l->num_tensors; t++) {
+        const vae_tensor *tt = &l->tensors[t];
+        const float *p = x + tt->offset;
+        for (size_t i = 0; i < tt->size; i++)
+            if (!isfinite(p[i]) || (set == SET_V && p[i] < 0))
+                return vae_fail(status, "%s: %s/%s[%zu] is %g: %s", path, set_group[set] + 1, tt->name, i,
+                                (double)p[i], consequence);
+    }
+    return VAE_OK;
+}
+
+/* "128,64" ("" for none), the form of --encoder-hidden. */
+static void format_sizes(const int *sizes, int n, char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && len < size; i++)
+        len += (size_t)snprintf(buf + len, size - len, i ? ",%d" : "%d", sizes[i]);
+}
+
+/* The inverse of format_sizes: -1 for anything else (spaces, signs, empty items, too many). The
+ * sizes themselves are for vae_layout_compute to judge. */
+static int parse_sizes(const char *s, int *sizes, int *n)
+{
+    *n = 0;
+    while (*s) {
+        const char *start = s;
+        long v = 0;
+        while (*s >= '0' && *s <= '9' && v <= INT_MAX / 10)
+            v = 10 * v + (*s++ - '0');
+        if (s == start || v > INT_MAX || *n == VAE_MAX_HIDDEN || (*s && (*s != ',' || !s[1])))
+            return -1;
+        sizes[(*n)++] = (int)v;
+        s += *s == ',';
+    }
+    return 0;
+}
+
+static int lookup(const char *const *names, const char *s)
+{
+    for (int i = 0; names[i]; i++)
+        if (strcmp(names[i], s) == 0)
+            return i;
+    return -1;
+}
+
+/* Orders flat {key, value} pairs by key. */
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* "[3, 4]" */
+static const char *format_shape(int rank, const hsize_t *dims, char *buf, size_t size)
+{
+    if (rank == 1)
+        snprintf(buf, size, "[%llu]", (unsigned long long)dims[0]);
+    else
+        snprintf(buf, size, "[%llu, %llu]", (unsigned long long)dims[0], (unsigned long long)dims[1]);
+    return buf;
+}
+
+/* ---- Writing */
+
+/* Everything the reader checks, before anything touches the disk. */
+static int check_data(const char *path, const vae_checkpoint_data *d, const vae_checkpoint_state *s,
+                      vae_layout *layout)
+{
+    char why[512];
+    int rc;
+    if (!d || !s || !d->model || !d->layout || !d->params || !d->words || !d->m != !d->v)
+        return vae_fail(VAE_ERR_ARG, "%s: checkpoint data needs a model, its layout, parameters, words, "
+                        "and m and v both or neither", path);
+    if ((rc = vae_layout_compute(d->model, layout)) != VAE_OK)
+        return rewrap(rc, path, "cannot write");
+    if (layout_problem(layout, d->layout, why, sizeof why))
+        return vae_fail(VAE_ERR_ARG, "%s: the layout does not match the model: %s", path, why);
+    if (state_problem(s, why, sizeof why))
+        return vae_fail(VAE_ERR_ARG, "%s: cannot write: %s", path, why);
+    if (words_problem(d->words, d->model->vocab_size, why, sizeof why))
+        return vae_fail(VAE_ERR_ARG, "%s: cannot write the vocabulary: %s", path, why);
+    const float *sets[NUM_SETS] = {d->params, d->m, d->v};
+    for (int set = 0; set < NUM_SETS; set++)
+        if (sets[set] && (rc = check_values(path, layout, sets[set], set, VAE_ERR_NUMERIC,
+                                            "not written")) != VAE_OK)
+            return rc;
+    return VAE_OK;
+}
+
+/* The extra attributes as {key, value} pairs sorted by key (meta_crc32's order), each key new and
+ * none shadowing an attribute of the format. */
+static int sorted_extras(const char *path, const char *const *attrs, const char ***out, int *num)
+{
+    int n = 0;
+    *out = NULL;
+    *num = 0;
+    for (; attrs && attrs[2 * n]; n++)
+        if (!attrs[2 * n + 1])
+            return vae_fail(VAE_ERR_ARG, "%s: extra attribute '%s' has no value", path, attrs[2 * n]);
+    const char **kv = vae_malloc_array(2 * (size_t)n, sizeof *kv);
+    if (!kv)
+        return VAE_ERR_NOMEM;
+    if (n > 0)
+        memcpy(kv, attrs, 2 * (size_t)n * sizeof *kv);
+    qsort(kv, (size_t)n, 2 * sizeof *kv, cmp_key);
+    for (int i = 0; i < n; i++)
+        if (!*kv[2 * i] || is_reserved(kv[2 * i]) || (i > 0 && strcmp(kv[2 * i - 2], kv[2 * i]) == 0)) {
+            int rc = vae_fail(VAE_ERR_ARG, "%s: extra attribute '%s' is empty, reserved or given twice",
+                              path, kv[2 * i]);
+            free(kv);
+            return rc;
+        }
+    *out = kv;
+    *num = n;
+    return VAE_OK;
+}
+
+static void values_of(const vae_checkpoint_data *d, const vae_checkpoint_state *s, char *enc, char *dec,
+                      size_t size, root_values *r)
+{
+    const vae_model_config *m = d->model;
+    memset(r, 0, sizeof *r);
+    format_sizes(m->enc_hidden, m->num_enc, enc, size);
+    format_sizes(m->dec_hidden, m->num_dec, dec, size);
+    r->str[A_FORMAT] = VAE_CHECKPOINT_FORMAT;
+    r->num[A_VERSION] = VAE_CHECKPOINT_VERSION;
+    r->num[A_STEP] = s->step;
+    r->num[A_EPOCH] = s->epoch;
+    r->num[A_STEP_IN_EPOCH] = s->step_in_epoch;
+    r->num[A_OPTIM_T] = s->optim_t;
+    /* HDF5 has no portable uint64 attribute for h5py users: the bits travel as int64. */
+    memcpy(&r->num[A_SEED], &s->seed, sizeof s->seed);
+    r->str[A_CONFIG_JSON] = s->config_json;
+    r->num[A_VOCAB_SIZE] = m->vocab_size;
+    r->num[A_LATENT] = m->latent;
+    r->str[A_ENC_HIDDEN] = enc;
+    r->str[A_DEC_HIDDEN] = dec;
+    r->str[A_ACTIVATION] = vae_activation_names[m->activation];
+    r->str[A_INPUT] = vae_input_transform_names[m->input];
+}
+
+static int write_contents(hid_t file, const char *path, const vae_checkpoint_data *d,
+                          const vae_checkpoint_state *s, const vae_layout *l, const char *const *kv,
+                          int num_kv)
+{
+    char enc[VAE_MAX_HIDDEN * 12], dec[VAE_MAX_HIDDEN * 12];
+    root_values r;
+    const float *const sets[NUM_SETS] = {d->params, d->m, d->v};
+    const int64_t V = d->model->vocab_size;
+    int rc = VAE_OK;
+    values_of(d, s, enc, dec, sizeof enc, &r);
+    for (int i = 0; i < NUM_ATTRS && rc == VAE_OK; i++)
+        rc = root_attrs[i].is_int ? vae_h5_attr_put_int(file, root_attrs[i].name, r.num[i], path)
+                                  : vae_h5_attr_put_str(file, root_attrs[i].name, r.str[i], path);
+    for (int i = 0; i < num_kv && rc == VAE_OK; i++)
+        rc = vae_h5_attr_put_str(file, kv[2 * i], kv[2 * i + 1], path);
+    if (rc == VAE_OK)
+        rc = vae_h5_put_strings(file, "/vocab/words", d->words, (hsize_t)V, path);
+    for (int set = 0; set < NUM_SETS && rc == VAE_OK; set++)
+        for (int t = 0; sets[set] && t < l->num_tensors && rc == VAE_OK; t++) {
+            const vae_tensor *tt = &l->tensors[t];
+            const hsize_t dims[2] = {(hsize_t)tt->rows, (hsize_t)tt->cols};
+            char name[64];
+            snprintf(name, sizeof name, "%s/%s", set_group[set], tt->name);
+            rc = vae_h5_put_floats(file, name, sets[set] + tt->offset, tt->cols ? 2 : 1, dims, path);
+        }
+    if (rc == VAE_OK)
+        rc = vae_h5_attr_put_int(file, PARAMS_CRC, params_crc(l, sets), path);
+    if (rc == VAE_OK)
+        rc = vae_h5_attr_put_int(file, META_CRC, meta_crc(&r, kv, num_kv, d->words, V), path);
+    return rc;
+}
+
+/* Flushes and closes the file: HDF5 writes what it cached here, so a full disk often shows up now. */
+static int finish_file(hid_t *file, const char *path, const char *tmp)
+{
+    errno = 0;
+    int err = H5Fflush(*file, H5F_SCOPE_LOCAL) < 0 ? (errno ? errno : -1) : 0;
+    if (H5Fclose(*file) < 0 && !err)
+        err = errno ? errno : -1;
+    *file = H5I_INVALID_HID;
+    if (err)
+        return vae_fail(VAE_ERR_IO, "%s: writing %s: %s", path, tmp,
+                        err > 0 ? strerror(err) : "HDF5 could not flush the file");
+    return VAE_OK;
+}
+
+int vae_checkpoint_write(const char *path, const vae_checkpoint_data *d, const vae_checkpoint_state *s)
+{
+    vae_layout layout;
+    const char **kv = NULL;
+    int num_kv = 0;
+    char *tmp = NULL;
+    hid_t file = H5I_INVALID_HID;
+    int rc = check_data(path, d, s, &layout);
+    if (rc == VAE_OK)
+        rc = sorted_extras(path, d->attrs, &kv, &num_kv);
+    if (rc != VAE_OK)
+        goto cleanup;
+    const size_t size = strlen(path) + 32;
+    if (!(tmp = vae_malloc_array(size, 1))) {
+        rc = VAE_ERR_NOMEM;
+        goto cleanup;
+    }
+    snprintf(tmp, size, "%s.tmp.%ld", path, (long)getpid());
+    if ((rc = vae_h5_create(tmp, &file)) != VAE_OK ||
+        (rc = write_contents(file, path, d, s, &layout, kv, num_kv)) != VAE_OK ||
+        (rc = finish_file(&file, path, tmp)) != VAE_OK)
+        goto cleanup;
+    rc = vae_publish_file(tmp, path);
+cleanup:
+    vae_h5_close(&file);
+    if (rc != VAE_OK && tmp)
+        unlink(tmp);
+    free(tmp);
+    free(kv);
+    return rc;
+}
+
+/* ---- Reading */
+
+static int read_root(vae_checkpoint *c, hid_t file, root_values *r)
+{
+    int rc = VAE_OK;
+    memset(r, 0, sizeof *r);
+    for (int i = 0; i < NUM_ATTRS && rc == VAE_OK; i++) {
+        const char *name = root_attrs[i].name;
+        if (root_attrs[i].is_int) {
+            rc = vae_h5_attr_get_int(file, name, &r->num[i], c->path);
+        } else {
+            rc = vae_h5_attr_get_str(file, name, &c->owned[i], c->path);
+            r->str[i] = c->owned[i];
+        }
+        /* Another kind of file (a corpus, say) is named as such, not by the attributes it lacks. */
+        if (rc == VAE_OK && i == A_FORMAT && strcmp(r->str[i], VAE_CHECKPOINT_FORMAT) != 0)
+            rc = vae_fail(VAE_ERR_FORMAT, "%s: root attribute 'format' is '%s', not '%s'", c->path,
+                          r->str[i], VAE_CHECKPOINT_FORMAT);
+        if (rc == VAE_OK && i == A_VERSION && r->num[i] != VAE_CHECKPOINT_VERSION)
+            rc = vae_fail(VAE_ERR_FORMAT, "%s: root attribute 'version' is %lld; this program reads version %d",
+                          c->path, (long long)r->num[i], VAE_CHECKPOINT_VERSION);
+    }
+    if (rc != VAE_OK)
+        return rc;
+    c->state.step = r->num[A_STEP];
+    c->state.epoch = r->num[A_EPOCH];
+    c->state.step_in_epoch = r->num[A_STEP_IN_EPOCH];
+    c->state.optim_t = r->num[A_OPTIM_T];
+    memcpy(&c->state.seed, &r->num[A_SEED], sizeof c->state.seed);
+    c->state.config_json = c->owned[A_CONFIG_JSON];
+    return VAE_OK;
+}
+
+typedef struct {
+    vae_checkpoint *c;
+    int rc;
+} extras_walk;
+
+static herr_t collect_extra(hid_t loc, const char *name, const H5A_info_t *info, void *op)
+{
+    extras_walk *w = op;
+    vae_checkpoint *c = w->c;
+    if (is_reserved(name))
+        return 0;
+    char **grown = realloc(c->attrs, 2 * ((size_t)c->num_attrs + 1) * sizeof *grown);
+    if (grown)
+        c->attrs = grown;
+    char *key = grown ? strdup(name) : NULL;
+    if (!key) {
+        w->rc = vae_fail(VAE_ERR_NOMEM, "%s: out of memory listing attributes", c->path);
+        return -1;
+    }
+    c->attrs[2 * c->num_attrs] = key;
+    c->attrs[2 * c->num_attrs + 1] = NULL;
+    c->num_attrs++;
+    return 0;
+}
+
+/* Every root attribute that the format does not name is an extra string attribute. */
+static int read_extras(vae_checkpoint *c, hid_t file)
+{
+    extras_walk w = {c, VAE_OK};
+    if (H5Aiterate2(file, H5_INDEX_NAME, H5_ITER_INC, NULL, collect_extra, &w) < 0)
+        return w.rc != VAE_OK ? w.rc : vae_fail(VAE_ERR_FORMAT, "%s: cannot list the root attributes", c->path);
+    qsort(c->attrs, (size_t)c->num_attrs, 2 * sizeof *c->attrs, cmp_key);
+    int rc = VAE_OK;
+    for (int i = 0; i < c->num_attrs && rc == VAE_OK; i++)
+        rc = vae_h5_attr_get_str(file, c->attrs[2 * i], &c->attrs[2 * i + 1], c->path);
+    return rc;
+}
+
+static int model_from(vae_checkpoint *c, const root_values *r)
+{
+    vae_model_config *m = &c->model;
+    int bad = -1;
+    memset(m, 0, sizeof *m);
+    m->vocab_size = r->num[A_VOCAB_SIZE];
+    const int act = lookup(vae_activation_names, r->str[A_ACTIVATION]);
+    const int input = lookup(vae_input_transform_names, r->str[A_INPUT]);
+    if (parse_sizes(r->str[A_ENC_HIDDEN], m->enc_hidden, &m->num_enc) != 0)
+        bad = A_ENC_HIDDEN;
+    else if (parse_sizes(r->str[A_DEC_HIDDEN], m->dec_hidden, &m->num_dec) != 0)
+        bad = A_DEC_HIDDEN;
+    else if (act < 0)
+        bad = A_ACTIVATION;
+    else if (input < 0)
+        bad = A_INPUT;
+    if (bad >= 0)
+        return vae_fail(VAE_ERR_FORMAT, "%s: root attribute '%s' is '%s', which describes no model", c->path,
+                        root_attrs[bad].name, r->str[bad]);
+    if (r->num[A_LATENT] < 1 || r->num[A_LATENT] > INT_MAX)
+        return vae_fail(VAE_ERR_FORMAT, "%s: root attribute 'model_latent' is %lld, which describes no model",
+                        c->path, (long long)r->num[A_LATENT]);
+    m->latent = (int)r->num[A_LATENT];
+    m->activation = (vae_activation)act;
+    m->input = (vae_input_transform)input;
+    int rc = vae_layout_compute(m, &c->layout);
+    return rc == VAE_OK ? VAE_OK : rewrap(VAE_ERR_FORMAT, c->path, "root attributes model_* describe no model");
+}
+
+/* /vocab/words: a 1-D variable-length string dataset of model_vocab_size entries, copied into one
+ * block so that HDF5's allocations are given back at once. */
+static int read_words(vae_checkpoint *c, hid_t file)
+{
+    static const char *const name = "/vocab/words";
+    hid_t dset = H5I_INVALID_HID, type = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    hid_t mtype = H5I_INVALID_HID;
+    char **raw = NULL;
+    int rc = VAE_OK;
+    if (H5Lexists(file, "/vocab", H5P_DEFAULT) <= 0 || H5Lexists(file, name, H5P_DEFAULT) <= 0) {
+        rc = vae_fail(VAE_ERR_FORMAT, "%s: %s: no such dataset", c->path, name);
+        goto cleanup;
+    }
+    dset = H5Dopen2(file, name, H5P_DEFAULT);
+    type = dset >= 0 ? H5Dget_type(dset) : H5I_INVALID_HID;
+    space = dset >= 0 ? H5Dget_space(dset) : H5I_INVALID_HID;
+    if (type < 0 || space < 0 || H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) <= 0 ||
+        H5Sget_simple_extent_ndims(space) != 1) {
+        rc = vae_fail(VAE_ERR_FORMAT, "%s: %s is not a 1-D dataset of variable-length strings", c->path, name);
+        goto cleanup;
+    }
+    const int64_t n = (int64_t)H5Sget_simple_extent_npoints(space);
+    if (n != c->model.vocab_size) {
+        rc = vae_fail(VAE_ERR_FORMAT, "%s: %s holds %lld words, model_vocab_size is %lld", c->path, name,
+                      (long long)n, (long long)c->model.vocab_size);
+        goto cleanup;
+    }
+    mtype = H5Tcopy(H5T_C_S1);
+    if (!(raw = vae_calloc_array((size_t)n, sizeof *raw))) {
+        rc = VAE_ERR_NOMEM;
+        goto cleanup;
+    }
+    if (mtype < 0 || H5Tset_size(mtype, H5T_VARIABLE) < 0 || H5Tset_cset(mtype, H5Tget_cset(type)) < 0 ||
+        H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0) {
+        rc = vae_fail(VAE_ERR_FORMAT, "%s: %s: cannot read", c->path, name);
+        goto cleanup;
+    }
+    size_t total = 0;
+    for (int64_t i = 0; i < n; i++)
+        total += (raw[i] ? strlen(raw[i]) : 0) + 1;
+    c->words = vae_malloc_array((size_t)n, sizeof *c->words);
+    c->word_chars = vae_malloc_array(total, 1);
+    if (!c->words || !c->word_chars) {
+        rc = VAE_ERR_NOMEM;
+        goto cleanup;
+    }
+    char *p = c->word_chars;
+    for (int64_t i = 0; i < n; i++) {
+        const size_t len = raw[i] ? strlen(raw[i]) : 0;
+        c->words[i] = p;
+        memcpy(p, raw[i] ? raw[i] : "", len + 1);
+        p += len + 1;
+    }
+    c->num_words = n;
+cleanup:
+    if (raw && mtype >= 0 && space >= 0)
+        H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, raw);
+    free(raw);
+    vae_h5_close(&mtype);
+    vae_h5_close(&space);
+    vae_h5_close(&type);
+    vae_h5_close(&dset);
+    return rc;
+}
+
+/* The first member of group that is none of names: with every tensor already found, one more means
+ * another architecture or a damaged file. */
+static int check_members(hid_t file, const char *group, const char *const *names, int n, const char *path)
+{
+    H5G_info_t info;
+    if (H5Gget_info_by_name(file, group, &info, H5P_DEFAULT) < 0)
+        return vae_fail(VAE_ERR_FORMAT, "%s: %s: cannot list the group", path, group);
+    for (hsize_t k = 0; k < info.nlinks; k++) {
+        char member[64];
+        const ssize_t len = H5Lget_name_by_idx(file, group, H5_INDEX_NAME, H5_ITER_INC, k, member,
+                                               sizeof member, H5P_DEFAULT);
+        if (len < 0)
+            return vae_fail(VAE_ERR_FORMAT, "%s: %s: cannot list the group", path, group);
+        int known = 0;
+        for (int i = 0; i < n && !known; i++)
+            known = (size_t)len < sizeof member && strcmp(member, names[i]) == 0;
+        if (!known)
+            return vae_fail(VAE_ERR_FORMAT, "%s: %s/%s is not part of the model", path, group, member);
+    }
+    return VAE_OK;
+}
+
+/* Whether dataset name stores 4-byte floats (vae_h5_get_floats converts any float type). */
+static int check_float32(hid_t file, const char *name, const char *path)
+{
+    hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
+    hid_t type = dset >= 0 ? H5Dget_type(dset) : H5I_INVALID_HID;
+    const size_t size = type >= 0 ? H5Tget_size(type) : 0;
+    vae_h5_close(&type);
+    vae_h5_close(&dset);
+    if (size != sizeof(float))
+        return vae_fail(VAE_ERR_FORMAT, "%s: %s has %zu-byte floats, expected float32", path, name, size);
+    return VAE_OK;
+}
+
+static int read_set(vae_checkpoint *c, hid_t file, int set)
+{
+    const vae_layout *l = &c->layout;
+    const char *names[VAE_MAX_TENSORS];
+    float *x = NULL;
+    int rc = VAE_OK;
+    if (!(c->sets[set] = vae_calloc_array(l->num_params, sizeof(float))))
+        return VAE_ERR_NOMEM;
+    for (int t = 0; t < l->num_tensors && rc == VAE_OK; t++) {
+        const vae_tensor *tt = &l->tensors[t];
+        const int rank = tt->cols ? 2 : 1;
+        const hsize_t want[2] = {(hsize_t)tt->rows, (hsize_t)tt->cols};
+        hsize_t dims[2] = {0, 0};
+        int got = 0;
+        char name[64], shape[2][64];
+        snprintf(name, sizeof name, "%s/%s", set_group[set], tt->name);
+        names[t] = tt->name;
+        if ((rc = vae_h5_get_floats(file, name, &x, &got, dims, c->path)) != VAE_OK)
+            break;
+        if (got != rank || dims[0] != want[0] || (rank == 2 && dims[1] != want[1]))
+            rc = vae_fail(VAE_ERR_FORMAT, "%s: %s has shape %s, expected %s", c->path, name,
+                          format_shape(got, dims, shape[0], sizeof shape[0]),
+                          format_shape(rank, want, shape[1], sizeof shape[1]));
+        else if ((rc = check_float32(file, name, c->path)) == VAE_OK)
+            memcpy(c->sets[set] + tt->offset, x, tt->size * sizeof *x);
+        vae_free_ptr(&x);
+    }
+    return rc == VAE_OK ? check_members(file, set_group[set], names, l->num_tensors, c->path) : rc;
+}
+
+/* /params always; the optimizer's moments all or nothing. */
+static int read_tensors(vae_checkpoint *c, hid_t file)
+{
+    static const char *const moment_groups[] = {"m", "v"};
+    const int moments = H5Lexists(file, "/optimizer", H5P_DEFAULT) > 0;
+    int rc = VAE_OK;
+    for (int set = 0; set < NUM_SETS && rc == VAE_OK; set++)
+        if (set == SET_PARAMS || moments)
+            rc = read_set(c, file, set);
+    if (rc == VAE_OK && moments)
+        rc = check_members(file, "/optimizer", moment_groups, 2, c->path);
+    return rc;
+}
+
+static int check_sums(vae_checkpoint *c, hid_t file, const root_values *r)
+{
+    int64_t stored_params, stored_meta;
+    int rc;
+    if ((rc = vae_h5_attr_get_int(file, PARAMS_CRC, &stored_params, c->path)) != VAE_OK ||
+        (rc = vae_h5_attr_get_int(file, META_CRC, &stored_meta, c->path)) != VAE_OK)
+        return rc;
+    const uint32_t params = params_crc(&c->layout, (const float *const *)c->sets);
+    const uint32_t meta = meta_crc(r, (const char *const *)c->attrs, c->num_attrs,
+                                   (const char *const *)c->words, c->num_words);
+    if (stored_params != (int64_t)params)
+        return vae_fail(VAE_ERR_FORMAT, "%s: the tensors do not match params_crc32 (%lld, computed %lu): the "
+                        "file is damaged or was altered", c->path, (long long)stored_params, (unsigned long)params);
+    if (stored_meta != (int64_t)meta)
+        return vae_fail(VAE_ERR_FORMAT, "%s: the attributes and vocabulary do not match meta_crc32 (%lld, "
+                        "computed %lu): the file is damaged or was altered", c->path, (long long)stored_meta,
+                        (unsigned long)meta);
+    return VAE_OK;
+}
+
+/* The rules on values, once the checksums say that they are what was written. */
+static int check_content(vae_checkpoint *c)
+{
+    char why[512];
+    int rc = VAE_OK;
+    if (state_problem(&c->state, why, sizeof why))
+        return vae_fail(VAE_ERR_FORMAT, "%s: %s", c->path, why);
+    if (words_problem((const char *const *)c->words, c->num_words, why, sizeof why))
+        return vae_fail(VAE_ERR_FORMAT, "%s: /vocab/words: %s", c->path, why);
+    for (int set = 0; set < NUM_SETS && rc == VAE_OK; set++)
+        if (c->sets[set])
+            rc = check_values(c->path, &c->layout, c->sets[set], set, VAE_ERR_FORMAT, "a checkpoint holds "
+                              "finite values only");
+    return rc;
+}
+
+int vae_checkpoint_open(vae_checkpoint **out, const char *path)
+{
+    vae_checkpoint *c = NULL;
+    hid_t file = H5I_INVALID_HID;
+    root_values r;
+    int rc = VAE_OK;
+    *out = NULL;
+    if (!(c = vae_calloc_array(1, sizeof *c)) || !(c->path = strdup(path))) {
+        rc = vae_fail(VAE_ERR_NOMEM, "%s: out of memory opening the checkpoint", path);
+        goto cleanup;
+    }
+    /* Structure first (attributes, shapes), so that a message names what is missing or misshapen;
+     * then the checksums; then the values, which only the checksums make trustworthy. */
+    if ((rc = vae_h5_open_read(path, &file)) != VAE_OK || (rc = read_root(c, file, &r)) != VAE_OK ||
+        (rc = read_extras(c, file)) != VAE_OK || (rc = model_from(c, &r)) != VAE_OK ||
+        (rc = read_words(c, file)) != VAE_OK || (rc = read_tensors(c, file)) != VAE_OK ||
+        (rc = check_sums(c, file, &r)) != VAE_OK || (rc = check_content(c)) != VAE_OK)
+        goto cleanup;
+    *out = c;
+    c = NULL;
+cleanup:
+    vae_h5_close(&file);
+    vae_checkpoint_free(c);
+    return rc;
+}
+
+void vae_checkpoint_free(vae_checkpoint *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < NUM_ATTRS; i++)
+        free(c->owned[i]);
+    for (int s = 0; s < NUM_SETS; s++)
+        free(c->sets[s]);
+    for (int i = 0; i < 2 * c->num_attrs; i++)
+        free(c->attrs[i]);
+    free(c->attrs);
+    free(c->words);
+    free(c->word_chars);
+    free(c->path);
+    free(c);
+}
+
+const vae_model_config *vae_checkpoint_model(const vae_checkpoint *c) { return &c->model; }
+const vae_checkpoint_state *vae_checkpoint_state_of(const vae_checkpoint *c) { return &c->state; }
+int vae_checkpoint_has_optimizer(const vae_checkpoint *c) { return c->sets[SET_M] != NULL; }
+
+/* Copies set into dst, tensor by tensor: the padding between tensors is the caller's. */
+static int copy_set(const vae_checkpoint *c, const vae_layout *layout, int set, float *dst)
+{
+    char why[512];
+    if (layout_problem(&c->layout, layout, why, sizeof why))
+        return vae_fail(VAE_ERR_ARG, "%s: the model's layout differs from the checkpoint's: %s", c->path, why);
+    for (int t = 0; t < layout->num_tensors; t++) {
+        const vae_tensor *tt = &layout->tensors[t];
+        memcpy(dst + tt->offset, c->sets[set] + tt->offset, tt->size * sizeof *dst);
+    }
+    return VAE_OK;
+}
+
+int vae_checkpoint_read_params(vae_checkpoint *c, const vae_layout *layout, float *params)
+{
+    return copy_set(c, layout, SET_PARAMS, params);
+}
+
+int vae_checkpoint_read_optimizer(vae_checkpoint *c, const vae_layout *layout, float *m, float *v)
+{
+    if (!vae_checkpoint_has_optimizer(c))
+        return vae_fail(VAE_ERR_ARG, "%s: the checkpoint holds no optimizer moments", c->path);
+    int rc = copy_set(c, layout, SET_M, m);
+    return rc == VAE_OK ? copy_set(c, layout, SET_V, v) : rc;
+}
+
+int vae_checkpoint_vocab(vae_checkpoint *c, const char *const **words, int64_t *V)
+{
+    *words = (const char *const *)c->words;
+    *V = c->num_words;
+    return VAE_OK;
+}
+
+const char *vae_checkpoint_attr(vae_checkpoint *c, const char *key)
+{
+    for (int i = 0; i < c->num_attrs; i++)
+        if (strcmp(c->attrs[2 * i], key) == 0)
+            return c->attrs[2 * i + 1];
+    return NULL;
+}

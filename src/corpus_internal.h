@@ -1,0 +1,59 @@
+/* The corpus format's rules shared by the reader (corpus.c), the writer (corpus_write.c) and their
+ * tests, so that the writer refuses exactly what the reader would reject. No HDF5 here. */
+#ifndef VAE_CORPUS_INTERNAL_H
+#define VAE_CORPUS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The splits a corpus may have, train first (it must be present). */
+#define VAE_NUM_SPLITS 3
+extern const char *const vae_split_names[VAE_NUM_SPLITS];
+
+/* Requested rows whose entries (or indptr entries) lie at most this many entries apart are read
+ * in one HDF5 read: skipping fewer costs more in per-read overhead than reading them does. */
+#define VAE_CORPUS_GAP 8192
+
+/* NULL when word is a valid vocabulary entry (non-empty UTF-8), else what is wrong with it. */
+const char *vae_word_problem(const char *word);
+uint64_t vae_word_hash(const char *word);
+
+/* What is wrong with an entry of a row: in its count (else in its word id), in words. */
+typedef struct {
+    int in_counts;
+    char why[160];
+} vae_row_fault;
+
+/* Checks n entries of one row that continue after the word id *prev (-1 at the row's start):
+ * ids strictly increasing in [0, V), counts > 0, and adds the counts to *tokens. Returns -1 when
+ * all are good, else the index of the first bad entry with *fault filled in; *prev and *tokens
+ * then cover the entries before it. */
+int64_t vae_row_check(const int32_t *ids, const int32_t *counts, int64_t n, int64_t V, int32_t *prev,
+                      int64_t *tokens, vae_row_fault *fault);
+
+/* An open-addressing set of word hashes that finds duplicates without keeping the words: equal
+ * hashes are settled by same(ctx, earlier, later, &equal), which returns a vae_status. */
+typedef struct {
+    uint64_t *hash;
+    int64_t *index; /* -1: empty slot */
+    uint64_t mask;
+} vae_wordset;
+
+typedef int (*vae_same_word_fn)(void *ctx, int64_t earlier, int64_t later, int *equal);
+
+int vae_wordset_init(vae_wordset *s, int64_t n);
+/* Adds word i; *dup becomes the index of an earlier equal word, or -1. */
+int vae_wordset_add(vae_wordset *s, uint64_t hash, int64_t i, vae_same_word_fn same, void *ctx,
+                    int64_t *dup);
+void vae_wordset_free(vae_wordset *s);
+
+/* Groups the intervals [start[i], end[i]) (start and end non-decreasing in i) into windows, each
+ * read with one contiguous read: an interval joins the open window when it begins at most max_gap
+ * after the window's end and the window then spans at most max_len entries; otherwise it opens a
+ * window of its own (so only an interval longer than max_len makes a longer window). Window w
+ * covers [wstart[w], wend[w]) and holds intervals wfirst[w] .. wfirst[w + 1] - 1 (n - 1 for the
+ * last); empty intervals take no part. Returns the number of windows (each array has n entries). */
+int64_t vae_coalesce(const int64_t *start, const int64_t *end, int64_t n, int64_t max_gap, int64_t max_len,
+                     int64_t *wstart, int64_t *wend, int64_t *wfirst);
+
+#endif

@@ -1,0 +1,850 @@
+/* vae-infer's subcommands and scoring (see infer.h): documents are read in batches of the model's
+ * capacity, so memory is bounded by a batch and the vocabulary, never by the corpus. */
+#include "infer.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "embeddings_write.h"
+#include "json.h"
+#include "tokenize.h"
+#include "vae/rng.h"
+#include "vocab.h"
+
+/* Documents per model batch (eval, encode, summarize) and per read when counting co-occurrence. */
+#define INFER_BATCH 256
+#define COOC_BATCH 4096
+/* NPMI is taken over each topic's top 10 words and diversity over its top 25, whatever --top. */
+#define NPMI_WORDS 10
+#define DIVERSITY_WORDS 25
+
+/* ---- scoring ---- */
+
+static int better(const double *score, int32_t a, int32_t b)
+{
+    return score[a] > score[b] || (score[a] == score[b] && a < b);
+}
+
+int infer_top_k(const double *score, const int32_t *cand, int64_t n, int k, int32_t *out)
+{
+    int have = 0;
+    for (int64_t i = 0; i < n && k > 0; i++) {
+        const int32_t w = cand ? cand[i] : (int32_t)i;
+        if (have == k && !better(score, w, out[k - 1]))
+            continue;
+        int pos = have < k ? have : k - 1;
+        while (pos > 0 && better(score, w, out[pos - 1]))
+            pos--;
+        const int last = have < k ? have : k - 1;
+        memmove(out + pos + 1, out + pos, sizeof *out * (size_t)(last - pos));
+        out[pos] = w;
+        have += have < k;
+    }
+    return have;
+}
+
+int infer_topic_words(vae_model *m, int k, int32_t *top)
+{
+    const vae_model_config *cfg = vae_model_config_of(m);
+    const int L = cfg->latent, per = vae_model_max_batch(m) / 2;
+    const int64_t V = cfg->vocab_size;
+    float *z = NULL, *logp = NULL;
+    double *score = NULL;
+    int rc = VAE_OK;
+    if (per < 1 || k < 1 || k > V)
+        return vae_fail(VAE_ERR_ARG, "topics of %d words from %lld (model capacity %d)", k, (long long)V,
+                        vae_model_max_batch(m));
+    /* Rows 2i and 2i + 1 of a decode are z = +2 e_u and z = -2 e_u for unit u = u0 + i. */
+    if (!(z = vae_malloc_array(2 * (size_t)per * (size_t)L, sizeof *z)) ||
+        !(logp = vae_malloc_array(2 * (size_t)per * (size_t)V, sizeof *logp)) ||
+        !(score = vae_malloc_array((size_t)V, sizeof *score))) {
+        rc = VAE_ERR_NOMEM;
+        goto cleanup;
+    }
+    for (int u0 = 0; u0 < L; u0 += per) {
+        const int n = L - u0 < per ? L - u0 : per;
+        memset(z, 0, sizeof *z * 2 * (size_t)n * (size_t)L);
+        for (int i = 0; i < n; i++) {
+            z[(size_t)(2 * i) * L + u0 + i] = 2.0f;
+            z[(size_t)(2 * i + 1) * L + u0 + i] = -2.0f;
+        }
+        if ((rc = vae_model_decode(m, z, 2 * n, logp)) != VAE_OK)
+            goto cleanup;
+        for (int i = 0; i < n; i++) {
+            const float *up = logp + (size_t)(2 * i) * V, *down = up + V;
+            for (int64_t v = 0; v < V; v++)
+                score[v] = (double)up[v] - down[v];
+            infer_top_k(score, NULL, V, k, top + (size_t)(u0 + i) * k);
+        }
+    }
+cleanup:
+    free(z);
+    free(logp);
+    free(score);
+    return rc;
+}
+
+double infer_npmi_pair(int64_t n_i, int64_t n_j, int64_t n_ij, int64_t N)
+{
+    if (N <= 0)
+        return NAN;
+    if (n_ij == 0)
+        return -1.0;
+    /* P(i,j) = 1 makes the ratio 0/0; its limit, perfect association, is 1. */
+    if (n_ij >= N)
+        return 1.0;
+    const double p_ij = (double)n_ij / N, p_i = (double)n_i / N, p_j = (double)n_j / N;
+    return log(p_ij / (p_i * p_j)) / -log(p_ij);
+}
+
+void infer_cooc_free(infer_cooc *c)
+{
+    free(c->words);
+    free(c->df);
+    free(c->pair_df);
+    free(c->in_doc);
+    memset(c, 0, sizeof *c);
+}
+
+int infer_cooc_init(infer_cooc *c, const int32_t *words, int topics, int n, int stride, int64_t vocab_size)
+{
+    memset(c, 0, sizeof *c);
+    const size_t cells = (size_t)topics * (size_t)n;
+    for (size_t i = 0; i < cells; i++) {
+        const int32_t w = words[(i / (size_t)n) * (size_t)stride + i % (size_t)n];
+        if (w < 0 || w >= vocab_size)
+            return vae_fail(VAE_ERR_ARG, "word id %d is outside the vocabulary of %lld words", w,
+                            (long long)vocab_size);
+    }
+    c->topics = topics;
+    c->n = n;
+    c->vocab_size = vocab_size;
+    if (!(c->words = vae_malloc_array(cells, sizeof *c->words)) || !(c->df = vae_calloc_array(cells, sizeof *c->df)) ||
+        !(c->pair_df = vae_calloc_array(cells * (size_t)n, sizeof *c->pair_df)) ||
+        !(c->in_doc = vae_calloc_array((size_t)vocab_size, 1))) {
+        infer_cooc_free(c);
+        return VAE_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < cells; i++)
+        c->words[i] = words[(i / (size_t)n) * (size_t)stride + i % (size_t)n];
+    return VAE_OK;
+}
+
+void infer_cooc_add(infer_cooc *c, const vae_docs *d)
+{
+    const int n = c->n;
+    for (int64_t r = 0; r < d->num_docs; r++) {
+        for (int64_t p = d->indptr[r]; p < d->indptr[r + 1]; p++)
+            c->in_doc[d->indices[p]] = 1;
+        for (int t = 0; t < c->topics; t++) {
+            const int32_t *w = c->words + (size_t)t * n;
+            int64_t *pair = c->pair_df + (size_t)t * n * n;
+            for (int i = 0; i < n; i++) {
+                if (!c->in_doc[w[i]])
+                    continue;
+                c->df[(size_t)t * n + i]++;
+                for (int j = i + 1; j < n; j++)
+                    pair[(size_t)i * n + j] += c->in_doc[w[j]];
+            }
+        }
+        for (int64_t p = d->indptr[r]; p < d->indptr[r + 1]; p++)
+            c->in_doc[d->indices[p]] = 0;
+        c->num_docs++;
+    }
+}
+
+double infer_cooc_npmi(const infer_cooc *c, int t)
+{
+    const int n = c->n;
+    const int64_t *df = c->df + (size_t)t * n, *pair = c->pair_df + (size_t)t * n * n;
+    double sum = 0.0;
+    int pairs = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++, pairs++)
+            sum += infer_npmi_pair(df[i], df[j], pair[(size_t)i * n + j], c->num_docs);
+    return pairs ? sum / pairs : NAN;
+}
+
+int infer_diversity(const int32_t *words, int topics, int n, int stride, int64_t vocab_size, double *diversity)
+{
+    unsigned char *seen = vae_calloc_array((size_t)vocab_size, 1);
+    if (!seen)
+        return VAE_ERR_NOMEM;
+    size_t unique = 0;
+    for (int t = 0; t < topics; t++)
+        for (int i = 0; i < n; i++) {
+            const int32_t w = words[(size_t)t * (size_t)stride + (size_t)i];
+            unique += !seen[w];
+            seen[w] = 1;
+        }
+    free(seen);
+    *diversity = topics && n ? (double)unique / ((double)topics * n) : NAN;
+    return VAE_OK;
+}
+
+int infer_generate_doc(vae_model *m, uint64_t seed, int64_t doc, int length, double temperature, int32_t *words)
+{
+    const vae_model_config *cfg = vae_model_config_of(m);
+    const int64_t V = cfg->vocab_size;
+    float *z = vae_malloc_array((size_t)cfg->latent, sizeof *z);
+    float *logp = vae_malloc_array((size_t)V, sizeof *logp);
+    double *cdf = vae_malloc_array((size_t)V, sizeof *cdf);
+    double *u = vae_malloc_array((size_t)length, sizeof *u);
+    int rc = z && logp && cdf && u ? VAE_OK : VAE_ERR_NOMEM;
+    if (rc == VAE_OK && !(temperature > 0.0))
+        rc = vae_fail(VAE_ERR_ARG, "temperature %g is not positive", temperature);
+    if (rc != VAE_OK)
+        goto cleanup;
+    vae_normals(seed, (uint64_t)doc, 0, z, cfg->latent);
+    if ((rc = vae_model_decode(m, z, 1, logp)) != VAE_OK)
+        goto cleanup;
+    float top = logp[0];
+    for (int64_t v = 1; v < V; v++)
+        top = logp[v] > top ? logp[v] : top;
+    double total = 0.0;
+    for (int64_t v = 0; v < V; v++)
+        cdf[v] = total += exp(((double)logp[v] - top) / temperature);
+    /* u < 1, so u * total < cdf[V-1] and the search always lands on a word of positive weight. */
+    vae_uniforms(seed, (uint64_t)doc, 1, u, length);
+    for (int i = 0; i < length; i++) {
+        const double target = u[i] * total;
+        int64_t lo = 0, hi = V - 1;
+        while (lo < hi) {
+            const int64_t mid = lo + (hi - lo) / 2;
+            if (cdf[mid] > target)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        words[i] = (int32_t)lo;
+    }
+cleanup:
+    free(z);
+    free(logp);
+    free(cdf);
+    free(u);
+    return rc;
+}
+
+int infer_background(vae_model *m, float *bg)
+{
+    float *z = vae_calloc_array((size_t)vae_model_config_of(m)->latent, sizeof *z);
+    if (!z)
+        return VAE_ERR_NOMEM;
+    int rc = vae_model_decode(m, z, 1, bg);
+    free(z);
+    return rc;
+}
+
+int infer_encode_docs(vae_model *m, const vae_docs *docs)
+{
+    const vae_step_opts o = {.beta = 1.0f, .sample = 0, .scale = 1.0f};
+    vae_loss_sums sums;
+    return vae_model_forward(m, docs, &o, &sums);
+}
+
+int infer_keywords(vae_model *m, const vae_docs *d, const float *bg, int k, int32_t *kw, int *count)
+{
+    const int64_t V = vae_model_config_of(m)->vocab_size, B = d->num_docs;
+    float *logp = vae_malloc_array((size_t)B * (size_t)V, sizeof *logp);
+    double *score = vae_malloc_array((size_t)V, sizeof *score);
+    int rc = logp && score ? VAE_OK : VAE_ERR_NOMEM;
+    if (rc == VAE_OK && (rc = infer_encode_docs(m, d)) == VAE_OK)
+        rc = vae_model_decode(m, vae_model_mu(m), (int)B, logp);
+    for (int64_t r = 0; rc == VAE_OK && r < B; r++) {
+        const float *row = logp + (size_t)r * (size_t)V;
+        const int64_t a = d->indptr[r], n = d->indptr[r + 1] - a;
+        for (int64_t p = a; p < a + n; p++)
+            score[d->indices[p]] = (double)row[d->indices[p]] - bg[d->indices[p]];
+        count[r] = infer_top_k(score, d->indices + a, n, k, kw + (size_t)r * k);
+    }
+    free(logp);
+    free(score);
+    return rc;
+}
+
+/* ---- a checkpoint and a corpus split ---- */
+
+typedef struct {
+    const char *path;
+    vae_checkpoint *ck;
+    vae_model *model;
+    const char *const *words; /* [V], owned by ck */
+    int64_t V;
+    int L;
+} loaded_model;
+
+static void unload(loaded_model *m)
+{
+    vae_model_free(m->model);
+    vae_checkpoint_free(m->ck);
+    memset(m, 0, sizeof *m);
+}
+
+static int load(loaded_model *m, const char *path)
+{
+    memset(m, 0, sizeof *m);
+    m->path = path;
+    int rc = vae_checkpoint_open(&m->ck, path);
+    if (rc != VAE_OK)
+        return rc;
+    const vae_model_config *cfg = vae_checkpoint_model(m->ck);
+    m->L = cfg->latent;
+    if ((rc = vae_checkpoint_vocab(m->ck, &m->words, &m->V)) != VAE_OK ||
+        (rc = vae_model_new(&m->model, cfg, INFER_BATCH, 0)) != VAE_OK ||
+        (rc = vae_checkpoint_read_params(m->ck, vae_model_layout(m->model), vae_model_params(m->model))) != VAE_OK)
+        unload(m);
+    return rc;
+}
+
+/* Opens the corpus at path after checking that its vocabulary is the checkpoint's, word for word,
+ * and that it has split. */
+static int open_split(const loaded_model *m, const char *path, const char *split, vae_corpus **c,
+                      vae_split_info *info)
+{
+    const char *const *words;
+    const int64_t *df, *tf;
+    int rc = vae_corpus_open(c, path);
+    if (rc != VAE_OK || (rc = vae_corpus_vocab(*c, &words, &df, &tf)) != VAE_OK)
+        return rc;
+    const int64_t V = vae_corpus_vocab_size(*c);
+    if (V != m->V)
+        return vae_fail(VAE_ERR_ARG, "corpus %s has %lld words, but checkpoint %s was trained on %lld: "
+                        "its vocabulary is another one", path, (long long)V, m->path, (long long)m->V);
+    for (int64_t w = 0; w < V; w++)
+        if (strcmp(words[w], m->words[w]) != 0)
+            return vae_fail(VAE_ERR_ARG, "corpus %s: word %lld is '%s' where checkpoint %s has '%s': "
+                            "its vocabulary is another one", path, (long long)w, words[w], m->path, m->words[w]);
+    if ((rc = vae_corpus_split_info(*c, split, info)) != VAE_OK)
+        return rc;
+    if (!info->present)
+        return vae_fail(VAE_ERR_ARG, "corpus %s has no split '%s'", path, split);
+    return VAE_OK;
+}
+
+/* Reads rows [first, first + n) of split (n <= the room of list). */
+static int read_rows(vae_corpus *c, const char *split, int64_t first, int64_t n, int64_t *list, vae_docs *docs)
+{
+    for (int64_t i = 0; i < n; i++)
+        list[i] = first + i;
+    return vae_corpus_read_docs(c, split, list, n, docs);
+}
+
+/* A rank's contiguous share [lo, hi) of D documents: the trainer's evaluation sharding. */
+static void shard(int64_t D, int rank, int ranks, int64_t *lo, int64_t *hi)
+{
+    *lo = D * rank / ranks;
+    *hi = D * (rank + 1) / ranks;
+}
+
+/* ---- output ---- */
+
+/* The JSON array of the words ids[0..n) as member key of j. json.h writes objects only, so the
+ * array is put together here from json_append_string's escaped strings, laid end to end. */
+static void json_words(json_buf *j, const char *key, const loaded_model *m, const int32_t *ids, int n)
+{
+    json_buf esc;
+    json_init(&esc);
+    size_t *end = vae_malloc_array((size_t)n + 1, sizeof *end);
+    char *text = NULL;
+    for (int i = 0; end && i < n; i++) {
+        json_append_string(&esc, m->words[ids[i]]);
+        end[i] = esc.len;
+    }
+    if (end && !esc.failed && (text = vae_malloc_array(esc.len + (size_t)n + 2, 1))) {
+        char *p = text;
+        *p++ = '[';
+        for (int i = 0; i < n; i++) {
+            const size_t start = i ? end[i - 1] : 0;
+            if (i)
+                *p++ = ',';
+            memcpy(p, esc.buf + start, end[i] - start);
+            p += end[i] - start;
+        }
+        *p++ = ']';
+        *p = '\0';
+        json_raw(j, key, text);
+    } else {
+        j->failed = 1;
+    }
+    free(text);
+    free(end);
+    json_free(&esc);
+}
+
+static void put_words(FILE *out, const loaded_model *m, const int32_t *ids, int n)
+{
+    for (int i = 0; i < n; i++)
+        fprintf(out, "%s%s", i ? " " : "", m->words[ids[i]]);
+}
+
+static int put_json(FILE *out, json_buf *j)
+{
+    json_end(j);
+    if (j->failed)
+        return vae_fail(VAE_ERR_NOMEM, "out of memory writing a JSON line");
+    fprintf(out, "%s\n", j->buf);
+    return VAE_OK;
+}
+
+/* One document's or topic's words: the plain line, or {"<index_key>": index, "<key>": [...]}. */
+static int put_word_line(FILE *out, const infer_opts *o, json_buf *j, const loaded_model *m, const char *index_key,
+                         int64_t index, const char *key, const int32_t *ids, int n)
+{
+    if (!o->json) {
+        put_words(out, m, ids, n);
+        fputc('\n', out);
+        return VAE_OK;
+    }
+    json_begin(j);
+    json_int(j, index_key, index);
+    json_words(j, key, m, ids, n);
+    return put_json(out, j);
+}
+
+/* ---- eval ---- */
+
+int infer_eval(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
+{
+    const int rank = vae_comm_rank(comm), ranks = vae_comm_size(comm);
+    loaded_model m = {0};
+    vae_corpus *c = NULL;
+    vae_split_info info = {0};
+    vae_docs docs;
+    vae_docs_init(&docs);
+    int64_t *list = NULL;
+    double *sums = NULL;
+    json_buf j;
+    json_init(&j);
+    int rc = load(&m, o->checkpoint);
+    if (rc == VAE_OK)
+        rc = open_split(&m, o->corpus, o->split, &c, &info);
+    const size_t len = vae_eval_sums_len(m.L);
+    if (rc == VAE_OK && (!(sums = vae_calloc_array(len, sizeof *sums)) ||
+                         !(list = vae_malloc_array(INFER_BATCH, sizeof *list))))
+        rc = VAE_ERR_NOMEM;
+    if ((rc = vae_comm_agree(comm, rc, who)) != VAE_OK)
+        goto cleanup;
+    int64_t lo, hi;
+    shard(info.num_docs, rank, ranks, &lo, &hi);
+    for (int64_t a = lo; rc == VAE_OK && a < hi; a += INFER_BATCH) {
+        const int64_t n = hi - a < INFER_BATCH ? hi - a : INFER_BATCH;
+        if ((rc = read_rows(c, o->split, a, n, list, &docs)) == VAE_OK)
+            rc = vae_model_eval(m.model, &docs, o->samples, VAE_EVAL_SEED, sums);
+    }
+    const int crc = vae_comm_sum_doubles(comm, sums, len);
+    if ((rc = vae_comm_agree(comm, rc != VAE_OK ? rc : crc, who)) != VAE_OK || rank != 0)
+        goto cleanup;
+    vae_figures f;
+    vae_figures_from_sums(sums, m.L, &f);
+    json_begin(&j);
+    json_str(&j, "split", o->split);
+    json_int(&j, "docs", (int64_t)f.docs);
+    json_int(&j, "empty_docs", (int64_t)f.empty_docs);
+    json_int(&j, "tokens", (int64_t)f.tokens);
+    json_num(&j, "recon", f.recon);
+    json_num(&j, "kl", f.kl);
+    json_num(&j, "elbo", f.elbo);
+    json_num(&j, "recon_mean", f.recon_mean);
+    json_num(&j, "ppl_doc", f.ppl_doc);
+    json_num(&j, "ppl_corpus", f.ppl_corpus);
+    json_int(&j, "active_units", f.active_units);
+    json_int(&j, "samples", o->samples);
+    rc = put_json(out, &j);
+cleanup:
+    json_free(&j);
+    free(sums);
+    free(list);
+    vae_docs_free(&docs);
+    vae_corpus_free(c);
+    unload(&m);
+    return rc;
+}
+
+/* ---- topics ---- */
+
+/* Each topic's NPMI over its first NPMI_WORDS words (of k a topic in top), by document
+ * co-occurrence in the train split of the corpus. */
+static int topic_coherence(const loaded_model *m, const char *path, const int32_t *top, int k, double *npmi)
+{
+    vae_corpus *c = NULL;
+    vae_split_info info;
+    vae_docs docs;
+    vae_docs_init(&docs);
+    infer_cooc cooc = {0};
+    int64_t *list = vae_malloc_array(COOC_BATCH, sizeof *list);
+    int rc = list ? VAE_OK : VAE_ERR_NOMEM;
+    if (rc == VAE_OK && (rc = open_split(m, path, "train", &c, &info)) == VAE_OK)
+        rc = infer_cooc_init(&cooc, top, m->L, k < NPMI_WORDS ? k : NPMI_WORDS, k, m->V);
+    for (int64_t a = 0; rc == VAE_OK && a < info.num_docs; a += COOC_BATCH) {
+        const int64_t n = info.num_docs - a < COOC_BATCH ? info.num_docs - a : COOC_BATCH;
+        if ((rc = read_rows(c, "train", a, n, list, &docs)) == VAE_OK)
+            infer_cooc_add(&cooc, &docs);
+    }
+    for (int t = 0; rc == VAE_OK && t < m->L; t++)
+        npmi[t] = infer_cooc_npmi(&cooc, t);
+    infer_cooc_free(&cooc);
+    vae_docs_free(&docs);
+    free(list);
+    vae_corpus_free(c);
+    return rc;
+}
+
+int infer_topics(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
+{
+    loaded_model m = {0};
+    int32_t *top = NULL;
+    double *npmi = NULL, diversity = NAN;
+    json_buf j;
+    json_init(&j);
+    *who = 0;
+    int rc = load(&m, o->checkpoint);
+    if (rc != VAE_OK)
+        goto cleanup;
+    /* Coherence and diversity need each topic's top 10 and 25 words, whatever --top shows. */
+    const int shown = o->top < m.V ? o->top : (int)m.V;
+    const int wanted = o->corpus && shown < DIVERSITY_WORDS ? DIVERSITY_WORDS : shown;
+    const int k = wanted < m.V ? wanted : (int)m.V;
+    if (!(top = vae_malloc_array((size_t)m.L * (size_t)k, sizeof *top)) ||
+        !(npmi = vae_malloc_array((size_t)m.L, sizeof *npmi))) {
+        rc = VAE_ERR_NOMEM;
+        goto cleanup;
+    }
+    if ((rc = infer_topic_words(m.model, k, top)) != VAE_OK)
+        goto cleanup;
+    if (o->corpus && ((rc = infer_diversity(top, m.L, k < DIVERSITY_WORDS ? k : DIVERSITY_WORDS, k, m.V,
+                                             &diversity)) != VAE_OK ||
+                      (rc = topic_coherence(&m, o->corpus, top, k, npmi)) != VAE_OK))
+        goto cleanup;
+    for (int t = 0; rc == VAE_OK && t < m.L; t++) {
+        const int32_t *words = top + (size_t)t * k;
+        if (o->json) {
+            json_begin(&j);
+            json_int(&j, "topic", t);
+            json_words(&j, "words", &m, words, shown);
+            if (o->corpus)
+                json_num(&j, "npmi", npmi[t]);
+            rc = put_json(out, &j);
+            continue;
+        }
+        fprintf(out, "topic %d: ", t);
+        put_words(out, &m, words, shown);
+        if (o->corpus)
+            fprintf(out, " npmi=%.4f", npmi[t]);
+        fputc('\n', out);
+    }
+    if (rc == VAE_OK && o->corpus && o->json) {
+        json_begin(&j);
+        json_num(&j, "diversity", diversity);
+        rc = put_json(out, &j);
+    } else if (rc == VAE_OK && o->corpus) {
+        fprintf(out, "diversity=%.4f\n", diversity);
+    }
+cleanup:
+    json_free(&j);
+    free(top);
+    free(npmi);
+    unload(&m);
+    return rc;
+}
+
+/* ---- generate ---- */
+
+int infer_generate(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
+{
+    loaded_model m = {0};
+    json_buf j;
+    json_init(&j);
+    *who = 0;
+    int32_t *words = vae_malloc_array((size_t)o->length, sizeof *words);
+    int rc = words ? load(&m, o->checkpoint) : VAE_ERR_NOMEM;
+    for (int64_t d = 0; rc == VAE_OK && d < o->num; d++)
+        if ((rc = infer_generate_doc(m.model, o->seed, d, (int)o->length, o->temperature, words)) == VAE_OK)
+            rc = put_word_line(out, o, &j, &m, "doc", d, "words", words, (int)o->length);
+    json_free(&j);
+    free(words);
+    unload(&m);
+    return rc;
+}
+
+/* ---- summarize ---- */
+
+typedef struct {
+    const infer_opts *o;
+    FILE *out;
+    loaded_model m;
+    float *bg;     /* [V] log p(w | z = 0) */
+    int32_t *kw;   /* [INFER_BATCH * top] */
+    int *count;    /* [INFER_BATCH] */
+    json_buf json;
+} summarizer;
+
+/* Keywords of a batch of documents, one output line each; doc_index numbers them. */
+static int summarize_batch(summarizer *s, const vae_docs *docs)
+{
+    const int k = s->o->top;
+    int rc = infer_keywords(s->m.model, docs, s->bg, k, s->kw, s->count);
+    for (int64_t r = 0; rc == VAE_OK && r < docs->num_docs; r++)
+        rc = put_word_line(s->out, s->o, &s->json, &s->m, "doc", docs->doc_index[r], "keywords",
+                           s->kw + (size_t)r * k, s->count[r]);
+    return rc;
+}
+
+static int summarize_split(summarizer *s)
+{
+    vae_corpus *c = NULL;
+    vae_split_info info;
+    vae_docs docs;
+    vae_docs_init(&docs);
+    int64_t *list = vae_malloc_array(INFER_BATCH, sizeof *list);
+    int rc = list ? open_split(&s->m, s->o->corpus, s->o->split, &c, &info) : VAE_ERR_NOMEM;
+    for (int64_t a = 0; rc == VAE_OK && a < info.num_docs; a += INFER_BATCH) {
+        const int64_t n = info.num_docs - a < INFER_BATCH ? info.num_docs - a : INFER_BATCH;
+        if ((rc = read_rows(c, s->o->split, a, n, list, &docs)) == VAE_OK)
+            rc = summarize_batch(s, &docs);
+    }
+    vae_docs_free(&docs);
+    free(list);
+    vae_corpus_free(c);
+    return rc;
+}
+
+/* The tokenizer that made the checkpoint's corpus, from the settings the trainer copied into it;
+ * vae-prep's defaults for those it lacks (a corpus not made from text, say). */
+static int checkpoint_tokenizer(const loaded_model *m, vae_tokenizer *t)
+{
+    static const char *const keys[] = {"tokenizer_min_len", "tokenizer_max_len", "tokenizer_keep_digits"};
+    int *fields[] = {&t->min_len, &t->max_len, &t->keep_digits};
+    vae_tokenizer_init(t);
+    const char *name = vae_checkpoint_attr(m->ck, "tokenizer");
+    if (name && strcmp(name, VAE_TOKENIZER_NAME) != 0)
+        return vae_fail(VAE_ERR_FORMAT, "%s: root attribute 'tokenizer' is '%s', but vae-infer tokenizes text "
+                        "only as %s", m->path, name, VAE_TOKENIZER_NAME);
+    for (int i = 0; i < 3; i++) {
+        const char *value = vae_checkpoint_attr(m->ck, keys[i]);
+        char *end;
+        if (!value)
+            continue;
+        errno = 0;
+        const long v = strtol(value, &end, 10);
+        if (errno || end == value || *end || v < 0 || v > VAE_TOKEN_LEN_LIMIT)
+            return vae_fail(VAE_ERR_FORMAT, "%s: root attribute '%s' is '%s', not a tokenizer setting", m->path,
+                            keys[i], value);
+        *fields[i] = (int)v;
+    }
+    if (vae_tokenizer_check(t) != VAE_OK) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", vae_error_message());
+        return vae_fail(VAE_ERR_FORMAT, "%s: the tokenizer settings it records are invalid: %s", m->path, why);
+    }
+    return VAE_OK;
+}
+
+/* Appends b's words as the next row of d, numbered index. */
+static int append_row(vae_docs *d, const vae_bow *b, int64_t index)
+{
+    int rc = vae_docs_reserve(d, d->num_docs + 1, d->nnz + b->nnz);
+    if (rc != VAE_OK)
+        return rc;
+    d->indptr[0] = 0;
+    memcpy(d->indices + d->nnz, b->ids, sizeof *b->ids * (size_t)b->nnz);
+    memcpy(d->counts + d->nnz, b->counts, sizeof *b->counts * (size_t)b->nnz);
+    d->doc_index[d->num_docs++] = index;
+    d->nnz += b->nnz;
+    d->indptr[d->num_docs] = d->nnz;
+    return VAE_OK;
+}
+
+/* Each line of the text file ("-": standard input) is a document (an empty one included, so output
+ * lines match input lines), tokenized as vae-prep did and mapped onto the checkpoint's vocabulary. */
+static int summarize_text(summarizer *s)
+{
+    const char *path = s->o->text;
+    vae_tokenizer tok;
+    vae_wordtab *vocab = NULL;
+    vae_bow *bow = NULL;
+    vae_docs docs;
+    vae_docs_init(&docs);
+    char *line = NULL;
+    size_t cap = 0;
+    FILE *f = NULL;
+    int rc = checkpoint_tokenizer(&s->m, &tok);
+    if (rc != VAE_OK || (rc = vae_wordtab_from_words(&vocab, s->m.words, s->m.V)) != VAE_OK ||
+        (rc = vae_bow_new(&bow, s->m.V)) != VAE_OK)
+        goto cleanup;
+    if (!(f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb"))) {
+        rc = vae_fail(VAE_ERR_IO, "--text %s: cannot open: %s", path, strerror(errno));
+        goto cleanup;
+    }
+    ssize_t len;
+    for (int64_t n = 0; rc == VAE_OK && (len = getline(&line, &cap, f)) >= 0; n++) {
+        if ((rc = vae_bow_from_text(bow, &tok, vocab, line, (size_t)len)) != VAE_OK) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", vae_error_message());
+            rc = vae_fail(rc, "--text %s: line %lld: %s", path, (long long)n + 1, why);
+            break;
+        }
+        if ((rc = append_row(&docs, bow, n)) == VAE_OK && docs.num_docs == INFER_BATCH) {
+            rc = summarize_batch(s, &docs);
+            docs.num_docs = docs.nnz = 0;
+        }
+    }
+    if (rc == VAE_OK && ferror(f))
+        rc = vae_fail(VAE_ERR_IO, "--text %s: cannot read: %s", path, strerror(errno));
+    if (rc == VAE_OK && docs.num_docs > 0)
+        rc = summarize_batch(s, &docs);
+cleanup:
+    if (f && f != stdin)
+        fclose(f);
+    free(line);
+    vae_docs_free(&docs);
+    vae_bow_free(bow);
+    vae_wordtab_free(vocab);
+    return rc;
+}
+
+int infer_summarize(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
+{
+    summarizer s = {.o = o, .out = out};
+    json_init(&s.json);
+    *who = 0;
+    int rc = load(&s.m, o->checkpoint);
+    if (rc == VAE_OK && (!(s.bg = vae_malloc_array((size_t)s.m.V, sizeof *s.bg)) ||
+                         !(s.kw = vae_malloc_array((size_t)INFER_BATCH * (size_t)o->top, sizeof *s.kw)) ||
+                         !(s.count = vae_malloc_array(INFER_BATCH, sizeof *s.count))))
+        rc = VAE_ERR_NOMEM;
+    if (rc == VAE_OK)
+        rc = infer_background(s.m.model, s.bg);
+    if (rc == VAE_OK)
+        rc = o->text ? summarize_text(&s) : summarize_split(&s);
+    json_free(&s.json);
+    free(s.bg);
+    free(s.kw);
+    free(s.count);
+    unload(&s.m);
+    return rc;
+}
+
+/* ---- encode ---- */
+
+/* Rows of rank r in round k: [first, first + n) of its share, at most a batch. */
+static int64_t round_rows(int64_t D, int r, int ranks, int64_t k, int64_t *first)
+{
+    int64_t lo, hi;
+    shard(D, r, ranks, &lo, &hi);
+    *first = lo + k * INFER_BATCH;
+    const int64_t n = hi - *first;
+    return n < 0 ? 0 : n < INFER_BATCH ? n : INFER_BATCH;
+}
+
+typedef struct {
+    const infer_opts *o;
+    int rank, ranks;
+    loaded_model m;
+    vae_corpus *c;
+    vae_split_info info;
+    vae_docs docs;
+    int64_t *list;              /* [INFER_BATCH] */
+    float *send, *recv;         /* a block [n, 2L] (mu rows, then logvar rows); recv: every rank's, on 0 */
+    size_t *bytes;              /* [ranks], on rank 0 */
+    char **names;               /* [INFER_BATCH] doc ids, on rank 0 */
+    vae_embeddings_writer *w;   /* on rank 0 */
+} encoder;
+
+/* This rank's block of round k into send. */
+static int encode_round(encoder *e, int64_t k)
+{
+    const int L = e->m.L;
+    int64_t first;
+    const int64_t n = round_rows(e->info.num_docs, e->rank, e->ranks, k, &first);
+    int rc = n > 0 ? read_rows(e->c, e->o->split, first, n, e->list, &e->docs) : VAE_OK;
+    if (rc != VAE_OK || n == 0 || (rc = infer_encode_docs(e->m.model, &e->docs)) != VAE_OK)
+        return rc;
+    memcpy(e->send, vae_model_mu(e->m.model), sizeof *e->send * (size_t)(n * L));
+    memcpy(e->send + n * L, vae_model_logvar(e->m.model), sizeof *e->send * (size_t)(n * L));
+    return VAE_OK;
+}
+
+/* On rank 0: every rank's block of round k, from recv to the file at its rows. */
+static int write_round(encoder *e, int64_t k)
+{
+    const int L = e->m.L;
+    const float *block = e->recv;
+    int rc = VAE_OK;
+    for (int r = 0; rc == VAE_OK && r < e->ranks; r++) {
+        int64_t first;
+        const int64_t n = round_rows(e->info.num_docs, r, e->ranks, k, &first);
+        int64_t named = 0;
+        if (e->info.has_doc_ids && n > 0) {
+            for (int64_t i = 0; i < n; i++)
+                e->list[i] = first + i;
+            rc = vae_corpus_read_doc_ids(e->c, e->o->split, e->list, n, e->names);
+            named = rc == VAE_OK ? n : 0;
+        }
+        if (rc == VAE_OK)
+            rc = vae_embeddings_writer_put(e->w, first, n, block, block + n * L, (const char *const *)e->names);
+        for (int64_t i = 0; i < named; i++)
+            free(e->names[i]);
+        block += 2 * n * L;
+    }
+    return rc;
+}
+
+static int encode_setup(encoder *e)
+{
+    int rc = load(&e->m, e->o->checkpoint);
+    if (rc == VAE_OK)
+        rc = open_split(&e->m, e->o->corpus, e->o->split, &e->c, &e->info);
+    if (rc != VAE_OK)
+        return rc;
+    const size_t block = (size_t)INFER_BATCH * 2 * (size_t)e->m.L;
+    if (!(e->list = vae_malloc_array(INFER_BATCH, sizeof *e->list)) ||
+        !(e->send = vae_malloc_array(block, sizeof *e->send)))
+        return VAE_ERR_NOMEM;
+    if (e->rank != 0)
+        return VAE_OK;
+    if (!(e->recv = vae_malloc_array(block * (size_t)e->ranks, sizeof *e->recv)) ||
+        !(e->bytes = vae_malloc_array((size_t)e->ranks, sizeof *e->bytes)) ||
+        !(e->names = vae_calloc_array(INFER_BATCH, sizeof *e->names)))
+        return VAE_ERR_NOMEM;
+    return vae_embeddings_writer_new(&e->w, e->o->output, e->info.num_docs, e->m.L, e->info.has_doc_ids);
+}
+
+int infer_encode(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
+{
+    encoder e = {.o = o, .rank = vae_comm_rank(comm), .ranks = vae_comm_size(comm)};
+    vae_docs_init(&e.docs);
+    int rc = vae_comm_agree(comm, encode_setup(&e), who);
+    /* Every rank runs the same rounds, each of one batch of each rank's share; the shares differ by
+     * at most one document, so the widest fixes the count. */
+    const int64_t D = e.info.num_docs, widest = (D + e.ranks - 1) / e.ranks;
+    const int64_t rounds = (widest + INFER_BATCH - 1) / INFER_BATCH;
+    const size_t row = 2 * (size_t)e.m.L * sizeof(float);
+    for (int64_t k = 0; rc == VAE_OK && k < rounds; k++) {
+        int64_t first;
+        const int64_t n = round_rows(D, e.rank, e.ranks, k, &first);
+        if ((rc = vae_comm_agree(comm, encode_round(&e, k), who)) != VAE_OK)
+            break;
+        for (int r = 0; e.rank == 0 && r < e.ranks; r++)
+            e.bytes[r] = (size_t)round_rows(D, r, e.ranks, k, &first) * row;
+        rc = vae_comm_gather(comm, e.send, (size_t)n * row, e.recv, e.bytes, 0);
+        if (rc == VAE_OK && e.rank == 0)
+            rc = write_round(&e, k);
+        rc = vae_comm_agree(comm, rc, who);
+    }
+    if (rc == VAE_OK)
+        rc = vae_comm_agree(comm, e.rank == 0 ? vae_embeddings_writer_commit(e.w) : VAE_OK, who);
+    vae_embeddings_writer_free(e.w);
+    free(e.names);
+    free(e.bytes);
+    free(e.recv);
+    free(e.send);
+    free(e.list);
+    vae_docs_free(&e.docs);
+    vae_corpus_free(e.c);
+    unload(&e.m);
+    return rc;
+}

@@ -1,0 +1,421 @@
+/* The vae-prep pipeline (see prep.h): list the inputs, count words in pass 1, choose the
+ * vocabulary, write every document in pass 2, record the settings, commit the file. */
+#include "prep.h"
+
+#include "vae/common.h"
+#include "vae/corpus.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void vae_prep_options_init(vae_prep_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->format = VAE_INPUT_LINES;
+    o->text_field = "text";
+    vae_tokenizer_init(&o->tok);
+    o->stopwords = "en";
+    o->rules = (vae_vocab_rules){.min_df = 2, .max_df_frac = 0.5, .max_words = 10000};
+    o->valid_frac = o->test_frac = 0.05;
+    o->prog = "vae-prep";
+}
+
+/* ---- splits ---- */
+
+static uint64_t mix64(uint64_t h)
+{
+    h ^= h >> 31;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 29;
+    h *= 0x94d049bb133111ebull;
+    h ^= h >> 32;
+    return h;
+}
+
+/* Bytes are read little-endian whatever the machine, so a split never depends on it. */
+static uint64_t load_le(const unsigned char *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static uint64_t split_hash(uint64_t seed, const char *text, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    uint64_t h = mix64(seed ^ 0x9e3779b97f4a7c15ull) ^ (uint64_t)n;
+    for (; n >= 8; p += 8, n -= 8)
+        h = mix64(h ^ load_le(p, 8));
+    return mix64(h ^ load_le(p, n) ^ 0x51ed270b27c3f4a1ull);
+}
+
+int vae_split_of(uint64_t seed, const char *text, size_t n, double valid_frac, double test_frac)
+{
+    double u = (double)(split_hash(seed, text, n) >> 11) * 0x1p-53;
+    return u < valid_frac ? VAE_SPLIT_VALID : u < valid_frac + test_frac ? VAE_SPLIT_TEST : VAE_SPLIT_TRAIN;
+}
+
+const char *vae_split_name(int split)
+{
+    static const char *const names[VAE_NUM_SPLITS] = {"train", "valid", "test"};
+    return names[split];
+}
+
+/* ---- progress ---- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct {
+    const char *prog;
+    int quiet, pass;
+    double start, pass_start, last;
+    int64_t total_bytes;
+} progress;
+
+static void progress_tick(progress *p, int64_t bytes, int64_t docs)
+{
+    if (p->quiet)
+        return;
+    double t = now_s();
+    if (t - p->last < 1.0)
+        return;
+    p->last = t;
+    fprintf(stderr, "%s: pass %d/2: %.1f of %.1f MB, %lld documents, %.1f MB/s\n", p->prog, p->pass,
+            (double)bytes / 1e6, (double)p->total_bytes / 1e6, (long long)docs,
+            (double)bytes / 1e6 / (t - p->pass_start));
+}
+
+static void progress_pass(progress *p, int pass)
+{
+    p->pass = pass;
+    p->pass_start = p->last = now_s();
+}
+
+/* ---- the pipeline ---- */
+
+typedef struct {
+    const vae_prep_options *o;
+    vae_prep_stats *st;
+    vae_input_list *inputs;
+    vae_wordtab *stopwords;
+    vae_tokenizer tok;     /* as asked for */
+    vae_tokenizer map_tok; /* pass 2's: see lookup_tokenizer */
+    vae_wordtab *counts;   /* pass 1; with vocab_from, the vocabulary itself */
+    int64_t num_stopwords; /* pass 1 without vocab_from: they hold the ids 0.. of counts */
+    vae_wordtab *vocab;    /* ids = the file's word ids */
+    int64_t train_docs;    /* training documents with a token: the base of max_df_frac */
+    vae_corpus_writer *writer;
+    vae_bow *bow;
+    char *doc_id;
+    size_t doc_id_cap;
+    progress prog;
+} prep;
+
+static int load_vocab_from(prep *p)
+{
+    vae_corpus *c = NULL;
+    const char *const *words;
+    const int64_t *df, *tf;
+    int rc = vae_corpus_open(&c, p->o->vocab_from);
+    if (!rc)
+        rc = vae_corpus_vocab(c, &words, &df, &tf);
+    if (!rc)
+        rc = vae_wordtab_from_words(&p->counts, words, vae_corpus_vocab_size(c));
+    vae_corpus_free(c);
+    return rc;
+}
+
+/* The stopwords take the first ids of the counting table, where pass 1 finds and skips them with
+ * the one lookup it makes per token anyway, instead of a second lookup in the stopword set. They
+ * are never counted, so their df stays 0 and min_df >= 1 keeps them out of the vocabulary. */
+static int new_counting_table(prep *p)
+{
+    int rc = vae_wordtab_new(&p->counts);
+    p->num_stopwords = p->stopwords ? vae_wordtab_size(p->stopwords) : 0;
+    for (int64_t i = 0; !rc && i < p->num_stopwords; i++) {
+        const char *w = vae_wordtab_word(p->stopwords, i);
+        rc = vae_wordtab_add(p->counts, w, strlen(w), NULL);
+    }
+    return rc;
+}
+
+/* The tokenizer for looking words up in t: without the stopword filter when t holds no stopword,
+ * as the lookup then drops them anyway, and the filter would cost a second lookup per token. */
+static vae_tokenizer lookup_tokenizer(const prep *p, const vae_wordtab *t)
+{
+    vae_tokenizer tok = p->tok;
+    int64_t n = p->stopwords ? vae_wordtab_size(p->stopwords) : 0;
+    for (int64_t i = 0; i < n; i++) {
+        const char *w = vae_wordtab_word(p->stopwords, i);
+        if (vae_wordtab_find(t, w, strlen(w)) >= 0)
+            return tok;
+    }
+    tok.stopwords = NULL;
+    return tok;
+}
+
+static int setup(prep *p)
+{
+    const vae_prep_options *o = p->o;
+    p->tok = o->tok;
+    int rc = vae_tokenizer_check(&p->tok);
+    if (!rc && o->rules.min_df < 1)
+        rc = vae_fail(VAE_ERR_ARG, "min_df %lld is below 1", (long long)o->rules.min_df);
+    if (!rc && o->valid_frac + o->test_frac >= 1.0)
+        rc = vae_fail(VAE_ERR_ARG, "valid_frac + test_frac = %g leaves no training documents",
+                      o->valid_frac + o->test_frac);
+    if (!rc)
+        rc = vae_stopwords_load(&p->stopwords, o->stopwords);
+    p->tok.stopwords = p->stopwords;
+    if (!rc)
+        rc = vae_input_list_new(&p->inputs, o->inputs, o->num_inputs);
+    if (!rc)
+        rc = o->vocab_from ? load_vocab_from(p) : new_counting_table(p);
+    /* Created now so that an unwritable output fails before the long passes. */
+    if (!rc)
+        rc = vae_corpus_writer_new(&p->writer, o->out_path);
+    p->prog = (progress){.prog = o->prog, .quiet = o->quiet, .start = now_s(),
+                         .total_bytes = p->inputs ? p->inputs->total_bytes : 0};
+    return rc;
+}
+
+typedef struct {
+    vae_wordtab *counts;
+    int grow;              /* add new words (else only count those in the table) */
+    int64_t first_counted; /* ids below it are stopwords */
+    int64_t doc, tokens;
+} count_ctx;
+
+static int count_token(void *pctx, const char *token, size_t len)
+{
+    count_ctx *c = pctx;
+    int64_t id;
+    int rc = VAE_OK;
+    if (c->grow)
+        rc = vae_wordtab_add(c->counts, token, len, &id);
+    else
+        id = vae_wordtab_find(c->counts, token, len);
+    if (rc || id < c->first_counted)
+        return rc;
+    c->tokens++;
+    vae_wordtab_count(c->counts, id, c->doc);
+    return VAE_OK;
+}
+
+static int split_of(const prep *p, const vae_input_doc *d)
+{
+    return vae_split_of(p->o->seed, d->text, d->len, p->o->valid_frac, p->o->test_frac);
+}
+
+static int count_pass(prep *p)
+{
+    vae_doc_reader *r = NULL;
+    vae_input_doc d;
+    int grow = p->o->vocab_from == NULL;
+    count_ctx c = {.counts = p->counts, .grow = grow, .first_counted = grow ? p->num_stopwords : 0};
+    vae_tokenizer tok = p->tok;
+    if (grow)
+        tok.stopwords = NULL; /* see new_counting_table */
+    else
+        tok = lookup_tokenizer(p, p->counts);
+    progress_pass(&p->prog, 1);
+    int rc = vae_doc_reader_new(&r, p->inputs, p->o->format, p->o->text_field);
+    while (!rc && !(rc = vae_doc_reader_next(r, &d)) && d.text) {
+        p->st->docs_read++;
+        if (split_of(p, &d) == VAE_SPLIT_TRAIN) {
+            c.tokens = 0;
+            rc = vae_tokenize(&tok, d.text, d.len, count_token, &c);
+            c.doc++;
+            p->train_docs += c.tokens > 0;
+        }
+        progress_tick(&p->prog, vae_doc_reader_bytes(r), p->st->docs_read);
+    }
+    if (r)
+        p->st->input_bytes = vae_doc_reader_bytes(r);
+    vae_doc_reader_free(r);
+    if (!rc && p->st->docs_read == 0)
+        rc = vae_fail(VAE_ERR_FORMAT, "no documents in the inputs");
+    return rc;
+}
+
+static int choose_vocab(prep *p)
+{
+    if (p->o->vocab_from) {
+        p->vocab = p->counts;
+        p->counts = NULL;
+    } else {
+        int rc = vae_vocab_select(&p->vocab, p->counts, p->train_docs, &p->o->rules);
+        if (rc)
+            return rc;
+        /* pass 2 needs only the vocabulary: give the memory of all the other words back */
+        vae_wordtab_free(p->counts);
+        p->counts = NULL;
+    }
+    int64_t V = vae_wordtab_size(p->vocab);
+    if (V == 0)
+        return vae_fail(VAE_ERR_FORMAT,
+                        "no word of %lld training documents passes the vocabulary rules "
+                        "(--min-df %lld, --max-df-frac %g)",
+                        (long long)p->train_docs, (long long)p->o->rules.min_df,
+                        p->o->rules.max_df_frac);
+    const char **words = NULL;
+    int rc = vae_wordtab_word_list(p->vocab, &words);
+    if (!rc)
+        rc = vae_corpus_writer_set_vocab(p->writer, words, vae_wordtab_doc_freq(p->vocab),
+                                         vae_wordtab_term_freq(p->vocab), V);
+    free(words);
+    if (!rc)
+        rc = vae_bow_new(&p->bow, V);
+    p->map_tok = lookup_tokenizer(p, p->vocab);
+    p->st->vocab_size = V;
+    return rc;
+}
+
+static int format_doc_id(prep *p, const vae_input_doc *d)
+{
+    size_t need = strlen(d->path) + 24;
+    if (need > p->doc_id_cap) {
+        char *s = realloc(p->doc_id, need);
+        if (!s)
+            return vae_fail(VAE_ERR_NOMEM, "out of memory naming a document of %s", d->path);
+        p->doc_id = s;
+        p->doc_id_cap = need;
+    }
+    if (d->line > 0)
+        snprintf(p->doc_id, p->doc_id_cap, "%s:%lld", d->path, (long long)d->line);
+    else
+        snprintf(p->doc_id, p->doc_id_cap, "%s", d->path);
+    return VAE_OK;
+}
+
+static int write_doc(prep *p, const vae_input_doc *d)
+{
+    int split = split_of(p, d);
+    int rc = vae_bow_from_text(p->bow, &p->map_tok, p->vocab, d->text, d->len);
+    if (rc || p->bow->nnz == 0) {
+        p->st->docs_dropped_empty += !rc;
+        return rc;
+    }
+    rc = format_doc_id(p, d);
+    if (!rc)
+        rc = vae_corpus_writer_add_doc(p->writer, vae_split_name(split), p->bow->ids,
+                                       p->bow->counts, p->bow->nnz, p->doc_id);
+    p->st->docs_kept += !rc;
+    p->st->split_docs[split] += !rc;
+    return rc;
+}
+
+static int write_pass(prep *p)
+{
+    vae_doc_reader *r = NULL;
+    vae_input_doc d;
+    int64_t docs = 0;
+    progress_pass(&p->prog, 2);
+    int rc = vae_doc_reader_new(&r, p->inputs, p->o->format, p->o->text_field);
+    while (!rc && !(rc = vae_doc_reader_next(r, &d)) && d.text) {
+        docs++;
+        rc = write_doc(p, &d);
+        progress_tick(&p->prog, vae_doc_reader_bytes(r), docs);
+    }
+    vae_doc_reader_free(r);
+    if (!rc && docs != p->st->docs_read)
+        rc = vae_fail(VAE_ERR_IO, "the inputs changed between the two passes (%lld documents, "
+                      "then %lld)", (long long)p->st->docs_read, (long long)docs);
+    return rc;
+}
+
+/* The shortest text that reads back as the same double. */
+static int set_attr_double(vae_corpus_writer *w, const char *name, double v)
+{
+    char s[32];
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(s, sizeof s, "%.*g", digits, v);
+        if (strtod(s, NULL) == v)
+            break;
+    }
+    return vae_corpus_writer_set_attr_str(w, name, s);
+}
+
+static int set_vocab_attrs(prep *p)
+{
+    vae_corpus_writer *w = p->writer;
+    const vae_prep_options *o = p->o;
+    if (o->vocab_from)
+        return vae_corpus_writer_set_attr_str(w, "vocab_from", o->vocab_from);
+    int rc = vae_corpus_writer_set_attr_int(w, "vocab_min_df", o->rules.min_df);
+    if (!rc)
+        rc = set_attr_double(w, "vocab_max_df_frac", o->rules.max_df_frac);
+    if (!rc)
+        rc = vae_corpus_writer_set_attr_int(w, "vocab_size_requested", o->rules.max_words);
+    return rc;
+}
+
+/* Named so that other programs can tokenize new text as this corpus was (see tokenize.h). */
+static int set_attrs(prep *p)
+{
+    vae_corpus_writer *w = p->writer;
+    const vae_prep_options *o = p->o;
+    int rc = vae_corpus_writer_set_attr_str(w, "tokenizer", VAE_TOKENIZER_NAME);
+    if (!rc)
+        rc = vae_corpus_writer_set_attr_int(w, "tokenizer_min_len", o->tok.min_len);
+    if (!rc)
+        rc = vae_corpus_writer_set_attr_int(w, "tokenizer_max_len", o->tok.max_len);
+    if (!rc)
+        rc = vae_corpus_writer_set_attr_int(w, "tokenizer_keep_digits", o->tok.keep_digits);
+    if (!rc)
+        rc = vae_corpus_writer_set_attr_str(w, "stopwords", o->stopwords);
+    if (!rc)
+        rc = set_vocab_attrs(p);
+    if (!rc)
+        rc = vae_corpus_writer_set_attr_int(w, "split_seed", (int64_t)o->seed);
+    if (!rc)
+        rc = set_attr_double(w, "valid_frac", o->valid_frac);
+    if (!rc)
+        rc = set_attr_double(w, "test_frac", o->test_frac);
+    if (!rc)
+        rc = vae_corpus_writer_set_attr_int(w, "docs_read", p->st->docs_read);
+    if (!rc)
+        rc = vae_corpus_writer_set_attr_int(w, "docs_dropped_empty", p->st->docs_dropped_empty);
+    if (!rc)
+        rc = vae_corpus_writer_set_attr_int(w, "docs_kept", p->st->docs_kept);
+    return rc;
+}
+
+static void prep_free(prep *p)
+{
+    vae_corpus_writer_free(p->writer);
+    vae_bow_free(p->bow);
+    vae_wordtab_free(p->vocab);
+    vae_wordtab_free(p->counts);
+    vae_wordtab_free(p->stopwords);
+    vae_input_list_free(p->inputs);
+    free(p->doc_id);
+}
+
+int vae_prep_run(const vae_prep_options *o, vae_prep_stats *stats)
+{
+    memset(stats, 0, sizeof *stats);
+    prep p = {.o = o, .st = stats};
+    int rc = setup(&p);
+    if (!rc)
+        rc = count_pass(&p);
+    if (!rc)
+        rc = choose_vocab(&p);
+    if (!rc)
+        rc = write_pass(&p);
+    if (!rc)
+        rc = set_attrs(&p);
+    if (!rc)
+        rc = vae_corpus_writer_commit(p.writer);
+    stats->seconds = now_s() - p.prog.start;
+    prep_free(&p);
+    return rc;
+}

@@ -1,0 +1,46 @@
+/* vae-prep's inputs: the list of files named by the command line (folders recursed) and a reader
+ * that streams their documents, one at a time, in the formats lines, files and jsonl. Memory is
+ * bounded by the longest document, never by the size of the input. */
+#ifndef VAE_PREP_INPUT_H
+#define VAE_PREP_INPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    char **paths; /* [n] malloc'ed */
+    int64_t n;
+    int64_t total_bytes; /* of all files, when listed */
+} vae_input_list;
+
+/* Lists inputs[0..num): a file is taken as is; a folder is replaced by the files under it, at any
+ * depth, its entries taken in bytewise order of their names so that the result never depends on
+ * the order of the directory, and its entries whose name starts with '.' skipped (as are entries
+ * that are neither files nor folders). A missing or unreadable input fails naming it. */
+int vae_input_list_new(vae_input_list **out, const char *const *inputs, int num);
+void vae_input_list_free(vae_input_list *l);
+
+typedef enum { VAE_INPUT_LINES, VAE_INPUT_FILES, VAE_INPUT_JSONL } vae_input_format;
+
+typedef struct {
+    const char *text; /* NULL after the last document */
+    size_t len;
+    const char *path; /* the file it came from */
+    int64_t line;     /* 1-based line, 0 for the files format */
+} vae_input_doc;
+
+typedef struct vae_doc_reader vae_doc_reader;
+
+/* Documents of lines: each line without its LF or CRLF, a line that is empty or white space only
+ * being no document. files: each file's bytes. jsonl: in each line that is not blank, one JSON
+ * object whose member text_field is a string; its decoded value (UTF-8; a lone surrogate escape
+ * becomes U+FFFD) is the document. Gzip-compressed files are refused. */
+int vae_doc_reader_new(vae_doc_reader **out, const vae_input_list *files, vae_input_format format,
+                       const char *text_field);
+/* The next document, valid until the next call; doc->text = NULL at the end. */
+int vae_doc_reader_next(vae_doc_reader *r, vae_input_doc *doc);
+/* Bytes read from the files so far. */
+int64_t vae_doc_reader_bytes(const vae_doc_reader *r);
+void vae_doc_reader_free(vae_doc_reader *r);
+
+#endif

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# vae-synth end to end: exit statuses (SPEC.md: --help 0, usage errors 2 naming the option, other
+# failures 1, no file left behind), determinism (the same flags give the same bytes and data,
+# another seed other data), and the file as h5py and scipy read it (tests/interop_synth.py:
+# CSR matrices, num_tokens, frequencies, oracle perplexity below unigram perplexity).
+set -euo pipefail
+synth="$VAE_BIN/vae-synth"
+interop=(/usr/bin/python3 "$VAE_TESTS/interop_synth.py")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+fail() {
+  echo "test_synth: $*" >&2
+  exit 1
+}
+
+# expect_status STATUS COMMAND...: runs it with stdout in $tmp/out and stderr in $tmp/err.
+expect_status() {
+  local want=$1 got=0
+  shift
+  "$@" >"$tmp/out" 2>"$tmp/err" || got=$?
+  [ "$got" = "$want" ] || fail "$* exited $got, expected $want: $(cat "$tmp/err")"
+}
+
+expect_status 0 "$synth" --help
+grep -q "usage: vae-synth" "$tmp/out" || fail "--help prints no usage"
+expect_status 0 "$synth" --version
+grep -q "vae-synth " "$tmp/out" || fail "--version prints no version"
+expect_status 2 "$synth" --bogus -o "$tmp/x.h5"
+grep -q -- "--bogus" "$tmp/err" || fail "unknown option not named: $(cat "$tmp/err")"
+expect_status 2 "$synth" --docs -5 -o "$tmp/x.h5"
+grep -q -- "--docs" "$tmp/err" || fail "bad --docs not named"
+expect_status 2 "$synth" --alpha abc -o "$tmp/x.h5"
+grep -q -- "--alpha" "$tmp/err" || fail "bad --alpha not named"
+expect_status 2 "$synth" --docs 100
+grep -q -- "-o" "$tmp/err" || fail "missing -o not named"
+expect_status 2 "$synth" -o "$tmp/x.h5" --topics 50 --vocab 10
+expect_status 2 "$synth" -o "$tmp/x.h5" --valid-frac 0.6 --test-frac 0.5
+expect_status 2 "$synth" -o "$tmp/x.h5" extra-argument
+expect_status 1 "$synth" -o "$tmp/no-such-folder/x.h5"
+grep -q "$tmp/no-such-folder/x.h5" "$tmp/err" || fail "failure does not name the file"
+[ -z "$(ls -A "$tmp" | grep -v -x -e out -e err)" ] || fail "files left behind: $(ls "$tmp")"
+
+flags=(--docs 600 --vocab 400 --topics 8 --doc-length 60 --alpha 0.2 --seed 11)
+"$synth" "${flags[@]}" -o "$tmp/a.h5" >"$tmp/a.json"
+"$synth" "${flags[@]}" --out="$tmp/b.h5" --quiet >"$tmp/b.json"
+[ ! -s "$tmp/b.json" ] || fail "--quiet printed $(cat "$tmp/b.json")"
+cmp -s "$tmp/a.h5" "$tmp/b.h5" || fail "the same flags gave different files"
+for d in /train/indices /train/counts /test/indptr /synthetic/topics /synthetic/valid/oracle_nll; do
+  h5dump -d "$d" "$tmp/a.h5" | tail -n +2 >"$tmp/a.txt"
+  h5dump -d "$d" "$tmp/b.h5" | tail -n +2 >"$tmp/b.txt"
+  cmp -s "$tmp/a.txt" "$tmp/b.txt" || fail "$d differs between two runs with the same flags"
+done
+"$synth" "${flags[@]}" --seed 12 -o "$tmp/c.h5" --quiet
+h5dump -d /train/indices "$tmp/c.h5" | tail -n +2 >"$tmp/c.txt"
+h5dump -d /train/indices "$tmp/a.h5" | tail -n +2 >"$tmp/a.txt"
+! cmp -s "$tmp/a.txt" "$tmp/c.txt" || fail "another seed gave the same documents"
+/usr/bin/python3 - "$tmp/a.json" <<'EOF' || fail "the printed summary is not the expected JSON"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["synthetic"]["topics"] == 8 and s["train"]["docs"] == 480 and s["valid"]["docs"] == 60
+assert all(s[k]["oracle_ppl"] < s[k]["unigram_ppl"] for k in ("train", "valid", "test"))
+EOF
+
+"${interop[@]}" "$tmp/a.h5" 8
+"$synth" -o "$tmp/defaults.h5" --quiet
+"${interop[@]}" "$tmp/defaults.h5" 10
+# No valid split when asked for none; a test split kept (empty) when rounding leaves it no document.
+"$synth" -o "$tmp/small.h5" --docs 4 --valid-frac 0 --test-frac 0.1 --vocab 50 --topics 2 --quiet
+"${interop[@]}" "$tmp/small.h5" 2
+/usr/bin/python3 - "$tmp/small.h5" <<'EOF' || fail "small.h5 has the wrong splits"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+assert "valid" not in f and list(f["test/indptr"][:]) == [0] and f["test"].attrs["num_docs"] == 0
+EOF
+echo "test_synth: ok"

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# vae-dist end to end under mpirun: rank-count independence (1-4 ranks), exact resume (bitwise on
+# the same ranks, 1e-4 on another count), SIGUSR1 mid-run, uneven shards and a corpus smaller
+# than the number of ranks, non-finite loss, bad flags, and learning on a planted-topics corpus.
+set -euo pipefail
+bin=${VAE_BIN:?} tests=${VAE_TESTS:?}
+py=/usr/bin/python3
+work=$(mktemp -d /tmp/vae-train-test.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+mpi_flags=(--oversubscribe --bind-to none)
+mpi() { local n=$1; shift; mpirun -np "$n" "${mpi_flags[@]}" "$@"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass=0
+ok() { pass=$((pass + 1)); echo "ok - $*"; }
+latest() { echo "$1/checkpoints/$(cat "$1/checkpoints/latest")"; }
+
+"$bin/vae-synth" -o "$work/c.h5" --docs 1200 --vocab 400 --topics 8 --seed 3 >/dev/null
+common=(--corpus "$work/c.h5" --batch-size 64 --eval-every 0 --log-every 5 --quiet --threads 1 --seed 11)
+
+# Rank-count independence.
+for n in 1 2 3 4; do
+  mpi "$n" "$bin/vae-dist" "${common[@]}" --out "$work/r$n" --max-steps 30
+done
+for n in 2 3 4; do
+  $py "$tests/ckpt_compare.py" "$(latest "$work/r1")" "$(latest "$work/r$n")" 1e-4 || fail "1 vs $n ranks"
+done
+ppl() { grep '"kind": "eval"' "$1/summary.jsonl" | tail -1 | $py -c 'import json,sys; print(json.loads(sys.stdin.read())["ppl_doc"])'; }
+for n in 2 3 4; do
+  $py -c "import sys; a,b=$(ppl "$work/r1"),$(ppl "$work/r$n"); sys.exit(abs(a-b) > 1e-4*a)" || fail "valid perplexity 1 vs $n ranks"
+done
+ok "parameters and valid perplexity agree across 1, 2, 3, 4 ranks"
+
+# Exact resume: 60 straight vs 30 + 30, on 2 ranks (bitwise) and resumed on 3 ranks (1e-4).
+mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/straight" --max-steps 60
+mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/split" --max-steps 30
+mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/split" --max-steps 60 --resume auto
+$py "$tests/ckpt_compare.py" "$(latest "$work/straight")" "$(latest "$work/split")" exact || fail "resume not bitwise"
+cp -r "$work/r2" "$work/other"
+mpi 3 "$bin/vae-dist" "${common[@]}" --out "$work/other" --max-steps 60 --resume auto
+$py "$tests/ckpt_compare.py" "$(latest "$work/straight")" "$(latest "$work/other")" 1e-4 || fail "resume on 3 ranks"
+ok "resume: bitwise on the same ranks, within 1e-4 on another rank count"
+
+# Without --resume, a folder that holds checkpoints is refused, and nothing in it is touched.
+before=$(ls "$work/straight/checkpoints")
+set +e; msg=$(mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/straight" --max-steps 5 2>&1); rc=$?; set -e
+[ $rc -eq 1 ] && grep -q "already holds checkpoints" <<<"$msg" || fail "existing run not refused (rc $rc): $msg"
+[ "$(ls "$work/straight/checkpoints")" = "$before" ] || fail "existing checkpoints changed"
+ok "an existing run folder is not overwritten"
+
+# SIGUSR1 mid-run: exit 0, a whole checkpoint, and resume completes with the uninterrupted result.
+# mpirun itself in the background (not through a function), so that $! is mpirun, which forwards
+# the signal to every rank.
+mpirun -np 2 "${mpi_flags[@]}" "$bin/vae-dist" "${common[@]}" --out "$work/sig" --max-steps 100000 --checkpoint-every 0 &
+pid=$!
+for _ in $(seq 100); do [ -s "$work/sig/summary.jsonl" ] && break; sleep 0.1; done
+sleep 0.5
+kill -USR1 $pid
+set +e; wait $pid; rc=$?; set -e
+[ $rc -eq 0 ] || fail "SIGUSR1: exit $rc"
+ck=$(latest "$work/sig")
+step=$($py -c "import h5py; print(int(h5py.File('$ck','r').attrs['step']))")
+[ "$step" -gt 0 ] && [ "$step" -lt 100000 ] || fail "SIGUSR1 checkpoint at step $step"
+mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/sig" --max-steps $((step + 10)) --resume auto
+mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/sig_ref" --max-steps $((step + 10))
+$py "$tests/ckpt_compare.py" "$(latest "$work/sig_ref")" "$(latest "$work/sig")" exact || fail "resume after SIGUSR1"
+ok "SIGUSR1 stops with exit 0 at step $step, checkpoint whole, resume exact"
+
+# SIGTERM: a plain process exits 143 after a checkpoint. Under mpirun the ranks are signalled
+# directly, as Slurm does at a time limit: all stop after the same step with one checkpoint.
+"$bin/vae-dist" "${common[@]}" --out "$work/term" --max-steps 100000 --checkpoint-every 0 &
+pid=$!
+for _ in $(seq 100); do [ -s "$work/term/summary.jsonl" ] && break; sleep 0.1; done
+kill -TERM $pid
+set +e; wait $pid; rc=$?; set -e
+[ $rc -eq 143 ] || fail "SIGTERM: exit $rc"
+[ -f "$(latest "$work/term")" ] || fail "SIGTERM: no checkpoint"
+mpirun -np 2 "${mpi_flags[@]}" "$bin/vae-dist" "${common[@]}" --out "$work/term2" --max-steps 100000 --checkpoint-every 0 &
+pid=$!
+for _ in $(seq 100); do [ -s "$work/term2/summary.jsonl" ] && break; sleep 0.1; done
+pkill -TERM -f -- "--out $work/term2" || true
+set +e; wait $pid; set -e
+[ "$(ls "$work/term2/checkpoints" | grep -c '^ckpt-')" -eq 1 ] || fail "SIGTERM under mpirun: not exactly one checkpoint"
+$py -c "import h5py; h5py.File('$(latest "$work/term2")', 'r')['params/dec.out.weight'][()]" || fail "SIGTERM checkpoint unreadable"
+ok "SIGTERM: exit 143 after a checkpoint; ranks under mpirun stop together"
+
+# Uneven shards and a rank with nothing to do: batch 5 on 4 ranks; a corpus of 3 training
+# documents on 4 ranks.
+mpi 1 "$bin/vae-dist" "${common[@]}" --batch-size 5 --out "$work/u1" --max-steps 12
+mpi 4 "$bin/vae-dist" "${common[@]}" --batch-size 5 --out "$work/u4" --max-steps 12
+$py "$tests/ckpt_compare.py" "$(latest "$work/u1")" "$(latest "$work/u4")" 1e-4 || fail "uneven shards"
+"$bin/vae-synth" -o "$work/tiny.h5" --docs 4 --vocab 50 --topics 2 --seed 1 --valid-frac 0 --test-frac 0.25 >/dev/null
+mpi 1 "$bin/vae-dist" --corpus "$work/tiny.h5" --out "$work/t1" --epochs 3 --quiet --threads 1
+mpi 4 "$bin/vae-dist" --corpus "$work/tiny.h5" --out "$work/t4" --epochs 3 --quiet --threads 1
+$py "$tests/ckpt_compare.py" "$(latest "$work/t1")" "$(latest "$work/t4")" 1e-4 || fail "corpus smaller than ranks"
+ok "uneven shards and a corpus smaller than the number of ranks"
+
+# A huge learning rate: stops naming the step, exit 1, keeps the last good checkpoint, writes no NaN.
+set +e
+msg=$(mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/nan" --lr 1e5 --optimizer sgd --max-steps 200 --checkpoint-every 1 2>&1)
+rc=$?
+set -e
+[ $rc -eq 1 ] || fail "huge lr: exit $rc"
+grep -q "non-finite .* at step [0-9]" <<<"$msg" || fail "huge lr message: $msg"
+[ "$(grep -c 'non-finite' <<<"$msg")" -eq 1 ] || fail "message printed more than once: $msg"
+if [ -f "$work/nan/checkpoints/latest" ]; then
+  $py -c "
+import h5py, numpy as np, sys
+f = h5py.File('$(latest "$work/nan")', 'r')
+sys.exit(not all(np.isfinite(f['params'][k][()]).all() for k in f['params']))" || fail "NaN in a checkpoint"
+fi
+ok "non-finite loss stops cleanly: $(grep -o 'non-finite[^:]*' <<<"$msg" | head -1)"
+
+# Bad flags: exit 2 with one line naming the flag, from every rank count; nothing created.
+for args in "--batch-size 0" "--bogus 1" "--activation gelu" "--lr abc" "--encoder-hidden 5,x"; do
+  set +e; msg=$(mpi 2 "$bin/vae-dist" --corpus "$work/c.h5" --out "$work/bad" $args 2>&1); rc=$?; set -e
+  [ $rc -eq 2 ] || fail "'$args': exit $rc"
+  # mpirun adds its own report of a non-zero exit; ours is the one vae-dist line.
+  [ "$(grep -c '^vae-dist:' <<<"$msg")" -eq 1 ] || fail "'$args': not one message: $msg"
+  flag=${args%% *}
+  grep '^vae-dist:' <<<"$msg" | grep -q -- "$flag" || fail "'$args': message does not name $flag: $msg"
+done
+[ ! -e "$work/bad" ] || fail "a bad flag created the run folder"
+set +e; msg=$(mpi 2 "$bin/vae-dist" --corpus "$work/missing.h5" --out "$work/bad" 2>&1); rc=$?; set -e
+[ $rc -eq 1 ] && grep -q "missing.h5" <<<"$msg" || fail "missing corpus: exit $rc: $msg"
+ok "bad flags exit 2 naming the flag; a missing corpus exits 1 naming it"
+
+# --config: file values apply, the command line wins.
+printf 'batch-size = 32\nlr = 0.003\n# a comment\nmax-steps = 4\n' >"$work/cfg"
+mpi 1 "$bin/vae-dist" --config "$work/cfg" --corpus "$work/c.h5" --out "$work/cfgrun" --max-steps 6 --quiet
+grep -q '"batch_size": 32' "$work/cfgrun/config.json" || fail "--config batch-size not applied"
+[ "$(basename "$(latest "$work/cfgrun")")" = "ckpt-00000006.h5" ] || fail "command line did not win over --config"
+ok "--config applies, the command line wins"
+
+echo "$pass passed, 0 failed"
