@@ -1,7 +1,5 @@
-/* The checkpoint file of SPEC.md "Checkpoint file": written whole or not at all, and read back only
- * once every rule of the format holds. HDF5's default file format checksums neither raw data nor
- * attributes, so two CRC-32 root attributes cover the content (params_crc32 the tensors, meta_crc32
- * the attributes and the vocabulary) and a flipped byte is refused at open rather than trained on. */
+/* The checkpoint file of SPEC.md "Checkpoint file": written whole or not at all, sealed with a
+ * checksum of the whole file, and read back only once the seal and every rule of the format hold. */
 #include "vae/checkpoint.h"
 
 #include <errno.h>
@@ -15,7 +13,7 @@
 #include "corpus_internal.h"
 #include "h5util.h"
 
-/* Root attributes, in the order meta_crc32 covers them. */
+/* Root attributes of the format (any other root attribute is an extra string attribute). */
 enum {
     A_FORMAT,
     A_VERSION,
@@ -45,16 +43,13 @@ static const struct {
     {"model_activation", 0}, {"model_input_transform", 0},
 };
 
-#define PARAMS_CRC "params_crc32"
-#define META_CRC "meta_crc32"
-
 /* The value of each root attribute: num[] for integers, str[] for strings. */
 typedef struct {
     int64_t num[NUM_ATTRS];
     const char *str[NUM_ATTRS];
 } root_values;
 
-/* Tensor sets, in the order params_crc32 covers them. */
+/* Tensor sets, by the group that holds each. */
 enum { SET_PARAMS, SET_M, SET_V, NUM_SETS };
 static const char *const set_group[NUM_SETS] = {"/params", "/optimizer/m", "/optimizer/v"};
 
@@ -69,89 +64,121 @@ struct vae_checkpoint {
     char **words;          /* pointers into word_chars */
     char *word_chars;
     int num_attrs;
-    char **attrs;          /* extra attributes: key, value, ... sorted by key */
+    char **attrs;          /* extra attributes: key, value, ... */
 };
 
-/* ---- CRC-32 of IEEE 802.3: the same as zlib.crc32, so that h5py users can check a file. The table
- * lives in the accumulator, so no shared state needs initialising across threads. */
+/* ---- The seal. HDF5 checksums neither raw data nor the global heap that holds variable-length
+ * strings, and HDF5 1.10 crashes on some damaged heaps, so the whole file is checked before HDF5
+ * reads any of it. The file begins with a user block of SEAL_SIZE bytes (HDF5 skips it; h5py and
+ * h5dump read such files as usual) holding this text, padded with NULs:
+ *     "vae-checkpoint seal\nsize <bytes in the file>\ncrc32 <CRC-32 of the bytes after the block>\n"
+ * The CRC is IEEE 802.3's, Python's zlib.crc32(data[512:]). */
 
-typedef struct {
-    uint32_t table[256];
-    uint32_t crc;
-} crc32_acc;
+#define SEAL_SIZE 512
+#define SEAL_FORMAT "vae-checkpoint seal\nsize %llu\ncrc32 %lu\n"
 
-static void crc_init(crc32_acc *a)
+static void seal_text(unsigned long long size, unsigned long crc, char text[SEAL_SIZE])
 {
-    for (uint32_t n = 0; n < 256; n++) {
-        uint32_t c = n;
+    memset(text, 0, SEAL_SIZE);
+    snprintf(text, SEAL_SIZE, SEAL_FORMAT, size, crc);
+}
+
+/* The CRC-32 of fp's bytes after the user block and the size of the whole file, or an errno
+ * value. The table is built per call (1 KiB, microseconds), so nothing shared needs initialising
+ * across threads. */
+static int crc_after_seal(FILE *fp, unsigned long long *size, unsigned long *crc)
+{
+    const size_t chunk = (size_t)1 << 20;
+    uint32_t table[256], c = 0xFFFFFFFFu;
+    unsigned char *buf = NULL;
+    size_t n;
+    int err = 0;
+    *size = SEAL_SIZE;
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t t = i;
         for (int k = 0; k < 8; k++)
-            c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        a->table[n] = c;
+            t = t & 1 ? 0xEDB88320u ^ (t >> 1) : t >> 1;
+        table[i] = t;
     }
-    a->crc = 0xFFFFFFFFu;
-}
-
-static void crc_bytes(crc32_acc *a, const void *buf, size_t n)
-{
-    const unsigned char *p = buf;
-    uint32_t c = a->crc;
-    for (size_t i = 0; i < n; i++)
-        c = a->table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
-    a->crc = c;
-}
-
-/* Each text ends with its NUL, so that ("ab", "c") and ("a", "bc") sum differently. */
-static void crc_text(crc32_acc *a, const char *s) { crc_bytes(a, s, strlen(s) + 1); }
-
-/* Floats as the file stores them (little-endian IEEE), whatever this machine's byte order. */
-static void crc_floats(crc32_acc *a, const float *x, size_t n)
-{
-    unsigned char buf[1024];
-    const size_t per = sizeof buf / 4;
-    for (size_t i = 0; i < n; i += per) {
-        const size_t m = n - i < per ? n - i : per;
-        for (size_t j = 0; j < m; j++) {
-            uint32_t u;
-            memcpy(&u, &x[i + j], 4);
-            for (int b = 0; b < 4; b++)
-                buf[4 * j + (size_t)b] = (unsigned char)(u >> (8 * b));
-        }
-        crc_bytes(a, buf, 4 * m);
+    if (!(buf = malloc(chunk)) || fseek(fp, SEAL_SIZE, SEEK_SET) != 0) {
+        err = buf ? errno : ENOMEM;
+        goto cleanup;
     }
-}
-
-static uint32_t crc_value(const crc32_acc *a) { return a->crc ^ 0xFFFFFFFFu; }
-
-/* params_crc32: the tensors of each set present, in layout order (zlib.crc32 chained over
- * f['params/<name>'][()].astype('<f4').tobytes(), then optimizer/m, then optimizer/v). */
-static uint32_t params_crc(const vae_layout *l, const float *const sets[NUM_SETS])
-{
-    crc32_acc a;
-    crc_init(&a);
-    for (int s = 0; s < NUM_SETS; s++)
-        for (int t = 0; sets[s] && t < l->num_tensors; t++)
-            crc_floats(&a, sets[s] + l->tensors[t].offset, l->tensors[t].size);
-    return crc_value(&a);
-}
-
-/* meta_crc32: the name and value (integers in decimal) of each attribute of root_attrs, then of each
- * extra attribute by key, then each word, every text followed by a NUL. */
-static uint32_t meta_crc(const root_values *r, const char *const *kv, int num_kv,
-                         const char *const *words, int64_t num_words)
-{
-    crc32_acc a;
-    crc_init(&a);
-    for (int i = 0; i < NUM_ATTRS; i++) {
-        char num[32];
-        snprintf(num, sizeof num, "%lld", (long long)r->num[i]);
-        crc_text(&a, root_attrs[i].name);
-        crc_text(&a, root_attrs[i].is_int ? num : r->str[i]);
+    while ((n = fread(buf, 1, chunk, fp)) > 0) {
+        for (size_t i = 0; i < n; i++)
+            c = table[(c ^ buf[i]) & 0xFF] ^ (c >> 8);
+        *size += n;
     }
-    for (int i = 0; i < 2 * num_kv; i++)
-        crc_text(&a, kv[i]);
-    for (int64_t w = 0; w < num_words; w++)
-        crc_text(&a, words[w]);
-    return crc_value(&a);
+    if (ferror(fp))
+        err = errno ? errno : EIO;
+    *crc = c ^ 0xFFFFFFFFu;
+cleanup:
+    free(buf);
+    return err;
+}
+
+/* Writes the seal into the finished temporary file. */
+static int seal_file(const char *tmp, const char *path)
+{
+    char text[SEAL_SIZE];
+    unsigned long long size;
+    unsigned long crc;
+    int rc = VAE_OK, err;
+    FILE *fp = fopen(tmp, "r+b");
+    if (!fp || (err = crc_after_seal(fp, &size, &crc)) != 0) {
+        rc = vae_fail(VAE_ERR_IO, "%s: reading back %s: %s", path, tmp, strerror(fp ? err : errno));
+        goto cleanup;
+    }
+    seal_text(size, crc, text);
+    if (fseek(fp, 0, SEEK_SET) != 0 || fwrite(text, 1, SEAL_SIZE, fp) != SEAL_SIZE)
+        rc = vae_fail(VAE_ERR_IO, "%s: sealing %s: %s", path, tmp, strerror(errno));
+cleanup:
+    if (fp && fclose(fp) != 0 && rc == VAE_OK)
+        rc = vae_fail(VAE_ERR_IO, "%s: sealing %s: %s", path, tmp, strerror(errno));
+    return rc;
+}
+
+/* Whether path is a whole, unaltered checkpoint file, before HDF5 parses it. */
+static int check_seal(const char *path)
+{
+    static const char hdf5_signature[8] = "\211HDF\r\n\032\n";
+    char head[SEAL_SIZE], want[SEAL_SIZE];
+    unsigned long long size = 0, actual;
+    unsigned long crc = 0, actual_crc;
+    int rc = VAE_OK, err;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        rc = vae_fail(VAE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        goto cleanup;
+    }
+    const size_t got = fread(head, 1, SEAL_SIZE, fp);
+    if (got >= sizeof hdf5_signature && memcmp(head, hdf5_signature, sizeof hdf5_signature) == 0) {
+        rc = vae_fail(VAE_ERR_FORMAT, "%s: an HDF5 file without the checkpoint seal: not a vae-checkpoint file", path);
+        goto cleanup;
+    }
+    if (got < SEAL_SIZE || strncmp(head, SEAL_FORMAT, 20) != 0) {
+        rc = vae_fail(VAE_ERR_FORMAT, "%s: not a vae-checkpoint file (it does not begin with the checkpoint "
+                      "seal), or cut short", path);
+        goto cleanup;
+    }
+    /* Parsed, then written again: any byte of the block that differs from its one form is damage. */
+    if (!memchr(head, 0, SEAL_SIZE) || sscanf(head, SEAL_FORMAT, &size, &crc) != 2 ||
+        (seal_text(size, crc, want), memcmp(head, want, SEAL_SIZE) != 0)) {
+        rc = vae_fail(VAE_ERR_FORMAT, "%s: the checkpoint seal (the first %d bytes) is damaged", path, SEAL_SIZE);
+        goto cleanup;
+    }
+    if ((err = crc_after_seal(fp, &actual, &actual_crc)) != 0)
+        rc = vae_fail(VAE_ERR_IO, "%s: cannot read: %s", path, strerror(err));
+    else if (actual != size)
+        rc = vae_fail(VAE_ERR_FORMAT, "%s: %llu bytes where the seal says %llu: the file was cut short or "
+                      "damaged", path, actual, size);
+    else if (actual_crc != crc)
+        rc = vae_fail(VAE_ERR_FORMAT, "%s: the bytes do not match the seal's crc32 (%lu, the seal says %lu): "
+                      "the file is damaged or was altered", path, actual_crc, crc);
+cleanup:
+    if (fp)
+        fclose(fp);
+    return rc;
 }
 
 /* ---- Rules shared by the writer and the reader, so the writer refuses what the reader would. */
@@ -169,15 +196,15 @@ static int is_reserved(const char *key)
     for (int i = 0; i < NUM_ATTRS; i++)
         if (strcmp(key, root_attrs[i].name) == 0)
             return 1;
-    return strcmp(key, PARAMS_CRC) == 0 || strcmp(key, META_CRC) == 0;
+    return 0;
 }
 
-/* A training position that a run could have reached, or NULL. */
+/* What is wrong with a training position (in buf), or NULL when a run could have reached it. */
 static const char *state_problem(const vae_checkpoint_state *s, char *buf, size_t size)
 {
     if (!s->config_json || !*s->config_json)
-        return "config_json is empty";
-    if (s->step < 0 || s->epoch < 0 || s->step_in_epoch < 0 || s->optim_t < 0)
+        snprintf(buf, size, "config_json is empty");
+    else if (s->step < 0 || s->epoch < 0 || s->step_in_epoch < 0 || s->optim_t < 0)
         snprintf(buf, size, "step %lld, epoch %lld, step_in_epoch %lld, optim_t %lld: all must be >= 0",
                  (long long)s->step, (long long)s->epoch, (long long)s->step_in_epoch,
                  (long long)s->optim_t);
@@ -189,7 +216,7 @@ static const char *state_problem(const vae_checkpoint_state *s, char *buf, size_
     return buf;
 }
 
-/* Where layout got differs from want, or NULL. */
+/* Where layout got differs from want (in buf), or NULL. */
 static const char *layout_problem(const vae_layout *want, const vae_layout *got, char *buf, size_t size)
 {
     const int n = want->num_tensors < got->num_tensors ? want->num_tensors : got->num_tensors;
@@ -316,8 +343,8 @@ static int check_data(const char *path, const vae_checkpoint_data *d, const vae_
     return VAE_OK;
 }
 
-/* The extra attributes as {key, value} pairs sorted by key (meta_crc32's order), each key new and
- * none shadowing an attribute of the format. */
+/* The extra attributes as {key, value} pairs sorted by key (which finds a key given twice, and
+ * makes the bytes of the file independent of the caller's order), none shadowing the format's. */
 static int sorted_extras(const char *path, const char *const *attrs, const char ***out, int *num)
 {
     int n = 0;
@@ -393,11 +420,21 @@ static int write_contents(hid_t file, const char *path, const vae_checkpoint_dat
             snprintf(name, sizeof name, "%s/%s", set_group[set], tt->name);
             rc = vae_h5_put_floats(file, name, sets[set] + tt->offset, tt->cols ? 2 : 1, dims, path);
         }
-    if (rc == VAE_OK)
-        rc = vae_h5_attr_put_int(file, PARAMS_CRC, params_crc(l, sets), path);
-    if (rc == VAE_OK)
-        rc = vae_h5_attr_put_int(file, META_CRC, meta_crc(&r, kv, num_kv, d->words, V), path);
     return rc;
+}
+
+/* vae_h5_create with room for the seal at the start. */
+static int create_file(const char *tmp, const char *path, hid_t *file)
+{
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+    vae_h5_quiet();
+    *file = H5I_INVALID_HID;
+    if (fcpl >= 0 && H5Pset_userblock(fcpl, SEAL_SIZE) >= 0 && H5Pset_obj_track_times(fcpl, 0) >= 0)
+        *file = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+    vae_h5_close(&fcpl);
+    if (*file < 0)
+        return vae_fail(VAE_ERR_IO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
+    return VAE_OK;
 }
 
 /* Flushes and closes the file: HDF5 writes what it cached here, so a full disk often shows up now. */
@@ -432,9 +469,9 @@ int vae_checkpoint_write(const char *path, const vae_checkpoint_data *d, const v
         goto cleanup;
     }
     snprintf(tmp, size, "%s.tmp.%ld", path, (long)getpid());
-    if ((rc = vae_h5_create(tmp, &file)) != VAE_OK ||
+    if ((rc = create_file(tmp, path, &file)) != VAE_OK ||
         (rc = write_contents(file, path, d, s, &layout, kv, num_kv)) != VAE_OK ||
-        (rc = finish_file(&file, path, tmp)) != VAE_OK)
+        (rc = finish_file(&file, path, tmp)) != VAE_OK || (rc = seal_file(tmp, path)) != VAE_OK)
         goto cleanup;
     rc = vae_publish_file(tmp, path);
 cleanup:
@@ -510,7 +547,6 @@ static int read_extras(vae_checkpoint *c, hid_t file)
     extras_walk w = {c, VAE_OK};
     if (H5Aiterate2(file, H5_INDEX_NAME, H5_ITER_INC, NULL, collect_extra, &w) < 0)
         return w.rc != VAE_OK ? w.rc : vae_fail(VAE_ERR_FORMAT, "%s: cannot list the root attributes", c->path);
-    qsort(c->attrs, (size_t)c->num_attrs, 2 * sizeof *c->attrs, cmp_key);
     int rc = VAE_OK;
     for (int i = 0; i < c->num_attrs && rc == VAE_OK; i++)
         rc = vae_h5_attr_get_str(file, c->attrs[2 * i], &c->attrs[2 * i + 1], c->path);
@@ -690,27 +726,7 @@ static int read_tensors(vae_checkpoint *c, hid_t file)
     return rc;
 }
 
-static int check_sums(vae_checkpoint *c, hid_t file, const root_values *r)
-{
-    int64_t stored_params, stored_meta;
-    int rc;
-    if ((rc = vae_h5_attr_get_int(file, PARAMS_CRC, &stored_params, c->path)) != VAE_OK ||
-        (rc = vae_h5_attr_get_int(file, META_CRC, &stored_meta, c->path)) != VAE_OK)
-        return rc;
-    const uint32_t params = params_crc(&c->layout, (const float *const *)c->sets);
-    const uint32_t meta = meta_crc(r, (const char *const *)c->attrs, c->num_attrs,
-                                   (const char *const *)c->words, c->num_words);
-    if (stored_params != (int64_t)params)
-        return vae_fail(VAE_ERR_FORMAT, "%s: the tensors do not match params_crc32 (%lld, computed %lu): the "
-                        "file is damaged or was altered", c->path, (long long)stored_params, (unsigned long)params);
-    if (stored_meta != (int64_t)meta)
-        return vae_fail(VAE_ERR_FORMAT, "%s: the attributes and vocabulary do not match meta_crc32 (%lld, "
-                        "computed %lu): the file is damaged or was altered", c->path, (long long)stored_meta,
-                        (unsigned long)meta);
-    return VAE_OK;
-}
-
-/* The rules on values, once the checksums say that they are what was written. */
+/* The rules on values. */
 static int check_content(vae_checkpoint *c)
 {
     char why[512];
@@ -721,8 +737,8 @@ static int check_content(vae_checkpoint *c)
         return vae_fail(VAE_ERR_FORMAT, "%s: /vocab/words: %s", c->path, why);
     for (int set = 0; set < NUM_SETS && rc == VAE_OK; set++)
         if (c->sets[set])
-            rc = check_values(c->path, &c->layout, c->sets[set], set, VAE_ERR_FORMAT, "a checkpoint holds "
-                              "finite values only");
+            rc = check_values(c->path, &c->layout, c->sets[set], set, VAE_ERR_FORMAT,
+                              "no run saves such a value");
     return rc;
 }
 
@@ -737,12 +753,10 @@ int vae_checkpoint_open(vae_checkpoint **out, const char *path)
         rc = vae_fail(VAE_ERR_NOMEM, "%s: out of memory opening the checkpoint", path);
         goto cleanup;
     }
-    /* Structure first (attributes, shapes), so that a message names what is missing or misshapen;
-     * then the checksums; then the values, which only the checksums make trustworthy. */
-    if ((rc = vae_h5_open_read(path, &file)) != VAE_OK || (rc = read_root(c, file, &r)) != VAE_OK ||
-        (rc = read_extras(c, file)) != VAE_OK || (rc = model_from(c, &r)) != VAE_OK ||
-        (rc = read_words(c, file)) != VAE_OK || (rc = read_tensors(c, file)) != VAE_OK ||
-        (rc = check_sums(c, file, &r)) != VAE_OK || (rc = check_content(c)) != VAE_OK)
+    if ((rc = check_seal(path)) != VAE_OK || (rc = vae_h5_open_read(path, &file)) != VAE_OK ||
+        (rc = read_root(c, file, &r)) != VAE_OK || (rc = read_extras(c, file)) != VAE_OK ||
+        (rc = model_from(c, &r)) != VAE_OK || (rc = read_words(c, file)) != VAE_OK ||
+        (rc = read_tensors(c, file)) != VAE_OK || (rc = check_content(c)) != VAE_OK)
         goto cleanup;
     *out = c;
     c = NULL;

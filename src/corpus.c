@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Elements per HDF5 read, whether a whole dataset is scanned or requested rows are gathered: the
- * size of a chunk of the writer's datasets, and at most 512 KiB of scratch. */
+/* Elements per HDF5 read, whether a whole dataset is scanned or requested rows are gathered: a few
+ * of the writer's chunks at a time, in at most 512 KiB of scratch. */
 #define WINDOW 65536
 
 const char *const vae_split_names[VAE_NUM_SPLITS] = {"train", "valid", "test"};
@@ -23,7 +23,7 @@ typedef struct {
     hid_t dset, space;
     hid_t str_type; /* the memory type of a string dataset (its own character set) */
     int64_t len;
-    char path[32];  /* "/train/indices", for messages */
+    char path[32]; /* "/train/indices", for messages */
 } column;
 
 typedef struct {
@@ -50,7 +50,7 @@ struct vae_corpus {
 /* The distinct rows of a request in increasing order, and which of them each position reads. */
 typedef struct {
     int64_t n_rows;
-    int64_t *rows;  /* [n_rows] */
+    int64_t *rows; /* [n_rows] */
     int64_t *which; /* [n] */
 } row_plan;
 
@@ -112,8 +112,8 @@ int64_t vae_row_check(const int32_t *ids, const int32_t *counts, int64_t n, int6
         int64_t sum;
         fault->in_counts = 0;
         if (ids[i] < 0 || ids[i] >= V) {
-            snprintf(fault->why, sizeof fault->why, "word id %d not in [0, %lld)%s", ids[i],
-                     (long long)V, ids[i] == INT32_MIN ? beyond : "");
+            snprintf(fault->why, sizeof fault->why, "word id %d not in [0, %lld)%s", ids[i], (long long)V,
+                     ids[i] == INT32_MIN ? beyond : "");
             return i;
         }
         if (ids[i] <= *prev) {
@@ -154,8 +154,7 @@ int vae_wordset_init(vae_wordset *s, int64_t n)
     return VAE_OK;
 }
 
-int vae_wordset_add(vae_wordset *s, uint64_t hash, int64_t i, vae_same_word_fn same, void *ctx,
-                    int64_t *dup)
+int vae_wordset_add(vae_wordset *s, uint64_t hash, int64_t i, vae_same_word_fn same, void *ctx, int64_t *dup)
 {
     uint64_t slot = hash & s->mask;
     *dup = -1;
@@ -327,8 +326,8 @@ static int open_column(vae_corpus *c, const char *path, H5T_class_t cls, int opt
         goto cleanup;
     }
     if (H5Tget_class(type) != cls) {
-        rc = corpus_fail(c, VAE_ERR_FORMAT, path, "holds %s, expected %s",
-                         class_name(H5Tget_class(type)), class_name(cls));
+        rc = corpus_fail(c, VAE_ERR_FORMAT, path, "holds %s, expected %s", class_name(H5Tget_class(type)),
+                         class_name(cls));
         goto cleanup;
     }
     if (H5Sget_simple_extent_ndims(col->space) != 1) {
@@ -440,22 +439,22 @@ static int check_indptr(vae_corpus *c, split *s)
         if (pos == 0 && v != 0)
             rc = corpus_fail(c, VAE_ERR_FORMAT, path, "indptr[0] is %lld, expected 0", (long long)v);
         else if (v < prev)
-            rc = corpus_fail(c, VAE_ERR_FORMAT, path,
-                             "indptr[%lld] = %lld is less than indptr[%lld] = %lld (row %lld)",
-                             (long long)pos, (long long)v, (long long)pos - 1, (long long)prev,
-                             (long long)pos - 1);
+            rc = corpus_fail(
+                c, VAE_ERR_FORMAT, path, "indptr[%lld] = %lld is less than indptr[%lld] = %lld (row %lld)",
+                (long long)pos, (long long)v, (long long)pos - 1, (long long)prev, (long long)pos - 1);
         else if (v > s->nnz)
             rc = corpus_fail(c, VAE_ERR_FORMAT, path,
                              "indptr[%lld] = %lld is past nnz = %lld, the length of %s", (long long)pos,
                              (long long)v, (long long)s->nnz, s->indices.path);
         else if (v - prev > c->V)
-            rc = corpus_fail(c, VAE_ERR_FORMAT, path,
-                             "row %lld has %lld entries, more than vocab_size = %lld", (long long)pos - 1,
-                             (long long)(v - prev), (long long)c->V);
+            rc =
+                corpus_fail(c, VAE_ERR_FORMAT, path, "row %lld has %lld entries, more than vocab_size = %lld",
+                            (long long)pos - 1, (long long)(v - prev), (long long)c->V);
     }
     if (rc == VAE_OK && prev != s->nnz)
-        rc = corpus_fail(c, VAE_ERR_FORMAT, path, "indptr[%lld] = %lld, expected nnz = %lld, the length of %s",
-                         (long long)s->num_docs, (long long)prev, (long long)s->nnz, s->indices.path);
+        rc =
+            corpus_fail(c, VAE_ERR_FORMAT, path, "indptr[%lld] = %lld, expected nnz = %lld, the length of %s",
+                        (long long)s->num_docs, (long long)prev, (long long)s->nnz, s->indices.path);
     free(cur.buf);
     return rc;
 }
@@ -504,8 +503,9 @@ static int open_split(vae_corpus *c, int which)
         (rc = vae_h5_attr_get_int(s->group, "num_tokens", &s->num_tokens, c->path)) != VAE_OK)
         return rc;
     if (num_docs != s->num_docs)
-        return corpus_fail(c, VAE_ERR_FORMAT, path, "attribute num_docs is %lld, but %s describes %lld documents",
-                           (long long)num_docs, s->indptr.path, (long long)s->num_docs);
+        return corpus_fail(c, VAE_ERR_FORMAT, path,
+                           "attribute num_docs is %lld, but %s describes %lld documents", (long long)num_docs,
+                           s->indptr.path, (long long)s->num_docs);
     if (s->num_tokens < 0)
         return corpus_fail(c, VAE_ERR_FORMAT, path, "attribute num_tokens is negative (%lld)",
                            (long long)s->num_tokens);
@@ -527,8 +527,8 @@ static int check_root(vae_corpus *c)
     if ((rc = vae_h5_attr_get_int(c->file, "version", &version, c->path)) != VAE_OK)
         goto cleanup;
     if (version != VAE_CORPUS_VERSION) {
-        rc = corpus_fail(c, VAE_ERR_FORMAT, "root attribute 'version'", "is %lld; this reader reads version %d",
-                         (long long)version, VAE_CORPUS_VERSION);
+        rc = corpus_fail(c, VAE_ERR_FORMAT, "root attribute 'version'",
+                         "is %lld; this reader reads version %d", (long long)version, VAE_CORPUS_VERSION);
         goto cleanup;
     }
     if ((rc = vae_h5_attr_get_int(c->file, "vocab_size", &c->V, c->path)) != VAE_OK)
@@ -564,7 +564,8 @@ static int check_word_chunk(vae_corpus *c, vae_wordset *set, char **buf, int64_t
         const char *problem = vae_word_problem(w);
         int64_t dup;
         if (problem)
-            return corpus_fail(c, VAE_ERR_FORMAT, c->words.path, "word %lld %s", (long long)(first + i), problem);
+            return corpus_fail(c, VAE_ERR_FORMAT, c->words.path, "word %lld %s", (long long)(first + i),
+                               problem);
         int rc = vae_wordset_add(set, vae_word_hash(w), first + i, same_word_in_file, c, &dup);
         if (rc != VAE_OK)
             return rc;
@@ -588,7 +589,8 @@ static int open_vocab(vae_corpus *c)
     const column *cols[3] = {&c->words, &c->doc_freq, &c->term_freq};
     for (int i = 0; i < 3; i++)
         if (cols[i]->len != c->V) {
-            rc = corpus_fail(c, VAE_ERR_FORMAT, cols[i]->path, "holds %lld entries, but root attribute vocab_size is %lld",
+            rc = corpus_fail(c, VAE_ERR_FORMAT, cols[i]->path,
+                             "holds %lld entries, but root attribute vocab_size is %lld",
                              (long long)cols[i]->len, (long long)c->V);
             goto cleanup;
         }
@@ -825,7 +827,8 @@ static int plan_rows(vae_corpus *c, const char *name, const split *s, const int6
     }
     for (int64_t i = 0; i < n; i++) {
         if (doc_index[i] < 0 || doc_index[i] >= s->num_docs) {
-            rc = vae_fail(VAE_ERR_ARG, "%s: split %s: document %lld (position %lld of the request) is not in [0, %lld)",
+            rc = vae_fail(VAE_ERR_ARG,
+                          "%s: split %s: document %lld (position %lld of the request) is not in [0, %lld)",
                           c->path, name, (long long)doc_index[i], (long long)i, (long long)s->num_docs);
             goto cleanup;
         }
@@ -849,9 +852,9 @@ cleanup:
  * them: one allocation. */
 typedef struct {
     int64_t *block;
-    int64_t n;                       /* intervals */
-    int64_t *start, *end;            /* [n] */
-    int64_t *at;                     /* [n] where interval k lands in the packed buffer */
+    int64_t n; /* intervals */
+    int64_t *start, *end; /* [n] */
+    int64_t *at; /* [n] where interval k lands in the packed buffer */
     int64_t *wstart, *wend, *wfirst; /* [n] windows (see vae_coalesce) */
     int64_t nw;
     int64_t len; /* the intervals' total length: the packed buffer's */
@@ -891,8 +894,8 @@ typedef int (*piece_fn)(void *ctx, int64_t k, int64_t from, const void *data, in
 /* Reads q's windows of col into c->window as mtype (elements of size bytes), a window longer than
  * the buffer (one long interval) in pieces, and hands each interval's elements to take. String
  * windows are reclaimed once take has seen them. */
-static int gather(vae_corpus *c, const column *col, hid_t mtype, size_t size, const gather_plan *q, piece_fn take,
-                  void *ctx)
+static int gather(vae_corpus *c, const column *col, hid_t mtype, size_t size, const gather_plan *q,
+                  piece_fn take, void *ctx)
 {
     int rc = VAE_OK;
     if (!c->window && !(c->window = vae_malloc_array(WINDOW, sizeof(int64_t))))
@@ -906,7 +909,8 @@ static int gather(vae_corpus *c, const column *col, hid_t mtype, size_t size, co
             for (int64_t k = q->wfirst[w]; k < last && rc == VAE_OK; k++) {
                 int64_t lo = q->start[k] > pos ? q->start[k] : pos, hi = q->end[k] < stop ? q->end[k] : stop;
                 if (lo < hi)
-                    rc = take(ctx, k, lo - q->start[k], (const char *)c->window + (size_t)(lo - pos) * size, hi - lo);
+                    rc = take(ctx, k, lo - q->start[k], (const char *)c->window + (size_t)(lo - pos) * size,
+                              hi - lo);
             }
             if (col->str_type >= 0)
                 reclaim_strings(col, stop - pos, c->window);
@@ -930,7 +934,8 @@ static int pack_piece(void *ctx, int64_t k, int64_t from, const void *data, int6
 }
 
 /* Gathers q's intervals of col (numbers, elements of size bytes) packed into dst. */
-static int gather_packed(vae_corpus *c, const column *col, hid_t mtype, size_t size, const gather_plan *q, void *dst)
+static int gather_packed(vae_corpus *c, const column *col, hid_t mtype, size_t size, const gather_plan *q,
+                         void *dst)
 {
     pack_ctx p = {dst, q->at, size};
     return gather(c, col, mtype, size, q, pack_piece, &p);
@@ -968,8 +973,7 @@ static int place_rows(const row_plan *p, const gather_plan *q, const int32_t *id
     return VAE_OK;
 }
 
-int vae_corpus_read_docs(vae_corpus *c, const char *name, const int64_t *doc_index, int64_t n,
-                         vae_docs *out)
+int vae_corpus_read_docs(vae_corpus *c, const char *name, const int64_t *doc_index, int64_t n, vae_docs *out)
 {
     split *s = NULL;
     row_plan p = {0};
@@ -980,7 +984,8 @@ int vae_corpus_read_docs(vae_corpus *c, const char *name, const int64_t *doc_ind
     /* Until the end, out holds no rows: a failure returns none, never a part. */
     out->num_docs = out->nnz = 0;
     if ((rc = vae_docs_reserve(out, 0, 0)) != VAE_OK || (rc = present_split(c, name, &s)) != VAE_OK ||
-        (rc = plan_rows(c, name, s, doc_index, n, &p)) != VAE_OK || (rc = gather_init(&q, p.n_rows)) != VAE_OK)
+        (rc = plan_rows(c, name, s, doc_index, n, &p)) != VAE_OK ||
+        (rc = gather_init(&q, p.n_rows)) != VAE_OK)
         goto cleanup;
     /* First each row's indptr pair (row, row + 1), then the rows' entries. */
     for (int64_t k = 0; k < p.n_rows; k++) {
@@ -999,7 +1004,8 @@ int vae_corpus_read_docs(vae_corpus *c, const char *name, const int64_t *doc_ind
         q.end[k] = ptr[2 * k + 1];
     }
     gather_windows(&q);
-    if (!(ids = vae_malloc_array((size_t)q.len, sizeof *ids)) || !(cnt = vae_malloc_array((size_t)q.len, sizeof *cnt))) {
+    if (!(ids = vae_malloc_array((size_t)q.len, sizeof *ids)) ||
+        !(cnt = vae_malloc_array((size_t)q.len, sizeof *cnt))) {
         rc = VAE_ERR_NOMEM;
         goto cleanup;
     }
@@ -1010,7 +1016,8 @@ int vae_corpus_read_docs(vae_corpus *c, const char *name, const int64_t *doc_ind
         int32_t prev = -1;
         int64_t tokens = 0;
         vae_row_fault fault;
-        int64_t bad = vae_row_check(ids + q.at[k], cnt + q.at[k], q.end[k] - q.start[k], c->V, &prev, &tokens, &fault);
+        int64_t bad =
+            vae_row_check(ids + q.at[k], cnt + q.at[k], q.end[k] - q.start[k], c->V, &prev, &tokens, &fault);
         if (bad >= 0) {
             rc = row_fail(c, s, &fault, p.rows[k], bad);
             goto cleanup;
@@ -1057,7 +1064,8 @@ int vae_corpus_validate_split(vae_corpus *c, const char *name)
             }
             int64_t stop = row_end < end ? row_end : end;
             vae_row_fault fault;
-            int64_t bad = vae_row_check(ids + (at - first), cnt + (at - first), stop - at, c->V, &prev, &tokens, &fault);
+            int64_t bad = vae_row_check(ids + (at - first), cnt + (at - first), stop - at, c->V, &prev,
+                                        &tokens, &fault);
             if (bad >= 0) {
                 rc = row_fail(c, s, &fault, row, at - row_start + bad);
                 goto cleanup;
@@ -1066,9 +1074,8 @@ int vae_corpus_validate_split(vae_corpus *c, const char *name)
         }
     }
     if (tokens != s->num_tokens)
-        rc = corpus_fail(c, VAE_ERR_FORMAT, s->path,
-                         "attribute num_tokens is %lld, but %s sums to %lld", (long long)s->num_tokens,
-                         s->counts.path, (long long)tokens);
+        rc = corpus_fail(c, VAE_ERR_FORMAT, s->path, "attribute num_tokens is %lld, but %s sums to %lld",
+                         (long long)s->num_tokens, s->counts.path, (long long)tokens);
 cleanup:
     free(cur.buf);
     free(ids);
@@ -1118,7 +1125,8 @@ int vae_corpus_read_doc_ids(vae_corpus *c, const char *name, const int64_t *doc_
         rc = corpus_fail(c, VAE_ERR_FORMAT, s->doc_ids.path, "missing (the split has no document names)");
         goto cleanup;
     }
-    if ((rc = plan_rows(c, name, s, doc_index, n, &p)) != VAE_OK || (rc = gather_init(&q, p.n_rows)) != VAE_OK)
+    if ((rc = plan_rows(c, name, s, doc_index, n, &p)) != VAE_OK ||
+        (rc = gather_init(&q, p.n_rows)) != VAE_OK)
         goto cleanup;
     if (!(distinct = vae_calloc_array((size_t)p.n_rows, sizeof *distinct))) {
         rc = VAE_ERR_NOMEM;

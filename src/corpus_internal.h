@@ -11,7 +11,9 @@
 extern const char *const vae_split_names[VAE_NUM_SPLITS];
 
 /* Requested rows whose entries (or indptr entries) lie at most this many entries apart are read
- * in one HDF5 read: skipping fewer costs more in per-read overhead than reading them does. */
+ * in one HDF5 read: skipping fewer costs more in per-read overhead than reading them does. Below
+ * the writer's chunk (16Ki elements), so that a gap read for nothing never makes HDF5 decompress a
+ * chunk that no requested row needs. */
 #define VAE_CORPUS_GAP 8192
 
 /* NULL when word is a valid vocabulary entry (non-empty UTF-8), else what is wrong with it. */
@@ -43,8 +45,7 @@ typedef int (*vae_same_word_fn)(void *ctx, int64_t earlier, int64_t later, int *
 
 int vae_wordset_init(vae_wordset *s, int64_t n);
 /* Adds word i; *dup becomes the index of an earlier equal word, or -1. */
-int vae_wordset_add(vae_wordset *s, uint64_t hash, int64_t i, vae_same_word_fn same, void *ctx,
-                    int64_t *dup);
+int vae_wordset_add(vae_wordset *s, uint64_t hash, int64_t i, vae_same_word_fn same, void *ctx, int64_t *dup);
 void vae_wordset_free(vae_wordset *s);
 
 /* Groups the intervals [start[i], end[i]) (start and end non-decreasing in i) into windows, each

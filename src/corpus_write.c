@@ -13,8 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Elements per chunk of every split dataset. */
-#define CHUNK 4096
+/* Elements per chunk of every split dataset (64 KiB of int32). A read decompresses every chunk it
+ * touches whole, and a trainer's batch of scattered rows touches one chunk per row: measured on
+ * 160k documents (11.7M entries), 128 scattered rows cost 24 ms of CPU with 16Ki-element chunks
+ * against 72 ms with 64Ki, while whole-split scans and the file size stay within 1%. */
+#define CHUNK 16384
 /* Buffered per split before an append: index and count entries (1 MiB together), and documents
  * (their indptr entries and names). Appending in blocks keeps H5Dset_extent calls rare. */
 #define BUF_ENTRIES 131072
@@ -26,7 +29,7 @@ static const char *const col_names[NUM_COLS] = {"indptr", "indices", "counts", "
 
 typedef struct {
     const char *name;
-    hid_t group;          /* invalid until the split's first document (or add_split) */
+    hid_t group; /* invalid until the split's first document (or add_split) */
     hid_t dset[NUM_COLS]; /* doc_ids only once a document comes with a name */
     hsize_t written[NUM_COLS];
     int64_t num_docs, nnz, num_tokens;
@@ -40,7 +43,7 @@ typedef struct {
 struct vae_corpus_writer {
     char *path, *tmp;
     hid_t file;
-    int64_t V;      /* 0 until set_vocab */
+    int64_t V; /* 0 until set_vocab */
     int32_t max_id; /* the largest word id of the documents so far (-1: none) */
     int committed;
     int broken; /* a write failed half-way: the file cannot be committed */
@@ -234,7 +237,8 @@ static int check_vocab(vae_corpus_writer *w, const char *const *words, const int
     vae_wordset set = {0};
     int rc = VAE_OK;
     if (V < 1 || V > INT32_MAX)
-        return writer_fail(w, VAE_ERR_ARG, "vocabulary of %lld words, expected 1..%d", (long long)V, INT32_MAX);
+        return writer_fail(w, VAE_ERR_ARG, "vocabulary of %lld words, expected 1..%d", (long long)V,
+                           INT32_MAX);
     if (!words || !doc_freq || !term_freq)
         return writer_fail(w, VAE_ERR_ARG, "set_vocab needs words, doc_freq and term_freq");
     if (w->max_id >= V)
@@ -248,7 +252,8 @@ static int check_vocab(vae_corpus_writer *w, const char *const *words, const int
         if (problem)
             rc = writer_fail(w, VAE_ERR_ARG, "/vocab/words: word %lld %s", (long long)i, problem);
         else if ((rc = vae_wordset_add(&set, vae_word_hash(words[i]), i, same_word_in_memory, (void *)words,
-                                       &dup)) == VAE_OK && dup >= 0)
+                                       &dup)) == VAE_OK &&
+                 dup >= 0)
             rc = writer_fail(w, VAE_ERR_ARG, "/vocab/words: word %lld ('%.64s') repeats word %lld",
                              (long long)i, words[i], (long long)dup);
         else if (rc == VAE_OK && (doc_freq[i] < 0 || term_freq[i] < 0))
@@ -286,16 +291,17 @@ int vae_corpus_writer_add_split(vae_corpus_writer *w, const char *split)
 }
 
 /* Checks one document against the format and the split's doc_id rule; adds its tokens to *tokens. */
-static int check_doc(vae_corpus_writer *w, const split_writer *s, const int32_t *indices, const int32_t *counts,
-                     int64_t nnz, const char *doc_id, int64_t *tokens)
+static int check_doc(vae_corpus_writer *w, const split_writer *s, const int32_t *indices,
+                     const int32_t *counts, int64_t nnz, const char *doc_id, int64_t *tokens)
 {
     /* Before set_vocab any id that fits is accepted; set_vocab then checks the largest. */
     int64_t V = w->V > 0 ? w->V : (int64_t)INT32_MAX + 1;
     int32_t prev = -1;
     vae_row_fault fault;
     if (nnz < 0 || nnz > V || (nnz > 0 && (!indices || !counts)))
-        return writer_fail(w, VAE_ERR_ARG, "split %s, document %lld: %lld entries (expected 0..%lld, with arrays)",
-                           s->name, (long long)s->num_docs, (long long)nnz, (long long)V);
+        return writer_fail(w, VAE_ERR_ARG,
+                           "split %s, document %lld: %lld entries (expected 0..%lld, with arrays)", s->name,
+                           (long long)s->num_docs, (long long)nnz, (long long)V);
     int64_t bad = vae_row_check(indices, counts, nnz, V, &prev, tokens, &fault);
     if (bad >= 0)
         return writer_fail(w, VAE_ERR_ARG, "split %s, document %lld, entry %lld: %s", s->name,
@@ -303,8 +309,9 @@ static int check_doc(vae_corpus_writer *w, const split_writer *s, const int32_t 
     if (__builtin_add_overflow(s->num_tokens, *tokens, tokens))
         return writer_fail(w, VAE_ERR_ARG, "split %s: the number of tokens overflows int64", s->name);
     if (s->named != 0 && (doc_id != NULL) != (s->named > 0))
-        return writer_fail(w, VAE_ERR_ARG, "split %s, document %lld: %s doc_id, unlike the split's first document",
-                           s->name, (long long)s->num_docs, doc_id ? "has a" : "has no");
+        return writer_fail(w, VAE_ERR_ARG,
+                           "split %s, document %lld: %s doc_id, unlike the split's first document", s->name,
+                           (long long)s->num_docs, doc_id ? "has a" : "has no");
     return VAE_OK;
 }
 
@@ -315,7 +322,8 @@ int vae_corpus_writer_add_doc(vae_corpus_writer *w, const char *split, const int
     int64_t tokens = 0;
     hid_t str_type = H5I_INVALID_HID;
     int rc;
-    if ((rc = find_split(w, split, &s)) != VAE_OK || (rc = check_doc(w, s, indices, counts, nnz, doc_id, &tokens)) != VAE_OK ||
+    if ((rc = find_split(w, split, &s)) != VAE_OK ||
+        (rc = check_doc(w, s, indices, counts, nnz, doc_id, &tokens)) != VAE_OK ||
         (rc = create_split(w, s)) != VAE_OK)
         goto cleanup;
     if (doc_id && s->dset[COL_DOC_IDS] < 0) {
@@ -365,7 +373,8 @@ static int check_attr(vae_corpus_writer *w, const char *name)
     if (rc != VAE_OK)
         return rc;
     if (reserved_attr(name))
-        return writer_fail(w, VAE_ERR_ARG, "root attribute '%s' belongs to the format; commit writes it", name);
+        return writer_fail(w, VAE_ERR_ARG, "root attribute '%s' belongs to the format; commit writes it",
+                           name);
     return VAE_OK;
 }
 
@@ -390,7 +399,8 @@ int vae_corpus_writer_put_floats(vae_corpus_writer *w, const char *dataset, cons
         return rc;
     if (rows < 0 || cols < 0 || (rows > 0 && cols != 0 && (uint64_t)rows > UINT64_MAX / (uint64_t)cols) ||
         (!data && rows > 0))
-        return writer_fail(w, VAE_ERR_ARG, "%s: bad shape [%lld, %lld]", dataset, (long long)rows, (long long)cols);
+        return writer_fail(w, VAE_ERR_ARG, "%s: bad shape [%lld, %lld]", dataset, (long long)rows,
+                           (long long)cols);
     return vae_h5_put_floats(w->file, dataset, data, cols ? 2 : 1, dims, w->path);
 }
 

@@ -57,8 +57,13 @@ int vae_embeddings_writer_new(vae_embeddings_writer **out, const char *path, int
         goto cleanup;
     }
     snprintf(w->tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid());
-    if ((rc = vae_h5_create(w->tmp, &w->file)) != VAE_OK ||
-        (rc = create_dataset(w, "mu", H5T_IEEE_F32LE, latent, &w->mu)) != VAE_OK ||
+    if ((rc = vae_h5_create(w->tmp, &w->file)) != VAE_OK) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", vae_error_message());
+        rc = vae_fail(rc, "%s: %s", path, why);
+        goto cleanup;
+    }
+    if ((rc = create_dataset(w, "mu", H5T_IEEE_F32LE, latent, &w->mu)) != VAE_OK ||
         (rc = create_dataset(w, "logvar", H5T_IEEE_F32LE, latent, &w->logvar)) != VAE_OK)
         goto cleanup;
     if (with_doc_ids) {

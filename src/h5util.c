@@ -78,8 +78,8 @@ hid_t vae_h5_dcpl(int rank, const hsize_t *chunk, int shuffle)
     hid_t p = H5Pcreate(H5P_DATASET_CREATE);
     if (p < 0 || H5Pset_obj_track_times(p, 0) < 0)
         goto fail;
-    if (chunk && (H5Pset_chunk(p, rank, chunk) < 0 || (shuffle && H5Pset_shuffle(p) < 0) ||
-                  H5Pset_deflate(p, 1) < 0))
+    if (chunk &&
+        (H5Pset_chunk(p, rank, chunk) < 0 || (shuffle && H5Pset_shuffle(p) < 0) || H5Pset_deflate(p, 1) < 0))
         goto fail;
     return p;
 fail:
@@ -279,8 +279,8 @@ cleanup:
 }
 
 /* Creates dataset path under loc (parents included) and writes data (memory type mtype) whole. */
-static int put_dataset(hid_t loc, const char *path, hid_t ftype, hid_t mtype, const void *data,
-                       int rank, const hsize_t *dims, hid_t dcpl, const char *file)
+static int put_dataset(hid_t loc, const char *path, hid_t ftype, hid_t mtype, const void *data, int rank,
+                       const hsize_t *dims, hid_t dcpl, const char *file)
 {
     hid_t space = H5I_INVALID_HID, dset = H5I_INVALID_HID;
     int rc = make_parents(loc, path, file);
@@ -318,8 +318,7 @@ static hid_t dcpl_1d(hsize_t n, int shuffle)
     return vae_h5_dcpl(1, chunk ? &chunk : NULL, shuffle);
 }
 
-int vae_h5_put_strings(hid_t loc, const char *path, const char *const *strings, hsize_t n,
-                       const char *file)
+int vae_h5_put_strings(hid_t loc, const char *path, const char *const *strings, hsize_t n, const char *file)
 {
     hid_t type = vae_h5_str_type();
     hid_t dcpl = dcpl_1d(n, 0);
@@ -338,8 +337,7 @@ int vae_h5_put_int64s(hid_t loc, const char *path, const int64_t *data, hsize_t 
     return rc;
 }
 
-int vae_h5_get_floats(hid_t loc, const char *path, float **data, int *rank, hsize_t dims[2],
-                      const char *file)
+int vae_h5_get_floats(hid_t loc, const char *path, float **data, int *rank, hsize_t dims[2], const char *file)
 {
     hid_t dset = H5I_INVALID_HID, space = H5I_INVALID_HID, type = H5I_INVALID_HID;
     int rc = VAE_OK;

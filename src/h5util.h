@@ -53,8 +53,7 @@ int vae_h5_get_floats(hid_t loc, const char *path, float **data, int *rank, hsiz
 
 /* Whole 1-D datasets at path (chunked and compressed): strings[0..n) as variable-length UTF-8,
  * data[0..n) as int64. */
-int vae_h5_put_strings(hid_t loc, const char *path, const char *const *strings, hsize_t n,
-                       const char *file);
+int vae_h5_put_strings(hid_t loc, const char *path, const char *const *strings, hsize_t n, const char *file);
 int vae_h5_put_int64s(hid_t loc, const char *path, const int64_t *data, hsize_t n, const char *file);
 
 /* The object's path inside its file, for messages ("?" when unknown). */

@@ -301,7 +301,7 @@ static int load(loaded_model *m, const char *path)
 }
 
 /* Opens the corpus at path after checking that its vocabulary is the checkpoint's, word for word,
- * and that it has split. */
+ * and that it has the split. */
 static int open_split(const loaded_model *m, const char *path, const char *split, vae_corpus **c,
                       vae_split_info *info)
 {

@@ -153,9 +153,17 @@ float logsumexp_row(const float *logits, int64_t V)
 {
     float mx = logits[0];
     for (int64_t v = 1; v < V; v++)
-        mx = logits[v] > mx ? logits[v] : mx;
+        mx = fmaxf(mx, logits[v]);
+    /* Eight partial sums, so the loop vectorizes without reassociating floats by flag. */
+    float part[8] = {0};
+    int64_t v = 0;
+    for (; v + 8 <= V; v += 8)
+        for (int k = 0; k < 8; k++)
+            part[k] += exp_nonpositive(logits[v + k] - mx);
+    for (; v < V; v++)
+        part[0] += exp_nonpositive(logits[v] - mx);
     float s = 0.0f;
-    for (int64_t v = 0; v < V; v++)
-        s += exp_nonpositive(logits[v] - mx);
+    for (int k = 0; k < 8; k++)
+        s += part[k];
     return mx + logf(s);
 }

@@ -19,8 +19,10 @@
 /* Per-step sums that travel after the gradients in the same allreduce. */
 enum { X_LOSS, X_RECON, X_KL, X_DOCS, X_TOKENS, X_FAILED, X_SIGTERM, X_SIGUSR1, X_COUNT };
 
-/* Steps of this rank's shard read from the corpus at once: few HDF5 calls, bounded memory. */
-#define WINDOW_STEPS 16
+/* Documents of this rank's shard read from the corpus at once (up to a whole epoch's shard):
+ * a read costs about the decompression of every chunk it touches, so reading an epoch's scattered
+ * rows in one call decompresses each chunk once, where per-step reads would do it every step. */
+#define WINDOW_DOCS 65536
 #define EVAL_BATCH_MIN 64
 
 void vae_train_config_default(vae_train_config *c)
@@ -54,7 +56,8 @@ typedef struct {
     /* The window of this rank's shard: steps [win_first, win_first + win_steps) of win_epoch. */
     vae_docs window, batch, eval_docs;
     int64_t win_epoch, win_first, win_steps;
-    int64_t win_row[WINDOW_STEPS + 1];
+    int64_t window_steps; /* steps per window */
+    int64_t *win_row;     /* [window_steps + 1] first row of each step in the window */
     int64_t *doc_list;
     json_buf json;
     char *config_json;
@@ -145,13 +148,13 @@ static int copy_rows(vae_docs *dst, const vae_docs *src, int64_t a, int64_t b)
     return VAE_OK;
 }
 
-/* Reads this rank's documents for the steps from step_in_epoch on (up to WINDOW_STEPS, never past
+/* Reads this rank's documents for the steps from step_in_epoch on (up to window_steps, never past
  * the epoch) in one call, so that neighbouring rows coalesce into few HDF5 reads. */
 static int read_window(trainer *t)
 {
     const int64_t per_epoch = plan_steps_per_epoch(&t->plan);
     const int64_t first = t->step_in_epoch;
-    int64_t steps = per_epoch - first < WINDOW_STEPS ? per_epoch - first : WINDOW_STEPS;
+    const int64_t steps = per_epoch - first < t->window_steps ? per_epoch - first : t->window_steps;
     int64_t n = 0;
     for (int64_t s = 0; s < steps; s++) {
         int64_t lo, hi;
@@ -475,8 +478,10 @@ static int setup(trainer *t)
         return rc;
     if ((rc = vae_optim_new(&t->optim, &c->optim, vae_model_num_params(t->model))) != VAE_OK)
         return rc;
-    const int64_t list = WINDOW_STEPS * max_rank > cap ? WINDOW_STEPS * max_rank : cap;
-    if (!(t->doc_list = vae_malloc_array((size_t)list, sizeof *t->doc_list)))
+    t->window_steps = WINDOW_DOCS / max_rank > 1 ? WINDOW_DOCS / max_rank : 1;
+    const int64_t list = t->window_steps * max_rank > cap ? t->window_steps * max_rank : cap;
+    if (!(t->doc_list = vae_malloc_array((size_t)list, sizeof *t->doc_list)) ||
+        !(t->win_row = vae_malloc_array((size_t)t->window_steps + 1, sizeof *t->win_row)))
         return VAE_ERR_NOMEM;
     if ((rc = build_config_json(t)) != VAE_OK)
         return rc;
@@ -508,6 +513,7 @@ static void teardown(trainer *t)
     vae_docs_free(&t->batch);
     vae_docs_free(&t->eval_docs);
     free(t->doc_list);
+    free(t->win_row);
     free(t->config_json);
     json_free(&t->json);
     vae_optim_free(t->optim);

@@ -13,7 +13,7 @@ typedef struct {
     int64_t indptr[8], indices[16], counts[16];
     enum raw_type indptr_type, indices_type, counts_type;
     int64_t num_docs, num_tokens;
-    int n_doc_ids;    /* 0: no doc_ids */
+    int n_doc_ids; /* 0: no doc_ids */
     int64_t huge_nnz; /* > 0: indices and counts declared this long, nothing written */
 } raw_split;
 
@@ -86,7 +86,8 @@ static int raw_put(hid_t loc, const char *name, hid_t ftype, const int64_t *data
     if (declared > 0)
         H5Pset_chunk(dcpl, 1, &chunk);
     dset = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    if (dset >= 0 && (declared > 0 || n == 0 || H5Dwrite(dset, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0))
+    if (dset >= 0 && (declared > 0 || n == 0 ||
+                      H5Dwrite(dset, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0))
         rc = 0;
     H5Dclose(dset);
     H5Pclose(dcpl);
@@ -112,7 +113,8 @@ static int raw_put_strings(hid_t loc, const char *name, const char *const *s, in
 
 static int raw_attr_int(hid_t obj, const char *name, int64_t v)
 {
-    hid_t space = H5Screate(H5S_SCALAR), attr = H5Acreate2(obj, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t space = H5Screate(H5S_SCALAR),
+          attr = H5Acreate2(obj, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT);
     int rc = attr >= 0 && H5Awrite(attr, H5T_NATIVE_INT64, &v) >= 0 ? 0 : -1;
     H5Aclose(attr);
     H5Sclose(space);
@@ -121,11 +123,13 @@ static int raw_attr_int(hid_t obj, const char *name, int64_t v)
 
 static int raw_write_split(hid_t file, const char *name, const raw_split *s)
 {
-    static const char *const doc_ids[8] = {"a.txt:1", "a.txt:2", "a.txt:3", "b.txt:1", "b.txt:2", "c", "d", "e"};
+    static const char *const doc_ids[8] = {"a.txt:1", "a.txt:2", "a.txt:3", "b.txt:1",
+                                           "b.txt:2", "c",       "d",       "e"};
     hid_t g = H5Gcreate2(file, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     int rc = g < 0 ? -1 : 0;
     rc |= raw_put(g, "indptr", file_type(s->indptr_type, H5T_STD_I64LE), s->indptr, s->n_indptr, 0);
-    rc |= raw_put(g, "indices", file_type(s->indices_type, H5T_STD_I32LE), s->indices, s->n_indices, s->huge_nnz);
+    rc |= raw_put(g, "indices", file_type(s->indices_type, H5T_STD_I32LE), s->indices, s->n_indices,
+                  s->huge_nnz);
     rc |= raw_put(g, "counts", file_type(s->counts_type, H5T_STD_I32LE), s->counts, s->n_counts, s->huge_nnz);
     if (s->n_doc_ids > 0)
         rc |= raw_put_strings(g, "doc_ids", doc_ids, s->n_doc_ids);
@@ -230,31 +234,36 @@ const bad_corpus bad_corpora[] = {
     {"format_attr", BAD_AT_OPEN, "train", "root attribute 'format'", "'not-a-corpus'", 0, alter_format},
     {"version_attr", BAD_AT_OPEN, "train", "root attribute 'version'", "is 2", 0, alter_version},
     {"vocab_size_mismatch", BAD_AT_OPEN, "train", "/vocab/words", "vocab_size is 7", 0, alter_vocab_size},
-    {"duplicate_word", BAD_AT_OPEN, "train", "/vocab/words", "word 4 ('beta') repeats word 1", 0, alter_duplicate_word},
+    {"duplicate_word", BAD_AT_OPEN, "train", "/vocab/words", "word 4 ('beta') repeats word 1", 0,
+     alter_duplicate_word},
     {"empty_word", BAD_AT_OPEN, "train", "/vocab/words", "word 2 is empty", 0, alter_empty_word},
     {"word_not_utf8", BAD_AT_OPEN, "train", "/vocab/words", "word 5 is not valid UTF-8", 0, alter_bad_utf8},
     {"missing_doc_freq", BAD_AT_OPEN, "train", "/vocab/doc_freq", "missing", 0, alter_no_doc_freq},
     {"missing_train", BAD_AT_OPEN, "train", "/train", "missing", 0, alter_no_train},
     {"indptr_start", BAD_AT_OPEN, "train", "/train/indptr", "indptr[0] is 1", 0, alter_indptr_start},
-    {"indptr_decreasing", BAD_AT_OPEN, "train", "/train/indptr", "indptr[2] = 2 is less than indptr[1] = 3", 0,
-     alter_indptr_decreasing},
-    {"indptr_past_nnz", BAD_AT_OPEN, "train", "/train/indptr", "indptr[3] = 9 is past nnz = 8", 0, alter_indptr_past_nnz},
-    {"indptr_end", BAD_AT_OPEN, "train", "/train/indptr", "indptr[4] = 7, expected nnz = 8", 0, alter_indptr_end},
+    {"indptr_decreasing", BAD_AT_OPEN, "train", "/train/indptr", "indptr[2] = 2 is less than indptr[1] = 3",
+     0, alter_indptr_decreasing},
+    {"indptr_past_nnz", BAD_AT_OPEN, "train", "/train/indptr", "indptr[3] = 9 is past nnz = 8", 0,
+     alter_indptr_past_nnz},
+    {"indptr_end", BAD_AT_OPEN, "train", "/train/indptr", "indptr[4] = 7, expected nnz = 8", 0,
+     alter_indptr_end},
     {"counts_length", BAD_AT_OPEN, "train", "/train/counts", "holds 7 entries", 0, alter_counts_length},
     {"doc_ids_length", BAD_AT_OPEN, "train", "/train/doc_ids", "holds 3 names", 0, alter_doc_ids_length},
     {"num_docs_attr", BAD_AT_OPEN, "train", "/train", "attribute num_docs is 5", 0, alter_num_docs},
-    {"indices_float", BAD_AT_OPEN, "train", "/train/indices", "holds floats, expected integers", 0, alter_indices_float},
+    {"indices_float", BAD_AT_OPEN, "train", "/train/indices", "holds floats, expected integers", 0,
+     alter_indices_float},
     {"huge_row", BAD_AT_OPEN, "train", "/train/indptr", "row 0 has 1099511627776 entries", 0, alter_huge_row},
     {"id_out_of_range", BAD_AT_READ, "train", "/train/indices", "row 3, entry 3: word id 6 not in [0, 6)", 3,
      alter_id_range},
-    {"ids_not_increasing", BAD_AT_READ, "train", "/train/indices", "row 3, entry 2: word id 1 after 3", 3, alter_id_order},
+    {"ids_not_increasing", BAD_AT_READ, "train", "/train/indices", "row 3, entry 2: word id 1 after 3", 3,
+     alter_id_order},
     {"count_zero", BAD_AT_READ, "train", "/train/counts", "row 3, entry 2: count 0", 3, alter_count_zero},
     {"id_beyond_int32", BAD_AT_READ, "train", "/train/indices", "row 3, entry 3: word id -2147483648", 3,
      alter_id_beyond_int32},
     {"valid_id_out_of_range", BAD_AT_READ, "valid", "/valid/indices", "row 0, entry 1: word id 1000", 0,
      alter_valid_id_range},
-    {"num_tokens_attr", BAD_AT_VALIDATE, "train", "/train", "attribute num_tokens is 13, but /train/counts sums to 12", 0,
-     alter_num_tokens},
+    {"num_tokens_attr", BAD_AT_VALIDATE, "train", "/train",
+     "attribute num_tokens is 13, but /train/counts sums to 12", 0, alter_num_tokens},
 };
 const int num_bad_corpora = (int)(sizeof bad_corpora / sizeof bad_corpora[0]);
 

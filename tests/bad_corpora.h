@@ -17,10 +17,10 @@ struct raw_corpus;
 typedef struct {
     const char *name;
     bad_stage stage;
-    const char *split;    /* the split that holds the fault */
-    const char *dataset;  /* the message names it ... */
+    const char *split; /* the split that holds the fault */
+    const char *dataset; /* the message names it ... */
     const char *position; /* ... and contains this */
-    int64_t bad_row;      /* BAD_AT_READ: the first bad row; the rows before it read fine */
+    int64_t bad_row; /* BAD_AT_READ: the first bad row; the rows before it read fine */
     void (*alter)(struct raw_corpus *r);
 } bad_corpus;
 

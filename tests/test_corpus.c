@@ -72,8 +72,10 @@ static void assert_rows(const vae_docs *out, const ref_split *ref, const int64_t
         int64_t r = rows[i], len = ref->indptr[r + 1] - ref->indptr[r];
         assert_int_equal(out->doc_index[i], r);
         assert_int_equal(out->indptr[i + 1] - out->indptr[i], len);
-        assert_memory_equal(out->indices + out->indptr[i], ref->ids + ref->indptr[r], (size_t)len * sizeof(int32_t));
-        assert_memory_equal(out->counts + out->indptr[i], ref->cnt + ref->indptr[r], (size_t)len * sizeof(int32_t));
+        assert_memory_equal(out->indices + out->indptr[i], ref->ids + ref->indptr[r],
+                            (size_t)len * sizeof(int32_t));
+        assert_memory_equal(out->counts + out->indptr[i], ref->cnt + ref->indptr[r],
+                            (size_t)len * sizeof(int32_t));
     }
     assert_int_equal(out->nnz, out->indptr[n]);
 }
@@ -96,12 +98,14 @@ static void write_small(const char *path)
     assert_int_equal(vae_corpus_writer_new(&w, path), VAE_OK);
     assert_int_equal(vae_corpus_writer_set_vocab(w, small_words, small_df, small_tf, 5), VAE_OK);
     for (int d = 0; d < 3; d++)
-        assert_int_equal(vae_corpus_writer_add_doc(w, "train", small_ids + small_indptr[d], small_cnt + small_indptr[d],
+        assert_int_equal(vae_corpus_writer_add_doc(w, "train", small_ids + small_indptr[d],
+                                                   small_cnt + small_indptr[d],
                                                    small_indptr[d + 1] - small_indptr[d], small_names[d]),
                          VAE_OK);
     /* interleaved with train: the first test document before the last train one would also do */
     for (int d = 0; d < 2; d++)
-        assert_int_equal(vae_corpus_writer_add_doc(w, "test", test_ids + test_indptr[d], test_cnt + test_indptr[d],
+        assert_int_equal(vae_corpus_writer_add_doc(w, "test", test_ids + test_indptr[d],
+                                                   test_cnt + test_indptr[d],
                                                    test_indptr[d + 1] - test_indptr[d], NULL),
                          VAE_OK);
     assert_int_equal(vae_corpus_writer_set_attr_int(w, "min_df", 2), VAE_OK);
@@ -387,8 +391,9 @@ static void write_big(const char *path)
     assert_int_equal(vae_corpus_writer_set_vocab(w, (const char *const *)words, freq, freq, BIG_V), VAE_OK);
     for (int64_t r = 0; r < BIG_DOCS; r++) {
         snprintf(name, sizeof name, "doc-%lld", (long long)r);
-        assert_int_equal(vae_corpus_writer_add_doc(w, "train", big.ids + big.indptr[r], big.cnt + big.indptr[r],
-                                                   big.indptr[r + 1] - big.indptr[r], name),
+        assert_int_equal(vae_corpus_writer_add_doc(w, "train", big.ids + big.indptr[r],
+                                                   big.cnt + big.indptr[r], big.indptr[r + 1] - big.indptr[r],
+                                                   name),
                          VAE_OK);
     }
     assert_int_equal(vae_corpus_writer_commit(w), VAE_OK);
@@ -612,7 +617,8 @@ static void test_bad_corpora(void **state)
 {
     char path[4096];
     vae_docs docs;
-    ref_split good = {4, 8, (int64_t *)good_train_indptr, (int32_t *)good_train_indices, (int32_t *)good_train_counts};
+    ref_split good = {4, 8, (int64_t *)good_train_indptr, (int32_t *)good_train_indices,
+                      (int32_t *)good_train_counts};
     vae_docs_init(&docs);
     path_in(path, sizeof path, "good.h5");
     assert_int_equal(good_corpus_write(path), 0);
@@ -676,7 +682,8 @@ static void test_other_integer_types(void **state)
     vae_corpus *c = NULL;
     vae_docs docs;
     int64_t rows[4] = {3, 2, 1, 0};
-    ref_split good = {4, 8, (int64_t *)good_train_indptr, (int32_t *)good_train_indices, (int32_t *)good_train_counts};
+    ref_split good = {4, 8, (int64_t *)good_train_indptr, (int32_t *)good_train_indices,
+                      (int32_t *)good_train_counts};
     raw_good(&r);
     r.split[0].indptr_type = RAW_I32;
     r.split[0].indices_type = RAW_I64;

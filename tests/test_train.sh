@@ -51,7 +51,7 @@ ok "an existing run folder is not overwritten"
 # SIGUSR1 mid-run: exit 0, a whole checkpoint, and resume completes with the uninterrupted result.
 # mpirun itself in the background (not through a function), so that $! is mpirun, which forwards
 # the signal to every rank.
-mpirun -np 2 "${mpi_flags[@]}" "$bin/vae-dist" "${common[@]}" --out "$work/sig" --max-steps 100000 --checkpoint-every 0 &
+mpirun -np 2 "${mpi_flags[@]}" "$bin/vae-dist" "${common[@]}" --out "$work/sig" --max-steps 100000 --epochs 100000 --checkpoint-every 0 &
 pid=$!
 for _ in $(seq 100); do [ -s "$work/sig/summary.jsonl" ] && break; sleep 0.1; done
 sleep 0.5
@@ -61,21 +61,21 @@ set +e; wait $pid; rc=$?; set -e
 ck=$(latest "$work/sig")
 step=$($py -c "import h5py; print(int(h5py.File('$ck','r').attrs['step']))")
 [ "$step" -gt 0 ] && [ "$step" -lt 100000 ] || fail "SIGUSR1 checkpoint at step $step"
-mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/sig" --max-steps $((step + 10)) --resume auto
-mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/sig_ref" --max-steps $((step + 10))
+mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/sig" --max-steps $((step + 10)) --epochs 100000 --resume auto
+mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/sig_ref" --max-steps $((step + 10)) --epochs 100000
 $py "$tests/ckpt_compare.py" "$(latest "$work/sig_ref")" "$(latest "$work/sig")" exact || fail "resume after SIGUSR1"
 ok "SIGUSR1 stops with exit 0 at step $step, checkpoint whole, resume exact"
 
 # SIGTERM: a plain process exits 143 after a checkpoint. Under mpirun the ranks are signalled
 # directly, as Slurm does at a time limit: all stop after the same step with one checkpoint.
-"$bin/vae-dist" "${common[@]}" --out "$work/term" --max-steps 100000 --checkpoint-every 0 &
+"$bin/vae-dist" "${common[@]}" --out "$work/term" --max-steps 100000 --epochs 100000 --checkpoint-every 0 &
 pid=$!
 for _ in $(seq 100); do [ -s "$work/term/summary.jsonl" ] && break; sleep 0.1; done
 kill -TERM $pid
 set +e; wait $pid; rc=$?; set -e
 [ $rc -eq 143 ] || fail "SIGTERM: exit $rc"
 [ -f "$(latest "$work/term")" ] || fail "SIGTERM: no checkpoint"
-mpirun -np 2 "${mpi_flags[@]}" "$bin/vae-dist" "${common[@]}" --out "$work/term2" --max-steps 100000 --checkpoint-every 0 &
+mpirun -np 2 "${mpi_flags[@]}" "$bin/vae-dist" "${common[@]}" --out "$work/term2" --max-steps 100000 --epochs 100000 --checkpoint-every 0 &
 pid=$!
 for _ in $(seq 100); do [ -s "$work/term2/summary.jsonl" ] && break; sleep 0.1; done
 pkill -TERM -f -- "--out $work/term2" || true

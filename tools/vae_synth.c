@@ -146,17 +146,17 @@ typedef struct {
 typedef struct {
     int64_t first, D; /* its documents are first .. first + D - 1 */
     int64_t tokens;
-    double nll_sum;   /* sum over documents of N_d * oracle_nll_d */
+    double nll_sum; /* sum over documents of N_d * oracle_nll_d */
     int64_t *tf, *df; /* [V] */
-    float *nll;       /* [D] */
-    float *theta;     /* [D, K] */
+    float *nll; /* [D] */
+    float *theta; /* [D, K] */
 } synth_split;
 
 typedef struct {
     synth_opts o;
     rng r;
     double *phi, *cdf; /* [K, V]: topics and their running sums */
-    double *theta;     /* [K] of the current document */
+    double *theta; /* [K] of the current document */
     int32_t *tokens, *ids, *cnt;
     int64_t cap_tokens;
     synth_split split[NUM_SPLITS];
@@ -270,11 +270,14 @@ static double unigram_ppl(const synth *s, const synth_split *sp)
     return exp(-logp / (double)sp->tokens);
 }
 
-static int put_floats(synth *s, const char *split, const char *name, const float *data, int64_t rows, int64_t cols)
+static int put_floats(synth *s, const char *split, const char *name, const float *data, int64_t rows,
+                      int64_t cols)
 {
     char path[64];
     snprintf(path, sizeof path, "/synthetic%s%s/%s", split ? "/" : "", split ? split : "", name);
-    return vae_corpus_writer_put_floats(s->w, path, data, rows, cols) == VAE_OK ? 0 : fail("%s", vae_error_message());
+    return vae_corpus_writer_put_floats(s->w, path, data, rows, cols) == VAE_OK
+               ? 0
+               : fail("%s", vae_error_message());
 }
 
 /* Writes the vocabulary, /synthetic and the attributes, and prints the figures as JSON. */
@@ -301,7 +304,8 @@ static int finish(synth *s)
              "\"seed\": %lld, \"valid_frac\": %.17g, \"test_frac\": %.17g}",
              (long long)s->o.docs, (long long)V, (long long)K, (long long)s->o.length, s->o.alpha,
              (long long)s->o.seed, s->o.valid_frac, s->o.test_frac);
-    if (vae_corpus_writer_set_vocab(s->w, (const char *const *)words, s->split[0].df, s->split[0].tf, V) != VAE_OK ||
+    if (vae_corpus_writer_set_vocab(s->w, (const char *const *)words, s->split[0].df, s->split[0].tf, V) !=
+            VAE_OK ||
         vae_corpus_writer_set_attr_str(s->w, "synthetic", json) != VAE_OK) {
         rc = fail("%s", vae_error_message());
         goto cleanup;
@@ -322,8 +326,9 @@ static int finish(synth *s)
             (rc = put_floats(s, split_names[i], "unigram_ppl", &unigram, 1, 0)) != 0)
             goto cleanup;
         if (!s->o.quiet)
-            printf(", \"%s\": {\"docs\": %lld, \"tokens\": %lld, \"oracle_ppl\": %.6g, \"unigram_ppl\": %.6g}",
-                   split_names[i], (long long)sp->D, (long long)sp->tokens, oracle, unigram);
+            printf(
+                ", \"%s\": {\"docs\": %lld, \"tokens\": %lld, \"oracle_ppl\": %.6g, \"unigram_ppl\": %.6g}",
+                split_names[i], (long long)sp->D, (long long)sp->tokens, oracle, unigram);
     }
     if (!s->o.quiet)
         printf("}\n");
@@ -401,12 +406,18 @@ cleanup:
 static int parse(int argc, char **argv, synth_opts *o, int *done)
 {
     cli_opt opts[] = {
-        {.name = "out", .takes_value = 1},        {.name = "docs", .takes_value = 1},
-        {.name = "vocab", .takes_value = 1},      {.name = "topics", .takes_value = 1},
-        {.name = "doc-length", .takes_value = 1}, {.name = "alpha", .takes_value = 1},
-        {.name = "seed", .takes_value = 1},       {.name = "valid-frac", .takes_value = 1},
-        {.name = "test-frac", .takes_value = 1},  {.name = "quiet"},
-        {.name = "help"},                         {.name = "version"},
+        {.name = "out", .takes_value = 1},
+        {.name = "docs", .takes_value = 1},
+        {.name = "vocab", .takes_value = 1},
+        {.name = "topics", .takes_value = 1},
+        {.name = "doc-length", .takes_value = 1},
+        {.name = "alpha", .takes_value = 1},
+        {.name = "seed", .takes_value = 1},
+        {.name = "valid-frac", .takes_value = 1},
+        {.name = "test-frac", .takes_value = 1},
+        {.name = "quiet"},
+        {.name = "help"},
+        {.name = "version"},
     };
     cli_args a;
     char **args = calloc((size_t)argc + 1, sizeof *args);
@@ -451,7 +462,8 @@ static int parse(int argc, char **argv, synth_opts *o, int *done)
         fprintf(stderr, "vae-synth: --topics %lld exceeds --vocab %lld (see --help)\n", (long long)o->K,
                 (long long)o->V);
     else if (o->docs - (int64_t)floor((double)o->docs * o->valid_frac + 0.5) -
-                 (int64_t)floor((double)o->docs * o->test_frac + 0.5) < 1)
+                 (int64_t)floor((double)o->docs * o->test_frac + 0.5) <
+             1)
         fprintf(stderr, "vae-synth: --valid-frac and --test-frac leave no training document (see --help)\n");
     else
         rc = *done = 0;

@@ -125,12 +125,12 @@ static int resolve(cli_args *a, vae_train_config *c, int local_ranks)
 int main(int argc, char **argv)
 {
     cli_opt opts[] = {
-        {"corpus", 1}, {"out", 1}, {"epochs", 1}, {"max-steps", 1}, {"batch-size", 1}, {"lr", 1},
-        {"latent", 1}, {"encoder-hidden", 1}, {"decoder-hidden", 1}, {"activation", 1},
-        {"input-transform", 1}, {"beta", 1}, {"kl-warmup-steps", 1}, {"optimizer", 1}, {"clip-norm", 1},
-        {"latent-samples", 1}, {"seed", 1}, {"threads", 1}, {"eval-every", 1}, {"log-every", 1},
-        {"checkpoint-every", 1}, {"keep-checkpoints", 1}, {"resume", 1}, {"init-from", 1},
-        {"no-shuffle", 0}, {"config", 1}, {"quiet", 0}, {"help", 0}, {"version", 0},
+        {.name = "corpus", .takes_value = 1}, {.name = "out", .takes_value = 1}, {.name = "epochs", .takes_value = 1}, {.name = "max-steps", .takes_value = 1}, {.name = "batch-size", .takes_value = 1}, {.name = "lr", .takes_value = 1},
+        {.name = "latent", .takes_value = 1}, {.name = "encoder-hidden", .takes_value = 1}, {.name = "decoder-hidden", .takes_value = 1}, {.name = "activation", .takes_value = 1},
+        {.name = "input-transform", .takes_value = 1}, {.name = "beta", .takes_value = 1}, {.name = "kl-warmup-steps", .takes_value = 1}, {.name = "optimizer", .takes_value = 1}, {.name = "clip-norm", .takes_value = 1},
+        {.name = "latent-samples", .takes_value = 1}, {.name = "seed", .takes_value = 1}, {.name = "threads", .takes_value = 1}, {.name = "eval-every", .takes_value = 1}, {.name = "log-every", .takes_value = 1},
+        {.name = "checkpoint-every", .takes_value = 1}, {.name = "keep-checkpoints", .takes_value = 1}, {.name = "resume", .takes_value = 1}, {.name = "init-from", .takes_value = 1},
+        {.name = "no-shuffle", .takes_value = 0}, {.name = "config", .takes_value = 1}, {.name = "quiet", .takes_value = 0}, {.name = "help", .takes_value = 0}, {.name = "version", .takes_value = 0},
     };
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
     vae_comm *comm = NULL;

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Strong scaling of vae-dist on this machine (a benchmark, not a test): the same corpus and global
+# batch at 1 and 2 ranks (1 BLAS thread each), alternated several times. Prints for each layout the
+# median docs/s of the train lines (the first line of a run, which includes start-up, is dropped),
+# the share of step time spent in the allreduce, and the strong-scaling efficiency
+# rate(2) / (2 * rate(1)).
+# usage: tools/bench_scaling.sh [--vocab V] [--docs N] [--steps S] [--repeats K] [--ranks "1 2"]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+vocab=10000 docs=20000 steps=120 repeats=3 ranks="1 2" bin=${VAE_DIST_BIN:-build}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --vocab) vocab=$2; shift ;; --docs) docs=$2; shift ;; --steps) steps=$2; shift ;;
+    --repeats) repeats=$2; shift ;; --ranks) ranks=$2; shift ;;
+    *) echo "bench_scaling.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+work=$(mktemp -d /tmp/vae-bench-scaling.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+"$bin/vae-synth" -o "$work/c.h5" --docs "$docs" --vocab "$vocab" --topics 50 --doc-length 120 --seed 1 --quiet
+for rep in $(seq "$repeats"); do
+  for n in $ranks; do
+    rm -rf "$work/run"
+    mpirun -np "$n" --oversubscribe --bind-to core "$bin/vae-dist" --corpus "$work/c.h5" --out "$work/run" \
+      --max-steps "$steps" --batch-size 256 --threads 1 --eval-every 0 --checkpoint-every 0 --log-every 10 --quiet \
+      </dev/null
+    grep '"kind": "train"' "$work/run/summary.jsonl" | tail -n +2 | sed "s/^/$n /" >>"$work/lines"
+  done
+done
+/usr/bin/python3 - "$work/lines" "$vocab" <<'PY'
+import json, statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    n, obj = line.split(" ", 1)
+    rows.setdefault(int(n), []).append(json.loads(obj))
+print(f"V={sys.argv[2]}, global batch 256, 1 BLAS thread per rank")
+rate = {}
+for n, rs in sorted(rows.items()):
+    rate[n] = statistics.median(r["docs_per_s"] for r in rs)
+    comm = sum(r["allreduce_s"] for r in rs)
+    total = sum(r["allreduce_s"] + r["compute_s"] + r["data_s"] for r in rs)
+    data = sum(r["data_s"] for r in rs)
+    print(f"{n} rank(s): median {rate[n]:.0f} docs/s over {len(rs)} train lines; "
+          f"allreduce {100 * comm / total:.1f}% of step time, data reading {100 * data / total:.1f}%")
+base = min(rate)
+for n in sorted(rate):
+    if n != base:
+        print(f"strong-scaling efficiency at {n} ranks: {rate[n] / (n / base * rate[base]):.2f}")
+PY

@@ -1,0 +1,159 @@
+/* Benchmark of one training step of the default model (not a test): measures, in one run, the
+ * machine's sgemm rate on the model's own GEMM shapes and the step's useful FLOP rate (the FLOPs
+ * the step actually does: dense layers forward and both backward GEMMs, the sparse first layer by
+ * its non-zeros), and prints docs/s and the ratio of the two.
+ * usage: vae-bench-step [--vocab V] [--batch B] [--nnz-per-doc K] [--threads T] [--reps R] */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "threads.h"
+#include "vae/comm.h"
+#include "vae/model.h"
+#include "vae/optim.h"
+#include "vae/rng.h"
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* A batch of B documents with K distinct words each, drawn uniformly (seeded). */
+static void make_batch(vae_docs *d, int B, int K, int64_t V)
+{
+    vae_docs_reserve(d, B, (int64_t)B * K);
+    d->num_docs = B;
+    d->nnz = (int64_t)B * K;
+    double u[1];
+    for (int r = 0; r <= B; r++)
+        d->indptr[r] = (int64_t)r * K;
+    for (int r = 0; r < B; r++) {
+        d->doc_index[r] = r;
+        const int64_t stride = V / K;
+        for (int k = 0; k < K; k++) {
+            vae_uniforms(1, (uint64_t)r, (uint64_t)k, u, 1);
+            d->indices[r * K + k] = (int32_t)(k * stride + (int64_t)(u[0] * (double)stride));
+            d->counts[r * K + k] = 1 + (int)(u[0] * 4);
+        }
+    }
+}
+
+/* FLOPs of one step's dense GEMMs (forward + dW + dX) and sparse layer. */
+static double step_flops(const vae_model_config *c, int B, int64_t nnz)
+{
+    double f = 4.0 * (double)nnz * c->enc_hidden[0]; /* sparse forward + dW */
+    int in = c->enc_hidden[0];
+    for (int i = 1; i < c->num_enc; i++) {
+        f += 6.0 * B * in * c->enc_hidden[i];
+        in = c->enc_hidden[i];
+    }
+    f += 2 * 6.0 * B * in * c->latent;
+    in = c->latent;
+    for (int i = 0; i < c->num_dec; i++) {
+        f += 6.0 * B * in * c->dec_hidden[i];
+        in = c->dec_hidden[i];
+    }
+    return f + 6.0 * B * (double)in * (double)c->vocab_size;
+}
+
+/* The decoder output's three GEMMs alone, as the step calls them: the machine's rate on them. */
+static double sgemm_rate(int B, int H, int64_t V, int reps)
+{
+    float *x = calloc((size_t)B * H, sizeof *x), *w = calloc((size_t)V * H, sizeof *w);
+    float *y = calloc((size_t)B * V, sizeof *y), *dw = calloc((size_t)V * H, sizeof *dw);
+    for (size_t i = 0; i < (size_t)B * H; i++)
+        x[i] = 0.01f * (float)(i % 97);
+    for (size_t i = 0; i < (size_t)V * H; i++)
+        w[i] = 0.001f * (float)(i % 89);
+    double *t = malloc(sizeof *t * (size_t)reps);
+    for (int r = -2; r < reps; r++) {
+        const double t0 = vae_wtime();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, (int)V, H, 1, x, H, w, H, 0, y, (int)V);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)V, H, B, 1, y, (int)V, x, H, 1, dw, H);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, (int)V, 1, y, (int)V, w, H, 0, x, H);
+        if (r >= 0)
+            t[r] = vae_wtime() - t0;
+    }
+    const double rate = 6.0 * B * H * (double)V / median(t, reps);
+    free(x), free(w), free(y), free(dw), free(t);
+    return rate;
+}
+
+int main(int argc, char **argv)
+{
+    cli_opt opts[] = {{.name = "vocab", .takes_value = 1}, {.name = "batch", .takes_value = 1},
+                      {.name = "nnz-per-doc", .takes_value = 1}, {.name = "threads", .takes_value = 1},
+                      {.name = "reps", .takes_value = 1}, {.name = "help"}};
+    cli_args a;
+    int64_t V, B, K, T, reps;
+    if (cli_parse(&a, "vae-bench-step", opts, 6, argc, argv, 1) || cli_get_int(&a, "vocab", 10000, 16, 1 << 24, &V) ||
+        cli_get_int(&a, "batch", 256, 1, 1 << 16, &B) || cli_get_int(&a, "nnz-per-doc", 100, 1, 100000, &K) ||
+        cli_get_int(&a, "threads", 1, 1, 256, &T) || cli_get_int(&a, "reps", 20, 1, 100000, &reps))
+        return 2;
+    if (cli_given(&a, "help")) {
+        puts("usage: vae-bench-step [--vocab V] [--batch B] [--nnz-per-doc K] [--threads T] [--reps R]");
+        return 0;
+    }
+    if (K > V)
+        K = V;
+    vae_set_blas_threads((int)T);
+    vae_model_config c;
+    vae_model_config_default(&c, V);
+    vae_model *m = NULL;
+    vae_optim *o = NULL;
+    vae_optim_config oc;
+    vae_optim_config_default(&oc);
+    if (vae_model_new(&m, &c, (int)B, 0) != VAE_OK || vae_optim_new(&o, &oc, vae_model_num_params(m)) != VAE_OK) {
+        fprintf(stderr, "vae-bench-step: %s\n", vae_error_message());
+        return 1;
+    }
+    vae_model_init_params(m, 1);
+    vae_docs d;
+    vae_docs_init(&d);
+    make_batch(&d, (int)B, (int)K, V);
+    vae_step_opts so = {.beta = 1, .sample = 1, .noise_seed = 1, .scale = 1.0f / (float)B};
+    vae_loss_sums s;
+    double *t = malloc(sizeof *t * (size_t)reps), *tu = malloc(sizeof *tu * (size_t)reps);
+    for (int r = -2; r < reps; r++) {
+        const double t0 = vae_wtime();
+        so.noise_step = (uint64_t)(r + 2);
+        vae_model_zero_grads(m);
+        vae_model_forward(m, &d, &so, &s);
+        vae_model_backward(m, &d, &so);
+        const double t1 = vae_wtime();
+        vae_optim_step(o, vae_model_params(m), vae_model_grads(m), 1.0);
+        if (r >= 0) {
+            t[r] = t1 - t0;
+            tu[r] = vae_wtime() - t1;
+        }
+    }
+    const double fwd_bwd = median(t, (int)reps), update = median(tu, (int)reps), step = fwd_bwd + update;
+    const double flops = step_flops(&c, (int)B, d.nnz);
+    const double gemm = sgemm_rate((int)B, c.dec_hidden[c.num_dec - 1], V, (int)reps);
+    printf("V=%lld batch=%lld nnz/doc=%lld threads=%lld params=%zu\n", (long long)V, (long long)B, (long long)K,
+           (long long)T, vae_model_num_params(m));
+    printf("step (median of %lld): forward+backward %.2f ms, Adam update %.2f ms, total %.2f ms\n", (long long)reps,
+           1e3 * fwd_bwd, 1e3 * update, 1e3 * step);
+    printf("docs/s: %.0f\n", (double)B / step);
+    printf("useful GFLOP/s of the step: %.1f (%.3f GFLOP per step)\n", flops / step * 1e-9, flops * 1e-9);
+    printf("sgemm GFLOP/s on the decoder output's shapes: %.1f\n", gemm * 1e-9);
+    printf("ratio step / sgemm: %.2f\n", flops / step / gemm);
+    printf("GEMM-bound limit: %.0f docs/s; step reaches %.0f%% of it\n",
+           gemm / (6.0 * c.dec_hidden[c.num_dec - 1] * (double)V), 100.0 * ((double)B / step) /
+           (gemm / (6.0 * c.dec_hidden[c.num_dec - 1] * (double)V)));
+    free(t), free(tu);
+    vae_docs_free(&d);
+    vae_optim_free(o);
+    vae_model_free(m);
+    cli_free(&a);
+    return 0;
+}
