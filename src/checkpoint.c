@@ -3,6 +3,7 @@
 #include "vae/checkpoint.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -67,15 +68,39 @@ struct vae_checkpoint {
     char **attrs;          /* extra attributes: key, value, ... */
 };
 
-/* ---- The seal. HDF5 checksums neither raw data nor the global heap that holds variable-length
- * strings, and HDF5 1.10 crashes on some damaged heaps, so the whole file is checked before HDF5
- * reads any of it. The file begins with a user block of SEAL_SIZE bytes (HDF5 skips it; h5py and
- * h5dump read such files as usual) holding this text, padded with NULs:
- *     "vae-checkpoint seal\nsize <bytes in the file>\ncrc32 <CRC-32 of the bytes after the block>\n"
- * The CRC is IEEE 802.3's, Python's zlib.crc32(data[512:]). */
+/* ---- The seal (see checkpoint.h): checked before HDF5 parses a byte, because HDF5 checksums
+ * neither raw data nor its global heap, and crashes on some damaged heaps. */
 
 #define SEAL_SIZE 512
 #define SEAL_FORMAT "vae-checkpoint seal\nsize %llu\ncrc32 %lu\n"
+
+/* CRC-32 with its table in the accumulator (1 KiB, built in microseconds), so that nothing shared
+ * needs initialising across threads. */
+typedef struct {
+    uint32_t table[256];
+    uint32_t crc;
+} crc32_acc;
+
+static void crc_init(crc32_acc *a)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t t = i;
+        for (int k = 0; k < 8; k++)
+            t = t & 1 ? 0xEDB88320u ^ (t >> 1) : t >> 1;
+        a->table[i] = t;
+    }
+    a->crc = 0xFFFFFFFFu;
+}
+
+static void crc_bytes(crc32_acc *a, const unsigned char *p, size_t n)
+{
+    uint32_t c = a->crc;
+    for (size_t i = 0; i < n; i++)
+        c = a->table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
+    a->crc = c;
+}
+
+static unsigned long crc_value(const crc32_acc *a) { return a->crc ^ 0xFFFFFFFFu; }
 
 static void seal_text(unsigned long long size, unsigned long crc, char text[SEAL_SIZE])
 {
@@ -83,59 +108,39 @@ static void seal_text(unsigned long long size, unsigned long crc, char text[SEAL
     snprintf(text, SEAL_SIZE, SEAL_FORMAT, size, crc);
 }
 
-/* The CRC-32 of fp's bytes after the user block and the size of the whole file, or an errno
- * value. The table is built per call (1 KiB, microseconds), so nothing shared needs initialising
- * across threads. */
+/* The CRC-32 of fp's bytes after the seal and the size of the whole file, or an errno value. */
 static int crc_after_seal(FILE *fp, unsigned long long *size, unsigned long *crc)
 {
-    const size_t chunk = (size_t)1 << 20;
-    uint32_t table[256], c = 0xFFFFFFFFu;
+    const size_t chunk = (size_t)1 << 16;
+    crc32_acc a;
     unsigned char *buf = NULL;
     size_t n;
     int err = 0;
     *size = SEAL_SIZE;
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t t = i;
-        for (int k = 0; k < 8; k++)
-            t = t & 1 ? 0xEDB88320u ^ (t >> 1) : t >> 1;
-        table[i] = t;
-    }
+    *crc = 0;
+    crc_init(&a);
     if (!(buf = malloc(chunk)) || fseek(fp, SEAL_SIZE, SEEK_SET) != 0) {
         err = buf ? errno : ENOMEM;
         goto cleanup;
     }
     while ((n = fread(buf, 1, chunk, fp)) > 0) {
-        for (size_t i = 0; i < n; i++)
-            c = table[(c ^ buf[i]) & 0xFF] ^ (c >> 8);
+        crc_bytes(&a, buf, n);
         *size += n;
     }
     if (ferror(fp))
         err = errno ? errno : EIO;
-    *crc = c ^ 0xFFFFFFFFu;
+    *crc = crc_value(&a);
 cleanup:
     free(buf);
     return err;
 }
 
-/* Writes the seal into the finished temporary file. */
-static int seal_file(const char *tmp, const char *path)
+static void seal_image(unsigned char *image, size_t size)
 {
-    char text[SEAL_SIZE];
-    unsigned long long size;
-    unsigned long crc;
-    int rc = VAE_OK, err;
-    FILE *fp = fopen(tmp, "r+b");
-    if (!fp || (err = crc_after_seal(fp, &size, &crc)) != 0) {
-        rc = vae_fail(VAE_ERR_IO, "%s: reading back %s: %s", path, tmp, strerror(fp ? err : errno));
-        goto cleanup;
-    }
-    seal_text(size, crc, text);
-    if (fseek(fp, 0, SEEK_SET) != 0 || fwrite(text, 1, SEAL_SIZE, fp) != SEAL_SIZE)
-        rc = vae_fail(VAE_ERR_IO, "%s: sealing %s: %s", path, tmp, strerror(errno));
-cleanup:
-    if (fp && fclose(fp) != 0 && rc == VAE_OK)
-        rc = vae_fail(VAE_ERR_IO, "%s: sealing %s: %s", path, tmp, strerror(errno));
-    return rc;
+    crc32_acc a;
+    crc_init(&a);
+    crc_bytes(&a, image + SEAL_SIZE, size - SEAL_SIZE);
+    seal_text(size, crc_value(&a), (char *)image);
 }
 
 /* Whether path is a whole, unaltered checkpoint file, before HDF5 parses it. */
@@ -347,28 +352,34 @@ static int check_data(const char *path, const vae_checkpoint_data *d, const vae_
  * makes the bytes of the file independent of the caller's order), none shadowing the format's. */
 static int sorted_extras(const char *path, const char *const *attrs, const char ***out, int *num)
 {
-    int n = 0;
+    const char **kv = NULL;
+    int n = 0, rc = VAE_OK;
     *out = NULL;
     *num = 0;
     for (; attrs && attrs[2 * n]; n++)
-        if (!attrs[2 * n + 1])
-            return vae_fail(VAE_ERR_ARG, "%s: extra attribute '%s' has no value", path, attrs[2 * n]);
-    const char **kv = vae_malloc_array(2 * (size_t)n, sizeof *kv);
-    if (!kv)
-        return VAE_ERR_NOMEM;
+        if (!attrs[2 * n + 1]) {
+            rc = vae_fail(VAE_ERR_ARG, "%s: extra attribute '%s' has no value", path, attrs[2 * n]);
+            goto cleanup;
+        }
+    if (!(kv = vae_malloc_array(2 * (size_t)n, sizeof *kv))) {
+        rc = VAE_ERR_NOMEM;
+        goto cleanup;
+    }
     if (n > 0)
         memcpy(kv, attrs, 2 * (size_t)n * sizeof *kv);
     qsort(kv, (size_t)n, 2 * sizeof *kv, cmp_key);
     for (int i = 0; i < n; i++)
         if (!*kv[2 * i] || is_reserved(kv[2 * i]) || (i > 0 && strcmp(kv[2 * i - 2], kv[2 * i]) == 0)) {
-            int rc = vae_fail(VAE_ERR_ARG, "%s: extra attribute '%s' is empty, reserved or given twice",
-                              path, kv[2 * i]);
-            free(kv);
-            return rc;
+            rc = vae_fail(VAE_ERR_ARG, "%s: extra attribute '%s' is empty, reserved or given twice", path,
+                          kv[2 * i]);
+            goto cleanup;
         }
     *out = kv;
     *num = n;
-    return VAE_OK;
+    kv = NULL;
+cleanup:
+    free(kv);
+    return rc;
 }
 
 static void values_of(const vae_checkpoint_data *d, const vae_checkpoint_state *s, char *enc, char *dec,
@@ -423,32 +434,75 @@ static int write_contents(hid_t file, const char *path, const vae_checkpoint_dat
     return rc;
 }
 
-/* vae_h5_create with room for the seal at the start. */
-static int create_file(const char *tmp, const char *path, hid_t *file)
+/* The core driver grows its buffer by this much: a guess at the whole file keeps that to one or two
+ * allocations rather than a copy of the file per megabyte. */
+static size_t image_increment(const vae_checkpoint_data *d, const vae_layout *l)
 {
-    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
-    vae_h5_quiet();
-    *file = H5I_INVALID_HID;
-    if (fcpl >= 0 && H5Pset_userblock(fcpl, SEAL_SIZE) >= 0 && H5Pset_obj_track_times(fcpl, 0) >= 0)
-        *file = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
-    vae_h5_close(&fcpl);
-    if (*file < 0)
-        return vae_fail(VAE_ERR_IO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-    return VAE_OK;
+    size_t bytes = ((size_t)1 << 20) + l->num_params * sizeof(float) * (d->m ? 3 : 1);
+    for (int64_t i = 0; i < d->model->vocab_size; i++)
+        bytes += strlen(d->words[i]) + 32;
+    return bytes;
 }
 
-/* Flushes and closes the file: HDF5 writes what it cached here, so a full disk often shows up now. */
-static int finish_file(hid_t *file, const char *path, const char *tmp)
+/* The file built in memory by HDF5's core driver. HDF5 never meets the disk, so a full disk cannot
+ * leave it holding objects whose close failed (it keeps them open, and may crash at exit), and the
+ * image is sealed before a byte is written. Costs a second copy of the file in memory meanwhile. */
+static int build_image(const char *name, const char *path, const vae_checkpoint_data *d,
+                       const vae_checkpoint_state *s, const vae_layout *l, const char *const *kv,
+                       int num_kv, unsigned char **image, size_t *size)
 {
-    errno = 0;
-    int err = H5Fflush(*file, H5F_SCOPE_LOCAL) < 0 ? (errno ? errno : -1) : 0;
-    if (H5Fclose(*file) < 0 && !err)
-        err = errno ? errno : -1;
-    *file = H5I_INVALID_HID;
-    if (err)
-        return vae_fail(VAE_ERR_IO, "%s: writing %s: %s", path, tmp,
-                        err > 0 ? strerror(err) : "HDF5 could not flush the file");
-    return VAE_OK;
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), fcpl = H5Pcreate(H5P_FILE_CREATE);
+    hid_t file = H5I_INVALID_HID;
+    ssize_t n = -1;
+    int rc = VAE_OK;
+    *image = NULL;
+    vae_h5_quiet();
+    /* Modification times are left out, so that the same content gives the same bytes. */
+    if (fapl < 0 || fcpl < 0 || H5Pset_fapl_core(fapl, image_increment(d, l), 0) < 0 ||
+        H5Pset_userblock(fcpl, SEAL_SIZE) < 0 || H5Pset_obj_track_times(fcpl, 0) < 0 ||
+        (file = H5Fcreate(name, H5F_ACC_TRUNC, fcpl, fapl)) < 0) {
+        rc = vae_fail(VAE_ERR_NOMEM, "%s: HDF5 cannot create the file in memory", path);
+        goto cleanup;
+    }
+    if ((rc = write_contents(file, path, d, s, l, kv, num_kv)) != VAE_OK)
+        goto cleanup;
+    /* The image that HDF5 hands over starts after the user block. */
+    if (H5Fflush(file, H5F_SCOPE_LOCAL) < 0 || (n = H5Fget_file_image(file, NULL, 0)) <= 0 ||
+        !(*image = vae_calloc_array((size_t)n + SEAL_SIZE, 1)) ||
+        H5Fget_file_image(file, *image + SEAL_SIZE, (size_t)n) != n) {
+        vae_free_ptr(image);
+        rc = vae_fail(VAE_ERR_NOMEM, "%s: HDF5 cannot hand over the file it built in memory", path);
+        goto cleanup;
+    }
+    *size = (size_t)n + SEAL_SIZE;
+cleanup:
+    vae_h5_close(&file);
+    vae_h5_close(&fcpl);
+    vae_h5_close(&fapl);
+    return rc;
+}
+
+static int write_file(const char *tmp, const char *path, const unsigned char *image, size_t size)
+{
+    size_t done = 0;
+    int rc = VAE_OK;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        rc = vae_fail(VAE_ERR_IO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
+        goto cleanup;
+    }
+    while (done < size) {
+        const ssize_t n = write(fd, image + done, size - done);
+        if (n < 0 && errno != EINTR) {
+            rc = vae_fail(VAE_ERR_IO, "%s: writing %s: %s", path, tmp, strerror(errno));
+            goto cleanup;
+        }
+        done += n > 0 ? (size_t)n : 0;
+    }
+cleanup:
+    if (fd >= 0 && close(fd) != 0 && rc == VAE_OK)
+        rc = vae_fail(VAE_ERR_IO, "%s: writing %s: %s", path, tmp, strerror(errno));
+    return rc;
 }
 
 int vae_checkpoint_write(const char *path, const vae_checkpoint_data *d, const vae_checkpoint_state *s)
@@ -457,7 +511,8 @@ int vae_checkpoint_write(const char *path, const vae_checkpoint_data *d, const v
     const char **kv = NULL;
     int num_kv = 0;
     char *tmp = NULL;
-    hid_t file = H5I_INVALID_HID;
+    unsigned char *image = NULL;
+    size_t image_size = 0;
     int rc = check_data(path, d, s, &layout);
     if (rc == VAE_OK)
         rc = sorted_extras(path, d->attrs, &kv, &num_kv);
@@ -469,15 +524,16 @@ int vae_checkpoint_write(const char *path, const vae_checkpoint_data *d, const v
         goto cleanup;
     }
     snprintf(tmp, size, "%s.tmp.%ld", path, (long)getpid());
-    if ((rc = create_file(tmp, path, &file)) != VAE_OK ||
-        (rc = write_contents(file, path, d, s, &layout, kv, num_kv)) != VAE_OK ||
-        (rc = finish_file(&file, path, tmp)) != VAE_OK || (rc = seal_file(tmp, path)) != VAE_OK)
+    if ((rc = build_image(tmp, path, d, s, &layout, kv, num_kv, &image, &image_size)) != VAE_OK)
+        goto cleanup;
+    seal_image(image, image_size);
+    if ((rc = write_file(tmp, path, image, image_size)) != VAE_OK)
         goto cleanup;
     rc = vae_publish_file(tmp, path);
 cleanup:
-    vae_h5_close(&file);
     if (rc != VAE_OK && tmp)
         unlink(tmp);
+    free(image);
     free(tmp);
     free(kv);
     return rc;

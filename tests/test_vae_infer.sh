@@ -11,12 +11,6 @@ work=$(mktemp -d /tmp/vae-infer-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 mpi() { local n=$1; shift; mpirun -np "$n" --oversubscribe --bind-to none "$@"; }
-# In the sanitizer build (-DVAE_SANITIZE=ON) LeakSanitizer reports what Open MPI never frees: with
-# full unwinding, these suppressions, which name only MPI's own libraries, tell those apart from
-# leaks of ours. Harmless to an ordinary build.
-printf 'leak:%s\n' libmpi.so libopen-pal.so libopen-rte.so libhwloc.so libpmix.so libevent >"$work/lsan.supp"
-export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0
-export LSAN_OPTIONS=${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$work/lsan.supp:print_suppressions=0
 infer="$bin/vae-infer"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok - $*"; }

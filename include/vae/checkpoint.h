@@ -1,7 +1,22 @@
 /* The checkpoint file (SPEC.md "Checkpoint file", format vae-checkpoint version 1): parameters and
  * Adam moments by name, the vocabulary, the resolved configuration, and the training position, so
  * that a run resumes exactly and a checkpoint alone serves inference. Written under a temporary
- * name, flushed to disk and renamed, so a file under its final name is always whole. */
+ * name, flushed to disk and renamed, so a file under its final name is always whole.
+ *
+ * Root attributes: format = "vae-checkpoint", version = 1, step, epoch, step_in_epoch, optim_t,
+ * seed (int64 holding the uint64's bits), config_json; the architecture as model_vocab_size,
+ * model_latent (integers), model_encoder_hidden, model_decoder_hidden ("128,64", "" for none),
+ * model_activation (vae_activation_names), model_input_transform (vae_input_transform_names); and
+ * the caller's extra string attributes under their own keys. Integers are int64, strings scalar
+ * variable-length UTF-8. Datasets: /params/<name> float32 [rows, cols] or [rows] (PyTorch's
+ * nn.Linear layout and names), /optimizer/m/<name> and /optimizer/v/<name> (all or none),
+ * /vocab/words (variable-length UTF-8, [V]).
+ *
+ * The seal: HDF5 checksums neither raw data nor variable-length strings, and HDF5 1.10 can crash
+ * on a damaged file, so the file begins with a 512-byte user block (HDF5, h5py and h5dump skip it)
+ * holding the text "vae-checkpoint seal\nsize <bytes in the file>\ncrc32 <CRC-32>\n" padded with
+ * NULs, where the CRC-32 is Python's zlib.crc32(data[512:]). Opening checks it before HDF5 reads
+ * anything, so a truncated, damaged or edited file is refused, never half-read. */
 #ifndef VAE_CHECKPOINT_H
 #define VAE_CHECKPOINT_H
 
@@ -37,17 +52,24 @@ typedef struct {
     const char *const *attrs; /* {"key", "value", ..., NULL} */
 } vae_checkpoint_data;
 
-/* Writes path whole or not at all: a temporary file in the same folder, fsync, rename, fsync of
- * the folder. On failure (disk full, say) the temporary file is removed, any file already at path
- * is left untouched, and the message names path and what failed. Refuses non-finite parameters. */
+/* Writes path whole or not at all: the file is built in memory (about twice its size in memory
+ * while writing), sealed, written to "<path>.tmp.<pid>" in the same folder, fsynced, renamed over
+ * path, and the folder fsynced. On failure (disk full, say) the temporary file is removed, any file
+ * already at path is left untouched, and the message names path and what failed. Refuses what
+ * vae_checkpoint_open would refuse: VAE_ERR_NUMERIC for a non-finite value in params, m or v (or a
+ * negative v), naming the tensor and index; VAE_ERR_ARG for a layout other than the model's, a
+ * state with a negative count, step_in_epoch or optim_t above step, or an empty config_json, an
+ * invalid word, or an extra attribute that is empty, given twice or named like one of the format. */
 int vae_checkpoint_write(const char *path, const vae_checkpoint_data *data, const vae_checkpoint_state *state);
 
 typedef struct vae_checkpoint vae_checkpoint;
 
-/* Opens and validates: format and version attributes, the state attributes, the model attributes
- * (architecture), every /params tensor present with the shape the architecture implies and finite
- * values, /vocab/words of the right length. The whole file is checked here, so a truncated or
- * altered file is refused at open with a message naming path and the first problem. */
+/* Opens and validates: the seal, format and version attributes, the state attributes (the rules
+ * above), the model attributes (an architecture vae_layout_compute accepts), every /params tensor
+ * present, float32, with the shape the architecture implies and finite values, and no other
+ * member; the optimizer's moments complete or absent; /vocab/words of model_vocab_size valid words.
+ * Everything is read here (the file is closed on return), so a truncated or altered file is
+ * refused at open with a message naming path and the first problem. */
 int vae_checkpoint_open(vae_checkpoint **out, const char *path);
 void vae_checkpoint_free(vae_checkpoint *c);
 
@@ -55,12 +77,14 @@ const vae_model_config *vae_checkpoint_model(const vae_checkpoint *c);
 /* step, epoch, step_in_epoch, optim_t, seed and config_json (owned by c). */
 const vae_checkpoint_state *vae_checkpoint_state_of(const vae_checkpoint *c);
 int vae_checkpoint_has_optimizer(const vae_checkpoint *c);
-/* Copies the parameters (and moments, when present) into buffers of the layout's size. */
+/* Copies the parameters (and moments, when present) into buffers of the layout's size, tensor by
+ * tensor: the padding between tensors is left as it was. VAE_ERR_ARG when layout is not the
+ * checkpoint's, or (read_optimizer) when the checkpoint holds no moments. */
 int vae_checkpoint_read_params(vae_checkpoint *c, const vae_layout *layout, float *params);
 int vae_checkpoint_read_optimizer(vae_checkpoint *c, const vae_layout *layout, float *m, float *v);
 /* The vocabulary, words[V], owned by c. */
 int vae_checkpoint_vocab(vae_checkpoint *c, const char *const **words, int64_t *V);
-/* An extra string attribute; NULL when absent. Owned by c. */
+/* An extra string attribute (never one of the format's); NULL when absent. Owned by c. */
 const char *vae_checkpoint_attr(vae_checkpoint *c, const char *key);
 
 #ifdef __cplusplus

@@ -108,8 +108,8 @@ static int takes(const command *cmd, const char *flag)
     return strcmp(flag, "help") == 0 || strcmp(flag, "version") == 0 || (cmd && lists(cmd->flags, flag));
 }
 
-/* Finds the command named by argv[1] and parses its flags. Returns 0, or 2 after a message; with
- * no command, only --help and --version are understood. */
+/* Finds the command named by argv[1] and parses its flags. Returns 0, or 2 (1 out of memory) after
+ * a message; with no command, only --help and --version are understood. */
 static int parse(command_line *c, int argc, char **argv)
 {
     if (argc < 2)
@@ -124,8 +124,10 @@ static int parse(command_line *c, int argc, char **argv)
         if (takes(c->cmd, flags[i].name))
             c->opts[n++] = (cli_opt){flags[i].name, flags[i].takes_value, NULL, 0};
     /* cli.h knows long options only; -o is the one short option of the SPEC's command line. */
-    if (!(c->argv = calloc((size_t)argc + 1, sizeof *c->argv)))
-        return cli_say("vae-infer: out of memory\n");
+    if (!(c->argv = calloc((size_t)argc + 1, sizeof *c->argv))) {
+        cli_say("vae-infer: out of memory\n");
+        return 1;
+    }
     int options_end = 0;
     for (int i = 0; i < argc; i++) {
         options_end |= strcmp(argv[i], "--") == 0;
