@@ -35,14 +35,33 @@ void linear_backward(float *din, float *dw, float *db, const float *dout, const 
                     din, In);
 }
 
-/* Rows of w are walked one at a time (outer loop) so that each 4V-byte row stays in cache while
- * every non-zero of the batch gathers from it; walking documents outermost would touch O cache
- * lines per non-zero. */
+/* Rows of w are walked a few at a time (outer loop) so that those 4V-byte rows stay in cache while
+ * every non-zero of the batch gathers from them; walking documents outermost would touch O cache
+ * lines per non-zero. Four rows per pass share each non-zero's index and value loads. */
+enum { ROWS_PER_PASS = 4 };
+
 void sparse_linear_forward(float *out, const vae_docs *x, const float *xval, const float *w,
                            const float *b, int64_t V, int O)
 {
     const int64_t B = x->num_docs;
-    for (int o = 0; o < O; o++) {
+    int o = 0;
+    for (; o + ROWS_PER_PASS <= O; o += ROWS_PER_PASS) {
+        const float *r0 = w + (size_t)o * (size_t)V, *r1 = r0 + V, *r2 = r1 + V, *r3 = r2 + V;
+        for (int64_t r = 0; r < B; r++) {
+            float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+            for (int64_t k = x->indptr[r]; k < x->indptr[r + 1]; k++) {
+                const int32_t c = x->indices[k];
+                const float v = xval[k];
+                s0 += v * r0[c];
+                s1 += v * r1[c];
+                s2 += v * r2[c];
+                s3 += v * r3[c];
+            }
+            float *dst = out + r * O + o;
+            dst[0] = b[o] + s0, dst[1] = b[o + 1] + s1, dst[2] = b[o + 2] + s2, dst[3] = b[o + 3] + s3;
+        }
+    }
+    for (; o < O; o++) {
         const float *row = w + (size_t)o * (size_t)V;
         for (int64_t r = 0; r < B; r++) {
             float s = 0.0f;
@@ -57,7 +76,22 @@ void sparse_linear_backward(float *dw, float *db, const float *dout, const vae_d
                             const float *xval, int64_t V, int O)
 {
     const int64_t B = x->num_docs;
-    for (int o = 0; o < O; o++) {
+    int o = 0;
+    for (; o + ROWS_PER_PASS <= O; o += ROWS_PER_PASS) {
+        float *r0 = dw + (size_t)o * (size_t)V, *r1 = r0 + V, *r2 = r1 + V, *r3 = r2 + V;
+        for (int64_t r = 0; r < B; r++) {
+            const float *g = dout + r * O + o;
+            for (int64_t k = x->indptr[r]; k < x->indptr[r + 1]; k++) {
+                const int32_t c = x->indices[k];
+                const float v = xval[k];
+                r0[c] += v * g[0];
+                r1[c] += v * g[1];
+                r2[c] += v * g[2];
+                r3[c] += v * g[3];
+            }
+        }
+    }
+    for (; o < O; o++) {
         float *row = dw + (size_t)o * (size_t)V;
         for (int64_t r = 0; r < B; r++) {
             const float g = dout[r * O + o];
@@ -151,13 +185,21 @@ void vexp_shifted(float *out, const float *x, float shift, float mul, int64_t n)
 
 float logsumexp_row(const float *logits, int64_t V)
 {
-    float mx = logits[0];
-    for (int64_t v = 1; v < V; v++)
-        mx = fmaxf(mx, logits[v]);
-    /* Eight partial sums, so the loop vectorizes without reassociating floats by flag. */
-    float part[8] = {0};
+    float lane_max[8];
+    for (int k = 0; k < 8; k++)
+        lane_max[k] = logits[0];
     int64_t v = 0;
     for (; v + 8 <= V; v += 8)
+        for (int k = 0; k < 8; k++)
+            lane_max[k] = logits[v + k] > lane_max[k] ? logits[v + k] : lane_max[k];
+    for (; v < V; v++)
+        lane_max[0] = logits[v] > lane_max[0] ? logits[v] : lane_max[0];
+    float mx = lane_max[0];
+    for (int k = 1; k < 8; k++)
+        mx = lane_max[k] > mx ? lane_max[k] : mx;
+    /* Eight partial sums, so the loop vectorizes without reassociating floats by flag. */
+    float part[8] = {0};
+    for (v = 0; v + 8 <= V; v += 8)
         for (int k = 0; k < 8; k++)
             part[k] += exp_nonpositive(logits[v + k] - mx);
     for (; v < V; v++)

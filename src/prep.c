@@ -1,6 +1,7 @@
 /* The vae-prep pipeline (see prep.h): list the inputs, count words in pass 1, choose the
  * vocabulary, write every document in pass 2, record the settings, commit the file. */
 #include "prep.h"
+#include "hash.h"
 
 #include "vae/common.h"
 #include "vae/corpus.h"
@@ -24,37 +25,9 @@ void vae_prep_options_init(vae_prep_options *o)
 
 /* ---- splits ---- */
 
-static uint64_t mix64(uint64_t h)
-{
-    h ^= h >> 31;
-    h *= 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 29;
-    h *= 0x94d049bb133111ebull;
-    h ^= h >> 32;
-    return h;
-}
-
-/* Bytes are read little-endian whatever the machine, so a split never depends on it. */
-static uint64_t load_le(const unsigned char *p, size_t n)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-static uint64_t split_hash(uint64_t seed, const char *text, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)text;
-    uint64_t h = mix64(seed ^ 0x9e3779b97f4a7c15ull) ^ (uint64_t)n;
-    for (; n >= 8; p += 8, n -= 8)
-        h = mix64(h ^ load_le(p, 8));
-    return mix64(h ^ load_le(p, n) ^ 0x51ed270b27c3f4a1ull);
-}
-
 int vae_split_of(uint64_t seed, const char *text, size_t n, double valid_frac, double test_frac)
 {
-    double u = (double)(split_hash(seed, text, n) >> 11) * 0x1p-53;
+    double u = (double)(vae_hash_bytes(seed, text, n) >> 11) * 0x1p-53;
     return u < valid_frac ? VAE_SPLIT_VALID : u < valid_frac + test_frac ? VAE_SPLIT_TEST : VAE_SPLIT_TRAIN;
 }
 

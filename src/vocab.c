@@ -1,6 +1,7 @@
 /* Word tables (open addressing, linear probing) and the choice of vae-prep's vocabulary. Nothing
  * here depends on the table's hash or probe order, so results are the same on every machine. */
 #include "vocab.h"
+#include "hash.h"
 
 #include "vae/common.h"
 
@@ -35,36 +36,11 @@ typedef struct {
     uint32_t tag;
 } word_key;
 
-static uint64_t mix64(uint64_t h)
-{
-    h ^= h >> 31;
-    h *= 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 29;
-    h *= 0x94d049bb133111ebull;
-    h ^= h >> 32;
-    return h;
-}
-
-static uint64_t load_bytes(const char *s, size_t n)
-{
-    uint64_t k = 0;
-    if (n >= 8)
-        memcpy(&k, s, 8);
-    else
-        for (size_t i = 0; i < n; i++)
-            k |= (uint64_t)(unsigned char)s[i] << (8 * i);
-    return k;
-}
-
-/* Eight bytes at a time: tokens are short, so this beats a byte-at-a-time hash. */
 static inline word_key key_of(const char *s, size_t n)
 {
-    word_key k = {.head = load_bytes(s, n)};
+    word_key k = {.head = vae_load_le((const unsigned char *)s, n)};
     uint32_t len_byte = (uint32_t)(n < 255 ? n : 255);
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
-    for (; n >= 8; s += 8, n -= 8)
-        h = mix64(h ^ load_bytes(s, 8));
-    k.hash = mix64(h ^ load_bytes(s, n) ^ 0x51ed270b27c3f4a1ull);
+    k.hash = vae_hash_bytes(0, s, n);
     /* the bits above those that pick the slot */
     k.tag = (uint32_t)(k.hash >> 40) << 8 | len_byte;
     return k;
