@@ -1,6 +1,7 @@
 /* Dense and sparse linear layers, activations, input transforms and the log-softmax kernels. GEMMs
  * go to OpenBLAS; the rest are loops written so that the compiler vectorizes them. */
 #include "layers.h"
+#include "threads.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -40,50 +41,81 @@ void linear_backward(float *din, float *dw, float *db, const float *dout, const 
  * lines per non-zero. Four rows per pass share each non-zero's index and value loads. */
 enum { ROWS_PER_PASS = 4 };
 
-void sparse_linear_forward(float *out, const vae_docs *x, const float *xval, const float *w,
-                           const float *b, int64_t V, int O)
+typedef struct {
+    float *out;
+    const vae_docs *x;
+    const float *xval, *w, *b;
+    int64_t V;
+    int O;
+} sparse_job;
+
+/* Output rows [lo, hi) of a part: whole blocks of ROWS_PER_PASS, the remainder to the last part. */
+static void part_rows(int O, int part, int parts, int *lo, int *hi)
 {
-    const int64_t B = x->num_docs;
-    int o = 0;
-    for (; o + ROWS_PER_PASS <= O; o += ROWS_PER_PASS) {
-        const float *r0 = w + (size_t)o * (size_t)V, *r1 = r0 + V, *r2 = r1 + V, *r3 = r2 + V;
+    const int blocks = O / ROWS_PER_PASS;
+    *lo = blocks * part / parts * ROWS_PER_PASS;
+    *hi = part == parts - 1 ? O : blocks * (part + 1) / parts * ROWS_PER_PASS;
+}
+
+static void sparse_forward_part(void *arg, int part, int parts)
+{
+    const sparse_job *j = arg;
+    const vae_docs *x = j->x;
+    const int64_t B = x->num_docs, V = j->V;
+    const int O = j->O;
+    int o, hi;
+    part_rows(O, part, parts, &o, &hi);
+    for (; o + ROWS_PER_PASS <= hi; o += ROWS_PER_PASS) {
+        const float *r0 = j->w + (size_t)o * (size_t)V, *r1 = r0 + V, *r2 = r1 + V, *r3 = r2 + V;
         for (int64_t r = 0; r < B; r++) {
             float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
             for (int64_t k = x->indptr[r]; k < x->indptr[r + 1]; k++) {
                 const int32_t c = x->indices[k];
-                const float v = xval[k];
+                const float v = j->xval[k];
                 s0 += v * r0[c];
                 s1 += v * r1[c];
                 s2 += v * r2[c];
                 s3 += v * r3[c];
             }
-            float *dst = out + r * O + o;
-            dst[0] = b[o] + s0, dst[1] = b[o + 1] + s1, dst[2] = b[o + 2] + s2, dst[3] = b[o + 3] + s3;
+            float *dst = j->out + r * O + o;
+            dst[0] = j->b[o] + s0, dst[1] = j->b[o + 1] + s1, dst[2] = j->b[o + 2] + s2, dst[3] = j->b[o + 3] + s3;
         }
     }
-    for (; o < O; o++) {
-        const float *row = w + (size_t)o * (size_t)V;
+    for (; o < hi; o++) {
+        const float *row = j->w + (size_t)o * (size_t)V;
         for (int64_t r = 0; r < B; r++) {
             float s = 0.0f;
             for (int64_t k = x->indptr[r]; k < x->indptr[r + 1]; k++)
-                s += xval[k] * row[x->indices[k]];
-            out[r * O + o] = b[o] + s;
+                s += j->xval[k] * row[x->indices[k]];
+            j->out[r * O + o] = j->b[o] + s;
         }
     }
 }
 
-void sparse_linear_backward(float *dw, float *db, const float *dout, const vae_docs *x,
-                            const float *xval, int64_t V, int O)
+void sparse_linear_forward(float *out, const vae_docs *x, const float *xval, const float *w,
+                           const float *b, int64_t V, int O)
 {
-    const int64_t B = x->num_docs;
-    int o = 0;
-    for (; o + ROWS_PER_PASS <= O; o += ROWS_PER_PASS) {
-        float *r0 = dw + (size_t)o * (size_t)V, *r1 = r0 + V, *r2 = r1 + V, *r3 = r2 + V;
+    sparse_job j = {out, x, xval, w, b, V, O};
+    vae_parallel_parts(sparse_forward_part, &j);
+}
+
+/* Here out is dw and b is dout. */
+static void sparse_backward_part(void *arg, int part, int parts)
+{
+    const sparse_job *j = arg;
+    const vae_docs *x = j->x;
+    const int64_t B = x->num_docs, V = j->V;
+    const int O = j->O;
+    const float *dout = j->b;
+    int o, hi;
+    part_rows(O, part, parts, &o, &hi);
+    for (; o + ROWS_PER_PASS <= hi; o += ROWS_PER_PASS) {
+        float *r0 = j->out + (size_t)o * (size_t)V, *r1 = r0 + V, *r2 = r1 + V, *r3 = r2 + V;
         for (int64_t r = 0; r < B; r++) {
             const float *g = dout + r * O + o;
             for (int64_t k = x->indptr[r]; k < x->indptr[r + 1]; k++) {
                 const int32_t c = x->indices[k];
-                const float v = xval[k];
+                const float v = j->xval[k];
                 r0[c] += v * g[0];
                 r1[c] += v * g[1];
                 r2[c] += v * g[2];
@@ -91,15 +123,22 @@ void sparse_linear_backward(float *dw, float *db, const float *dout, const vae_d
             }
         }
     }
-    for (; o < O; o++) {
-        float *row = dw + (size_t)o * (size_t)V;
+    for (; o < hi; o++) {
+        float *row = j->out + (size_t)o * (size_t)V;
         for (int64_t r = 0; r < B; r++) {
             const float g = dout[r * O + o];
             for (int64_t k = x->indptr[r]; k < x->indptr[r + 1]; k++)
-                row[x->indices[k]] += xval[k] * g;
+                row[x->indices[k]] += j->xval[k] * g;
         }
     }
-    add_row_sums(db, dout, (int)B, O);
+}
+
+void sparse_linear_backward(float *dw, float *db, const float *dout, const vae_docs *x,
+                            const float *xval, int64_t V, int O)
+{
+    sparse_job j = {dw, x, xval, NULL, dout, V, O};
+    vae_parallel_parts(sparse_backward_part, &j);
+    add_row_sums(db, dout, (int)x->num_docs, O);
 }
 
 void input_transform_forward(float *xval, const vae_docs *x, vae_input_transform t)

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "layers.h"
+#include "threads.h"
 #include "vae/model.h"
 #include "vae/rng.h"
 
@@ -203,6 +204,39 @@ static void test_gradients_deterministic_z(void **state)
     check_gradients(VAE_ACT_SOFTPLUS, VAE_INPUT_L1, 2, 0);
 }
 
+/* The sparse layer split over threads (by output rows) gives the same bits as one thread, and the
+ * whole gradient still matches the reference. */
+static void test_sparse_layer_threads(void **state)
+{
+    (void)state;
+    const int O = 13;
+    const int64_t V = 9;
+    vae_docs d = small_batch();
+    float w[13 * 9], b[13], xval[9], out1[3 * 13], out2[3 * 13], dout[3 * 13];
+    float dw1[13 * 9] = {0}, dw2[13 * 9] = {0}, db1[13] = {0}, db2[13] = {0};
+    for (int i = 0; i < O * (int)V; i++)
+        w[i] = 0.01f * (float)((i * 37) % 23) - 0.1f;
+    for (int i = 0; i < O; i++)
+        b[i] = 0.02f * (float)i;
+    for (int i = 0; i < 3 * O; i++)
+        dout[i] = 0.03f * (float)((i * 11) % 7) - 0.09f;
+    input_transform_forward(xval, &d, VAE_INPUT_LOG1P);
+    vae_set_blas_threads(1);
+    sparse_linear_forward(out1, &d, xval, w, b, V, O);
+    sparse_linear_backward(dw1, db1, dout, &d, xval, V, O);
+    vae_set_blas_threads(2);
+    sparse_linear_forward(out2, &d, xval, w, b, V, O);
+    sparse_linear_backward(dw2, db2, dout, &d, xval, V, O);
+    check_gradients(VAE_ACT_RELU, VAE_INPUT_LOG1P, 2, 1);
+    vae_set_blas_threads(1);
+    assert_memory_equal(out1, out2, sizeof out1);
+    assert_memory_equal(dw1, dw2, sizeof dw1);
+    assert_memory_equal(db1, db2, sizeof db1);
+    /* And one entry by hand: row 0 of the batch is words {0, 4, 8} with counts {2, 1, 5}. */
+    const float expect = b[5] + log1pf(2) * w[5 * 9 + 0] + log1pf(1) * w[5 * 9 + 4] + log1pf(5) * w[5 * 9 + 8];
+    assert_true(fabsf(out1[5] - expect) <= 1e-6f);
+}
+
 static void test_layout_names_and_shapes(void **state)
 {
     (void)state;
@@ -365,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_gradients_all_activations_and_transforms),
         cmocka_unit_test(test_gradients_without_decoder_hidden),
         cmocka_unit_test(test_gradients_deterministic_z),
+        cmocka_unit_test(test_sparse_layer_threads),
         cmocka_unit_test(test_layout_names_and_shapes),
         cmocka_unit_test(test_logsumexp_extreme_logits),
         cmocka_unit_test(test_figures_hand_worked),
