@@ -76,7 +76,7 @@ int infer_topic_words(vae_model *m, int k, int32_t *top)
         for (int i = 0; i < n; i++) {
             const float *up = logp + (size_t)(2 * i) * V, *down = up + V;
             for (int64_t v = 0; v < V; v++)
-                score[v] = (double)up[v] - down[v];
+                score[v] = exp((double)up[v]) - exp((double)down[v]);
             infer_top_k(score, NULL, V, k, top + (size_t)(u0 + i) * k);
         }
     }

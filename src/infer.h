@@ -20,7 +20,8 @@
 int infer_top_k(const double *score, const int32_t *cand, int64_t n, int k, int32_t *out);
 
 /* For each latent unit u, the k words whose probability rises most when z_u goes from -2 to +2
- * with the other units at 0, ranked by the log-ratio log p(w | z = 2 e_u) - log p(w | z = -2 e_u):
+ * with the other units at 0 (SPEC's words), ranked by p(w | z = 2 e_u) - p(w | z = -2 e_u): a
+ * log-ratio would favour rare words whose tiny probability moves by a large factor:
  * top[u * k .. u * k + k). k <= V. Needs a model batch capacity of at least 2. */
 int infer_topic_words(vae_model *m, int k, int32_t *top);
 

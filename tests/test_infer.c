@@ -1,5 +1,5 @@
 /* vae-infer's scoring (src/infer.c) on tiny hand-set models and hand-worked tables: top-k order and
- * ties, topics ranked by the log-ratio whatever the bias, NPMI of single pairs and of topics
+ * ties, topics ranked by the rise of probability, NPMI of single pairs and of topics
  * counted over documents in batches, diversity, generation (keyed by the documented streams,
  * reproducible, inverse CDF right, temperature), and keywords chosen by contrast among the
  * document's words. */
@@ -73,20 +73,47 @@ static void test_top_k(void **state)
     assert_int_equal(infer_top_k(score, cand, 0, 3, out), 0);
 }
 
-static void test_topics_rank_by_log_ratio(void **state)
+/* The rise p(w | +2 e_u) - p(w | -2 e_u) computed here in double from the hand-set decoder. */
+static void expected_topic_order(const float *bias, int u, int32_t *order)
 {
-    /* Word 5 is by far the most probable everywhere, yet barely moves with either unit: the
-     * log-ratio cancels the bias, so it ranks by the weights alone. */
-    const float bias[V] = {0, 0, 0, 0, 0, 10.0f};
+    double rise[V];
+    for (int sign = 1; sign >= -1; sign -= 2) {
+        double logit[V], mx = -1e300, sum = 0;
+        for (int v = 0; v < V; v++) {
+            logit[v] = bias[v] + 2.0 * sign * (u == 0 ? w_unit0[v] : w_unit1[v]);
+            mx = fmax(mx, logit[v]);
+        }
+        for (int v = 0; v < V; v++)
+            sum += exp(logit[v] - mx);
+        for (int v = 0; v < V; v++)
+            rise[v] = (sign == 1 ? 0 : rise[v]) + sign * exp(logit[v] - mx) / sum;
+    }
+    for (int v = 0; v < V; v++)
+        order[v] = v;
+    for (int i = 1; i < V; i++)
+        for (int j = i; j > 0 && rise[order[j]] > rise[order[j - 1]]; j--) {
+            int32_t t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+}
+
+static void test_topics_rank_by_probability_rise(void **state)
+{
+    /* Word 5 is the most probable everywhere: ranked by the rise of probability, as SPEC says,
+     * not by the probability itself. */
+    const float bias[V] = {0, 0, 0, 0, 0, 1.5f};
     vae_model *m = hand_model(bias, NULL, 2);
+    int32_t all[L * V], want[V];
+    assert_int_equal(infer_topic_words(m, V, all), VAE_OK);
+    for (int u = 0; u < L; u++) {
+        expected_topic_order(bias, u, want);
+        assert_memory_equal(all + u * V, want, sizeof want);
+    }
     int32_t top[L * 3];
     assert_int_equal(infer_topic_words(m, 3, top), VAE_OK);
-    const int32_t want[L * 3] = {2, 4, 0, 3, 1, 4};
-    assert_memory_equal(top, want, sizeof want);
-    int32_t all[L * V];
-    assert_int_equal(infer_topic_words(m, V, all), VAE_OK);
-    const int32_t order0[V] = {2, 4, 0, 3, 5, 1};
-    assert_memory_equal(all, order0, sizeof order0);
+    assert_memory_equal(top, all, 3 * sizeof *top);
+    assert_memory_equal(top + 3, all + V, 3 * sizeof *top);
     assert_int_not_equal(infer_topic_words(m, V + 1, all), VAE_OK);
     vae_model_free(m);
 }
@@ -266,7 +293,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_top_k),
-        cmocka_unit_test(test_topics_rank_by_log_ratio),
+        cmocka_unit_test(test_topics_rank_by_probability_rise),
         cmocka_unit_test(test_topics_need_two_rows),
         cmocka_unit_test(test_npmi_pair),
         cmocka_unit_test(test_cooc_npmi_by_hand),

