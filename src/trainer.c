@@ -88,9 +88,10 @@ static void hidden_list(char *buf, size_t size, const int *h, int n)
 static int build_config_json(trainer *t)
 {
     const vae_train_config *c = t->cfg;
+    const vae_model_config *mc = vae_model_config_of(t->model);
     char enc[128], dec[128], arr[300];
-    hidden_list(enc, sizeof enc, c->model.enc_hidden, c->model.num_enc);
-    hidden_list(dec, sizeof dec, c->model.dec_hidden, c->model.num_dec);
+    hidden_list(enc, sizeof enc, mc->enc_hidden, mc->num_enc);
+    hidden_list(dec, sizeof dec, mc->dec_hidden, mc->num_dec);
     json_buf *j = &t->json;
     json_begin(j);
     json_str(j, "corpus", c->corpus);
@@ -99,14 +100,14 @@ static int build_config_json(trainer *t)
     json_int(j, "max_steps", c->max_steps);
     json_int(j, "batch_size", c->batch_size);
     json_num(j, "lr", c->optim.lr);
-    json_int(j, "vocab_size", c->model.vocab_size);
-    json_int(j, "latent", c->model.latent);
+    json_int(j, "vocab_size", mc->vocab_size);
+    json_int(j, "latent", mc->latent);
     snprintf(arr, sizeof arr, "[%s]", enc);
     json_raw(j, "encoder_hidden", arr);
     snprintf(arr, sizeof arr, "[%s]", dec);
     json_raw(j, "decoder_hidden", arr);
-    json_str(j, "activation", vae_activation_names[c->model.activation]);
-    json_str(j, "input_transform", vae_input_transform_names[c->model.input]);
+    json_str(j, "activation", vae_activation_names[mc->activation]);
+    json_str(j, "input_transform", vae_input_transform_names[mc->input]);
     json_num(j, "beta", c->beta);
     json_int(j, "kl_warmup_steps", c->kl_warmup_steps);
     json_str(j, "optimizer", vae_optim_names[c->optim.kind]);
@@ -191,7 +192,7 @@ static int evaluate(trainer *t, const char *split, vae_figures *f, int *who)
 {
     vae_split_info info;
     int rc = vae_corpus_split_info(t->corpus, split, &info);
-    const int L = t->cfg->model.latent;
+    const int L = vae_model_config_of(t->model)->latent;
     const size_t len = vae_eval_sums_len(L);
     double *sums = vae_calloc_array(len, sizeof *sums);
     if (rc == VAE_OK && !sums)
@@ -326,7 +327,7 @@ static int save_checkpoint(trainer *t, int *who)
         const int64_t *df, *tf;
         rc = vae_corpus_vocab(t->corpus, &words, &df, &tf);
         rundir_checkpoint_path(t->cfg->out_dir, t->step, path, sizeof path);
-        vae_checkpoint_data data = {.model = &t->cfg->model, .layout = vae_model_layout(t->model),
+        vae_checkpoint_data data = {.model = vae_model_config_of(t->model), .layout = vae_model_layout(t->model),
                                     .params = vae_model_params(t->model), .m = t->optim->m, .v = t->optim->v,
                                     .words = words, .attrs = attrs};
         vae_checkpoint_state state = {.step = t->step, .epoch = t->epoch, .step_in_epoch = t->step_in_epoch,
@@ -363,7 +364,7 @@ static int load_checkpoint(trainer *t, const char *path, int resume)
     int rc = vae_checkpoint_open(&ck, path);
     if (rc != VAE_OK)
         goto cleanup;
-    if (!same_architecture(vae_checkpoint_model(ck), &t->cfg->model)) {
+    if (!same_architecture(vae_checkpoint_model(ck), vae_model_config_of(t->model))) {
         rc = vae_fail(VAE_ERR_ARG, "%s: the checkpoint's model (latent, layers, activation, input transform or "
                                    "vocabulary size) differs from this run's flags", path);
         goto cleanup;
@@ -465,7 +466,6 @@ static int setup(trainer *t)
             return rc;
     }
     mc.vocab_size = vae_corpus_vocab_size(t->corpus);
-    ((vae_train_config *)c)->model.vocab_size = mc.vocab_size;
     t->plan = (train_plan){.num_docs = info.num_docs, .batch_size = c->batch_size, .num_ranks = t->ranks,
                            .seed = c->seed, .shuffle = c->shuffle};
     const int64_t per_epoch = plan_steps_per_epoch(&t->plan);

@@ -31,7 +31,7 @@ typedef struct {
     int quiet;
     uint64_t seed;
     double beta;
-    vae_model_config model; /* vocab_size is taken from the corpus */
+    vae_model_config model; /* its vocab_size is ignored: the corpus's is used */
     vae_optim_config optim;
     /* Set (to the signal number) by the caller's SIGTERM/SIGUSR1 handler: all ranks stop at the
      * end of the step, rank 0 checkpoints. */
