@@ -1165,3 +1165,12 @@ int vae_corpus_read_floats(vae_corpus *c, const char *dataset, float **data, int
     }
     return rc;
 }
+
+const char *vae_corpus_hdf5_version(void)
+{
+    static char version[32];
+    unsigned major = 0, minor = 0, release = 0;
+    H5get_libversion(&major, &minor, &release);
+    snprintf(version, sizeof version, "%u.%u.%u", major, minor, release);
+    return version;
+}

@@ -97,14 +97,18 @@ void json_int(json_buf *j, const char *k, int64_t value)
     appendf(j, "%lld", (long long)value);
 }
 
-void json_num(json_buf *j, const char *k, double value)
+static void number(json_buf *j, const char *k, double value, const char *fmt)
 {
     key(j, k);
     if (isfinite(value))
-        appendf(j, "%.10g", value);
+        appendf(j, fmt, value);
     else
         append(j, "null", 4);
 }
+
+void json_num(json_buf *j, const char *k, double value) { number(j, k, value, "%.10g"); }
+
+void json_float(json_buf *j, const char *k, float value) { number(j, k, value, "%.7g"); }
 
 void json_raw(json_buf *j, const char *k, const char *value)
 {

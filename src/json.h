@@ -20,6 +20,8 @@ void json_end(json_buf *j);     /* "}" */
 void json_str(json_buf *j, const char *key, const char *value);
 void json_int(json_buf *j, const char *key, int64_t value);
 void json_num(json_buf *j, const char *key, double value);
+/* A float32 value, with the digits a float holds (7), so 1e-3f reads 0.001. */
+void json_float(json_buf *j, const char *key, float value);
 /* value is already JSON (an array or an object). */
 void json_raw(json_buf *j, const char *key, const char *value);
 /* Writes s as a JSON string literal (quotes included). */

@@ -21,6 +21,8 @@ int vae_default_threads(int local_ranks)
     return usable > 0 ? usable : 1;
 }
 
+const char *vae_blas_version(void) { return openblas_get_config(); }
+
 enum { MAX_PARTS = 64 };
 static int parallel_parts = 1;
 

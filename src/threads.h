@@ -6,6 +6,9 @@
 #define VAE_THREADS_H
 
 int vae_default_threads(int local_ranks);
+/* OpenBLAS's build configuration line (for config.json). */
+const char *vae_blas_version(void);
+
 /* Sets OpenBLAS's threads and the count vae_parallel_parts uses. */
 void vae_set_blas_threads(int n);
 

@@ -13,6 +13,7 @@
 #include "json.h"
 #include "plan.h"
 #include "rundir.h"
+#include "threads.h"
 #include "vae/checkpoint.h"
 #include "vae/corpus.h"
 
@@ -99,7 +100,7 @@ static int build_config_json(trainer *t)
     json_int(j, "epochs", c->epochs);
     json_int(j, "max_steps", c->max_steps);
     json_int(j, "batch_size", c->batch_size);
-    json_num(j, "lr", c->optim.lr);
+    json_float(j, "lr", c->optim.lr);
     json_int(j, "vocab_size", mc->vocab_size);
     json_int(j, "latent", mc->latent);
     snprintf(arr, sizeof arr, "[%s]", enc);
@@ -111,10 +112,10 @@ static int build_config_json(trainer *t)
     json_num(j, "beta", c->beta);
     json_int(j, "kl_warmup_steps", c->kl_warmup_steps);
     json_str(j, "optimizer", vae_optim_names[c->optim.kind]);
-    json_num(j, "adam_beta1", c->optim.beta1);
-    json_num(j, "adam_beta2", c->optim.beta2);
-    json_num(j, "adam_eps", c->optim.eps);
-    json_num(j, "clip_norm", c->optim.clip_norm);
+    json_float(j, "adam_beta1", c->optim.beta1);
+    json_float(j, "adam_beta2", c->optim.beta2);
+    json_float(j, "adam_eps", c->optim.eps);
+    json_float(j, "clip_norm", c->optim.clip_norm);
     json_int(j, "latent_samples", c->latent_samples);
     json_int(j, "seed", (int64_t)c->seed);
     json_int(j, "threads", c->threads);
@@ -125,6 +126,9 @@ static int build_config_json(trainer *t)
     json_int(j, "shuffle", c->shuffle);
     json_int(j, "ranks", t->ranks);
     json_str(j, "version", vae_version());
+    json_str(j, "mpi", vae_comm_library_version());
+    json_str(j, "hdf5", vae_corpus_hdf5_version());
+    json_str(j, "blas", vae_blas_version());
     json_end(j);
     if (j->failed)
         return vae_fail(VAE_ERR_NOMEM, "out of memory writing the configuration");

@@ -45,6 +45,9 @@ void vae_comm_abort(vae_comm *c, int exit_status);
 
 double vae_wtime(void);
 
+/* The MPI library's version line (for config.json). */
+const char *vae_comm_library_version(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -78,6 +78,9 @@ int vae_corpus_get_attr_str(const vae_corpus *c, const char *name, char *buf, si
 int vae_corpus_read_doc_ids(vae_corpus *c, const char *split, const int64_t *doc_index, int64_t n,
                             char **names);
 
+/* The HDF5 library's version, e.g. "1.10.8" (for config.json). */
+const char *vae_corpus_hdf5_version(void);
+
 /* Reads a whole float32 dataset (e.g. /synthetic/topics) into a malloc'ed buffer the caller frees;
  * cols = 0 for a 1-D dataset. */
 int vae_corpus_read_floats(vae_corpus *c, const char *dataset, float **data, int64_t *rows,

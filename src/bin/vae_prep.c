@@ -196,6 +196,13 @@ int main(int argc, char **argv)
     vae_prep_options o;
     vae_prep_options_init(&o);
     int rc = parse(&c, argc, argv);
+    /* Under mpirun or srun one process does the work (the output is one file); the others stop. */
+    const char *rank = getenv("OMPI_COMM_WORLD_RANK") ? getenv("OMPI_COMM_WORLD_RANK") : getenv("PMI_RANK");
+    if (!rc && rank && atoi(rank) > 0 && !cli_given(&c.a, "help") && !cli_given(&c.a, "version")) {
+        cli_free(&c.a);
+        free(c.argv);
+        return 0;
+    }
     if (!rc && cli_given(&c.a, "help"))
         fputs(usage, stdout);
     else if (!rc && cli_given(&c.a, "version"))
