@@ -24,7 +24,7 @@ chmod 755 "$T/msock"
 conf=$T/slurm.conf
 sock=$T/msock/munge.socket
 work=$T/work
-munged_pid='' ctld_pid='' slurmd_pid='' ref_pid=''
+munged_pid='' ctld_pid='' slurmd_pid=''
 jobids=()
 started=$(date +%s)
 
@@ -40,21 +40,19 @@ stop() {
   return 0
 }
 cleanup() {
-  local i p
+  local p
   trap - EXIT INT TERM HUP
-  [ -n "$ref_pid" ] && stop "$ref_pid"
   if [ -n "$ctld_pid" ] && [ ${#jobids[@]} -gt 0 ]; then
     timeout 10 scancel "${jobids[@]}" >/dev/null 2>&1
-    for i in $(seq 100); do
-      [ -z "$(timeout 5 squeue -h -o %i 2>/dev/null)" ] && break
-      sleep 0.2
-    done
+    local deadline=$((SECONDS + 20))
+    while [ $SECONDS -lt $deadline ] && [ -n "$(timeout 5 squeue -h -o %i 2>/dev/null)" ]; do sleep 0.2; done
   fi
   stop "$slurmd_pid"
   stop "$ctld_pid"
   stop "$munged_pid"
   # Whatever a job left behind (only processes that run under this test's slurm.conf).
   for p in /proc/[0-9]*; do
+    [ "${p#/proc/}" = $$ ] && continue
     grep -qzx "SLURM_CONF=$conf" "$p/environ" 2>/dev/null && kill -KILL "${p#/proc/}" 2>/dev/null
   done
   rm -rf "$T"
@@ -91,7 +89,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive timeout 180 apt-get update -q </dev/null >>"$apt_log" 2>&1
     if ! apt_install; then
       if grep -qE 'Temporary failure resolving|Could not resolve|Failed to fetch|Unable to fetch|Could not connect|Network is unreachable|Connection timed out|Connection failed' "$apt_log"; then
-        skip "cannot install ${missing[*]}: no network ($(grep -m1 -oE '(Temporary failure resolving|Could not resolve|Failed to fetch|Unable to fetch|Could not connect|Network is unreachable|Connection timed out|Connection failed)[^\r]{0,80}' "$apt_log"))"
+        skip "cannot install ${missing[*]}: no network ($(grep -m1 -oE '(Temporary failure resolving|Could not resolve|Failed to fetch|Unable to fetch|Could not connect|Network is unreachable|Connection timed out|Connection failed).{0,80}' "$apt_log"))"
       fi
       fail "apt-get install ${missing[*]} failed: $(tail -n 5 "$apt_log")"
     fi
@@ -144,6 +142,7 @@ JobCompType=jobcomp/none
 MpiDefault=none
 ReturnToService=2
 KillWait=5
+SchedulerParameters=sched_interval=1,bf_interval=1
 MinJobAge=600
 StateSaveLocation=$T/state
 SlurmdSpoolDir=$T/spool
@@ -160,7 +159,8 @@ ctld_pid=$!
 setsid slurmd -D -N "$host" -f "$conf" </dev/null >"$T/log/slurmd.out" 2>&1 &
 slurmd_pid=$!
 state=''
-for _ in $(seq 150); do
+deadline=$((SECONDS + 30))
+while [ $SECONDS -lt $deadline ]; do
   kill -0 "$ctld_pid" 2>/dev/null || fail "slurmctld exited"
   kill -0 "$slurmd_pid" 2>/dev/null || fail "slurmd exited"
   state=$(timeout 5 sinfo -h -n "$host" -o %t 2>/dev/null)
@@ -188,7 +188,7 @@ awk 'BEGIN {
   }
 }' >"$work/input.txt" || fail "awk"
 export VAE_DIST_BIN=$bin
-out=$(cd "$work" && timeout 120 sbatch --wait -o "$work/prep-%j.log" "$root/jobs/prep.sbatch" \
+out=$(cd "$work" && timeout 60 sbatch --wait -o "$work/prep-%j.log" "$root/jobs/prep.sbatch" \
   --format lines -o "$work/corpus.h5" "$work/input.txt" </dev/null 2>&1)
 rc=$?
 prep_id=$(grep -o 'Submitted batch job [0-9]*' <<<"$out" | grep -o '[0-9]*$')
@@ -206,7 +206,7 @@ ok "prep job $prep_id: exit 0, corpus of 400 documents and 30 words"
 # signalled mid-run, short enough for the whole test to take a minute or two.
 train=(--corpus "$work/corpus.h5" --epochs 100000 --batch-size 16 --checkpoint-every 0 --eval-every 0
        --log-every 1000 --quiet)
-timeout 60 mpirun -np 2 --oversubscribe "$bin/vae-dist" --threads 1 "${train[@]}" --out "$work/calib" \
+timeout 30 mpirun -np 2 --oversubscribe "$bin/vae-dist" --threads 1 "${train[@]}" --out "$work/calib" \
   --max-steps 10000 </dev/null >"$work/calib.log" 2>&1 || fail "calibration run: $(tail -n 5 "$work/calib.log")"
 # 20 s worth of steps at the rate of the calibration run (its wall_s at step 10000), 20000 to 400000.
 steps=$($py -c '
@@ -218,7 +218,7 @@ train+=(--max-steps "$steps")
 
 # The uninterrupted reference, outside Slurm, on the same corpus, flags, ranks and threads.
 t0=$(date +%s)
-timeout 240 mpirun -np 2 --oversubscribe "$bin/vae-dist" --threads 1 "${train[@]}" --out "$work/ref" \
+timeout 150 mpirun -np 2 --oversubscribe "$bin/vae-dist" --threads 1 "${train[@]}" --out "$work/ref" \
   </dev/null >"$work/ref.log" 2>&1 || fail "reference run: $(tail -n 5 "$work/ref.log")"
 ref_s=$(($(date +%s) - t0))
 ref_ck=$work/ref/checkpoints/$(cat "$work/ref/checkpoints/latest" 2>/dev/null)
@@ -232,7 +232,8 @@ jid=${out%%;*}
 jobids+=("$jid")
 log=$work/train-$jid.log
 st=''
-for _ in $(seq 300); do
+deadline=$((SECONDS + 30))
+while [ $SECONDS -lt $deadline ]; do
   st=$(job_field "$jid" JobState)
   [ "$st" = RUNNING ] && [ -s "$work/run/summary.jsonl" ] && break
   case $st in PENDING|RUNNING|CONFIGURING|'') ;; *) fail "training job $jid: state $st before the signal" ;; esac
@@ -245,10 +246,12 @@ signalled=$(date +%s)
 
 # The first run checkpoints, stops and requeues: Restarts=1, PENDING until the credential expires.
 interrupted=''
-for _ in $(seq 600); do
+deadline=$((SECONDS + 60))
+while [ $SECONDS -lt $deadline ]; do
   st=$(job_field "$jid" JobState)
   if [ "$(job_field "$jid" Restarts)" = 1 ]; then
     interrupted=$(cat "$work/run/checkpoints/latest" 2>/dev/null)
+    cp "$work/run/summary.jsonl" "$work/summary-run0.jsonl"
     break
   fi
   case $st in PENDING|RUNNING|CONFIGURING|COMPLETING|REQUEUED|REQUEUE_FED|REQUEUE_HOLD) ;; *) fail "training job $jid: state $st after the signal, not requeued" ;; esac
@@ -263,13 +266,16 @@ cp "$work/run/checkpoints/$interrupted" "$work/interrupted.h5" || fail "copying 
 ok "USR1 to job $jid: checkpoint at step $istep of $steps, requeued $((requeued - signalled)) s after the signal"
 
 # The second run resumes and completes.
-for _ in $(seq 1800); do
+rerun=''
+deadline=$((SECONDS + 150))
+while [ $SECONDS -lt $deadline ]; do
   st=$(job_field "$jid" JobState)
+  [ -z "$rerun" ] && [ "$st" = RUNNING ] && rerun=$(($(date +%s) - requeued))
   case $st in COMPLETED) break ;; PENDING|RUNNING|CONFIGURING|COMPLETING|REQUEUED) ;;
     *) fail "training job $jid: state '$st' after the requeue" ;; esac
   sleep 0.1
 done
-[ "$st" = COMPLETED ] || fail "training job $jid: not completed 180 s after the requeue (state '$st')"
+[ "$st" = COMPLETED ] || fail "training job $jid: not completed 150 s after the requeue (state '$st')"
 done_s=$(($(date +%s) - requeued))
 [ "$(job_field "$jid" ExitCode)" = 0:0 ] || fail "training job $jid: ExitCode $(job_field "$jid" ExitCode)"
 [ "$(job_field "$jid" Restarts)" = 1 ] || fail "training job $jid: Restarts $(job_field "$jid" Restarts), expected 1"
@@ -278,7 +284,7 @@ grep -q "^train.sbatch: job $jid run 1: " "$log" || fail "job log $log: no 'run 
 [ "$(grep -c '^train.sbatch: job .* run [0-9]*: ' "$log")" -eq 2 ] || fail "job log $log: not exactly two runs"
 grep -q "^train.sbatch: stopped before the time limit after a checkpoint; requeueing job $jid" "$log" ||
   fail "job log $log: no requeue line"
-ok "job $jid requeued once and completed (exit 0:0) $done_s s after the requeue; its log shows runs 0 and 1"
+ok "job $jid ran again ${rerun:-?} s after the requeue, completed (exit 0:0) after $done_s s; its log shows runs 0 and 1"
 
 final=$(cat "$work/run/checkpoints/latest" 2>/dev/null)
 [ "$final" = "$(basename "$ref_ck")" ] || fail "final checkpoint '$final', expected $(basename "$ref_ck")"
@@ -288,6 +294,17 @@ $py "$tests/ckpt_compare.py" "$ref_ck" "$work/run/checkpoints/$final" exact ||
 if $py "$tests/ckpt_compare.py" "$ref_ck" "$work/interrupted.h5" exact >/dev/null 2>&1; then
   fail "the interruption's checkpoint already equals the final one"
 fi
+# Run 1 resumed: run 0's summary lines are kept as they were (a fresh start would rewrite them, its
+# wall_s differing), and the train steps go on past the checkpoint, strictly increasing.
+$py - "$work/summary-run0.jsonl" "$work/run/summary.jsonl" "$istep" <<'PY' || fail "summary of job $jid: not one run resumed at step $istep"
+import json, sys
+run0, final = (open(f).readlines() for f in sys.argv[1:3])
+istep = int(sys.argv[3])
+old = [l for l in run0 if json.loads(l)["step"] <= istep]
+steps = [json.loads(l)["step"] for l in final if json.loads(l)["kind"] == "train"]
+ok = old and final[:len(old)] == old and steps == sorted(set(steps)) and steps[-1] > istep
+sys.exit(not ok)
+PY
 ok "final checkpoint $final bitwise equal to the uninterrupted run's"
 
 echo "$pass passed, 0 failed"
