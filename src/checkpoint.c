@@ -143,8 +143,8 @@ static void seal_image(unsigned char *image, size_t size)
     seal_text(size, crc_value(&a), (char *)image);
 }
 
-/* Whether path is a whole, unaltered checkpoint file, before HDF5 parses it. */
-static int check_seal(const char *path)
+/* Whether path is a whole, unaltered checkpoint file, before HDF5 parses it; *file_size is its size. */
+static int check_seal(const char *path, unsigned long long *file_size)
 {
     static const char hdf5_signature[8] = "\211HDF\r\n\032\n";
     char head[SEAL_SIZE], want[SEAL_SIZE];
@@ -180,6 +180,8 @@ static int check_seal(const char *path)
     else if (actual_crc != crc)
         rc = vae_fail(VAE_ERR_FORMAT, "%s: the bytes do not match the seal's crc32 (%lu, the seal says %lu): "
                       "the file is damaged or was altered", path, actual_crc, crc);
+    else
+        *file_size = actual;
 cleanup:
     if (fp)
         fclose(fp);
@@ -638,6 +640,17 @@ static int model_from(vae_checkpoint *c, const root_values *r)
     return rc == VAE_OK ? VAE_OK : rewrap(VAE_ERR_FORMAT, c->path, "root attributes model_* describe no model");
 }
 
+/* Parameters are stored contiguous and uncompressed (vae_h5_put_floats), so a file of size bytes
+ * holds at most size / 4 of them: a model described as larger is refused before anything is
+ * allocated for it (a few edited attributes could otherwise ask for terabytes). */
+static int check_model_size(const vae_checkpoint *c, unsigned long long size)
+{
+    if (c->layout.num_params <= size / sizeof(float))
+        return VAE_OK;
+    return vae_fail(VAE_ERR_FORMAT, "%s: root attributes model_* describe %zu parameters, more than a file of "
+                    "%llu bytes holds", c->path, c->layout.num_params, size);
+}
+
 /* /vocab/words: a 1-D variable-length string dataset of model_vocab_size entries, copied into one
  * block so that HDF5's allocations are given back at once. */
 static int read_words(vae_checkpoint *c, hid_t file)
@@ -738,6 +751,21 @@ static int check_float32(hid_t file, const char *name, const char *path)
     return VAE_OK;
 }
 
+/* The rank (1 or 2) and dimensions of dataset name, read without its data: 0 when it is missing or
+ * of another rank (vae_h5_get_floats then says what is wrong). */
+static int dataset_shape(hid_t file, const char *name, int *rank, hsize_t dims[2])
+{
+    hid_t dset = H5Lexists(file, name, H5P_DEFAULT) > 0 ? H5Dopen2(file, name, H5P_DEFAULT) : H5I_INVALID_HID;
+    hid_t space = dset >= 0 ? H5Dget_space(dset) : H5I_INVALID_HID;
+    const int r = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+    int known = (r == 1 || r == 2) && H5Sget_simple_extent_dims(space, dims, NULL) == r;
+    if (known)
+        *rank = r;
+    vae_h5_close(&space);
+    vae_h5_close(&dset);
+    return known;
+}
+
 static int read_set(vae_checkpoint *c, hid_t file, int set)
 {
     const vae_layout *l = &c->layout;
@@ -755,6 +783,14 @@ static int read_set(vae_checkpoint *c, hid_t file, int set)
         char name[64], shape[2][64];
         snprintf(name, sizeof name, "%s/%s", set_group[set], tt->name);
         names[t] = tt->name;
+        /* The shape first: the data is read (and memory given to it) only once it is the expected one. */
+        if (dataset_shape(file, name, &got, dims) && (got != rank || dims[0] != want[0] ||
+                                                      (rank == 2 && dims[1] != want[1]))) {
+            rc = vae_fail(VAE_ERR_FORMAT, "%s: %s has shape %s, expected %s", c->path, name,
+                          format_shape(got, dims, shape[0], sizeof shape[0]),
+                          format_shape(rank, want, shape[1], sizeof shape[1]));
+            break;
+        }
         if ((rc = vae_h5_get_floats(file, name, &x, &got, dims, c->path)) != VAE_OK)
             break;
         if (got != rank || dims[0] != want[0] || (rank == 2 && dims[1] != want[1]))
@@ -803,15 +839,17 @@ int vae_checkpoint_open(vae_checkpoint **out, const char *path)
     vae_checkpoint *c = NULL;
     hid_t file = H5I_INVALID_HID;
     root_values r;
+    unsigned long long file_size = 0;
     int rc = VAE_OK;
     *out = NULL;
     if (!(c = vae_calloc_array(1, sizeof *c)) || !(c->path = strdup(path))) {
         rc = vae_fail(VAE_ERR_NOMEM, "%s: out of memory opening the checkpoint", path);
         goto cleanup;
     }
-    if ((rc = check_seal(path)) != VAE_OK || (rc = vae_h5_open_read(path, &file)) != VAE_OK ||
+    if ((rc = check_seal(path, &file_size)) != VAE_OK || (rc = vae_h5_open_read(path, &file)) != VAE_OK ||
         (rc = read_root(c, file, &r)) != VAE_OK || (rc = read_extras(c, file)) != VAE_OK ||
-        (rc = model_from(c, &r)) != VAE_OK || (rc = read_words(c, file)) != VAE_OK ||
+        (rc = model_from(c, &r)) != VAE_OK || (rc = check_model_size(c, file_size)) != VAE_OK ||
+        (rc = read_words(c, file)) != VAE_OK ||
         (rc = read_tensors(c, file)) != VAE_OK || (rc = check_content(c)) != VAE_OK)
         goto cleanup;
     *out = c;

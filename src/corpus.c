@@ -137,12 +137,9 @@ int64_t vae_row_check(const int32_t *ids, const int32_t *counts, int64_t n, int6
     return -1;
 }
 
-int vae_wordset_init(vae_wordset *s, int64_t n)
+/* A table of cap slots (a power of two), all empty. */
+static int wordset_alloc(vae_wordset *s, uint64_t cap)
 {
-    uint64_t cap = 16;
-    memset(s, 0, sizeof *s);
-    while (cap < 2 * (uint64_t)n && cap < (1ULL << 40))
-        cap <<= 1;
     s->hash = vae_malloc_array(cap, sizeof *s->hash);
     s->index = vae_malloc_array(cap, sizeof *s->index);
     if (!s->hash || !s->index) {
@@ -154,10 +151,50 @@ int vae_wordset_init(vae_wordset *s, int64_t n)
     return VAE_OK;
 }
 
+/* Sized for at most WINDOW words at first, however many n announces (a file may declare far more
+ * words than it holds: the table must not be sized by the declaration), then doubled as words
+ * arrive, so that at most half of the slots are taken. */
+int vae_wordset_init(vae_wordset *s, int64_t n)
+{
+    uint64_t cap = 16;
+    memset(s, 0, sizeof *s);
+    while (cap < 2 * (uint64_t)(n < WINDOW ? n : WINDOW))
+        cap <<= 1;
+    return wordset_alloc(s, cap);
+}
+
+static int wordset_grow(vae_wordset *s)
+{
+    vae_wordset old = *s;
+    if (old.mask + 1 >= (1ULL << 40))
+        return vae_fail(VAE_ERR_NOMEM, "too many words for the table of unique words");
+    int rc = wordset_alloc(s, 2 * (old.mask + 1));
+    if (rc != VAE_OK) {
+        *s = old;
+        return rc;
+    }
+    s->count = old.count;
+    for (uint64_t k = 0; k <= old.mask; k++)
+        if (old.index[k] >= 0) {
+            uint64_t slot = old.hash[k] & s->mask;
+            while (s->index[slot] >= 0)
+                slot = (slot + 1) & s->mask;
+            s->hash[slot] = old.hash[k];
+            s->index[slot] = old.index[k];
+        }
+    vae_wordset_free(&old);
+    return VAE_OK;
+}
+
 int vae_wordset_add(vae_wordset *s, uint64_t hash, int64_t i, vae_same_word_fn same, void *ctx, int64_t *dup)
 {
-    uint64_t slot = hash & s->mask;
     *dup = -1;
+    if (2 * ((uint64_t)s->count + 1) > s->mask + 1) {
+        int rc = wordset_grow(s);
+        if (rc != VAE_OK)
+            return rc;
+    }
+    uint64_t slot = hash & s->mask;
     for (; s->index[slot] >= 0; slot = (slot + 1) & s->mask) {
         int equal = 0;
         if (s->hash[slot] != hash)
@@ -172,6 +209,7 @@ int vae_wordset_add(vae_wordset *s, uint64_t hash, int64_t i, vae_same_word_fn s
     }
     s->hash[slot] = hash;
     s->index[slot] = i;
+    s->count++;
     return VAE_OK;
 }
 

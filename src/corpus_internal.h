@@ -39,10 +39,12 @@ typedef struct {
     uint64_t *hash;
     int64_t *index; /* -1: empty slot */
     uint64_t mask;
+    int64_t count;  /* words added */
 } vae_wordset;
 
 typedef int (*vae_same_word_fn)(void *ctx, int64_t earlier, int64_t later, int *equal);
 
+/* n is the number of words expected: the table starts at a bounded size and grows as they come. */
 int vae_wordset_init(vae_wordset *s, int64_t n);
 /* Adds word i; *dup becomes the index of an earlier equal word, or -1. */
 int vae_wordset_add(vae_wordset *s, uint64_t hash, int64_t i, vae_same_word_fn same, void *ctx, int64_t *dup);

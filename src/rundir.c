@@ -43,6 +43,44 @@ int rundir_prepare(const char *dir)
     return rc != VAE_OK ? rc : mkdir_p(sub);
 }
 
+/* "<anything>.tmp.<digits>": the temporary name of vae_checkpoint_write and rundir_write_atomic. */
+static int is_temp_name(const char *name)
+{
+    const char *tmp = strstr(name, ".tmp."), *p;
+    if (!tmp || tmp == name)
+        return 0;
+    for (const char *next; (next = strstr(tmp + 1, ".tmp.")); )
+        tmp = next;
+    for (p = tmp + 5; *p >= '0' && *p <= '9'; p++)
+        ;
+    return p > tmp + 5 && *p == '\0';
+}
+
+int rundir_remove_stale_temps(const char *dir, int *removed)
+{
+    char sub[4096];
+    snprintf(sub, sizeof sub, "%s/checkpoints", dir);
+    *removed = 0;
+    DIR *d = opendir(sub);
+    if (!d)
+        return errno == ENOENT ? VAE_OK : vae_fail(VAE_ERR_IO, "%s: cannot list: %s", sub, strerror(errno));
+    int rc = VAE_OK;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        char path[4400];
+        if (!is_temp_name(e->d_name))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", sub, e->d_name);
+        if (unlink(path) == 0)
+            (*removed)++;
+        else if (errno != ENOENT) {
+            rc = vae_fail(VAE_ERR_IO, "%s: cannot remove this stale temporary file: %s", path, strerror(errno));
+            break;
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
 void rundir_checkpoint_path(const char *dir, int64_t step, char *buf, size_t size)
 {
     snprintf(buf, size, "%s/checkpoints/ckpt-%08lld.h5", dir, (long long)step);

@@ -8,6 +8,10 @@
 
 /* mkdir -p DIR and DIR/checkpoints. */
 int rundir_prepare(const char *dir);
+/* Removes what an interrupted writer left in DIR/checkpoints: files named "<name>.tmp.<pid>" (a
+ * checkpoint or `latest` being written when its process was killed; never under a final name).
+ * Rank 0 calls it at start, before any checkpoint is written. *removed counts them. */
+int rundir_remove_stale_temps(const char *dir, int *removed);
 /* DIR/checkpoints/ckpt-<step, 8 digits>.h5 */
 void rundir_checkpoint_path(const char *dir, int64_t step, char *buf, size_t size);
 /* Writes text to path through a temporary file, fsync and rename: never a partial file. */

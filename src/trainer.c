@@ -491,8 +491,13 @@ static int setup(trainer *t)
         return rc;
     if (rank0(t)) {
         char path[4200];
-        if ((rc = rundir_prepare(c->out_dir)) != VAE_OK)
+        int stale = 0;
+        if ((rc = rundir_prepare(c->out_dir)) != VAE_OK ||
+            (rc = rundir_remove_stale_temps(c->out_dir, &stale)) != VAE_OK)
             return rc;
+        if (stale > 0 && !c->quiet)
+            fprintf(stderr, "vae-dist: removed %d stale temporary file%s from %s/checkpoints (left by an "
+                    "interrupted run)\n", stale, stale > 1 ? "s" : "", c->out_dir);
         snprintf(path, sizeof path, "%s/config.json", c->out_dir);
         char *text = malloc(strlen(t->config_json) + 2);
         if (!text)

@@ -68,6 +68,9 @@ typedef struct vae_checkpoint vae_checkpoint;
  * above), the model attributes (an architecture vae_layout_compute accepts), every /params tensor
  * present, float32, with the shape the architecture implies and finite values, and no other
  * member; the optimizer's moments complete or absent; /vocab/words of model_vocab_size valid words.
+ * Memory stays bounded by the file's size: a model whose parameters (float32, stored contiguous)
+ * could not fit in the file is refused before anything is allocated for it, and a tensor's shape is
+ * checked before its data is read.
  * Everything is read here (the file is closed on return), so a truncated or altered file is
  * refused at open with a message naming path and the first problem. */
 int vae_checkpoint_open(vae_checkpoint **out, const char *path);

@@ -134,6 +134,9 @@ int main(int argc, char **argv)
     };
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
     vae_comm *comm = NULL;
+    /* A write past the file size limit (ulimit -f, a batch system's quota) then fails with EFBIG,
+     * which the checkpoint writer reports naming the file, instead of killing the rank mid-write. */
+    signal(SIGXFSZ, SIG_IGN);
     if (vae_comm_init(&comm, &argc, &argv) != VAE_OK) {
         fprintf(stderr, "vae-dist: %s\n", vae_error_message());
         return 1;

@@ -127,7 +127,7 @@ static int get_vocab_rules(cli_args *a, vae_prep_options *o)
 
 static int get_splits(cli_args *a, vae_prep_options *o)
 {
-    int64_t seed;
+    int64_t seed = 0;
     int rc = cli_get_double(a, "valid-frac", o->valid_frac, 0.0, 1.0, &o->valid_frac);
     if (!rc)
         rc = cli_get_double(a, "test-frac", o->test_frac, 0.0, 1.0, &o->test_frac);
