@@ -30,6 +30,7 @@ void vae_train_config_default(vae_train_config *c)
 {
     memset(c, 0, sizeof *c);
     c->epochs = 10;
+    c->max_steps = -1;
     c->batch_size = 256;
     c->eval_every = 500;
     c->log_every = 10;
@@ -474,7 +475,7 @@ static int setup(trainer *t)
                            .seed = c->seed, .shuffle = c->shuffle};
     const int64_t per_epoch = plan_steps_per_epoch(&t->plan);
     t->total_steps = c->epochs * per_epoch;
-    if (c->max_steps > 0 && c->max_steps < t->total_steps)
+    if (c->max_steps >= 0 && c->max_steps < t->total_steps)
         t->total_steps = c->max_steps;
     const int64_t max_rank = plan_max_rank_batch(&t->plan);
     const int64_t cap = max_rank > EVAL_BATCH_MIN ? max_rank : EVAL_BATCH_MIN;

@@ -20,7 +20,7 @@ typedef struct {
     const char *resume;    /* NULL, "auto" or a checkpoint path */
     const char *init_from; /* NULL or a checkpoint whose parameters start the run */
     int64_t epochs;
-    int64_t max_steps;     /* <= 0: no limit beyond epochs */
+    int64_t max_steps;     /* < 0: no limit beyond epochs; 0: evaluate and checkpoint the start */
     int64_t batch_size;
     int64_t kl_warmup_steps;
     int64_t eval_every, log_every, checkpoint_every; /* <= 0: never (evaluation and checkpoint still at the end) */

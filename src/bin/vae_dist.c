@@ -68,7 +68,7 @@ static int resolve(cli_args *a, vae_train_config *c, int local_ranks)
     if (!c->corpus || !c->out_dir)
         return cli_say("vae-dist: --%s is required (see --help)\n", c->corpus ? "out" : "corpus");
     if ((rc = cli_get_int(a, "epochs", c->epochs, 1, INT64_MAX / 2, &c->epochs)) ||
-        (rc = cli_get_int(a, "max-steps", 0, 0, INT64_MAX / 2, &c->max_steps)) ||
+        (rc = cli_get_int(a, "max-steps", -1, 0, INT64_MAX / 2, &c->max_steps)) ||
         (rc = cli_get_int(a, "batch-size", c->batch_size, 1, 1 << 24, &c->batch_size)) ||
         (rc = cli_get_double(a, "lr", c->optim.lr, 0, 1e6, &d)))
         return rc;
