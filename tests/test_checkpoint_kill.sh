@@ -5,17 +5,7 @@
 # removes the stale temporary file at start (rank 0, src/rundir.c rundir_remove_stale_temps),
 # saying so, and finishes with the result of an uninterrupted run. Also: stale temporary files of
 # both kinds (a checkpoint's, latest's) are removed at start, and nothing else is.
-set -euo pipefail
-bin=${VAE_BIN:?} tests=${VAE_TESTS:?}
-py=/usr/bin/python3
-work=$(mktemp -d /tmp/vae-ckpt-kill-test.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-mpi_flags=(--oversubscribe --bind-to none)
-fail() { echo "FAIL: $*" >&2; exit 1; }
-pass=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-valid() { "$bin/vae-infer" eval --checkpoint "$1" --corpus "$work/c.h5" --split valid >/dev/null 2>&1; }
+source "${VAE_TESTS:?}/lib.sh" ckpt-kill
 
 "$bin/vae-synth" -o "$work/c.h5" --docs 400 --vocab 20000 --topics 4 --seed 3 --quiet
 steps=24

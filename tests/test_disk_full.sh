@@ -10,17 +10,7 @@
 # (`mpirun -np 1 bash -c 'ulimit -f N; exec vae-dist ...'`): run as a plain singleton, vae-dist's
 # MPI_Init starts Open MPI's daemon, which inherits the limit and cannot create its own
 # shared-memory files, so MPI_Init itself would fail.
-set -euo pipefail
-bin=${VAE_BIN:?} tests=${VAE_TESTS:?}
-py=/usr/bin/python3
-work=$(mktemp -d /tmp/vae-disk-full-test.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-mpi_flags=(--oversubscribe --bind-to none)
-fail() { echo "FAIL: $*" >&2; exit 1; }
-pass=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-valid() { "$bin/vae-infer" eval --checkpoint "$1" --corpus "$work/c.h5" --split valid >/dev/null 2>&1; }
+source "${VAE_TESTS:?}/lib.sh" disk-full
 
 "$bin/vae-synth" -o "$work/c.h5" --docs 600 --vocab 400 --topics 4 --seed 3 --quiet
 run="$work/run"

@@ -3,18 +3,7 @@
 # checkpoint under its final name validates, and --resume auto finishes the run with the result of
 # an uninterrupted one; a truncated or altered newest checkpoint is refused and auto falls back to
 # the newest valid one, saying so.
-set -euo pipefail
-bin=${VAE_BIN:?} tests=${VAE_TESTS:?}
-py=/usr/bin/python3
-work=$(mktemp -d /tmp/vae-faults-test.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-mpi_flags=(--oversubscribe --bind-to none)
-fail() { echo "FAIL: $*" >&2; exit 1; }
-pass=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-latest() { echo "$1/checkpoints/$(cat "$1/checkpoints/latest")"; }
-valid() { "$bin/vae-infer" eval --checkpoint "$1" --corpus "$work/c.h5" --split valid >/dev/null 2>&1; }
+source "${VAE_TESTS:?}/lib.sh" faults
 
 "$bin/vae-synth" -o "$work/c.h5" --docs 1200 --vocab 400 --topics 8 --seed 3 --quiet
 steps=3000

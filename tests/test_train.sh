@@ -2,18 +2,7 @@
 # vae-dist end to end under mpirun: rank-count independence (1-4 ranks), exact resume (bitwise on
 # the same ranks, 1e-4 on another count), SIGUSR1 mid-run, uneven shards and a corpus smaller
 # than the number of ranks, non-finite loss, bad flags, and learning on a planted-topics corpus.
-set -euo pipefail
-bin=${VAE_BIN:?} tests=${VAE_TESTS:?}
-py=/usr/bin/python3
-work=$(mktemp -d /tmp/vae-train-test.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-mpi_flags=(--oversubscribe --bind-to none)
-mpi() { local n=$1; shift; mpirun -np "$n" "${mpi_flags[@]}" "$@"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
-pass=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-latest() { echo "$1/checkpoints/$(cat "$1/checkpoints/latest")"; }
+source "${VAE_TESTS:?}/lib.sh" train
 
 "$bin/vae-synth" -o "$work/c.h5" --docs 1200 --vocab 400 --topics 8 --seed 3 >/dev/null
 common=(--corpus "$work/c.h5" --batch-size 64 --eval-every 0 --log-every 5 --quiet --threads 1 --seed 11)
