@@ -94,11 +94,6 @@ int vae_comm_sum_floats(vae_comm *c, float *buf, size_t n) { return sum_in_place
 
 int vae_comm_sum_doubles(vae_comm *c, double *buf, size_t n) { return sum_in_place(c, buf, n, sizeof *buf, MPI_DOUBLE); }
 
-int vae_comm_max_int64(vae_comm *c, int64_t *value)
-{
-    return mpi_status(MPI_Allreduce(MPI_IN_PLACE, value, 1, MPI_INT64_T, MPI_MAX, c->world), "MPI_Allreduce");
-}
-
 int vae_comm_broadcast(vae_comm *c, void *buf, size_t bytes, int root)
 {
     char *p = buf;
@@ -149,11 +144,6 @@ int vae_comm_agree(vae_comm *c, int status, int *who)
     if (who)
         *who = outv[0];
     return rc != VAE_OK ? rc : agreed;
-}
-
-void vae_comm_abort(vae_comm *c, int exit_status)
-{
-    MPI_Abort(c ? c->world : MPI_COMM_WORLD, exit_status);
 }
 
 double vae_wtime(void)

@@ -26,7 +26,6 @@ int vae_comm_local_size(const vae_comm *c);
 /* In-place sums over all ranks (counts above INT_MAX are sent in pieces). */
 int vae_comm_sum_floats(vae_comm *c, float *buf, size_t n);
 int vae_comm_sum_doubles(vae_comm *c, double *buf, size_t n);
-int vae_comm_max_int64(vae_comm *c, int64_t *value);
 int vae_comm_broadcast(vae_comm *c, void *buf, size_t bytes, int root);
 /* Collective: root receives every rank's send[0..bytes) into recv, one after the other in rank
  * order; recv_bytes[r] (read on root only) is what rank r sends. Each count and their total must
@@ -38,10 +37,6 @@ int vae_comm_gather(vae_comm *c, const void *send, size_t bytes, void *recv, con
  * every rank is fine, else the status of the lowest failing rank, whose rank is put in *who (may
  * be NULL). That rank alone should print its message, so the user reads one clear error. */
 int vae_comm_agree(vae_comm *c, int status, int *who);
-
-/* Ends the whole job at once without MPI's own report (after the message has been printed):
- * used only when agreement is impossible. */
-void vae_comm_abort(vae_comm *c, int exit_status);
 
 double vae_wtime(void);
 
