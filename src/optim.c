@@ -2,6 +2,7 @@
  * with clipping by global norm as torch.nn.utils.clip_grad_norm_. */
 #include "vae/optim.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -46,24 +47,43 @@ void vae_optim_free(vae_optim *o)
 
 double vae_grad_norm(const float *g, size_t n)
 {
+    /* Eight independent partial sums: the compiler may then vectorize without reassociating. */
+    enum { LANES = 8 };
+    double part[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int k = 0; k < LANES; k++)
+            part[k] += (double)g[i + k] * g[i + k];
     double s = 0.0;
-    for (size_t i = 0; i < n; i++)
+    for (; i < n; i++)
         s += (double)g[i] * g[i];
+    for (int k = 0; k < LANES; k++)
+        s += part[k];
     return sqrt(s);
 }
 
-void vae_optim_step(vae_optim *o, float *p, float *g, double grad_norm)
+int vae_optim_step(vae_optim *o, float *p, const float *g)
 {
     const vae_optim_config *c = &o->cfg;
     float gscale = 1.0f;
-    if (c->clip_norm > 0 && grad_norm > c->clip_norm)
-        gscale = (float)(c->clip_norm / (grad_norm + 1e-6));
+    if (c->clip_norm > 0) {
+        const double norm = vae_grad_norm(g, o->n);
+        if (!isfinite(norm))
+            return VAE_ERR_NUMERIC;
+        if (norm > c->clip_norm)
+            gscale = (float)(c->clip_norm / (norm + 1e-6));
+    }
     o->t++;
+    /* Without clipping nothing else reads the whole gradient, so the update pass itself watches for
+     * a non-finite value: one pass over memory instead of two. */
+    int bad = 0;
     if (c->kind == VAE_OPTIM_SGD) {
         const float step = c->lr * gscale;
-        for (size_t i = 0; i < o->n; i++)
+        for (size_t i = 0; i < o->n; i++) {
+            bad |= !(fabsf(g[i]) <= FLT_MAX);
             p[i] -= step * g[i];
-        return;
+        }
+        return bad ? VAE_ERR_NUMERIC : VAE_OK;
     }
     const double bc1 = 1.0 - pow(c->beta1, (double)o->t);
     const double bc2 = 1.0 - pow(c->beta2, (double)o->t);
@@ -72,8 +92,10 @@ void vae_optim_step(vae_optim *o, float *p, float *g, double grad_norm)
     float *m = o->m, *v = o->v;
     for (size_t i = 0; i < o->n; i++) {
         const float gi = g[i] * gscale;
+        bad |= !(fabsf(gi) <= FLT_MAX);
         m[i] = b1 * m[i] + (1.0f - b1) * gi;
         v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
         p[i] -= step * m[i] / (sqrtf(v[i]) * inv_sqrt_bc2 + eps);
     }
+    return bad ? VAE_ERR_NUMERIC : VAE_OK;
 }

@@ -594,17 +594,16 @@ int vae_train_run(const vae_train_config *c, vae_comm *comm, int *stopped_by, in
                 rc = vae_fail(VAE_ERR_COMM, "a rank failed at step %lld", (long long)t->step);
             break;
         }
-        const size_t n = vae_model_num_params(t->model);
-        const double norm = vae_grad_norm(vae_model_grads(t->model), n);
-        if (!isfinite(x[X_LOSS]) || !isfinite(norm)) {
+        const double tu = vae_wtime();
+        const int finite_grads = isfinite(x[X_LOSS]) &&
+            vae_optim_step(t->optim, vae_model_params(t->model), vae_model_grads(t->model)) == VAE_OK;
+        if (!finite_grads) {
             rc = vae_fail(VAE_ERR_NUMERIC, "non-finite %s at step %lld (epoch %lld): stopping; the last good "
                           "checkpoint is %s", isfinite(x[X_LOSS]) ? "gradient" : "loss", (long long)t->step + 1,
                           (long long)t->epoch, t->last_checkpoint[0] ? t->last_checkpoint : "none (none was written)");
             *failed_rank = 0;
             break;
         }
-        const double tu = vae_wtime();
-        vae_optim_step(t->optim, vae_model_params(t->model), vae_model_grads(t->model), norm);
         t->t_compute += vae_wtime() - tu;
         t->step++;
         if (++t->step_in_epoch == per_epoch) {

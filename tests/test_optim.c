@@ -86,7 +86,7 @@ static void test_adam_hand_worked(void **state)
 {
     vae_optim *o = new_optim(VAE_OPTIM_ADAM, 0.1f, 0.0f, 1);
     float p = 1.0f, g = 0.5f;
-    vae_optim_step(o, &p, &g, fabs(g));
+    assert_int_equal(vae_optim_step(o, &p, &g), VAE_OK);
     assert_true(fabs(p - 0.900000002) <= 1e-6);
     /* The moments carry the float betas: 1 - 0.9f and 1 - 0.999f are 2.4e-7 and 1.3e-5 off in
      * relative terms, hence the relative tolerances on m and v. */
@@ -94,7 +94,7 @@ static void test_adam_hand_worked(void **state)
     assert_true(fabs(o->v[0] - 0.00025) <= 2e-5 * 0.00025);
     assert_int_equal(o->t, 1);
     g = -1.0f;
-    vae_optim_step(o, &p, &g, fabs(g));
+    assert_int_equal(vae_optim_step(o, &p, &g), VAE_OK);
     assert_true(fabs(p - 0.9366103542) <= 2e-6);
     assert_true(fabs(o->m[0] - (-0.055)) <= 1e-6 * 0.055);
     assert_true(fabs(o->v[0] - 0.00124975) <= 2e-5 * 0.00124975);
@@ -121,7 +121,7 @@ static void test_adam_matches_reference(void **state)
             g[i] = (float)(scale[i] * (sin(0.7 * t + i) + 0.3 * ((t + i) % 3 - 1)));
         for (int i = 0; i < N; i++)
             ref_adam_step(&r[i], g[i], lr, b1, b2, eps);
-        vae_optim_step(o, p, g, vae_grad_norm(g, N));
+        assert_int_equal(vae_optim_step(o, p, g), VAE_OK);
         assert_int_equal(o->t, t);
         for (int i = 0; i < N; i++) {
             assert_true(fabs((double)p[i] - r[i].p) <= 2e-6 * (1.0 + fabs(r[i].p)));
@@ -140,7 +140,7 @@ static void test_adam_first_step_is_lr_sized(void **state)
     enum { N = 4 };
     vae_optim *o = new_optim(VAE_OPTIM_ADAM, 0.05f, 0.0f, N);
     float p[N] = {0, 0, 0, 0}, g[N] = {1e-2f, -3.0f, 250.0f, -1e-3f};
-    vae_optim_step(o, p, g, vae_grad_norm(g, N));
+    assert_int_equal(vae_optim_step(o, p, g), VAE_OK);
     for (int i = 0; i < N; i++)
         assert_true(fabs(p[i] - (g[i] > 0 ? -0.05 : 0.05)) <= 1e-6);
     vae_optim_free(o);
@@ -152,13 +152,13 @@ static void test_sgd(void **state)
     vae_optim *o = new_optim(VAE_OPTIM_SGD, 0.5f, 0.0f, N);
     float p[N] = {1.0f, -1.0f, 2.0f};
     float g1[N] = {0.5f, 2.0f, -4.0f};
-    vae_optim_step(o, p, g1, vae_grad_norm(g1, N));
+    assert_int_equal(vae_optim_step(o, p, g1), VAE_OK);
     assert_true(fabs(p[0] - 0.75) <= 1e-7);
     assert_true(fabs(p[1] - (-2.0)) <= 1e-7);
     assert_true(fabs(p[2] - 4.0) <= 1e-7);
     assert_int_equal(o->t, 1);
     float g2[N] = {1.0f, -1.0f, 0.0f};
-    vae_optim_step(o, p, g2, vae_grad_norm(g2, N));
+    assert_int_equal(vae_optim_step(o, p, g2), VAE_OK);
     assert_true(fabs(p[0] - 0.25) <= 1e-7);
     assert_true(fabs(p[1] - (-1.5)) <= 1e-7);
     assert_true(fabs(p[2] - 4.0) <= 1e-7);
@@ -172,9 +172,8 @@ static void test_clip_scales_gradient(void **state)
      * torch.nn.utils.clip_grad_norm_ (coefficient max_norm / (total_norm + 1e-6)). */
     vae_optim *o = new_optim(VAE_OPTIM_SGD, 1.0f, 1.0f, 2);
     float p[2] = {0.0f, 0.0f}, g[2] = {3.0f, 4.0f};
-    const double norm = vae_grad_norm(g, 2);
-    assert_true(fabs(norm - 5.0) <= 1e-12);
-    vae_optim_step(o, p, g, norm);
+    assert_true(fabs(vae_grad_norm(g, 2) - 5.0) <= 1e-12);
+    assert_int_equal(vae_optim_step(o, p, g), VAE_OK);
     const double coef = 1.0 / (5.0 + 1e-6);
     assert_true(fabs(p[0] - (-3.0 * coef)) <= 1e-7);
     assert_true(fabs(p[1] - (-4.0 * coef)) <= 1e-7);
@@ -185,7 +184,7 @@ static void test_clip_scales_gradient(void **state)
     /* Adam sees the clipped gradient: its first moment is (1 - b1) * g * coef. */
     o = new_optim(VAE_OPTIM_ADAM, 0.1f, 1.0f, 2);
     float q[2] = {0.0f, 0.0f}, h[2] = {3.0f, 4.0f};
-    vae_optim_step(o, q, h, 5.0);
+    assert_int_equal(vae_optim_step(o, q, h), VAE_OK);
     const double one_minus_b1 = 1.0 - (double)o->cfg.beta1, one_minus_b2 = 1.0 - (double)o->cfg.beta2;
     assert_true(fabs(o->m[0] - one_minus_b1 * 3.0 * coef) <= 1e-7);
     assert_true(fabs(o->m[1] - one_minus_b1 * 4.0 * coef) <= 1e-7);
@@ -216,7 +215,7 @@ static void test_clip_with_adam_over_steps(void **state)
         unclipped += norm <= clip;
         for (int i = 0; i < N; i++)
             ref_adam_step(&r[i], g[i] * coef, lr, b1, b2, eps);
-        vae_optim_step(o, p, g, norm);
+        assert_int_equal(vae_optim_step(o, p, g), VAE_OK);
         for (int i = 0; i < N; i++)
             assert_true(fabs((double)p[i] - r[i].p) <= 2e-6 * (1.0 + fabs(r[i].p)));
     }
@@ -229,20 +228,20 @@ static void test_no_clip_below_limit(void **state)
     /* g = (0.3, 0.4): norm 0.5 < clip 1: the full gradient is used. */
     vae_optim *o = new_optim(VAE_OPTIM_SGD, 1.0f, 1.0f, 2);
     float p[2] = {0.0f, 0.0f}, g[2] = {0.3f, 0.4f};
-    vae_optim_step(o, p, g, vae_grad_norm(g, 2));
+    assert_int_equal(vae_optim_step(o, p, g), VAE_OK);
     assert_true(fabs(p[0] - (-0.3)) <= 1e-7);
     assert_true(fabs(p[1] - (-0.4)) <= 1e-7);
     vae_optim_free(o);
     /* clip_norm <= 0: never clipped, however large the gradient. */
     o = new_optim(VAE_OPTIM_SGD, 1.0f, 0.0f, 2);
     float q[2] = {0.0f, 0.0f}, h[2] = {300.0f, 400.0f};
-    vae_optim_step(o, q, h, vae_grad_norm(h, 2));
+    assert_int_equal(vae_optim_step(o, q, h), VAE_OK);
     assert_true(fabs(q[0] - (-300.0)) <= 1e-4);
     assert_true(fabs(q[1] - (-400.0)) <= 1e-4);
     vae_optim_free(o);
     o = new_optim(VAE_OPTIM_SGD, 1.0f, -1.0f, 2);
     float s[2] = {0.0f, 0.0f}, k[2] = {300.0f, 400.0f};
-    vae_optim_step(o, s, k, vae_grad_norm(k, 2));
+    assert_int_equal(vae_optim_step(o, s, k), VAE_OK);
     assert_true(fabs(s[0] - (-300.0)) <= 1e-4);
     vae_optim_free(o);
 }
@@ -267,6 +266,37 @@ static void test_grad_norm(void **state)
     const double x = 1e-3f;
     assert_true(fabs(vae_grad_norm(s, N) - sqrt(N * x * x)) <= 1e-9);
     free(s);
+    /* Every position counts, the lanes' and the tail's: 13 = 8 + 5 elements, each alone. */
+    for (int i = 0; i < 13; i++) {
+        float one[13] = {0};
+        one[i] = -2.0f;
+        assert_true(vae_grad_norm(one, 13) == 2.0);
+    }
+}
+
+/* A non-finite gradient anywhere is reported, by both optimizers, with and without clipping; with
+ * clipping nothing has changed yet. */
+static void test_non_finite_gradient_reported(void **state)
+{
+    const float bad_values[] = {NAN, INFINITY, -INFINITY};
+    for (int kind = 0; kind < 2; kind++)
+        for (int clip = 0; clip < 2; clip++)
+            for (int b = 0; b < 3; b++)
+                for (int at = 0; at < 11; at += 5) {
+                    enum { N = 11 };
+                    vae_optim *o = new_optim(kind ? VAE_OPTIM_SGD : VAE_OPTIM_ADAM, 0.1f, clip ? 1.0f : 0.0f, N);
+                    float p[N], g[N];
+                    for (int i = 0; i < N; i++)
+                        p[i] = (float)i, g[i] = 0.5f;
+                    g[at] = bad_values[b];
+                    assert_int_equal(vae_optim_step(o, p, g), VAE_ERR_NUMERIC);
+                    if (clip) {
+                        for (int i = 0; i < N; i++)
+                            assert_true(p[i] == (float)i);
+                        assert_int_equal(o->t, 0);
+                    }
+                    vae_optim_free(o);
+                }
 }
 
 static void test_t_counts_updates(void **state)
@@ -276,7 +306,7 @@ static void test_t_counts_updates(void **state)
         float p[2] = {0, 0};
         for (int t = 1; t <= 7; t++) {
             float g[2] = {(float)t, -(float)t}; /* clipped from t = 1 on: still counted */
-            vae_optim_step(o, p, g, vae_grad_norm(g, 2));
+            assert_int_equal(vae_optim_step(o, p, g), VAE_OK);
             assert_int_equal(o->t, t);
         }
         vae_optim_free(o);
@@ -291,10 +321,10 @@ static void test_adam_bias_correction_uses_t(void **state)
     vae_optim *o = new_optim(VAE_OPTIM_ADAM, 0.1f, 0.0f, 1);
     float p = 0.0f, zero = 0.0f;
     for (int k = 0; k < 9; k++)
-        vae_optim_step(o, &p, &zero, 0.0);
+        assert_int_equal(vae_optim_step(o, &p, &zero), VAE_OK);
     assert_true(p == 0.0f);
     float g = 1.0f;
-    vae_optim_step(o, &p, &g, 1.0);
+    assert_int_equal(vae_optim_step(o, &p, &g), VAE_OK);
     const double b1 = o->cfg.beta1, b2 = o->cfg.beta2;
     const double mhat = (1 - b1) / (1 - pow(b1, 10)), vhat = (1 - b2) / (1 - pow(b2, 10));
     const double want = -0.1 * mhat / (sqrt(vhat) + (double)o->cfg.eps);
@@ -308,6 +338,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_new_zeroes_state),
+        cmocka_unit_test(test_non_finite_gradient_reported),
         cmocka_unit_test(test_adam_hand_worked),
         cmocka_unit_test(test_adam_matches_reference),
         cmocka_unit_test(test_adam_first_step_is_lr_sized),

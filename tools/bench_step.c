@@ -130,7 +130,7 @@ int main(int argc, char **argv)
         vae_model_forward(m, &d, &so, &s);
         vae_model_backward(m, &d, &so);
         const double t1 = vae_wtime();
-        vae_optim_step(o, vae_model_params(m), vae_model_grads(m), 1.0);
+        vae_optim_step(o, vae_model_params(m), vae_model_grads(m));
         if (r >= 0) {
             t[r] = t1 - t0;
             tu[r] = vae_wtime() - t1;

@@ -34,9 +34,11 @@ void vae_optim_free(vae_optim *o);
 /* The global L2 norm of g[0..n), accumulated in double. */
 double vae_grad_norm(const float *g, size_t n);
 
-/* One update of params from grads (which it may scale when clipping); grad_norm is the gradient's
- * global norm (the caller computed it to check it is finite). */
-void vae_optim_step(vae_optim *o, float *params, float *grads, double grad_norm);
+/* One update of params from grads, clipped to cfg.clip_norm when that is > 0. Returns
+ * VAE_ERR_NUMERIC when a gradient is not finite: with clipping, found before anything changes;
+ * without, found by the update pass itself, so params and moments then hold non-finite values
+ * and the caller must stop (the trainer keeps its last checkpoint). */
+int vae_optim_step(vae_optim *o, float *params, const float *grads);
 
 #ifdef __cplusplus
 }
