@@ -265,9 +265,12 @@ static int check_values(const char *path, const vae_layout *l, const float *x, i
         const vae_tensor *tt = &l->tensors[t];
         const float *p = x + tt->offset;
         for (size_t i = 0; i < tt->size; i++)
-            if (!isfinite(p[i]) || (set == SET_V && p[i] < 0))
-                return vae_fail(status, "%s: %s/%s[%zu] is %g: %s", path, set_group[set] + 1, tt->name, i,
+            if (!isfinite(p[i]) || (set == SET_V && p[i] < 0)) {
+                /* Named by its flat position in the file's [rows, cols] form, as h5py would index it. */
+                const size_t at = tt->transposed ? i % (size_t)tt->rows * (size_t)tt->cols + i / (size_t)tt->rows : i;
+                return vae_fail(status, "%s: %s/%s[%zu] is %g: %s", path, set_group[set] + 1, tt->name, at,
                                 (double)p[i], consequence);
+            }
     }
     return VAE_OK;
 }
@@ -431,7 +434,16 @@ static int write_contents(hid_t file, const char *path, const vae_checkpoint_dat
             const hsize_t dims[2] = {(hsize_t)tt->rows, (hsize_t)tt->cols};
             char name[64];
             snprintf(name, sizeof name, "%s/%s", set_group[set], tt->name);
-            rc = vae_h5_put_floats(file, name, sets[set] + tt->offset, tt->cols ? 2 : 1, dims, path);
+            if (!tt->transposed) {
+                rc = vae_h5_put_floats(file, name, sets[set] + tt->offset, tt->cols ? 2 : 1, dims, path);
+                continue;
+            }
+            float *rows = vae_calloc_array(tt->size, sizeof *rows);
+            if (!rows)
+                return vae_fail(VAE_ERR_NOMEM, "%s: out of memory writing %s", path, name);
+            vae_tensor_to_rows(tt, sets[set], rows);
+            rc = vae_h5_put_floats(file, name, rows, 2, dims, path);
+            free(rows);
         }
     return rc;
 }
@@ -798,7 +810,7 @@ static int read_set(vae_checkpoint *c, hid_t file, int set)
                           format_shape(got, dims, shape[0], sizeof shape[0]),
                           format_shape(rank, want, shape[1], sizeof shape[1]));
         else if ((rc = check_float32(file, name, c->path)) == VAE_OK)
-            memcpy(c->sets[set] + tt->offset, x, tt->size * sizeof *x);
+            vae_tensor_from_rows(tt, x, c->sets[set]);
         vae_free_ptr(&x);
     }
     return rc == VAE_OK ? check_members(file, set_group[set], names, l->num_tensors, c->path) : rc;

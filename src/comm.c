@@ -31,6 +31,12 @@ int vae_comm_init(vae_comm **out, int *argc, char ***argv)
     int initialized = 0;
     MPI_Initialized(&initialized);
     if (!initialized) {
+        /* Ranks on one node exchange the gradient through Open MPI's shared-memory transport. Its
+         * default single-copy path (CMA, one kernel copy of the whole message) measured slower here
+         * than the pipelined copy through shared buffers, which stays in cache: a 10.4 MB in-place
+         * allreduce at 2 ranks took 1.0 ms against 1.7 ms (median of 40), and a 2-rank training
+         * step 6% less. A user's own setting of the parameter wins (no overwrite). */
+        setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 0);
         int rc = mpi_status(MPI_Init(argc, argv), "MPI_Init");
         if (rc != VAE_OK)
             return rc;

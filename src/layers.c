@@ -36,107 +36,75 @@ void linear_backward(float *din, float *dw, float *db, const float *dout, const 
                     din, In);
 }
 
-/* Rows of w are walked a few at a time (outer loop) so that those 4V-byte rows stay in cache while
- * every non-zero of the batch gathers from them; walking documents outermost would touch O cache
- * lines per non-zero. Four rows per pass share each non-zero's index and value loads. */
-enum { ROWS_PER_PASS = 4 };
-
+/* The weight is word-major (wt[V, O], see vae_tensor.transposed): each non-zero of a document
+ * reads, or in the backward pass updates, one contiguous O-float row, which the compiler turns into
+ * a few vector multiply-adds; an [O, V] weight would need O scattered loads per non-zero. */
 typedef struct {
     float *out;
     const vae_docs *x;
-    const float *xval, *w, *b;
-    int64_t V;
+    const float *xval, *wt, *b;
     int O;
 } sparse_job;
 
-/* Output rows [lo, hi) of a part: whole blocks of ROWS_PER_PASS, the remainder to the last part. */
-static void part_rows(int O, int part, int parts, int *lo, int *hi)
+/* [lo, hi) of n items for a part. */
+static void part_range(int64_t n, int part, int parts, int64_t *lo, int64_t *hi)
 {
-    const int blocks = O / ROWS_PER_PASS;
-    *lo = blocks * part / parts * ROWS_PER_PASS;
-    *hi = part == parts - 1 ? O : blocks * (part + 1) / parts * ROWS_PER_PASS;
+    *lo = n * part / parts;
+    *hi = n * (part + 1) / parts;
 }
 
+/* A part is a range of documents: each writes only its own rows of out. */
 static void sparse_forward_part(void *arg, int part, int parts)
 {
     const sparse_job *j = arg;
     const vae_docs *x = j->x;
-    const int64_t B = x->num_docs, V = j->V;
     const int O = j->O;
-    int o, hi;
-    part_rows(O, part, parts, &o, &hi);
-    for (; o + ROWS_PER_PASS <= hi; o += ROWS_PER_PASS) {
-        const float *r0 = j->w + (size_t)o * (size_t)V, *r1 = r0 + V, *r2 = r1 + V, *r3 = r2 + V;
-        for (int64_t r = 0; r < B; r++) {
-            float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-            for (int64_t k = x->indptr[r]; k < x->indptr[r + 1]; k++) {
-                const int32_t c = x->indices[k];
-                const float v = j->xval[k];
-                s0 += v * r0[c];
-                s1 += v * r1[c];
-                s2 += v * r2[c];
-                s3 += v * r3[c];
-            }
-            float *dst = j->out + r * O + o;
-            dst[0] = j->b[o] + s0, dst[1] = j->b[o + 1] + s1, dst[2] = j->b[o + 2] + s2, dst[3] = j->b[o + 3] + s3;
-        }
-    }
-    for (; o < hi; o++) {
-        const float *row = j->w + (size_t)o * (size_t)V;
-        for (int64_t r = 0; r < B; r++) {
-            float s = 0.0f;
-            for (int64_t k = x->indptr[r]; k < x->indptr[r + 1]; k++)
-                s += j->xval[k] * row[x->indices[k]];
-            j->out[r * O + o] = j->b[o] + s;
+    int64_t r, hi;
+    part_range(x->num_docs, part, parts, &r, &hi);
+    for (; r < hi; r++) {
+        float *restrict dst = j->out + r * O;
+        memcpy(dst, j->b, sizeof(float) * (size_t)O);
+        for (int64_t k = x->indptr[r]; k < x->indptr[r + 1]; k++) {
+            const float v = j->xval[k];
+            const float *restrict w = j->wt + (size_t)x->indices[k] * (size_t)O;
+            for (int o = 0; o < O; o++)
+                dst[o] += v * w[o];
         }
     }
 }
 
-void sparse_linear_forward(float *out, const vae_docs *x, const float *xval, const float *w,
-                           const float *b, int64_t V, int O)
+void sparse_linear_forward(float *out, const vae_docs *x, const float *xval, const float *wt,
+                           const float *b, int O)
 {
-    sparse_job j = {out, x, xval, w, b, V, O};
+    sparse_job j = {out, x, xval, wt, b, O};
     vae_parallel_parts(sparse_forward_part, &j);
 }
 
-/* Here out is dw and b is dout. */
+/* A part is a range of output units (columns of dwt): two documents sharing a word update the same
+ * row, so splitting by document would race. Here out is dwt and b is dout. */
 static void sparse_backward_part(void *arg, int part, int parts)
 {
     const sparse_job *j = arg;
     const vae_docs *x = j->x;
-    const int64_t B = x->num_docs, V = j->V;
     const int O = j->O;
     const float *dout = j->b;
-    int o, hi;
-    part_rows(O, part, parts, &o, &hi);
-    for (; o + ROWS_PER_PASS <= hi; o += ROWS_PER_PASS) {
-        float *r0 = j->out + (size_t)o * (size_t)V, *r1 = r0 + V, *r2 = r1 + V, *r3 = r2 + V;
-        for (int64_t r = 0; r < B; r++) {
-            const float *g = dout + r * O + o;
-            for (int64_t k = x->indptr[r]; k < x->indptr[r + 1]; k++) {
-                const int32_t c = x->indices[k];
-                const float v = j->xval[k];
-                r0[c] += v * g[0];
-                r1[c] += v * g[1];
-                r2[c] += v * g[2];
-                r3[c] += v * g[3];
-            }
-        }
-    }
-    for (; o < hi; o++) {
-        float *row = j->out + (size_t)o * (size_t)V;
-        for (int64_t r = 0; r < B; r++) {
-            const float g = dout[r * O + o];
-            for (int64_t k = x->indptr[r]; k < x->indptr[r + 1]; k++)
-                row[x->indices[k]] += j->xval[k] * g;
+    int64_t lo, hi;
+    part_range(O, part, parts, &lo, &hi);
+    for (int64_t r = 0; r < x->num_docs; r++) {
+        const float *restrict g = dout + r * O;
+        for (int64_t k = x->indptr[r]; k < x->indptr[r + 1]; k++) {
+            const float v = j->xval[k];
+            float *restrict dw = j->out + (size_t)x->indices[k] * (size_t)O;
+            for (int64_t o = lo; o < hi; o++)
+                dw[o] += v * g[o];
         }
     }
 }
 
-void sparse_linear_backward(float *dw, float *db, const float *dout, const vae_docs *x,
-                            const float *xval, int64_t V, int O)
+void sparse_linear_backward(float *dwt, float *db, const float *dout, const vae_docs *x,
+                            const float *xval, int O)
 {
-    sparse_job j = {dw, x, xval, NULL, dout, V, O};
+    sparse_job j = {dwt, x, xval, NULL, dout, O};
     vae_parallel_parts(sparse_backward_part, &j);
     add_row_sums(db, dout, (int)x->num_docs, O);
 }

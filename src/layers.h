@@ -16,13 +16,14 @@ void linear_forward(float *out, const float *in, const float *w, const float *b,
 void linear_backward(float *din, float *dw, float *db, const float *dout, const float *in,
                      const float *w, int B, int In, int O);
 
-/* The first encoder layer over the sparse batch: out[B, O] = X w[O, V]^T + b, where row r of X has
- * xval[k] at column x->indices[k]. Cost proportional to the batch's non-zeros. */
-void sparse_linear_forward(float *out, const vae_docs *x, const float *xval, const float *w,
-                           const float *b, int64_t V, int O);
-/* dw[O, V] += dout^T X, touching only the columns present in the batch; db += sum_rows dout. */
-void sparse_linear_backward(float *dw, float *db, const float *dout, const vae_docs *x,
-                            const float *xval, int64_t V, int O);
+/* The first encoder layer over the sparse batch: out[B, O] = X wt + b, with the weight word-major
+ * (wt[V, O], the transpose of nn.Linear's [O, V]) and row r of X holding xval[k] at column
+ * x->indices[k]. Cost proportional to the batch's non-zeros. */
+void sparse_linear_forward(float *out, const vae_docs *x, const float *xval, const float *wt,
+                           const float *b, int O);
+/* dwt[V, O] += X^T dout, touching only the rows of words present in the batch; db += sum_rows dout. */
+void sparse_linear_backward(float *dwt, float *db, const float *dout, const vae_docs *x,
+                            const float *xval, int O);
 
 /* xval[k] = transform of the count at non-zero k (log1p, the count, or count / document total). */
 void input_transform_forward(float *xval, const vae_docs *x, vae_input_transform t);

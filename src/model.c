@@ -43,25 +43,26 @@ void vae_model_config_default(vae_model_config *cfg, int64_t V)
     cfg->input = VAE_INPUT_LOG1P;
 }
 
-static void add_tensor(vae_layout *l, const char *name, int64_t rows, int64_t cols)
+static void add_tensor(vae_layout *l, const char *name, int64_t rows, int64_t cols, int transposed)
 {
     vae_tensor *t = &l->tensors[l->num_tensors++];
     snprintf(t->name, sizeof t->name, "%s", name);
     t->rows = rows;
     t->cols = cols;
+    t->transposed = transposed;
     t->offset = l->num_params;
     t->size = (size_t)rows * (size_t)(cols ? cols : 1);
     /* 16-float alignment keeps every view on a 64-byte boundary for the vector loops. */
     l->num_params += (t->size + 15) & ~(size_t)15;
 }
 
-static void add_linear(vae_layout *l, const char *prefix, int64_t out, int64_t in)
+static void add_linear(vae_layout *l, const char *prefix, int64_t out, int64_t in, int transposed)
 {
     char name[32];
     snprintf(name, sizeof name, "%s.weight", prefix);
-    add_tensor(l, name, out, in);
+    add_tensor(l, name, out, in, transposed);
     snprintf(name, sizeof name, "%s.bias", prefix);
-    add_tensor(l, name, out, 0);
+    add_tensor(l, name, out, 0, 0);
 }
 
 int vae_layout_compute(const vae_model_config *c, vae_layout *l)
@@ -85,19 +86,48 @@ int vae_layout_compute(const vae_model_config *c, vae_layout *l)
     int64_t in = c->vocab_size;
     for (int i = 0; i < c->num_enc; i++) {
         snprintf(prefix, sizeof prefix, "enc.%d", i);
-        add_linear(l, prefix, c->enc_hidden[i], in);
+        add_linear(l, prefix, c->enc_hidden[i], in, i == 0);
         in = c->enc_hidden[i];
     }
-    add_linear(l, "enc.mu", c->latent, in);
-    add_linear(l, "enc.logvar", c->latent, in);
+    add_linear(l, "enc.mu", c->latent, in, 0);
+    add_linear(l, "enc.logvar", c->latent, in, 0);
     in = c->latent;
     for (int i = 0; i < c->num_dec; i++) {
         snprintf(prefix, sizeof prefix, "dec.%d", i);
-        add_linear(l, prefix, c->dec_hidden[i], in);
+        add_linear(l, prefix, c->dec_hidden[i], in, 0);
         in = c->dec_hidden[i];
     }
-    add_linear(l, "dec.out", c->vocab_size, in);
+    add_linear(l, "dec.out", c->vocab_size, in, 0);
     return VAE_OK;
+}
+
+size_t vae_tensor_index(const vae_tensor *t, int64_t r, int64_t c)
+{
+    if (t->transposed)
+        return t->offset + (size_t)c * (size_t)t->rows + (size_t)r;
+    return t->offset + (size_t)r * (size_t)(t->cols ? t->cols : 1) + (size_t)c;
+}
+
+void vae_tensor_from_rows(const vae_tensor *t, const float *rows, float *base)
+{
+    if (!t->transposed) {
+        memcpy(base + t->offset, rows, t->size * sizeof *rows);
+        return;
+    }
+    for (int64_t r = 0; r < t->rows; r++)
+        for (int64_t c = 0; c < t->cols; c++)
+            base[vae_tensor_index(t, r, c)] = rows[r * t->cols + c];
+}
+
+void vae_tensor_to_rows(const vae_tensor *t, const float *base, float *rows)
+{
+    if (!t->transposed) {
+        memcpy(rows, base + t->offset, t->size * sizeof *rows);
+        return;
+    }
+    for (int64_t r = 0; r < t->rows; r++)
+        for (int64_t c = 0; c < t->cols; c++)
+            rows[r * t->cols + c] = base[vae_tensor_index(t, r, c)];
 }
 
 const vae_tensor *vae_layout_find(const vae_layout *l, const char *name)
@@ -222,12 +252,15 @@ void vae_model_init_params(vae_model *m, uint64_t seed)
         const vae_tensor *weight = &m->layout.tensors[t - t % 2];
         const vae_tensor *tt = &m->layout.tensors[t];
         const double bound = 1.0 / sqrt((double)weight->cols);
-        float *p = m->params + tt->offset;
         for (size_t i = 0; i < tt->size; i += 256) {
             const size_t n = tt->size - i < 256 ? tt->size - i : 256;
             vae_uniforms(seed, (uint64_t)t, i / 256, u, (int64_t)n);
-            for (size_t j = 0; j < n; j++)
-                p[i + j] = (float)((2.0 * u[j] - 1.0) * bound);
+            /* Keyed by the element's [rows, cols] position, wherever the layout keeps it. */
+            for (size_t j = 0; j < n; j++) {
+                const size_t e = i + j, cols = (size_t)(tt->cols ? tt->cols : 1);
+                m->params[vae_tensor_index(tt, (int64_t)(e / cols), (int64_t)(e % cols))] =
+                    (float)((2.0 * u[j] - 1.0) * bound);
+            }
         }
     }
 }
@@ -255,7 +288,7 @@ static int encoder_forward(vae_model *m, const vae_docs *d)
         return rc;
     input_transform_forward(m->xval, d, c->input);
     sparse_linear_forward(m->enc[0], d, m->xval, W(m, m->params, enc_layer(0)),
-                          Bias(m, m->params, enc_layer(0)), c->vocab_size, c->enc_hidden[0]);
+                          Bias(m, m->params, enc_layer(0)), c->enc_hidden[0]);
     activation_forward(m->enc[0], (size_t)B * (size_t)c->enc_hidden[0], c->activation);
     for (int i = 1; i < c->num_enc; i++) {
         linear_forward(m->enc[i], m->enc[i - 1], W(m, m->params, enc_layer(i)),
@@ -436,7 +469,7 @@ void vae_model_backward(vae_model *m, const vae_docs *d, const vae_step_opts *o)
     }
     activation_backward(gout, m->enc[0], (size_t)B * (size_t)c->enc_hidden[0], c->activation);
     sparse_linear_backward(W(m, m->grads, enc_layer(0)), Bias(m, m->grads, enc_layer(0)), gout, d, m->xval,
-                           c->vocab_size, c->enc_hidden[0]);
+                           c->enc_hidden[0]);
 }
 
 size_t vae_eval_sums_len(int latent) { return VAE_SUM_FIXED + 2 * (size_t)latent; }

@@ -44,7 +44,7 @@ static double act(double x, vae_activation a)
     }
 }
 
-/* y[O] = W x + b, with W [O, In] at p + t->offset. */
+/* y[O] = W x + b, W [O, In] found through vae_tensor_index (enc.0.weight is held transposed). */
 static void ref_linear(const double *p, const vae_layout *l, int layer, const double *x, int In, double *y,
                        int do_act, vae_activation a)
 {
@@ -52,7 +52,7 @@ static void ref_linear(const double *p, const vae_layout *l, int layer, const do
     for (int o = 0; o < w->rows; o++) {
         double s = p[b->offset + o];
         for (int i = 0; i < In; i++)
-            s += p[w->offset + (size_t)o * In + i] * x[i];
+            s += p[vae_tensor_index(w, o, i)] * x[i];
         y[o] = do_act ? act(s, a) : s;
     }
 }
@@ -204,8 +204,9 @@ static void test_gradients_deterministic_z(void **state)
     check_gradients(VAE_ACT_SOFTPLUS, VAE_INPUT_L1, 2, 0);
 }
 
-/* The sparse layer split over threads (by output rows) gives the same bits as one thread, and the
- * whole gradient still matches the reference. */
+/* The sparse layer split over threads (forward by documents, backward by output units) gives the
+ * same bits as one thread, and the whole gradient still matches the reference. The weight is
+ * word-major: w[word * O + unit]. */
 static void test_sparse_layer_threads(void **state)
 {
     (void)state;
@@ -222,19 +223,25 @@ static void test_sparse_layer_threads(void **state)
         dout[i] = 0.03f * (float)((i * 11) % 7) - 0.09f;
     input_transform_forward(xval, &d, VAE_INPUT_LOG1P);
     vae_set_blas_threads(1);
-    sparse_linear_forward(out1, &d, xval, w, b, V, O);
-    sparse_linear_backward(dw1, db1, dout, &d, xval, V, O);
+    sparse_linear_forward(out1, &d, xval, w, b, O);
+    sparse_linear_backward(dw1, db1, dout, &d, xval, O);
     vae_set_blas_threads(2);
-    sparse_linear_forward(out2, &d, xval, w, b, V, O);
-    sparse_linear_backward(dw2, db2, dout, &d, xval, V, O);
+    sparse_linear_forward(out2, &d, xval, w, b, O);
+    sparse_linear_backward(dw2, db2, dout, &d, xval, O);
     check_gradients(VAE_ACT_RELU, VAE_INPUT_LOG1P, 2, 1);
     vae_set_blas_threads(1);
     assert_memory_equal(out1, out2, sizeof out1);
     assert_memory_equal(dw1, dw2, sizeof dw1);
     assert_memory_equal(db1, db2, sizeof db1);
     /* And one entry by hand: row 0 of the batch is words {0, 4, 8} with counts {2, 1, 5}. */
-    const float expect = b[5] + log1pf(2) * w[5 * 9 + 0] + log1pf(1) * w[5 * 9 + 4] + log1pf(5) * w[5 * 9 + 8];
+    const float expect = b[5] + log1pf(2) * w[0 * O + 5] + log1pf(1) * w[4 * O + 5] + log1pf(5) * w[8 * O + 5];
     assert_true(fabsf(out1[5] - expect) <= 1e-6f);
+    /* The backward pass by hand: word 4 appears only in row 0 (count 1), so its row of dw is
+     * log1p(1) * dout[0, :]; word 6 appears nowhere and its row stays zero. */
+    for (int o = 0; o < O; o++) {
+        assert_true(fabsf(dw1[4 * O + o] - log1pf(1) * dout[o]) <= 1e-6f);
+        assert_true(dw1[6 * O + o] == 0.0f);
+    }
 }
 
 static void test_layout_names_and_shapes(void **state)
@@ -261,9 +268,44 @@ static void test_layout_names_and_shapes(void **state)
     }
     assert_true(l.num_params >= end);
     assert_ptr_equal(vae_layout_find(&l, "dec.out.bias"), &l.tensors[13]);
+    for (int i = 0; i < 14; i++)
+        assert_int_equal(l.tensors[i].transposed, i == 0); /* only enc.0.weight is word-major */
     c.num_enc = 0;
     assert_int_not_equal(vae_layout_compute(&c, &l), VAE_OK);
     assert_non_null(strstr(vae_error_message(), "--encoder-hidden"));
+}
+
+/* A transposed tensor's element (r, c) lives at offset + c * rows + r; the [rows, cols] form
+ * goes in and comes back unchanged, and a plain tensor is a straight copy. */
+static void test_tensor_transposed_views(void **state)
+{
+    (void)state;
+    vae_model_config c;
+    vae_model_config_default(&c, 5);
+    c.enc_hidden[0] = 3;
+    vae_layout l;
+    assert_int_equal(vae_layout_compute(&c, &l), VAE_OK);
+    const vae_tensor *w = vae_layout_find(&l, "enc.0.weight"), *b = vae_layout_find(&l, "enc.0.bias");
+    assert_int_equal(w->rows, 3);
+    assert_int_equal(w->cols, 5);
+    assert_int_equal(vae_tensor_index(w, 2, 4), w->offset + 4 * 3 + 2);
+    assert_int_equal(vae_tensor_index(w, 1, 0), w->offset + 1);
+    assert_int_equal(vae_tensor_index(b, 2, 0), b->offset + 2);
+    const vae_tensor *mu = vae_layout_find(&l, "enc.mu.weight");
+    assert_int_equal(vae_tensor_index(mu, 1, 2), mu->offset + (size_t)mu->cols + 2);
+    float *buf = calloc(l.num_params, sizeof *buf);
+    float rows[15], back[15];
+    assert_non_null(buf);
+    for (int i = 0; i < 15; i++)
+        rows[i] = (float)(i + 1);
+    vae_tensor_from_rows(w, rows, buf);
+    assert_true(buf[w->offset + 1] == rows[1 * 5 + 0]);   /* (1, 0) */
+    assert_true(buf[w->offset + 3] == rows[0 * 5 + 1]);   /* (0, 1) */
+    vae_tensor_to_rows(w, buf, back);
+    assert_memory_equal(rows, back, sizeof rows);
+    vae_tensor_from_rows(b, rows, buf);
+    assert_memory_equal(buf + b->offset, rows, 3 * sizeof *rows);
+    free(buf);
 }
 
 static void test_logsumexp_extreme_logits(void **state)
@@ -401,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_gradients_deterministic_z),
         cmocka_unit_test(test_sparse_layer_threads),
         cmocka_unit_test(test_layout_names_and_shapes),
+        cmocka_unit_test(test_tensor_transposed_views),
         cmocka_unit_test(test_logsumexp_extreme_logits),
         cmocka_unit_test(test_figures_hand_worked),
         cmocka_unit_test(test_kl_matches_monte_carlo),

@@ -140,10 +140,25 @@ ok "generate: reproducible by seed, vocabulary words only"
 "$infer" encode --checkpoint "$ckpt" --corpus "$work/x.h5" --split valid -o "$work/enc1.h5"
 mpi 2 "$infer" encode --checkpoint "$ckpt" --corpus "$work/x.h5" --split valid -o "$work/enc2.h5"
 ls "$work" | grep -q '\.tmp\.' && fail "encode left a temporary file"
-$py - "$work/x.h5" "$work/enc1.h5" "$work/enc2.h5" "$work/eval1.json" <<'EOF' || fail "encode output"
+$py - "$work/x.h5" "$work/enc1.h5" "$work/enc2.h5" "$work/eval1.json" "$ckpt" <<'EOF' || fail "encode output"
 import h5py, json, sys
 import numpy as np
 corpus = h5py.File(sys.argv[1], "r")
+# The encoder recomputed with numpy from the checkpoint file's [out, in] weights (SPEC's model:
+# log1p input, ReLU, 128,64 hidden) matches encode's mu and logvar: the file's layout is the SPEC's,
+# whatever the trainer's in-memory layout.
+ck, v = h5py.File(sys.argv[5], "r")["params"], corpus["valid"]
+V = ck["enc.0.weight"].shape[1]
+x = np.zeros((v["indptr"].shape[0] - 1, V))
+ip, ix, ct = v["indptr"][:], v["indices"][:], v["counts"][:]
+for d in range(x.shape[0]):
+    x[d, ix[ip[d]:ip[d + 1]]] = ct[ip[d]:ip[d + 1]]
+lin = lambda h, n: h @ ck[n + ".weight"][:].astype(np.float64).T + ck[n + ".bias"][:]
+h = np.maximum(lin(np.log1p(x), "enc.0"), 0)
+h = np.maximum(lin(h, "enc.1"), 0)
+enc = h5py.File(sys.argv[2], "r")
+assert np.allclose(enc["mu"][:], lin(h, "enc.mu"), rtol=1e-4, atol=1e-4)
+assert np.allclose(enc["logvar"][:], lin(h, "enc.logvar"), rtol=1e-4, atol=1e-4)
 a, b = h5py.File(sys.argv[2], "r"), h5py.File(sys.argv[3], "r")
 for f in (a, b):
     assert f["mu"].shape == f["logvar"].shape == (150, 32) and f["mu"].dtype == np.float32
@@ -154,7 +169,7 @@ mu = a["mu"][:].astype(np.float64)
 active = int((mu.var(axis=0) > 0.01).sum())
 assert active == json.load(open(sys.argv[4]))["active_units"], active
 EOF
-ok "encode: [D, latent] float32 with doc_ids, same on 2 ranks, active units as eval"
+ok "encode: [D, latent] float32 with doc_ids, same on 2 ranks, numpy's encoder from the file, active units as eval"
 
 # A checkpoint trained on another vocabulary is refused, naming the corpus.
 "$bin/vae-synth" -o "$work/y.h5" --docs 300 --vocab 200 --topics 4 --seed 2 --quiet

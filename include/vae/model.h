@@ -38,11 +38,15 @@ typedef struct {
 void vae_model_config_default(vae_model_config *cfg, int64_t V);
 
 /* One named view into the parameter buffer (and, at the same offset, into gradients and the
- * optimizer's moments). Weights are [rows = out, cols = in]; biases have cols = 0. */
+ * optimizer's moments). Weights are [rows = out, cols = in]; biases have cols = 0. A transposed
+ * tensor is held in the buffer as [cols, rows]: enc.0.weight, so that the sparse first layer reads
+ * and updates one contiguous row per word of a document. Checkpoints and every reader outside the
+ * model see the [rows, cols] form, through the functions below. */
 typedef struct {
     char name[32];
     int64_t rows, cols;
     size_t offset, size;
+    int transposed;
 } vae_tensor;
 
 typedef struct {
@@ -54,6 +58,11 @@ typedef struct {
 /* Checks cfg and computes its layout (names in SPEC's order). */
 int vae_layout_compute(const vae_model_config *cfg, vae_layout *layout);
 const vae_tensor *vae_layout_find(const vae_layout *layout, const char *name);
+/* Where element (r, c) of t's [rows, cols] form lives in a buffer of the layout (offset included). */
+size_t vae_tensor_index(const vae_tensor *t, int64_t r, int64_t c);
+/* Copies t between its [rows, cols] form (rows, t->size floats) and a buffer of the layout (base). */
+void vae_tensor_from_rows(const vae_tensor *t, const float *rows, float *base);
+void vae_tensor_to_rows(const vae_tensor *t, const float *base, float *rows);
 
 typedef struct vae_model vae_model;
 
