@@ -62,26 +62,23 @@ double vae_grad_norm(const float *g, size_t n)
     return sqrt(s);
 }
 
-int vae_optim_step(vae_optim *o, float *p, const float *g)
+static float clip_scale(const vae_optim_config *c, double norm)
+{
+    return c->clip_norm > 0 && norm > c->clip_norm ? (float)(c->clip_norm / (norm + 1e-6)) : 1.0f;
+}
+
+/* Updates p, m, v over [lo, hi) from g[i - lo]. Without clipping nothing else reads the whole
+ * gradient, so the update pass itself watches for a non-finite value: one pass over memory, not two. */
+static int update(vae_optim *o, float *p, const float *g, size_t lo, size_t hi, float gscale)
 {
     const vae_optim_config *c = &o->cfg;
-    float gscale = 1.0f;
-    if (c->clip_norm > 0) {
-        const double norm = vae_grad_norm(g, o->n);
-        if (!isfinite(norm))
-            return VAE_ERR_NUMERIC;
-        if (norm > c->clip_norm)
-            gscale = (float)(c->clip_norm / (norm + 1e-6));
-    }
     o->t++;
-    /* Without clipping nothing else reads the whole gradient, so the update pass itself watches for
-     * a non-finite value: one pass over memory instead of two. */
     int bad = 0;
     if (c->kind == VAE_OPTIM_SGD) {
         const float step = c->lr * gscale;
-        for (size_t i = 0; i < o->n; i++) {
-            bad |= !(fabsf(g[i]) <= FLT_MAX);
-            p[i] -= step * g[i];
+        for (size_t i = lo; i < hi; i++) {
+            bad |= !(fabsf(g[i - lo]) <= FLT_MAX);
+            p[i] -= step * g[i - lo];
         }
         return bad ? VAE_ERR_NUMERIC : VAE_OK;
     }
@@ -90,12 +87,27 @@ int vae_optim_step(vae_optim *o, float *p, const float *g)
     const float step = (float)(c->lr / bc1), inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
     const float b1 = c->beta1, b2 = c->beta2, eps = c->eps;
     float *m = o->m, *v = o->v;
-    for (size_t i = 0; i < o->n; i++) {
-        const float gi = g[i] * gscale;
+    for (size_t i = lo; i < hi; i++) {
+        const float gi = g[i - lo] * gscale;
         bad |= !(fabsf(gi) <= FLT_MAX);
         m[i] = b1 * m[i] + (1.0f - b1) * gi;
         v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
         p[i] -= step * m[i] / (sqrtf(v[i]) * inv_sqrt_bc2 + eps);
     }
     return bad ? VAE_ERR_NUMERIC : VAE_OK;
+}
+
+int vae_optim_step(vae_optim *o, float *p, const float *g)
+{
+    double norm = 0.0;
+    if (o->cfg.clip_norm > 0 && !isfinite(norm = vae_grad_norm(g, o->n)))
+        return VAE_ERR_NUMERIC;
+    return update(o, p, g, 0, o->n, clip_scale(&o->cfg, norm));
+}
+
+int vae_optim_step_part(vae_optim *o, float *p, const float *g_part, size_t lo, size_t hi, double grad_norm)
+{
+    if (!isfinite(grad_norm))
+        return VAE_ERR_NUMERIC;
+    return update(o, p, g_part, lo, hi, clip_scale(&o->cfg, grad_norm));
 }

@@ -17,8 +17,9 @@
 #include "vae/checkpoint.h"
 #include "vae/corpus.h"
 
-/* Per-step sums that travel after the gradients in the same allreduce. */
-enum { X_LOSS, X_RECON, X_KL, X_DOCS, X_TOKENS, X_FAILED, X_SIGTERM, X_SIGUSR1, X_COUNT };
+/* Per-step sums that travel after the gradients in the same allreduce (sharded: in a small one of
+ * their own, with the gradient's squared norm at X_NORM2). */
+enum { X_LOSS, X_RECON, X_KL, X_DOCS, X_TOKENS, X_FAILED, X_SIGTERM, X_SIGUSR1, X_NORM2, X_COUNT };
 
 /* Documents of this rank's shard read from the corpus at once (up to a whole epoch's shard):
  * a read costs about the decompression of every chunk it touches, so reading an epoch's scattered
@@ -65,6 +66,11 @@ typedef struct {
     char *config_json;
     FILE *summary;
     char last_checkpoint[4096];
+    /* Sharded optimizer (more than one rank and --shard-optimizer): this rank updates [shard_lo,
+     * shard_hi) of the buffer, the block of the gradient that the reduce-scatter summed for it. */
+    int sharded;
+    size_t shard_lo, shard_hi;
+    double grad_norm;
     /* Time split of the steps since the last train line. */
     double t_data, t_compute, t_comm, t_interval_start;
     double docs_interval, tokens_interval;
@@ -125,6 +131,7 @@ static int build_config_json(trainer *t)
     json_int(j, "checkpoint_every", c->checkpoint_every);
     json_int(j, "keep_checkpoints", c->keep_checkpoints);
     json_int(j, "shuffle", c->shuffle);
+    json_int(j, "shard_optimizer", c->shard_optimizer);
     json_int(j, "ranks", t->ranks);
     json_str(j, "version", vae_version());
     json_str(j, "mpi", vae_comm_library_version());
@@ -313,6 +320,11 @@ static const char *const tokenizer_attrs[] = {"tokenizer", "tokenizer_min_len", 
 static int save_checkpoint(trainer *t, int *who)
 {
     int rc = VAE_OK;
+    /* Each rank's moments are current on its own block only: gather them (all ranks take part). */
+    const size_t n = vae_model_num_params(t->model);
+    if (t->sharded && ((rc = vae_comm_allgather_floats(t->comm, t->optim->m, n)) != VAE_OK ||
+                       (rc = vae_comm_allgather_floats(t->comm, t->optim->v, n)) != VAE_OK))
+        return vae_comm_agree(t->comm, rc, who);
     if (rank0(t)) {
         char path[4096], values[4][64];
         const char *attrs[2 * 4 + 1];
@@ -483,6 +495,12 @@ static int setup(trainer *t)
         return rc;
     if ((rc = vae_optim_new(&t->optim, &c->optim, vae_model_num_params(t->model))) != VAE_OK)
         return rc;
+    if ((t->sharded = c->shard_optimizer && t->ranks > 1)) {
+        const size_t n = vae_model_num_params(t->model);
+        if (n > INT32_MAX)
+            return vae_fail(VAE_ERR_ARG, "--shard-optimizer: the model has %zu parameters, more than 2^31 - 1", n);
+        vae_comm_shard(t->comm, n, t->rank, &t->shard_lo, &t->shard_hi);
+    }
     t->window_steps = WINDOW_DOCS / max_rank > 1 ? WINDOW_DOCS / max_rank : 1;
     const int64_t list = t->window_steps * max_rank > cap ? t->window_steps * max_rank : cap;
     if (!(t->doc_list = vae_malloc_array((size_t)list, sizeof *t->doc_list)) ||
@@ -560,7 +578,27 @@ static int train_step(trainer *t, float **extras)
     x[X_SIGTERM] = sig == SIGTERM;
     x[X_SIGUSR1] = sig == SIGUSR1;
     double t2 = vae_wtime();
-    int crc = vae_comm_sum_floats(t->comm, grads, vae_model_num_params(t->model) + X_COUNT);
+    const size_t n = vae_model_num_params(t->model);
+    int crc;
+    if (!t->sharded) {
+        crc = vae_comm_sum_floats(t->comm, grads, n + X_COUNT);
+    } else {
+        /* The gradient's reduce-scatter (the first half of an allreduce; the update's allgather is
+         * the second), then the step's sums with this block's squared norm, summed in double. */
+        double sums[X_COUNT];
+        crc = vae_comm_reduce_scatter_floats(t->comm, grads, n);
+        x[X_NORM2] = 0.0f;
+        for (int i = 0; i < X_COUNT; i++)
+            sums[i] = x[i];
+        const size_t len = t->shard_hi - t->shard_lo;
+        sums[X_NORM2] = crc == VAE_OK ? vae_grad_norm(grads + t->shard_lo, len) : 0.0;
+        sums[X_NORM2] *= sums[X_NORM2];
+        if (crc == VAE_OK)
+            crc = vae_comm_sum_doubles(t->comm, sums, X_COUNT);
+        for (int i = 0; i < X_COUNT; i++)
+            x[i] = (float)sums[i];
+        t->grad_norm = sqrt(sums[X_NORM2]);
+    }
     double t3 = vae_wtime();
     t->t_data += t1 - t0;
     t->t_compute += t2 - t1;
@@ -595,8 +633,13 @@ int vae_train_run(const vae_train_config *c, vae_comm *comm, int *stopped_by, in
             break;
         }
         const double tu = vae_wtime();
-        const int finite_grads = isfinite(x[X_LOSS]) &&
-            vae_optim_step(t->optim, vae_model_params(t->model), vae_model_grads(t->model)) == VAE_OK;
+        int finite_grads = isfinite(x[X_LOSS]);
+        if (finite_grads && !t->sharded)
+            finite_grads = vae_optim_step(t->optim, vae_model_params(t->model), vae_model_grads(t->model)) == VAE_OK;
+        else if (finite_grads)
+            finite_grads = vae_optim_step_part(t->optim, vae_model_params(t->model),
+                                               vae_model_grads(t->model) + t->shard_lo, t->shard_lo, t->shard_hi,
+                                               t->grad_norm) == VAE_OK;
         if (!finite_grads) {
             rc = vae_fail(VAE_ERR_NUMERIC, "non-finite %s at step %lld (epoch %lld): stopping; the last good "
                           "checkpoint is %s", isfinite(x[X_LOSS]) ? "gradient" : "loss", (long long)t->step + 1,
@@ -605,6 +648,14 @@ int vae_train_run(const vae_train_config *c, vae_comm *comm, int *stopped_by, in
             break;
         }
         t->t_compute += vae_wtime() - tu;
+        if (t->sharded) {
+            /* Every rank got the same norm, so all reach this collective together. */
+            const double tg = vae_wtime();
+            rc = vae_comm_allgather_floats(comm, vae_model_params(t->model), vae_model_num_params(t->model));
+            t->t_comm += vae_wtime() - tg;
+            if (rc != VAE_OK)
+                break;
+        }
         t->step++;
         if (++t->step_in_epoch == per_epoch) {
             t->epoch++;

@@ -299,6 +299,40 @@ static void test_non_finite_gradient_reported(void **state)
                 }
 }
 
+/* Two optimizers, one updating the whole buffer, one in three blocks from per-block gradient copies
+ * (the sharded trainer's way): the same bits in parameters and moments, clipped or not. */
+static void test_parts_equal_whole(void **state)
+{
+    enum { N = 45, STEPS = 6 };
+    const size_t cut[] = {0, 16, 32, N};
+    for (int kind = 0; kind < 2; kind++)
+        for (int clip = 0; clip < 2; clip++) {
+            vae_optim *whole = new_optim(kind ? VAE_OPTIM_SGD : VAE_OPTIM_ADAM, 0.01f, clip ? 0.5f : 0.0f, N);
+            vae_optim *parts = new_optim(kind ? VAE_OPTIM_SGD : VAE_OPTIM_ADAM, 0.01f, clip ? 0.5f : 0.0f, N);
+            float p[N], q[N], g[N], g_part[N];
+            for (int i = 0; i < N; i++)
+                p[i] = q[i] = 0.1f * (float)(i % 9) - 0.4f;
+            for (int t = 1; t <= STEPS; t++) {
+                for (int i = 0; i < N; i++)
+                    g[i] = (float)(sin(0.3 * t * (i + 1)) * (1 + i % 4));
+                assert_int_equal(vae_optim_step(whole, p, g), VAE_OK);
+                const double norm = vae_grad_norm(g, N);
+                for (int b = 0; b < 3; b++) {
+                    memcpy(g_part, g + cut[b], (cut[b + 1] - cut[b]) * sizeof *g);
+                    parts->t = t - 1; /* each block's update counts the step once */
+                    assert_int_equal(vae_optim_step_part(parts, q, g_part, cut[b], cut[b + 1], norm), VAE_OK);
+                }
+                assert_memory_equal(p, q, sizeof p);
+                assert_memory_equal(whole->m, parts->m, N * sizeof *p);
+                assert_memory_equal(whole->v, parts->v, N * sizeof *p);
+            }
+            float bad_part[1] = {0};
+            assert_int_equal(vae_optim_step_part(parts, q, bad_part, 0, 1, NAN), VAE_ERR_NUMERIC);
+            vae_optim_free(whole);
+            vae_optim_free(parts);
+        }
+}
+
 static void test_t_counts_updates(void **state)
 {
     for (int kind = 0; kind < 2; kind++) {
@@ -338,6 +372,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_new_zeroes_state),
+        cmocka_unit_test(test_parts_equal_whole),
         cmocka_unit_test(test_non_finite_gradient_reported),
         cmocka_unit_test(test_adam_hand_worked),
         cmocka_unit_test(test_adam_matches_reference),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # vae-dist end to end under mpirun: rank-count independence (1-4 ranks), exact resume (bitwise on
-# the same ranks, 1e-4 on another count), SIGUSR1 mid-run, uneven shards and a corpus smaller
+# the same ranks, 1e-4 on another count), the sharded optimizer, SIGUSR1 mid-run, uneven shards and a corpus smaller
 # than the number of ranks, non-finite loss, bad flags, and learning on a planted-topics corpus.
 source "${VAE_TESTS:?}/lib.sh" train
 
@@ -29,6 +29,29 @@ cp -r "$work/r2" "$work/other"
 mpi 3 "$bin/vae-dist" "${common[@]}" --out "$work/other" --max-steps 60 --resume auto
 $py "$tests/ckpt_compare.py" "$(latest "$work/straight")" "$(latest "$work/other")" 1e-4 || fail "resume on 3 ranks"
 ok "resume: bitwise on the same ranks, within 1e-4 on another rank count"
+
+# --shard-optimizer (reduce-scatter, each rank updates its block, allgather): the model of one
+# allreduce. Bitwise at 2 ranks (a sum of two is the same in either order), moments included;
+# within 1e-4 of 1 rank on 3 and 4; clipping by the global norm assembled from the blocks; resume
+# bitwise with the moments gathered into the checkpoint, and an unsharded run resumes from it.
+mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/sh2" --max-steps 30 --shard-optimizer
+$py "$tests/ckpt_compare.py" "$(latest "$work/r2")" "$(latest "$work/sh2")" exact optimizer || fail "sharded 2 ranks"
+for n in 3 4; do
+  mpi "$n" "$bin/vae-dist" "${common[@]}" --out "$work/sh$n" --max-steps 30 --shard-optimizer
+  $py "$tests/ckpt_compare.py" "$(latest "$work/r1")" "$(latest "$work/sh$n")" 1e-4 optimizer || fail "sharded $n ranks vs 1"
+done
+mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/clip" --max-steps 30 --clip-norm 0.5
+mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/clip_sh" --max-steps 30 --clip-norm 0.5 --shard-optimizer
+$py "$tests/ckpt_compare.py" "$(latest "$work/clip")" "$(latest "$work/clip_sh")" 1e-5 || fail "sharded clipping"
+! $py "$tests/ckpt_compare.py" "$(latest "$work/sh2")" "$(latest "$work/clip_sh")" 1e-3 >/dev/null || fail "clipping had no effect"
+mpi 3 "$bin/vae-dist" "${common[@]}" --out "$work/sh_straight" --max-steps 60 --shard-optimizer
+cp -r "$work/sh3" "$work/sh_split"
+mpi 3 "$bin/vae-dist" "${common[@]}" --out "$work/sh_split" --max-steps 60 --shard-optimizer --resume auto
+$py "$tests/ckpt_compare.py" "$(latest "$work/sh_straight")" "$(latest "$work/sh_split")" exact optimizer || fail "sharded resume"
+cp -r "$work/sh3" "$work/sh_plain"
+mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/sh_plain" --max-steps 60 --resume auto
+$py "$tests/ckpt_compare.py" "$(latest "$work/straight")" "$(latest "$work/sh_plain")" 1e-4 optimizer || fail "unsharded resume from sharded"
+ok "--shard-optimizer: bitwise at 2 ranks, 1e-4 on 3 and 4, clipping, resume exact and across modes"
 
 # Without --resume, a folder that holds checkpoints is refused, and nothing in it is touched.
 before=$(ls "$work/straight/checkpoints")
@@ -84,20 +107,24 @@ mpi 4 "$bin/vae-dist" --corpus "$work/tiny.h5" --out "$work/t4" --epochs 3 --qui
 $py "$tests/ckpt_compare.py" "$(latest "$work/t1")" "$(latest "$work/t4")" 1e-4 || fail "corpus smaller than ranks"
 ok "uneven shards and a corpus smaller than the number of ranks"
 
-# A huge learning rate: stops naming the step, exit 1, keeps the last good checkpoint, writes no NaN.
-set +e
-msg=$(mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/nan" --lr 1e5 --optimizer sgd --max-steps 200 --checkpoint-every 1 2>&1)
-rc=$?
-set -e
-[ $rc -eq 1 ] || fail "huge lr: exit $rc"
-grep -q "non-finite .* at step [0-9]" <<<"$msg" || fail "huge lr message: $msg"
-[ "$(grep -c 'non-finite' <<<"$msg")" -eq 1 ] || fail "message printed more than once: $msg"
-if [ -f "$work/nan/checkpoints/latest" ]; then
-  $py -c "
+# A huge learning rate: stops naming the step, exit 1, keeps the last good checkpoint, writes no NaN;
+# with the optimizer sharded too.
+for shard in "" --shard-optimizer; do
+  set +e
+  msg=$(mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/nan$shard" --lr 1e5 --optimizer sgd --max-steps 200 \
+        --checkpoint-every 1 $shard 2>&1)
+  rc=$?
+  set -e
+  [ $rc -eq 1 ] || fail "huge lr $shard: exit $rc"
+  grep -q "non-finite .* at step [0-9]" <<<"$msg" || fail "huge lr message $shard: $msg"
+  [ "$(grep -c 'non-finite' <<<"$msg")" -eq 1 ] || fail "message printed more than once $shard: $msg"
+  if [ -f "$work/nan$shard/checkpoints/latest" ]; then
+    $py -c "
 import h5py, numpy as np, sys
-f = h5py.File('$(latest "$work/nan")', 'r')
-sys.exit(not all(np.isfinite(f['params'][k][()]).all() for k in f['params']))" || fail "NaN in a checkpoint"
-fi
+f = h5py.File('$(latest "$work/nan$shard")', 'r')
+sys.exit(not all(np.isfinite(f['params'][k][()]).all() for k in f['params']))" || fail "NaN in a checkpoint $shard"
+  fi
+done
 ok "non-finite loss stops cleanly: $(grep -o 'non-finite[^:]*' <<<"$msg" | head -1)"
 
 # Bad flags: exit 2 with one line naming the flag, from every rank count; nothing created.

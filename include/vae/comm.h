@@ -33,6 +33,15 @@ int vae_comm_broadcast(vae_comm *c, void *buf, size_t bytes, int root);
 int vae_comm_gather(vae_comm *c, const void *send, size_t bytes, void *recv, const size_t *recv_bytes,
                     int root);
 
+/* A buffer of n floats split into one block per rank, in rank order: rank's block is [lo, hi)
+ * (near-equal, 64-byte aligned starts). The sharded optimizer updates only its own block. */
+void vae_comm_shard(const vae_comm *c, size_t n, int rank, size_t *lo, size_t *hi);
+/* Collective, in place: afterwards this rank's block of buf[0..n) holds the sum over ranks of that
+ * block (other blocks hold partial sums). With vae_comm_allgather_floats, the bytes of one
+ * allreduce. n < 2^31. */
+int vae_comm_reduce_scatter_floats(vae_comm *c, float *buf, size_t n);
+/* Collective, in place: each rank's block of buf[0..n) is copied to every rank. n < 2^31. */
+int vae_comm_allgather_floats(vae_comm *c, float *buf, size_t n);
 /* Collective: every rank passes its local status; all get the same answer. Returns VAE_OK when
  * every rank is fine, else the status of the lowest failing rank, whose rank is put in *who (may
  * be NULL). That rank alone should print its message, so the user reads one clear error. */

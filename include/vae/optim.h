@@ -40,6 +40,13 @@ double vae_grad_norm(const float *g, size_t n);
  * and the caller must stop (the trainer keeps its last checkpoint). */
 int vae_optim_step(vae_optim *o, float *params, const float *grads);
 
+/* The same update restricted to params[lo, hi) (and the moments there), from g_part[0 .. hi - lo),
+ * with the whole gradient's global norm computed by the caller (finite, or VAE_ERR_NUMERIC before
+ * anything changes): the sharded optimizer, where each rank updates its block of the buffer. The
+ * result equals vae_optim_step's on that block, bit for bit. */
+int vae_optim_step_part(vae_optim *o, float *params, const float *g_part, size_t lo, size_t hi,
+                        double grad_norm);
+
 #ifdef __cplusplus
 }
 #endif

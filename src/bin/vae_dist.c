@@ -41,6 +41,9 @@ static const char usage[] =
     "  --resume auto|PATH       continue a run: auto resumes from checkpoints/latest when there is one\n"
     "  --init-from CKPT         start from a checkpoint's parameters with a fresh optimizer at step 0\n"
     "  --no-shuffle             visit documents in file order\n"
+    "  --shard-optimizer        each rank updates only its block of the parameters (reduce-scatter,\n"
+    "                           update, allgather instead of one allreduce): the same model, less\n"
+    "                           time in the update as ranks grow\n"
     "  --config FILE            lines of `key = value` with these flags' names; the command line wins\n"
     "  --quiet                  no progress on stderr\n"
     "  --help, --version\n"
@@ -118,6 +121,7 @@ static int resolve(cli_args *a, vae_train_config *c, int local_ranks)
     if (c->resume && c->init_from)
         return cli_say("vae-dist: --resume and --init-from exclude each other (see --help)\n");
     c->shuffle = !cli_given(a, "no-shuffle");
+    c->shard_optimizer = cli_given(a, "shard-optimizer");
     c->quiet = cli_given(a, "quiet");
     return 0;
 }
@@ -130,7 +134,7 @@ int main(int argc, char **argv)
         {.name = "input-transform", .takes_value = 1}, {.name = "beta", .takes_value = 1}, {.name = "kl-warmup-steps", .takes_value = 1}, {.name = "optimizer", .takes_value = 1}, {.name = "clip-norm", .takes_value = 1},
         {.name = "latent-samples", .takes_value = 1}, {.name = "seed", .takes_value = 1}, {.name = "threads", .takes_value = 1}, {.name = "eval-every", .takes_value = 1}, {.name = "log-every", .takes_value = 1},
         {.name = "checkpoint-every", .takes_value = 1}, {.name = "keep-checkpoints", .takes_value = 1}, {.name = "resume", .takes_value = 1}, {.name = "init-from", .takes_value = 1},
-        {.name = "no-shuffle", .takes_value = 0}, {.name = "config", .takes_value = 1}, {.name = "quiet", .takes_value = 0}, {.name = "help", .takes_value = 0}, {.name = "version", .takes_value = 0},
+        {.name = "no-shuffle", .takes_value = 0}, {.name = "shard-optimizer", .takes_value = 0}, {.name = "config", .takes_value = 1}, {.name = "quiet", .takes_value = 0}, {.name = "help", .takes_value = 0}, {.name = "version", .takes_value = 0},
     };
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
     vae_comm *comm = NULL;
