@@ -23,6 +23,8 @@ int vae_default_threads(int local_ranks)
 
 const char *vae_blas_version(void) { return openblas_get_config(); }
 
+const char *vae_blas_core(void) { return openblas_get_corename(); }
+
 enum { MAX_PARTS = 64 };
 static int parallel_parts = 1;
 

@@ -6,8 +6,11 @@
 #define VAE_THREADS_H
 
 int vae_default_threads(int local_ranks);
-/* OpenBLAS's build configuration line (for config.json). */
+/* OpenBLAS's build configuration line, and the core its kernels were chosen for (its own detection,
+ * or OPENBLAS_CORETYPE read when it loads): worth recording in config.json, because the kernels
+ * differ twofold in speed (docs/PERFORMANCE.md). */
 const char *vae_blas_version(void);
+const char *vae_blas_core(void);
 
 /* Sets OpenBLAS's threads and the count vae_parallel_parts uses. */
 void vae_set_blas_threads(int n);

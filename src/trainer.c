@@ -137,6 +137,7 @@ static int build_config_json(trainer *t)
     json_str(j, "mpi", vae_comm_library_version());
     json_str(j, "hdf5", vae_corpus_hdf5_version());
     json_str(j, "blas", vae_blas_version());
+    json_str(j, "blas_core", vae_blas_core());
     json_end(j);
     if (j->failed)
         return vae_fail(VAE_ERR_NOMEM, "out of memory writing the configuration");

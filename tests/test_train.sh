@@ -148,4 +148,11 @@ grep -q '"batch_size": 32' "$work/cfgrun/config.json" || fail "--config batch-si
 [ "$(basename "$(latest "$work/cfgrun")")" = "ckpt-00000006.h5" ] || fail "command line did not win over --config"
 ok "--config applies, the command line wins"
 
+# config.json records the OpenBLAS kernels in use (OPENBLAS_CORETYPE chooses them; they differ
+# twofold in speed, so a run's figures need them).
+OPENBLAS_CORETYPE=Zen "$bin/vae-dist" --corpus "$work/c.h5" --out "$work/core_zen" --max-steps 1 --quiet
+$py -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["blas_core"] != "Zen")' "$work/core_zen/config.json" ||
+  fail "config.json blas_core is not the OPENBLAS_CORETYPE in use"
+ok "config.json names the OpenBLAS kernels in use"
+
 echo "$pass passed, 0 failed"

@@ -3,7 +3,8 @@
 # batch at 1 and 2 ranks (1 BLAS thread each), alternated several times. Prints for each layout the
 # median docs/s of the train lines (the first line of a run, which includes start-up, is dropped),
 # the share of step time spent in the allreduce, and the strong-scaling efficiency
-# rate(2) / (2 * rate(1)).
+# rate(2) / (2 * rate(1)). Each layout of more than one rank runs twice: with the one allreduce
+# of the gradient (the default) and with --shard-optimizer ("2s" in the table).
 # usage: tools/bench_scaling.sh [--vocab V] [--docs N] [--steps S] [--repeats K] [--ranks "1 2"]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,30 +23,38 @@ trap 'rm -rf "$work"' EXIT
 "$bin/vae-synth" -o "$work/c.h5" --docs "$docs" --vocab "$vocab" --topics 50 --doc-length 120 --seed 1 --quiet
 for rep in $(seq "$repeats"); do
   for n in $ranks; do
-    rm -rf "$work/run"
-    mpirun -np "$n" --oversubscribe --bind-to core "$bin/vae-dist" --corpus "$work/c.h5" --out "$work/run" \
-      --max-steps "$steps" --batch-size 256 --threads 1 --eval-every 0 --checkpoint-every 0 --log-every 10 --quiet \
-      </dev/null
-    grep '"kind": "train"' "$work/run/summary.jsonl" | tail -n +2 | sed "s/^/$n /" >>"$work/lines"
+    modes=(plain)
+    [ "$n" -gt 1 ] && modes+=(sharded)
+    for mode in "${modes[@]}"; do
+      rm -rf "$work/run"
+      extra=() tag=$n
+      [ "$mode" = sharded ] && extra=(--shard-optimizer) tag=${n}s
+      mpirun -np "$n" --oversubscribe --bind-to core "$bin/vae-dist" --corpus "$work/c.h5" --out "$work/run" \
+        --max-steps "$steps" --batch-size 256 --threads 1 --eval-every 0 --checkpoint-every 0 --log-every 10 \
+        --quiet "${extra[@]}" </dev/null
+      grep '"kind": "train"' "$work/run/summary.jsonl" | tail -n +2 | sed "s/^/$tag /" >>"$work/lines"
+    done
   done
 done
 /usr/bin/python3 - "$work/lines" "$vocab" <<'PY'
 import json, statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
-    n, obj = line.split(" ", 1)
-    rows.setdefault(int(n), []).append(json.loads(obj))
-print(f"V={sys.argv[2]}, global batch 256, 1 BLAS thread per rank")
+    tag, obj = line.split(" ", 1)
+    rows.setdefault(tag, []).append(json.loads(obj))
+ranks = lambda tag: int(tag.rstrip("s"))
+print(f"V={sys.argv[2]}, global batch 256, 1 BLAS thread per rank ('s': --shard-optimizer)")
 rate = {}
-for n, rs in sorted(rows.items()):
-    rate[n] = statistics.median(r["docs_per_s"] for r in rs)
+for tag, rs in sorted(rows.items(), key=lambda kv: (ranks(kv[0]), kv[0])):
+    rate[tag] = statistics.median(r["docs_per_s"] for r in rs)
     comm = sum(r["allreduce_s"] for r in rs)
     total = sum(r["allreduce_s"] + r["compute_s"] + r["data_s"] for r in rs)
     data = sum(r["data_s"] for r in rs)
-    print(f"{n} rank(s): median {rate[n]:.0f} docs/s over {len(rs)} train lines; "
-          f"allreduce {100 * comm / total:.1f}% of step time, data reading {100 * data / total:.1f}%")
-base = min(rate)
-for n in sorted(rate):
-    if n != base:
-        print(f"strong-scaling efficiency at {n} ranks: {rate[n] / (n / base * rate[base]):.2f}")
+    print(f"{tag} rank(s): median {rate[tag]:.0f} docs/s over {len(rs)} train lines; "
+          f"communication {100 * comm / total:.1f}% of step time, data reading {100 * data / total:.1f}%")
+base = min(rate, key=ranks)
+for tag in sorted(rate, key=lambda t: (ranks(t), t)):
+    if ranks(tag) != ranks(base):
+        print(f"strong-scaling efficiency at {tag} ranks: "
+              f"{rate[tag] / (ranks(tag) / ranks(base) * rate[base]):.2f}")
 PY

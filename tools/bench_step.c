@@ -139,6 +139,7 @@ int main(int argc, char **argv)
     const double fwd_bwd = median(t, (int)reps), update = median(tu, (int)reps), step = fwd_bwd + update;
     const double flops = step_flops(&c, (int)B, d.nnz);
     const double gemm = sgemm_rate((int)B, c.dec_hidden[c.num_dec - 1], V, (int)reps);
+    printf("OpenBLAS core: %s\n", vae_blas_core());
     printf("V=%lld batch=%lld nnz/doc=%lld threads=%lld params=%zu\n", (long long)V, (long long)B, (long long)K,
            (long long)T, vae_model_num_params(m));
     printf("step (median of %lld): forward+backward %.2f ms, Adam update %.2f ms, total %.2f ms\n", (long long)reps,
