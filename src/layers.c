@@ -14,8 +14,10 @@ void linear_forward(float *out, const float *in, const float *w, const float *b,
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, O, In, 1.0f, in, In, w, In, 1.0f, out, O);
 }
 
-static void add_row_sums(float *db, const float *dout, int B, int O)
+/* db = the sum of dout's B rows (written, not added to). */
+static void row_sums(float *db, const float *dout, int B, int O)
 {
+    memset(db, 0, sizeof(float) * (size_t)O);
     for (int r = 0; r < B; r++) {
         const float *row = dout + (size_t)r * O;
         for (int o = 0; o < O; o++)
@@ -26,11 +28,14 @@ static void add_row_sums(float *db, const float *dout, int B, int O)
 void linear_backward(float *din, float *dw, float *db, const float *dout, const float *in,
                      const float *w, int B, int In, int O)
 {
-    if (B == 0)
-        return;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, In, B, 1.0f, dout, O, in, In, 1.0f, dw, In);
     if (db)
-        add_row_sums(db, dout, B, O);
+        row_sums(db, dout, B, O);
+    if (B == 0) {
+        memset(dw, 0, sizeof(float) * (size_t)O * (size_t)In);
+        return;
+    }
+    /* beta = 0: dw is written, so nobody zeroes it first and the GEMM does not read it. */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, In, B, 1.0f, dout, O, in, In, 0.0f, dw, In);
     if (din)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, In, O, 1.0f, dout, O, w, In, 1.0f,
                     din, In);
@@ -106,7 +111,7 @@ void sparse_linear_backward(float *dwt, float *db, const float *dout, const vae_
 {
     sparse_job j = {dwt, x, xval, NULL, dout, O};
     vae_parallel_parts(sparse_backward_part, &j);
-    add_row_sums(db, dout, (int)x->num_docs, O);
+    row_sums(db, dout, (int)x->num_docs, O);
 }
 
 void input_transform_forward(float *xval, const vae_docs *x, vae_input_transform t)

@@ -11,8 +11,8 @@
 
 /* out[B, O] = in[B, In] w[O, In]^T + b[O] */
 void linear_forward(float *out, const float *in, const float *w, const float *b, int B, int In, int O);
-/* dw[O, In] += dout^T in; db[O] += sum_rows dout; din[B, In] += dout w
- * (db or din NULL: skipped). */
+/* dw[O, In] = dout^T in; db[O] = sum_rows dout; din[B, In] += dout w (din accumulates: two heads
+ * read the same input). db or din NULL: skipped. */
 void linear_backward(float *din, float *dw, float *db, const float *dout, const float *in,
                      const float *w, int B, int In, int O);
 
@@ -21,7 +21,8 @@ void linear_backward(float *din, float *dw, float *db, const float *dout, const 
  * x->indices[k]. Cost proportional to the batch's non-zeros. */
 void sparse_linear_forward(float *out, const vae_docs *x, const float *xval, const float *wt,
                            const float *b, int O);
-/* dwt[V, O] += X^T dout, touching only the rows of words present in the batch; db += sum_rows dout. */
+/* dwt[V, O] += X^T dout, touching only the rows of words present in the batch (so the caller
+ * zeroes dwt first); db = sum_rows dout. */
 void sparse_linear_backward(float *dwt, float *db, const float *dout, const vae_docs *x,
                             const float *xval, int O);
 

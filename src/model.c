@@ -265,10 +265,6 @@ void vae_model_init_params(vae_model *m, uint64_t seed)
     }
 }
 
-void vae_model_zero_grads(vae_model *m)
-{
-    memset(m->grads, 0, sizeof(float) * (m->layout.num_params + (size_t)m->grad_extra));
-}
 
 static int check_batch(const vae_model *m, const vae_docs *d)
 {
@@ -412,8 +408,15 @@ void vae_model_backward(vae_model *m, const vae_docs *d, const vae_step_opts *o)
 {
     const vae_model_config *c = &m->cfg;
     const int B = (int)d->num_docs, L = c->latent;
-    if (B == 0)
+    if (B == 0) {
+        memset(m->grads, 0, sizeof(float) * m->layout.num_params);
         return;
+    }
+    /* The dense layers write their gradients; the two that accumulate over documents start at
+     * zero: the output bias (summed row by row below) and enc.0.weight (rows scattered per word). */
+    const vae_tensor *first = &m->layout.tensors[2 * enc_layer(0)];
+    memset(m->grads + first->offset, 0, sizeof(float) * first->size);
+    memset(Bias(m, m->grads, out_layer(c)), 0, sizeof(float) * (size_t)c->vocab_size);
     logits_backward(m, d, o->scale);
 
     /* Decoder, top down: gout holds the gradient of the current layer's output. */

@@ -561,7 +561,6 @@ static int train_step(trainer *t, float **extras)
     double t0 = vae_wtime();
     int rc = load_step_batch(t);
     double t1 = vae_wtime();
-    vae_model_zero_grads(t->model);
     int64_t glo, ghi;
     plan_global_batch(&t->plan, t->step_in_epoch, &glo, &ghi);
     vae_step_opts o = {.beta = beta_at(c, t->step), .sample = c->latent_samples, .noise_seed = c->seed,
@@ -578,6 +577,7 @@ static int train_step(trainer *t, float **extras)
     const int sig = c->stop_signal ? *c->stop_signal : 0;
     x[X_SIGTERM] = sig == SIGTERM;
     x[X_SIGUSR1] = sig == SIGUSR1;
+    x[X_NORM2] = 0.0f;
     double t2 = vae_wtime();
     const size_t n = vae_model_num_params(t->model);
     int crc;
@@ -588,7 +588,6 @@ static int train_step(trainer *t, float **extras)
          * the second), then the step's sums with this block's squared norm, summed in double. */
         double sums[X_COUNT];
         crc = vae_comm_reduce_scatter_floats(t->comm, grads, n);
-        x[X_NORM2] = 0.0f;
         for (int i = 0; i < X_COUNT; i++)
             sums[i] = x[i];
         const size_t len = t->shard_hi - t->shard_lo;

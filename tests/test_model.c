@@ -148,8 +148,10 @@ static void check_gradients(vae_activation a, vae_input_transform t, int num_dec
     const float scale = 0.25f, beta = 0.7f;
     vae_step_opts o = {.beta = beta, .sample = sample, .noise_seed = 5, .noise_step = 9, .scale = scale};
     vae_loss_sums s;
-    vae_model_zero_grads(m);
     assert_int_equal(vae_model_forward(m, &d, &o, &s), VAE_OK);
+    float *stale = vae_model_grads(m);
+    for (size_t i = 0; i < P; i++)
+        stale[i] = 7.0f; /* backward replaces what the buffer held: none of this may survive */
     vae_model_backward(m, &d, &o);
 
     float eps[3 * 3] = {0};
@@ -202,6 +204,31 @@ static void test_gradients_deterministic_z(void **state)
 {
     (void)state;
     check_gradients(VAE_ACT_SOFTPLUS, VAE_INPUT_L1, 2, 0);
+}
+
+/* A rank with no document in a step: its gradient is zero, whatever the buffer held before. */
+static void test_empty_batch_zero_gradient(void **state)
+{
+    (void)state;
+    vae_model_config c;
+    config_small(&c, VAE_ACT_RELU, VAE_INPUT_LOG1P, 2);
+    vae_model *m = NULL;
+    assert_int_equal(vae_model_new(&m, &c, 4, 0), VAE_OK);
+    vae_model_init_params(m, 3);
+    vae_docs d = small_batch();
+    vae_step_opts o = {.beta = 1.0f, .sample = 1, .noise_seed = 1, .noise_step = 1, .scale = 1.0f};
+    vae_loss_sums s;
+    assert_int_equal(vae_model_forward(m, &d, &o, &s), VAE_OK);
+    vae_model_backward(m, &d, &o);
+    d.num_docs = 0;
+    d.nnz = 0;
+    assert_int_equal(vae_model_forward(m, &d, &o, &s), VAE_OK);
+    assert_true(s.docs == 0.0 && s.loss == 0.0);
+    vae_model_backward(m, &d, &o);
+    const float *g = vae_model_grads(m);
+    for (size_t i = 0; i < vae_model_num_params(m); i++)
+        assert_true(g[i] == 0.0f);
+    vae_model_free(m);
 }
 
 /* The sparse layer split over threads (forward by documents, backward by output units) gives the
@@ -443,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_gradients_deterministic_z),
         cmocka_unit_test(test_sparse_layer_threads),
         cmocka_unit_test(test_layout_names_and_shapes),
+        cmocka_unit_test(test_empty_batch_zero_gradient),
         cmocka_unit_test(test_tensor_transposed_views),
         cmocka_unit_test(test_logsumexp_extreme_logits),
         cmocka_unit_test(test_figures_hand_worked),

@@ -126,7 +126,6 @@ int main(int argc, char **argv)
     for (int r = -2; r < reps; r++) {
         const double t0 = vae_wtime();
         so.noise_step = (uint64_t)(r + 2);
-        vae_model_zero_grads(m);
         vae_model_forward(m, &d, &so, &s);
         vae_model_backward(m, &d, &so);
         const double t1 = vae_wtime();

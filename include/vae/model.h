@@ -84,7 +84,6 @@ int vae_model_max_batch(const vae_model *m);
 /* PyTorch nn.Linear's default: weights and biases uniform in +-1/sqrt(fan_in), drawn from
  * counter-based streams keyed by (seed, tensor), so the result does not depend on the machine. */
 void vae_model_init_params(vae_model *m, uint64_t seed);
-void vae_model_zero_grads(vae_model *m);
 
 /* How a step draws z and weighs the loss. */
 typedef struct {
@@ -103,8 +102,9 @@ typedef struct {
 /* Forward pass over docs (docs->num_docs <= max_batch): activations kept for vae_model_backward.
  * Documents with no tokens contribute zero recon (and their KL). */
 int vae_model_forward(vae_model *m, const vae_docs *docs, const vae_step_opts *o, vae_loss_sums *s);
-/* Accumulates (+=) into the gradient buffer the gradient of scale * sum_d loss_d for the batch of
- * the last forward. */
+/* Writes into the gradient buffer (replacing what it held; the grad_extra floats after the
+ * parameters are the caller's) the gradient of scale * sum_d loss_d for the batch of the last
+ * forward: no zeroing pass over the buffer first, and the dense layers' GEMMs do not read it. */
 void vae_model_backward(vae_model *m, const vae_docs *docs, const vae_step_opts *o);
 
 /* Evaluation (SPEC.md "Figures"), as sums that add across batches and ranks: a flat array of
