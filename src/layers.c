@@ -9,9 +9,9 @@
 
 void linear_forward(float *out, const float *in, const float *w, const float *b, int B, int In, int O)
 {
-    for (int r = 0; r < B; r++)
+    for (int r = 0; b && r < B; r++)
         memcpy(out + (size_t)r * O, b, sizeof(float) * (size_t)O);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, O, In, 1.0f, in, In, w, In, 1.0f, out, O);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, O, In, 1.0f, in, In, w, In, b ? 1.0f : 0.0f, out, O);
 }
 
 /* db = the sum of dout's B rows (written, not added to). */
@@ -195,17 +195,31 @@ void vexp_shifted(float *out, const float *x, float shift, float mul, int64_t n)
         out[i] = mul * exp_nonpositive(x[i] - shift);
 }
 
-float logsumexp_row(const float *logits, int64_t V)
+float logsumexp_row(float *restrict logits, const float *restrict bias, int64_t V)
 {
     float lane_max[8];
-    for (int k = 0; k < 8; k++)
-        lane_max[k] = logits[0];
     int64_t v = 0;
-    for (; v + 8 <= V; v += 8)
+    if (bias) {
         for (int k = 0; k < 8; k++)
-            lane_max[k] = logits[v + k] > lane_max[k] ? logits[v + k] : lane_max[k];
-    for (; v < V; v++)
-        lane_max[0] = logits[v] > lane_max[0] ? logits[v] : lane_max[0];
+            lane_max[k] = logits[0] + bias[0];
+        for (; v + 8 <= V; v += 8)
+            for (int k = 0; k < 8; k++) {
+                logits[v + k] += bias[v + k];
+                lane_max[k] = logits[v + k] > lane_max[k] ? logits[v + k] : lane_max[k];
+            }
+        for (; v < V; v++) {
+            logits[v] += bias[v];
+            lane_max[0] = logits[v] > lane_max[0] ? logits[v] : lane_max[0];
+        }
+    } else {
+        for (int k = 0; k < 8; k++)
+            lane_max[k] = logits[0];
+        for (; v + 8 <= V; v += 8)
+            for (int k = 0; k < 8; k++)
+                lane_max[k] = logits[v + k] > lane_max[k] ? logits[v + k] : lane_max[k];
+        for (; v < V; v++)
+            lane_max[0] = logits[v] > lane_max[0] ? logits[v] : lane_max[0];
+    }
     float mx = lane_max[0];
     for (int k = 1; k < 8; k++)
         mx = lane_max[k] > mx ? lane_max[k] : mx;

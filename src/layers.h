@@ -9,7 +9,8 @@
 #include "vae/corpus.h"
 #include "vae/model.h"
 
-/* out[B, O] = in[B, In] w[O, In]^T + b[O] */
+/* out[B, O] = in[B, In] w[O, In]^T + b[O]; b NULL: no bias, and out is only written (the output
+ * layer's bias is added in the log-softmax's first pass instead, saving a pass over B x V). */
 void linear_forward(float *out, const float *in, const float *w, const float *b, int B, int In, int O);
 /* dw[O, In] = dout^T in; db[O] = sum_rows dout; din[B, In] += dout w (din accumulates: two heads
  * read the same input). db or din NULL: skipped. */
@@ -34,8 +35,9 @@ void activation_forward(float *y, size_t n, vae_activation a);
 /* dy *= act'(x), expressed through the activation's output y (all three allow it). */
 void activation_backward(float *dy, const float *y, size_t n, vae_activation a);
 
-/* log sum_v exp(logits[v]) of one row, stable for any finite logits. */
-float logsumexp_row(const float *logits, int64_t V);
+/* log sum_v exp(logits[v]) of one row, stable for any finite logits. With bias non-NULL, first
+ * logits[v] += bias[v] in place (in the same pass as the maximum). */
+float logsumexp_row(float *logits, const float *bias, int64_t V);
 
 /* exp(x) for x <= 0 (accurate to a few ulp; vectorizable, unlike libm's expf). */
 void vexp_shifted(float *out, const float *x, float shift, float mul, int64_t n);

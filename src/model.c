@@ -330,10 +330,10 @@ static void decoder_forward(vae_model *m, const float *z, int n)
         I = c->dec_hidden[i];
     }
     const int64_t V = c->vocab_size;
-    linear_forward(m->logits, in, W(m, m->params, out_layer(c)), Bias(m, m->params, out_layer(c)),
-                   n, I, (int)V);
+    linear_forward(m->logits, in, W(m, m->params, out_layer(c)), NULL, n, I, (int)V);
+    const float *bias = Bias(m, m->params, out_layer(c));
     for (int r = 0; r < n; r++)
-        m->lse[r] = logsumexp_row(m->logits + (size_t)r * (size_t)V, V);
+        m->lse[r] = logsumexp_row(m->logits + (size_t)r * (size_t)V, bias, V);
 }
 
 /* -sum_w n_dw log p(w | z_d) = N_d lse_d - sum_w n_dw logit_dw, in double. */

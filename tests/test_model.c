@@ -339,12 +339,23 @@ static void test_logsumexp_extreme_logits(void **state)
 {
     (void)state;
     float row[5] = {1e4f, -1e4f, 0.0f, 1e4f - 1.0f, -87.5f};
-    const float lse = logsumexp_row(row, 5);
+    const float lse = logsumexp_row(row, NULL, 5);
     const double expect = 1e4 + log(1.0 + exp(-1.0));
     assert_true(isfinite(lse));
     assert_true(fabs(lse - expect) < 1e-2);
     float all_low[3] = {-3e4f, -3e4f, -3e4f};
-    assert_true(fabs(logsumexp_row(all_low, 3) - (-3e4 + log(3.0))) < 1e-1);
+    assert_true(fabs(logsumexp_row(all_low, NULL, 3) - (-3e4 + log(3.0))) < 1e-1);
+    /* With a bias: added in place (lanes and tail alike), and the same normalizer as a row that
+     * already holds the sum. */
+    float a[19], b[19], ab[19];
+    for (int i = 0; i < 19; i++) {
+        a[i] = 0.37f * (float)(i % 7) - 1.0f;
+        b[i] = 0.11f * (float)(i % 5);
+        ab[i] = a[i] + b[i];
+    }
+    const float with_bias = logsumexp_row(a, b, 19);
+    assert_memory_equal(a, ab, sizeof a);
+    assert_true(with_bias == logsumexp_row(ab, NULL, 19));
     /* The vectorized exp against libm across its range. */
     float x[200], y[200];
     for (int i = 0; i < 200; i++)
