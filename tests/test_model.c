@@ -206,15 +206,22 @@ static void test_gradients_deterministic_z(void **state)
     check_gradients(VAE_ACT_SOFTPLUS, VAE_INPUT_L1, 2, 0);
 }
 
-/* A rank with no document in a step: its gradient is zero, whatever the buffer held before. */
-static void test_empty_batch_zero_gradient(void **state)
+/* The small ReLU / log1p model with two decoder layers, initialized from seed 3. */
+static vae_model *small_model(void)
 {
-    (void)state;
     vae_model_config c;
     config_small(&c, VAE_ACT_RELU, VAE_INPUT_LOG1P, 2);
     vae_model *m = NULL;
     assert_int_equal(vae_model_new(&m, &c, 4, 0), VAE_OK);
     vae_model_init_params(m, 3);
+    return m;
+}
+
+/* A rank with no document in a step: its gradient is zero, whatever the buffer held before. */
+static void test_empty_batch_zero_gradient(void **state)
+{
+    (void)state;
+    vae_model *m = small_model();
     vae_docs d = small_batch();
     vae_step_opts o = {.beta = 1.0f, .sample = 1, .noise_seed = 1, .noise_step = 1, .scale = 1.0f};
     vae_loss_sums s;
@@ -432,11 +439,7 @@ static void test_kl_matches_monte_carlo(void **state)
 static void test_noise_independent_of_batch_position(void **state)
 {
     (void)state;
-    vae_model_config c;
-    config_small(&c, VAE_ACT_RELU, VAE_INPUT_LOG1P, 2);
-    vae_model *m = NULL;
-    assert_int_equal(vae_model_new(&m, &c, 4, 0), VAE_OK);
-    vae_model_init_params(m, 3);
+    vae_model *m = small_model();
     vae_step_opts o = {.beta = 1, .sample = 1, .noise_seed = 77, .noise_step = 4, .scale = 1};
     vae_docs d = small_batch();
     vae_loss_sums all, one, rest;
