@@ -8,24 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_util.h"
 #include "cli.h"
 #include "threads.h"
 #include "vae/comm.h"
 #include "vae/model.h"
 #include "vae/optim.h"
 #include "vae/rng.h"
-
-static int cmp_double(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 /* A batch of B documents with K distinct words each, drawn uniformly (seeded). */
 static void make_batch(vae_docs *d, int B, int K, int64_t V)
@@ -83,7 +72,7 @@ static double sgemm_rate(int B, int H, int64_t V, int reps)
         if (r >= 0)
             t[r] = vae_wtime() - t0;
     }
-    const double rate = 6.0 * B * H * (double)V / median(t, reps);
+    const double rate = 6.0 * B * H * (double)V / bench_median(t, reps);
     free(x), free(w), free(y), free(dw), free(t);
     return rate;
 }
@@ -135,7 +124,7 @@ int main(int argc, char **argv)
             tu[r] = vae_wtime() - t1;
         }
     }
-    const double fwd_bwd = median(t, (int)reps), update = median(tu, (int)reps), step = fwd_bwd + update;
+    const double fwd_bwd = bench_median(t, (int)reps), update = bench_median(tu, (int)reps), step = fwd_bwd + update;
     const double flops = step_flops(&c, (int)B, d.nnz);
     const double gemm = sgemm_rate((int)B, c.dec_hidden[c.num_dec - 1], V, (int)reps);
     printf("OpenBLAS core: %s\n", vae_blas_core());

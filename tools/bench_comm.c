@@ -1,0 +1,88 @@
+/* Benchmark of the trainer's two ways of combining a gradient (not a test): one in-place allreduce
+ * (the default) against comm.c's ring reduce-scatter followed by an allgather (--shard-optimizer),
+ * on a buffer the size of a model's gradient, through the library's comm module exactly as the
+ * trainer calls it. Between repetitions a 64 MB buffer is rewritten, so that, as in training, the
+ * gradient is not left in cache by the previous repetition. Prints rank 0's medians.
+ * usage: mpirun -np N vae-bench-comm [--floats N] [--reps R] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_util.h"
+#include "cli.h"
+#include "vae/comm.h"
+
+enum { EVICT_BYTES = 64 << 20 };
+
+int main(int argc, char **argv)
+{
+    vae_comm *comm = NULL;
+    if (vae_comm_init(&comm, &argc, &argv) != VAE_OK) {
+        fprintf(stderr, "vae-bench-comm: %s\n", vae_error_message());
+        return 1;
+    }
+    cli_opt opts[] = {{.name = "floats", .takes_value = 1}, {.name = "reps", .takes_value = 1}, {.name = "help"}};
+    cli_args a;
+    int64_t n, reps;
+    if (cli_parse(&a, "vae-bench-comm", opts, 3, argc, argv, 1) ||
+        cli_get_int(&a, "floats", 2592976, 16, (int64_t)1 << 30, &n) || cli_get_int(&a, "reps", 40, 1, 100000, &reps)) {
+        vae_comm_free(comm);
+        return 2;
+    }
+    if (cli_given(&a, "help")) {
+        if (vae_comm_rank(comm) == 0)
+            puts("usage: mpirun -np N vae-bench-comm [--floats N] [--reps R]\n"
+                 "default N: the default model's gradient at V = 10000");
+        cli_free(&a);
+        vae_comm_free(comm);
+        return 0;
+    }
+    cli_free(&a);
+    float *g = malloc(sizeof *g * (size_t)n);
+    char *evict = malloc(EVICT_BYTES);
+    double *t_all = malloc(sizeof(double) * (size_t)reps), *t_rs = malloc(sizeof(double) * (size_t)reps),
+           *t_ag = malloc(sizeof(double) * (size_t)reps);
+    int rc = g && evict && t_all && t_rs && t_ag ? VAE_OK : VAE_ERR_NOMEM;
+    for (int64_t r = -3; r < reps && rc == VAE_OK; r++) {
+        double t[4] = {0};
+        for (int way = 0; way < 2 && rc == VAE_OK; way++) {
+            memset(evict, (int)r, EVICT_BYTES);
+            for (int64_t i = 0; i < n; i++)
+                g[i] = (float)(i % 1000);
+            vae_comm_agree(comm, VAE_OK, NULL);
+            t[2 * way] = vae_wtime();
+            if (way == 0) {
+                rc = vae_comm_sum_floats(comm, g, (size_t)n);
+                t[1] = vae_wtime();
+            } else {
+                rc = vae_comm_reduce_scatter_floats(comm, g, (size_t)n);
+                t[3] = vae_wtime();
+                if (rc == VAE_OK)
+                    rc = vae_comm_allgather_floats(comm, g, (size_t)n);
+                if (r >= 0)
+                    t_ag[r] = vae_wtime() - t[3];
+            }
+        }
+        if (r >= 0) {
+            t_all[r] = t[1] - t[0];
+            t_rs[r] = t[3] - t[2];
+        }
+    }
+    if (rc == VAE_OK && vae_comm_rank(comm) == 0) {
+        const double all = bench_median(t_all, (int)reps), rs = bench_median(t_rs, (int)reps),
+                     ag = bench_median(t_ag, (int)reps);
+        printf("%d ranks, %lld floats (%.1f MB), medians of %lld\n", vae_comm_size(comm), (long long)n,
+               4e-6 * (double)n, (long long)reps);
+        printf("allreduce (in place):              %.3f ms\n", 1e3 * all);
+        printf("reduce-scatter (ring) + allgather: %.3f ms (%.3f + %.3f)\n", 1e3 * (rs + ag), 1e3 * rs, 1e3 * ag);
+    }
+    if (rc != VAE_OK)
+        fprintf(stderr, "vae-bench-comm: %s\n", vae_error_message());
+    free(g);
+    free(evict);
+    free(t_all);
+    free(t_rs);
+    free(t_ag);
+    vae_comm_free(comm);
+    return rc == VAE_OK ? 0 : 1;
+}
