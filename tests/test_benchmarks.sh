@@ -19,8 +19,13 @@ for n in 1 2; do
     grep -q "^reduce-scatter (ring) + allgather: *[0-9.]* ms" "$work/comm$n" ||
     fail "vae-bench-comm on $n ranks: $(cat "$work/comm$n")"
 done
-set +e; "$bin/vae-bench-comm" --floats 3 >/dev/null 2>"$work/err"; rc=$?; set -e
-[ $rc -eq 2 ] && grep -q -- "--floats" "$work/err" || fail "vae-bench-comm --floats 3: exit $rc: $(cat "$work/err")"
-ok "vae-bench-comm prints both ways on 1 and 2 ranks; a bad flag exits 2 naming it"
+for prog in vae-bench-comm vae-bench-step; do
+  set +e; "$bin/$prog" --reps 0 >/dev/null 2>"$work/err"; rc=$?; set -e
+  [ $rc -eq 2 ] && grep -q -- "--reps" "$work/err" || fail "$prog --reps 0: exit $rc: $(cat "$work/err")"
+done
+for prog in vae-bench-comm vae-bench-step; do
+  "$bin/$prog" --help >"$work/help" && grep -q "^usage: .*$prog" "$work/help" || fail "$prog --help"
+done
+ok "vae-bench-comm prints both ways on 1 and 2 ranks; --help, and a bad flag exits 2 naming it (both programs)"
 
 echo "$pass passed, 0 failed"

@@ -26,6 +26,7 @@ int main(int argc, char **argv)
     int64_t n, reps;
     if (cli_parse(&a, "vae-bench-comm", opts, 3, argc, argv, 1) ||
         cli_get_int(&a, "floats", 2592976, 16, (int64_t)1 << 30, &n) || cli_get_int(&a, "reps", 40, 1, 100000, &reps)) {
+        cli_free(&a);
         vae_comm_free(comm);
         return 2;
     }

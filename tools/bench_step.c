@@ -86,10 +86,13 @@ int main(int argc, char **argv)
     int64_t V, B, K, T, reps;
     if (cli_parse(&a, "vae-bench-step", opts, 6, argc, argv, 1) || cli_get_int(&a, "vocab", 10000, 16, 1 << 24, &V) ||
         cli_get_int(&a, "batch", 256, 1, 1 << 16, &B) || cli_get_int(&a, "nnz-per-doc", 100, 1, 100000, &K) ||
-        cli_get_int(&a, "threads", 1, 1, 256, &T) || cli_get_int(&a, "reps", 20, 1, 100000, &reps))
+        cli_get_int(&a, "threads", 1, 1, 256, &T) || cli_get_int(&a, "reps", 20, 1, 100000, &reps)) {
+        cli_free(&a);
         return 2;
+    }
     if (cli_given(&a, "help")) {
         puts("usage: vae-bench-step [--vocab V] [--batch B] [--nnz-per-doc K] [--threads T] [--reps R]");
+        cli_free(&a);
         return 0;
     }
     if (K > V)
