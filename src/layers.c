@@ -7,11 +7,13 @@
 #include <math.h>
 #include <string.h>
 
-void linear_forward(float *out, const float *in, const float *w, const float *b, int B, int In, int O)
+void linear_forward(float *out, const float *in, const float *w, int w_in_out, const float *b, int B, int In,
+                    int O)
 {
     for (int r = 0; b && r < B; r++)
         memcpy(out + (size_t)r * O, b, sizeof(float) * (size_t)O);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, O, In, 1.0f, in, In, w, In, b ? 1.0f : 0.0f, out, O);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, w_in_out ? CblasNoTrans : CblasTrans, B, O, In, 1.0f, in, In, w,
+                w_in_out ? O : In, b ? 1.0f : 0.0f, out, O);
 }
 
 /* db = the sum of dout's B rows (written, not added to). */
@@ -26,7 +28,7 @@ static void row_sums(float *db, const float *dout, int B, int O)
 }
 
 void linear_backward(float *din, float *dw, float *db, const float *dout, const float *in,
-                     const float *w, int B, int In, int O)
+                     const float *w, int w_in_out, int B, int In, int O)
 {
     if (db)
         row_sums(db, dout, B, O);
@@ -35,10 +37,13 @@ void linear_backward(float *din, float *dw, float *db, const float *dout, const 
         return;
     }
     /* beta = 0: dw is written, so nobody zeroes it first and the GEMM does not read it. */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, In, B, 1.0f, dout, O, in, In, 0.0f, dw, In);
+    if (w_in_out)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, In, O, B, 1.0f, in, In, dout, O, 0.0f, dw, O);
+    else
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, In, B, 1.0f, dout, O, in, In, 0.0f, dw, In);
     if (din)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, In, O, 1.0f, dout, O, w, In, 1.0f,
-                    din, In);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, w_in_out ? CblasTrans : CblasNoTrans, B, In, O, 1.0f, dout, O, w,
+                    w_in_out ? O : In, 1.0f, din, In);
 }
 
 /* The weight is word-major (wt[V, O], see vae_tensor.transposed): each non-zero of a document

@@ -9,13 +9,15 @@
 #include "vae/corpus.h"
 #include "vae/model.h"
 
-/* out[B, O] = in[B, In] w[O, In]^T + b[O]; b NULL: no bias, and out is only written (the output
- * layer's bias is added in the log-softmax's first pass instead, saving a pass over B x V). */
-void linear_forward(float *out, const float *in, const float *w, const float *b, int B, int In, int O);
-/* dw[O, In] = dout^T in; db[O] = sum_rows dout; din[B, In] += dout w (din accumulates: two heads
+/* out[B, O] = in[B, In] w^T + b[O], with w held [O, In] (nn.Linear's form) or, w_in_out set,
+ * [In, O] (see vae_tensor.transposed). b NULL: no bias, and out is only written (the output layer's
+ * bias is added in the log-softmax's first pass instead, saving a pass over B x V). */
+void linear_forward(float *out, const float *in, const float *w, int w_in_out, const float *b, int B, int In,
+                    int O);
+/* dw = dout^T in (in w's form); db[O] = sum_rows dout; din[B, In] += dout w (din accumulates: two heads
  * read the same input). db or din NULL: skipped. */
 void linear_backward(float *din, float *dw, float *db, const float *dout, const float *in,
-                     const float *w, int B, int In, int O);
+                     const float *w, int w_in_out, int B, int In, int O);
 
 /* The first encoder layer over the sparse batch: out[B, O] = X wt + b, with the weight word-major
  * (wt[V, O], the transpose of nn.Linear's [O, V]) and row r of X holding xval[k] at column

@@ -332,9 +332,12 @@ static void test_nonfinite_refused(void **state)
     default_fixture(&f);
     const vae_tensor *out = vae_layout_find(&f.layout, "dec.out.weight");
     const vae_tensor *mu = vae_layout_find(&f.layout, "enc.mu.bias");
-    f.params[out->offset + 7] = NAN;
-    assert_write_refused(&f, VAE_ERR_NUMERIC, "params/dec.out.weight[7]");
-    f.params[out->offset + 7] = 0.5f;
+    /* Named by its flat position in the file's [V, last] form, wherever the layout holds it. */
+    f.params[vae_tensor_index(out, 1, 7)] = NAN;
+    char want[64];
+    snprintf(want, sizeof want, "params/dec.out.weight[%lld]", (long long)out->cols + 7);
+    assert_write_refused(&f, VAE_ERR_NUMERIC, want);
+    f.params[vae_tensor_index(out, 1, 7)] = 0.5f;
     f.m[mu->offset + 3] = -INFINITY;
     assert_write_refused(&f, VAE_ERR_NUMERIC, "optimizer/m/enc.mu.bias[3]");
     f.m[mu->offset + 3] = 0.5f;

@@ -33,6 +33,14 @@ static float *tensor(vae_model *m, const char *name)
     return vae_model_params(m) + t->offset;
 }
 
+/* Element (r, c) of a weight in nn.Linear's [out, in] form, wherever the layout holds it. */
+static float *weight_at(vae_model *m, const char *name, int64_t r, int64_t c)
+{
+    const vae_tensor *t = vae_layout_find(vae_model_layout(m), name);
+    assert_non_null(t);
+    return vae_model_params(m) + vae_tensor_index(t, r, c);
+}
+
 /* z straight to the output layer (log p(w | z) = W z + b - lse), all encoder weights zero so that
  * every document's mu is enc.mu.bias = mu. */
 static vae_model *hand_model(const float *bias, const float *mu, int max_batch)
@@ -45,10 +53,10 @@ static vae_model *hand_model(const float *bias, const float *mu, int max_batch)
     cfg.num_dec = 0;
     vae_model *m = NULL;
     assert_int_equal(vae_model_new(&m, &cfg, max_batch, 0), VAE_OK);
-    float *w = tensor(m, "dec.out.weight"), *b = tensor(m, "dec.out.bias");
+    float *b = tensor(m, "dec.out.bias");
     for (int v = 0; v < V; v++) {
-        w[v * L + 0] = w_unit0[v];
-        w[v * L + 1] = w_unit1[v];
+        *weight_at(m, "dec.out.weight", v, 0) = w_unit0[v];
+        *weight_at(m, "dec.out.weight", v, 1) = w_unit1[v];
         b[v] = bias ? bias[v] : 0.0f;
     }
     for (int u = 0; mu && u < L; u++)
@@ -217,8 +225,8 @@ static void test_generate_z_from_documented_stream(void **state)
     cfg.num_dec = 0;
     vae_model *m = NULL;
     assert_int_equal(vae_model_new(&m, &cfg, 2, 0), VAE_OK);
-    tensor(m, "dec.out.weight")[0] = 20.0f;
-    tensor(m, "dec.out.weight")[1] = -20.0f;
+    *weight_at(m, "dec.out.weight", 0, 0) = 20.0f;
+    *weight_at(m, "dec.out.weight", 1, 0) = -20.0f;
     for (int64_t doc = 0; doc < 40; doc++) {
         float z;
         vae_normals(11, (uint64_t)doc, 0, &z, 1);

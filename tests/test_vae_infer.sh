@@ -62,7 +62,7 @@ ok "eval under mpirun -np 2 and 3 equals eval on one rank"
 # topics: each planted topic's top 10 words overlap some unit's top 10 far above chance (0.33).
 "$infer" topics --checkpoint "$ckpt" --top 10 --json >"$work/topics.jsonl"
 "$infer" topics --checkpoint "$ckpt" --top 10 --corpus "$work/x.h5" >"$work/topics.txt"
-$py - "$work/x.h5" "$work/topics.jsonl" "$work/topics.txt" <<'EOF' || fail "topics do not recover the planted topics"
+$py - "$work/x.h5" "$work/topics.jsonl" "$work/topics.txt" "$ckpt" <<'EOF' || fail "topics do not recover the planted topics"
 import h5py, json, re, sys
 import numpy as np
 f = h5py.File(sys.argv[1], "r")
@@ -70,6 +70,20 @@ planted = f["synthetic/topics"][:]
 words = [w.decode() for w in f["vocab/words"][:]]
 units = [json.loads(line) for line in open(sys.argv[2])]
 assert len(units) == 32 and [u["topic"] for u in units] == list(range(32))
+# The same ranking recomputed with numpy from the checkpoint file's [out, in] decoder weights
+# (SPEC's rise of p(w | z) from z = -2 e_u to +2 e_u): the file's layout is the SPEC's, whatever
+# the trainer holds in memory. The leading 3 words, clear of float near-ties.
+ck = h5py.File(sys.argv[4], "r")["params"]
+lin = lambda h, n: h @ ck[n + ".weight"][:].astype(np.float64).T + ck[n + ".bias"][:]
+def p_w(z):
+    h = np.maximum(lin(np.maximum(lin(z, "dec.0"), 0), "dec.1"), 0)
+    logits = lin(h, "dec.out")
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+rise = p_w(2 * np.eye(32)) - p_w(-2 * np.eye(32))
+for u in range(32):
+    want = [words[i] for i in np.argsort(-rise[u], kind="stable")[:3]]
+    assert units[u]["words"][:3] == want, (u, units[u]["words"][:3], want)
 unit_sets = [set(u["words"]) for u in units]
 for k, row in enumerate(planted):
     top = {words[i] for i in np.argsort(-row)[:10]}
@@ -84,7 +98,7 @@ for u, line in enumerate(lines[:-1]):
 diversity = float(lines[-1].split("=")[1])
 assert 0 < diversity <= 1
 EOF
-ok "topics recover the planted topics; npmi and diversity in range"
+ok "topics recover the planted topics and match numpy's decoder from the file; npmi and diversity in range"
 
 # summarize: keywords come from their document and mostly from its dominant planted topic's block.
 "$infer" summarize --checkpoint "$ckpt" --corpus "$work/x.h5" --split test --top 5 --json >"$work/sum.jsonl"
