@@ -198,6 +198,137 @@ int vae_comm_allgather_floats(vae_comm *c, float *buf, size_t n)
                                      c->world), "MPI_Allgatherv");
 }
 
+struct vae_comm_shared {
+    MPI_Comm node;
+    MPI_Win params_win, grads_win;
+    float *params;
+    float **grads; /* [size]: every rank's gradient buffer, mapped here */
+    int rank, size;
+};
+
+void vae_comm_shared_free(vae_comm_shared *s)
+{
+    if (!s)
+        return;
+    if (s->grads_win != MPI_WIN_NULL) {
+        MPI_Win_unlock_all(s->grads_win);
+        MPI_Win_free(&s->grads_win);
+    }
+    if (s->params_win != MPI_WIN_NULL) {
+        MPI_Win_unlock_all(s->params_win);
+        MPI_Win_free(&s->params_win);
+    }
+    if (s->node != MPI_COMM_NULL)
+        MPI_Comm_free(&s->node);
+    free(s->grads);
+    free(s);
+}
+
+/* One window of bytes on this rank (rank 0 alone holds the parameters), with a passive-target
+ * epoch open for its whole life: ranks read each other's memory directly, ordered by
+ * MPI_Win_sync and barriers (the MPI-3 shared-memory model). */
+static int shared_window(vae_comm_shared *s, size_t bytes, MPI_Win *win, void *base)
+{
+    int rc = mpi_status(MPI_Win_allocate_shared((MPI_Aint)bytes, sizeof(float), MPI_INFO_NULL, s->node, base, win),
+                        "MPI_Win_allocate_shared");
+    if (rc == VAE_OK)
+        rc = mpi_status(MPI_Win_lock_all(MPI_MODE_NOCHECK, *win), "MPI_Win_lock_all");
+    return rc;
+}
+
+int vae_comm_shared_new(vae_comm *c, size_t num_params, size_t num_grads, vae_comm_shared **out)
+{
+    *out = NULL;
+    if (c->local_size != c->size)
+        return vae_fail(VAE_ERR_ARG, "the ranks span more than one node: no node-shared buffers");
+    vae_comm_shared *s = calloc(1, sizeof *s);
+    if (!s)
+        return vae_fail(VAE_ERR_NOMEM, "out of memory");
+    s->node = MPI_COMM_NULL;
+    s->params_win = s->grads_win = MPI_WIN_NULL;
+    int rc = mpi_status(MPI_Comm_split_type(c->world, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &s->node),
+                        "MPI_Comm_split_type");
+    if (rc == VAE_OK) {
+        MPI_Comm_rank(s->node, &s->rank);
+        MPI_Comm_size(s->node, &s->size);
+        if (!(s->grads = calloc((size_t)s->size, sizeof *s->grads)))
+            rc = vae_fail(VAE_ERR_NOMEM, "out of memory");
+    }
+    float *mine = NULL;
+    if (rc == VAE_OK)
+        rc = shared_window(s, s->rank == 0 ? num_params * sizeof(float) : 0, &s->params_win, &s->params);
+    if (rc == VAE_OK)
+        rc = shared_window(s, num_grads * sizeof(float), &s->grads_win, &mine);
+    for (int r = 0; r < s->size && rc == VAE_OK; r++) {
+        MPI_Aint bytes;
+        int unit;
+        rc = mpi_status(MPI_Win_shared_query(s->grads_win, r, &bytes, &unit, &s->grads[r]), "MPI_Win_shared_query");
+    }
+    if (rc == VAE_OK) {
+        MPI_Aint bytes;
+        int unit;
+        rc = mpi_status(MPI_Win_shared_query(s->params_win, 0, &bytes, &unit, &s->params), "MPI_Win_shared_query");
+    }
+    if (rc == VAE_OK) {
+        memset(mine, 0, num_grads * sizeof(float));
+        if (s->rank == 0)
+            memset(s->params, 0, num_params * sizeof(float));
+        rc = vae_comm_shared_sync(s);
+    }
+    if (rc != VAE_OK) {
+        vae_comm_shared_free(s);
+        return rc;
+    }
+    *out = s;
+    return VAE_OK;
+}
+
+float *vae_comm_shared_params(vae_comm_shared *s) { return s->params; }
+float *vae_comm_shared_grads(vae_comm_shared *s) { return s->grads[s->rank]; }
+
+int vae_comm_shared_sync(vae_comm_shared *s)
+{
+    MPI_Win_sync(s->params_win);
+    MPI_Win_sync(s->grads_win);
+    int rc = mpi_status(MPI_Barrier(s->node), "MPI_Barrier");
+    MPI_Win_sync(s->params_win);
+    MPI_Win_sync(s->grads_win);
+    return rc;
+}
+
+int vae_comm_shared_reduce(vae_comm_shared *s, size_t lo, size_t hi, double *sum_squares)
+{
+    int rc = vae_comm_shared_sync(s);
+    if (rc != VAE_OK)
+        return rc;
+    double lanes[8] = {0};
+    /* In pieces through a small buffer: the sums vectorize, and this rank's own buffer, one of the
+     * terms, is written only after the piece is summed. */
+    enum { PIECE = 1024 };
+    float sum[PIECE];
+    for (size_t i = lo; i < hi; i += PIECE) {
+        const size_t len = hi - i < PIECE ? hi - i : PIECE;
+        memcpy(sum, s->grads[0] + i, len * sizeof *sum);
+        for (int r = 1; r < s->size; r++) {
+            const float *restrict g = s->grads[r] + i;
+            for (size_t k = 0; k < len; k++)
+                sum[k] += g[k];
+        }
+        memcpy(s->grads[s->rank] + i, sum, len * sizeof *sum);
+        /* Eight independent partial sums, so this vectorizes without reassociating. */
+        size_t k = 0;
+        for (; k + 8 <= len; k += 8)
+            for (int q = 0; q < 8; q++)
+                lanes[q] += (double)sum[k + q] * sum[k + q];
+        for (; k < len; k++)
+            lanes[0] += (double)sum[k] * sum[k];
+    }
+    *sum_squares = 0.0;
+    for (int q = 0; q < 8; q++)
+        *sum_squares += lanes[q];
+    return VAE_OK;
+}
+
 int vae_comm_agree(vae_comm *c, int status, int *who)
 {
     /* The lowest failing rank wins: (rank, status) pairs reduced by MINLOC on the rank. */

@@ -19,6 +19,7 @@ struct vae_model {
     int max_batch, grad_extra, width; /* width: the widest hidden layer or latent */
     int64_t cap_nnz;
     float *params, *grads;
+    int owns_buffers; /* 0: params and grads are the caller's (vae_model_new_on) */
     /* Activations, each [max_batch, its width]; enc[0] is the sparse layer's output. */
     float *xval; /* [cap_nnz] transformed counts */
     float *enc[VAE_MAX_HIDDEN], *dec[VAE_MAX_HIDDEN];
@@ -168,8 +169,10 @@ void vae_model_free(vae_model *m)
 {
     if (!m)
         return;
-    free(m->params);
-    free(m->grads);
+    if (m->owns_buffers) {
+        free(m->params);
+        free(m->grads);
+    }
     free(m->xval);
     for (int i = 0; i < VAE_MAX_HIDDEN; i++) {
         free(m->enc[i]);
@@ -193,6 +196,12 @@ static float *alloc_floats(size_t n) { return vae_calloc_array(n, sizeof(float))
 
 int vae_model_new(vae_model **out, const vae_model_config *cfg, int max_batch, int grad_extra)
 {
+    return vae_model_new_on(out, cfg, max_batch, grad_extra, NULL, NULL);
+}
+
+int vae_model_new_on(vae_model **out, const vae_model_config *cfg, int max_batch, int grad_extra, float *params,
+                     float *grads)
+{
     *out = NULL;
     vae_model *m = NULL;
     int rc = VAE_OK;
@@ -212,8 +221,9 @@ int vae_model_new(vae_model **out, const vae_model_config *cfg, int max_batch, i
         m->width = cfg->enc_hidden[i] > m->width ? cfg->enc_hidden[i] : m->width;
     for (int i = 0; i < cfg->num_dec; i++)
         m->width = cfg->dec_hidden[i] > m->width ? cfg->dec_hidden[i] : m->width;
-    m->params = alloc_floats(m->layout.num_params);
-    m->grads = alloc_floats(m->layout.num_params + (size_t)grad_extra);
+    m->owns_buffers = !params;
+    m->params = params ? params : alloc_floats(m->layout.num_params);
+    m->grads = grads ? grads : alloc_floats(m->layout.num_params + (size_t)grad_extra);
     int ok = m->params && m->grads;
     for (int i = 0; i < cfg->num_enc; i++)
         ok = ok && (m->enc[i] = alloc_floats(B * (size_t)cfg->enc_hidden[i]));

@@ -71,6 +71,9 @@ typedef struct {
     int sharded;
     size_t shard_lo, shard_hi;
     double grad_norm;
+    /* Sharded on one node: the parameters and every rank's gradient in node-shared memory (NULL:
+     * reduce-scatter and allgather through MPI). */
+    vae_comm_shared *shared;
     /* Time split of the steps since the last train line. */
     double t_data, t_compute, t_comm, t_interval_start;
     double docs_interval, tokens_interval;
@@ -91,6 +94,13 @@ static void hidden_list(char *buf, size_t size, const int *h, int n)
     buf[0] = '\0';
     for (int i = 0; i < n; i++)
         snprintf(buf + strlen(buf), size - strlen(buf), "%s%d", i ? "," : "", h[i]);
+}
+
+/* The same answer on every rank: whether the sharded exchange goes through node-shared memory. */
+static int wants_shared_memory(const trainer *t)
+{
+    const char *off = getenv("VAE_NO_SHARED_MEMORY");
+    return t->sharded && !(off && strcmp(off, "1") == 0) && vae_comm_local_size(t->comm) == t->ranks;
 }
 
 static int build_config_json(trainer *t)
@@ -132,6 +142,8 @@ static int build_config_json(trainer *t)
     json_int(j, "keep_checkpoints", c->keep_checkpoints);
     json_int(j, "shuffle", c->shuffle);
     json_int(j, "shard_optimizer", c->shard_optimizer);
+    json_str(j, "gradient_exchange", !t->sharded ? "allreduce"
+                                     : wants_shared_memory(t) ? "node-shared memory" : "reduce-scatter + allgather");
     json_int(j, "ranks", t->ranks);
     json_str(j, "version", vae_version());
     json_str(j, "mpi", vae_comm_library_version());
@@ -360,6 +372,26 @@ static int save_checkpoint(trainer *t, int *who)
     return vae_comm_agree(t->comm, rc, who);
 }
 
+/* Collective, after setup succeeded everywhere: with the sharded optimizer and every rank on one
+ * node, the model moves onto node-shared parameters and gradients (before any parameter is set).
+ * VAE_NO_SHARED_MEMORY=1 keeps the MPI path that runs across nodes (its tests use it). */
+static int use_shared_memory(trainer *t, int *who)
+{
+    if (!wants_shared_memory(t))
+        return VAE_OK;
+    const size_t n = vae_model_num_params(t->model);
+    vae_model *m = NULL;
+    int rc = vae_comm_shared_new(t->comm, n, n + X_COUNT, &t->shared);
+    if (rc == VAE_OK)
+        rc = vae_model_new_on(&m, vae_model_config_of(t->model), vae_model_max_batch(t->model), X_COUNT,
+                              vae_comm_shared_params(t->shared), vae_comm_shared_grads(t->shared));
+    if (rc == VAE_OK) {
+        vae_model_free(t->model);
+        t->model = m;
+    }
+    return vae_comm_agree(t->comm, rc, who);
+}
+
 static int same_architecture(const vae_model_config *a, const vae_model_config *b)
 {
     int same = a->vocab_size == b->vocab_size && a->latent == b->latent && a->num_enc == b->num_enc &&
@@ -450,8 +482,10 @@ static int starting_point(trainer *t, int *who)
         return rc;
     int64_t pos[4] = {t->step, t->epoch, t->step_in_epoch, t->optim->t};
     const size_t n = vae_model_num_params(t->model);
+    /* Node-shared parameters are already everyone's once rank 0's writes are synced. */
     if ((rc = vae_comm_broadcast(t->comm, pos, sizeof pos, 0)) != VAE_OK ||
-        (rc = vae_comm_broadcast(t->comm, vae_model_params(t->model), n * sizeof(float), 0)) != VAE_OK ||
+        (rc = t->shared ? vae_comm_shared_sync(t->shared)
+                        : vae_comm_broadcast(t->comm, vae_model_params(t->model), n * sizeof(float), 0)) != VAE_OK ||
         (rc = vae_comm_broadcast(t->comm, t->optim->m, n * sizeof(float), 0)) != VAE_OK ||
         (rc = vae_comm_broadcast(t->comm, t->optim->v, n * sizeof(float), 0)) != VAE_OK)
         return rc;
@@ -494,9 +528,10 @@ static int setup(trainer *t)
     const int64_t cap = max_rank > EVAL_BATCH_MIN ? max_rank : EVAL_BATCH_MIN;
     if ((rc = vae_model_new(&t->model, &mc, (int)cap, X_COUNT)) != VAE_OK)
         return rc;
+    t->sharded = c->shard_optimizer && t->ranks > 1;
     if ((rc = vae_optim_new(&t->optim, &c->optim, vae_model_num_params(t->model))) != VAE_OK)
         return rc;
-    if ((t->sharded = c->shard_optimizer && t->ranks > 1)) {
+    if (t->sharded) {
         const size_t n = vae_model_num_params(t->model);
         if (n > INT32_MAX)
             return vae_fail(VAE_ERR_ARG, "--shard-optimizer: the model has %zu parameters, more than 2^31 - 1", n);
@@ -547,6 +582,7 @@ static void teardown(trainer *t)
     json_free(&t->json);
     vae_optim_free(t->optim);
     vae_model_free(t->model);
+    vae_comm_shared_free(t->shared);
     vae_corpus_free(t->corpus);
 }
 
@@ -584,15 +620,19 @@ static int train_step(trainer *t, float **extras)
     if (!t->sharded) {
         crc = vae_comm_sum_floats(t->comm, grads, n + X_COUNT);
     } else {
-        /* The gradient's reduce-scatter (the first half of an allreduce; the update's allgather is
-         * the second), then the step's sums with this block's squared norm, summed in double. */
-        double sums[X_COUNT];
-        crc = vae_comm_reduce_scatter_floats(t->comm, grads, n);
+        /* Each rank's block of the summed gradient (node-shared memory, or a reduce-scatter: the
+         * first half of an allreduce, the update's allgather being the second), then the step's
+         * sums with the block's squared norm, summed in double. */
+        double sums[X_COUNT], block_norm2 = 0.0;
+        if (t->shared) {
+            crc = vae_comm_shared_reduce(t->shared, t->shard_lo, t->shard_hi, &block_norm2);
+        } else if ((crc = vae_comm_reduce_scatter_floats(t->comm, grads, n)) == VAE_OK) {
+            block_norm2 = vae_grad_norm(grads + t->shard_lo, t->shard_hi - t->shard_lo);
+            block_norm2 *= block_norm2;
+        }
         for (int i = 0; i < X_COUNT; i++)
             sums[i] = x[i];
-        const size_t len = t->shard_hi - t->shard_lo;
-        sums[X_NORM2] = crc == VAE_OK ? vae_grad_norm(grads + t->shard_lo, len) : 0.0;
-        sums[X_NORM2] *= sums[X_NORM2];
+        sums[X_NORM2] = block_norm2;
         if (crc == VAE_OK)
             crc = vae_comm_sum_doubles(t->comm, sums, X_COUNT);
         for (int i = 0; i < X_COUNT; i++)
@@ -617,6 +657,8 @@ int vae_train_run(const vae_train_config *c, vae_comm *comm, int *stopped_by, in
     *failed_rank = 0;
     t->run_start = t->t_interval_start = vae_wtime();
     int rc = vae_comm_agree(comm, setup(t), failed_rank);
+    if (rc == VAE_OK)
+        rc = use_shared_memory(t, failed_rank);
     if (rc == VAE_OK)
         rc = starting_point(t, failed_rank);
     const int64_t per_epoch = rc == VAE_OK ? plan_steps_per_epoch(&t->plan) : 1;
@@ -651,7 +693,8 @@ int vae_train_run(const vae_train_config *c, vae_comm *comm, int *stopped_by, in
         if (t->sharded) {
             /* Every rank got the same norm, so all reach this collective together. */
             const double tg = vae_wtime();
-            rc = vae_comm_allgather_floats(comm, vae_model_params(t->model), vae_model_num_params(t->model));
+            rc = t->shared ? vae_comm_shared_sync(t->shared)
+                           : vae_comm_allgather_floats(comm, vae_model_params(t->model), vae_model_num_params(t->model));
             t->t_comm += vae_wtime() - tg;
             if (rc != VAE_OK)
                 break;

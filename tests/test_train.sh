@@ -30,28 +30,39 @@ mpi 3 "$bin/vae-dist" "${common[@]}" --out "$work/other" --max-steps 60 --resume
 $py "$tests/ckpt_compare.py" "$(latest "$work/straight")" "$(latest "$work/other")" 1e-4 || fail "resume on 3 ranks"
 ok "resume: bitwise on the same ranks, within 1e-4 on another rank count"
 
-# --shard-optimizer (reduce-scatter, each rank updates its block, allgather): the model of one
-# allreduce. Bitwise at 2 ranks (a sum of two is the same in either order), moments included;
-# within 1e-4 of 1 rank on 3 and 4; clipping by the global norm assembled from the blocks; resume
-# bitwise with the moments gathered into the checkpoint, and an unsharded run resumes from it.
-mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/sh2" --max-steps 30 --shard-optimizer
-$py "$tests/ckpt_compare.py" "$(latest "$work/r2")" "$(latest "$work/sh2")" exact optimizer || fail "sharded 2 ranks"
-for n in 3 4; do
-  mpi "$n" "$bin/vae-dist" "${common[@]}" --out "$work/sh$n" --max-steps 30 --shard-optimizer
-  $py "$tests/ckpt_compare.py" "$(latest "$work/r1")" "$(latest "$work/sh$n")" 1e-4 optimizer || fail "sharded $n ranks vs 1"
+# --shard-optimizer (each rank updates its block of the parameters): the model of one allreduce,
+# through both exchanges: node-shared memory (all ranks on one node, the default there) and
+# reduce-scatter + allgather (what runs across nodes; VAE_NO_SHARED_MEMORY=1 forces it here).
+# Bitwise at 2 ranks (a sum of two is the same in either order), moments included; within 1e-4 of
+# 1 rank on 3 and 4; clipping by the global norm assembled from the blocks; resume bitwise with
+# the moments gathered into the checkpoint, and an unsharded run resumes from it.
+exchange() { $py -c 'import json,sys; print(json.load(open(sys.argv[1]))["gradient_exchange"])' "$1/config.json"; }
+for via in shm mpi; do
+  export VAE_NO_SHARED_MEMORY=$([ $via = mpi ] && echo 1 || echo 0)
+  want=$([ $via = mpi ] && echo "reduce-scatter + allgather" || echo "node-shared memory")
+  d="$work/$via"
+  mpi 2 "$bin/vae-dist" "${common[@]}" --out "$d-sh2" --max-steps 30 --shard-optimizer
+  [ "$(exchange "$d-sh2")" = "$want" ] || fail "$via: gradient_exchange is $(exchange "$d-sh2")"
+  $py "$tests/ckpt_compare.py" "$(latest "$work/r2")" "$(latest "$d-sh2")" exact optimizer || fail "$via: sharded 2 ranks"
+  for n in 3 4; do
+    mpi "$n" "$bin/vae-dist" "${common[@]}" --out "$d-sh$n" --max-steps 30 --shard-optimizer
+    $py "$tests/ckpt_compare.py" "$(latest "$work/r1")" "$(latest "$d-sh$n")" 1e-4 optimizer || fail "$via: sharded $n ranks vs 1"
+  done
+  mpi 2 "$bin/vae-dist" "${common[@]}" --out "$d-clip_sh" --max-steps 30 --clip-norm 0.5 --shard-optimizer
+  [ $via = shm ] && mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/clip" --max-steps 30 --clip-norm 0.5
+  $py "$tests/ckpt_compare.py" "$(latest "$work/clip")" "$(latest "$d-clip_sh")" 1e-5 || fail "$via: sharded clipping"
+  ! $py "$tests/ckpt_compare.py" "$(latest "$d-sh2")" "$(latest "$d-clip_sh")" 1e-3 >/dev/null || fail "$via: clipping had no effect"
+  mpi 3 "$bin/vae-dist" "${common[@]}" --out "$d-sh_straight" --max-steps 60 --shard-optimizer
+  cp -r "$d-sh3" "$d-sh_split"
+  mpi 3 "$bin/vae-dist" "${common[@]}" --out "$d-sh_split" --max-steps 60 --shard-optimizer --resume auto
+  $py "$tests/ckpt_compare.py" "$(latest "$d-sh_straight")" "$(latest "$d-sh_split")" exact optimizer || fail "$via: sharded resume"
+  cp -r "$d-sh3" "$d-sh_plain"
+  mpi 2 "$bin/vae-dist" "${common[@]}" --out "$d-sh_plain" --max-steps 60 --resume auto
+  $py "$tests/ckpt_compare.py" "$(latest "$work/straight")" "$(latest "$d-sh_plain")" 1e-4 optimizer || fail "$via: unsharded resume from sharded"
 done
-mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/clip" --max-steps 30 --clip-norm 0.5
-mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/clip_sh" --max-steps 30 --clip-norm 0.5 --shard-optimizer
-$py "$tests/ckpt_compare.py" "$(latest "$work/clip")" "$(latest "$work/clip_sh")" 1e-5 || fail "sharded clipping"
-! $py "$tests/ckpt_compare.py" "$(latest "$work/sh2")" "$(latest "$work/clip_sh")" 1e-3 >/dev/null || fail "clipping had no effect"
-mpi 3 "$bin/vae-dist" "${common[@]}" --out "$work/sh_straight" --max-steps 60 --shard-optimizer
-cp -r "$work/sh3" "$work/sh_split"
-mpi 3 "$bin/vae-dist" "${common[@]}" --out "$work/sh_split" --max-steps 60 --shard-optimizer --resume auto
-$py "$tests/ckpt_compare.py" "$(latest "$work/sh_straight")" "$(latest "$work/sh_split")" exact optimizer || fail "sharded resume"
-cp -r "$work/sh3" "$work/sh_plain"
-mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/sh_plain" --max-steps 60 --resume auto
-$py "$tests/ckpt_compare.py" "$(latest "$work/straight")" "$(latest "$work/sh_plain")" 1e-4 optimizer || fail "unsharded resume from sharded"
-ok "--shard-optimizer: bitwise at 2 ranks, 1e-4 on 3 and 4, clipping, resume exact and across modes"
+unset VAE_NO_SHARED_MEMORY
+[ "$(exchange "$work/r2")" = allreduce ] || fail "plain run: gradient_exchange is $(exchange "$work/r2")"
+ok "--shard-optimizer, node-shared memory and reduce-scatter + allgather: bitwise at 2 ranks, 1e-4 on 3 and 4, clipping, resume exact and across modes"
 
 # Without --resume, a folder that holds checkpoints is refused, and nothing in it is touched.
 before=$(ls "$work/straight/checkpoints")

@@ -42,6 +42,24 @@ void vae_comm_shard(const vae_comm *c, size_t n, int rank, size_t *lo, size_t *h
 int vae_comm_reduce_scatter_floats(vae_comm *c, float *buf, size_t n);
 /* Collective, in place: each rank's block of buf[0..n) is copied to every rank. n < 2^31. */
 int vae_comm_allgather_floats(vae_comm *c, float *buf, size_t n);
+/* Buffers shared by the ranks of one node (MPI-3 shared memory), for the sharded optimizer when
+ * all ranks run on one node: one parameter buffer for all of them, and each rank's gradient buffer
+ * readable by the others, so a rank sums its block straight from the others' gradients and no
+ * allgather is needed. vae_comm_shared_new is collective; VAE_ERR_ARG when the ranks span nodes
+ * (use reduce-scatter + allgather then). Both buffers start zeroed. */
+typedef struct vae_comm_shared vae_comm_shared;
+int vae_comm_shared_new(vae_comm *c, size_t num_params, size_t num_grads, vae_comm_shared **out);
+void vae_comm_shared_free(vae_comm_shared *s);
+float *vae_comm_shared_params(vae_comm_shared *s);
+float *vae_comm_shared_grads(vae_comm_shared *s); /* this rank's */
+/* Collective, once every rank has written its gradient: this rank's [lo, hi) of its own gradient
+ * becomes the sum over ranks, added in rank order (so any rank count sums every block the same
+ * way), and *sum_squares the block's sum of squares, taken while it is in cache (the optimizer's
+ * finite check and clipping need it). Other ranks read this rank's buffer meanwhile: write it
+ * again only after vae_comm_shared_sync. */
+int vae_comm_shared_reduce(vae_comm_shared *s, size_t lo, size_t hi, double *sum_squares);
+/* Collective barrier after which every rank's writes to the shared buffers are visible to all. */
+int vae_comm_shared_sync(vae_comm_shared *s);
 /* Collective: every rank passes its local status; all get the same answer. Returns VAE_OK when
  * every rank is fine, else the status of the lowest failing rank, whose rank is put in *who (may
  * be NULL). That rank alone should print its message, so the user reads one clear error. */

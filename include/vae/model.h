@@ -71,6 +71,10 @@ typedef struct vae_model vae_model;
  * grad_extra more floats after the gradients (the trainer's per-step sums travel in the same
  * allreduce). Parameters start at zero: call vae_model_init_params or copy them in. */
 int vae_model_new(vae_model **out, const vae_model_config *cfg, int max_batch, int grad_extra);
+/* The same on caller-owned buffers (num_params and num_params + grad_extra floats, zeroed; the
+ * model never frees them): the trainer's parameters shared by the ranks of a node. */
+int vae_model_new_on(vae_model **out, const vae_model_config *cfg, int max_batch, int grad_extra, float *params,
+                     float *grads);
 void vae_model_free(vae_model *m);
 int vae_model_reserve(vae_model *m, int64_t max_nnz);
 
