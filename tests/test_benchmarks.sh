@@ -16,7 +16,8 @@ ok "vae-bench-step prints its step, docs/s and GEMM-bound limit"
 for n in 1 2; do
   mpi "$n" "$bin/vae-bench-comm" --floats 100000 --reps 3 >"$work/comm$n" || fail "vae-bench-comm on $n ranks"
   grep -q "^$n ranks, 100000 floats" "$work/comm$n" && grep -q "^allreduce (in place): *[0-9.]* ms" "$work/comm$n" &&
-    grep -q "^reduce-scatter (ring) + allgather: *[0-9.]* ms" "$work/comm$n" ||
+    grep -q "^reduce-scatter (ring) + allgather: *[0-9.]* ms" "$work/comm$n" &&
+    grep -q "^node-shared memory (sum + barrier): *[0-9.]* ms" "$work/comm$n" ||
     fail "vae-bench-comm on $n ranks: $(cat "$work/comm$n")"
 done
 for prog in vae-bench-comm vae-bench-step; do
@@ -26,6 +27,6 @@ done
 for prog in vae-bench-comm vae-bench-step; do
   "$bin/$prog" --help >"$work/help" && grep -q "^usage: .*$prog" "$work/help" || fail "$prog --help"
 done
-ok "vae-bench-comm prints both ways on 1 and 2 ranks; --help, and a bad flag exits 2 naming it (both programs)"
+ok "vae-bench-comm prints all three ways on 1 and 2 ranks; --help, and a bad flag exits 2 naming it (both programs)"
 
 echo "$pass passed, 0 failed"

@@ -1,7 +1,9 @@
-/* Benchmark of the trainer's two ways of combining a gradient (not a test): one in-place allreduce
- * (the default) against comm.c's ring reduce-scatter followed by an allgather (--shard-optimizer),
- * on a buffer the size of a model's gradient, through the library's comm module exactly as the
- * trainer calls it. Between repetitions a 64 MB buffer is rewritten, so that, as in training, the
+/* Benchmark of the trainer's ways of combining a gradient (not a test): one in-place allreduce
+ * (the default) against --shard-optimizer's exchanges: comm.c's ring reduce-scatter followed by an
+ * allgather (across nodes), and, when all ranks share a node, the sum of each rank's block straight
+ * from the others' gradients in node-shared memory followed by a barrier (no allgather). A buffer
+ * the size of a model's gradient, through the library's comm module exactly as the trainer calls
+ * it. Between repetitions a 64 MB buffer is rewritten, so that, as in training, the
  * gradient is not left in cache by the previous repetition. Prints rank 0's medians.
  * usage: mpirun -np N vae-bench-comm [--floats N] [--reps R] */
 #include <stdio.h>
@@ -43,7 +45,14 @@ int main(int argc, char **argv)
     char *evict = malloc(EVICT_BYTES);
     double *t_all = malloc(sizeof(double) * (size_t)reps), *t_rs = malloc(sizeof(double) * (size_t)reps),
            *t_ag = malloc(sizeof(double) * (size_t)reps);
-    int rc = g && evict && t_all && t_rs && t_ag ? VAE_OK : VAE_ERR_NOMEM;
+    double *t_shm = malloc(sizeof(double) * (size_t)reps);
+    int rc = g && evict && t_all && t_rs && t_ag && t_shm ? VAE_OK : VAE_ERR_NOMEM;
+    vae_comm_shared *shared = NULL;
+    const int use_shared = vae_comm_local_size(comm) == vae_comm_size(comm);
+    if (rc == VAE_OK && use_shared)
+        rc = vae_comm_shared_new(comm, (size_t)n, (size_t)n, &shared);
+    size_t lo = 0, hi = 0;
+    vae_comm_shard(comm, (size_t)n, vae_comm_rank(comm), &lo, &hi);
     for (int64_t r = -3; r < reps && rc == VAE_OK; r++) {
         double t[4] = {0};
         for (int way = 0; way < 2 && rc == VAE_OK; way++) {
@@ -68,6 +77,20 @@ int main(int argc, char **argv)
             t_all[r] = t[1] - t[0];
             t_rs[r] = t[3] - t[2];
         }
+        if (shared && rc == VAE_OK) {
+            float *mine = vae_comm_shared_grads(shared);
+            double sum_squares, t0;
+            memset(evict, (int)r, EVICT_BYTES);
+            for (int64_t i = 0; i < n; i++)
+                mine[i] = (float)(i % 1000);
+            vae_comm_agree(comm, VAE_OK, NULL);
+            t0 = vae_wtime();
+            rc = vae_comm_shared_reduce(shared, lo, hi, &sum_squares);
+            if (rc == VAE_OK)
+                rc = vae_comm_shared_sync(shared);
+            if (r >= 0)
+                t_shm[r] = vae_wtime() - t0;
+        }
     }
     if (rc == VAE_OK && vae_comm_rank(comm) == 0) {
         const double all = bench_median(t_all, (int)reps), rs = bench_median(t_rs, (int)reps),
@@ -76,6 +99,8 @@ int main(int argc, char **argv)
                4e-6 * (double)n, (long long)reps);
         printf("allreduce (in place):              %.3f ms\n", 1e3 * all);
         printf("reduce-scatter (ring) + allgather: %.3f ms (%.3f + %.3f)\n", 1e3 * (rs + ag), 1e3 * rs, 1e3 * ag);
+        if (shared)
+            printf("node-shared memory (sum + barrier): %.3f ms\n", 1e3 * bench_median(t_shm, (int)reps));
     }
     if (rc != VAE_OK)
         fprintf(stderr, "vae-bench-comm: %s\n", vae_error_message());
@@ -84,6 +109,8 @@ int main(int argc, char **argv)
     free(t_all);
     free(t_rs);
     free(t_ag);
+    free(t_shm);
+    vae_comm_shared_free(shared);
     vae_comm_free(comm);
     return rc == VAE_OK ? 0 : 1;
 }
