@@ -80,23 +80,25 @@ def read_split(path, split):
     return m, V
 
 
+def linear_stack(width, sizes):
+    """A module holding Linear layers "0", "1", ... of the given sizes after an input of width
+    (SPEC's names), and the width it ends with."""
+    stack = nn.Module()
+    for i, h in enumerate(sizes):
+        stack.add_module(str(i), nn.Linear(width, h))
+        width = h
+    return stack, width
+
+
 class VAE(nn.Module):
     def __init__(self, V, enc_hidden, latent, dec_hidden):
         super().__init__()
-        self.enc = nn.Module()
-        prev = V
+        self.enc, prev = linear_stack(V, enc_hidden)
         self.n_enc = len(enc_hidden)
-        for i, h in enumerate(enc_hidden):
-            self.enc.add_module(str(i), nn.Linear(prev, h))
-            prev = h
         self.enc.add_module("mu", nn.Linear(prev, latent))
         self.enc.add_module("logvar", nn.Linear(prev, latent))
-        self.dec = nn.Module()
-        prev = latent
+        self.dec, prev = linear_stack(latent, dec_hidden)
         self.n_dec = len(dec_hidden)
-        for i, h in enumerate(dec_hidden):
-            self.dec.add_module(str(i), nn.Linear(prev, h))
-            prev = h
         self.dec.add_module("out", nn.Linear(prev, V))
 
     def encode(self, counts):

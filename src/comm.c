@@ -37,8 +37,8 @@ int vae_comm_init(vae_comm **out, int *argc, char ***argv)
         /* Ranks on one node exchange the gradient through Open MPI's shared-memory transport. Its
          * default single-copy path (CMA, one kernel copy of the whole message) measured slower here
          * than the pipelined copy through shared buffers, which stays in cache: a 10.4 MB in-place
-         * allreduce at 2 ranks took 1.0 ms against 1.7 ms (median of 40), and a 2-rank training
-         * step 6% less. A user's own setting of the parameter wins (no overwrite). */
+         * allreduce at 2 ranks took 0.85 ms against 1.37 ms (vae-bench-comm, median of 40). A
+         * user's own setting of the parameter wins (no overwrite). */
         setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 0);
         int rc = mpi_status(MPI_Init(argc, argv), "MPI_Init");
         if (rc != VAE_OK)
@@ -165,9 +165,9 @@ static int block_layout(vae_comm *c, size_t n, const char *what)
 /* A ring: in step k each rank passes one block's partial sum to its right neighbour and adds the
  * partial arriving from its left into its own copy, so after size - 1 steps rank r holds block r's
  * whole sum, having sent and received (size - 1) / size of the buffer: the bytes of the first half
- * of a ring allreduce. Measured here against Open MPI 4.1's MPI_Reduce_scatter on 2.6M floats at 2
- * ranks: 0.45 ms against 1.9 ms (median of 40); the pieces of RING_PIECE floats keep each received
- * piece in cache for the addition. */
+ * of a ring allreduce. Open MPI 4.1's MPI_Reduce_scatter was slower than the whole allreduce here
+ * (a one-off test); the pieces of RING_PIECE floats keep each received piece in cache for the
+ * addition. */
 int vae_comm_reduce_scatter_floats(vae_comm *c, float *buf, size_t n)
 {
     int rc = block_layout(c, n, "reduce-scatter");
@@ -298,10 +298,10 @@ int vae_comm_shared_sync(vae_comm_shared *s)
 
 int vae_comm_shared_reduce(vae_comm_shared *s, size_t lo, size_t hi, double *sum_squares)
 {
+    *sum_squares = 0.0;
     int rc = vae_comm_shared_sync(s);
     if (rc != VAE_OK)
         return rc;
-    double lanes[8] = {0};
     /* In pieces through a small buffer: the sums vectorize, and this rank's own buffer, one of the
      * terms, is written only after the piece is summed. */
     enum { PIECE = 1024 };
@@ -315,17 +315,8 @@ int vae_comm_shared_reduce(vae_comm_shared *s, size_t lo, size_t hi, double *sum
                 sum[k] += g[k];
         }
         memcpy(s->grads[s->rank] + i, sum, len * sizeof *sum);
-        /* Eight independent partial sums, so this vectorizes without reassociating. */
-        size_t k = 0;
-        for (; k + 8 <= len; k += 8)
-            for (int q = 0; q < 8; q++)
-                lanes[q] += (double)sum[k + q] * sum[k + q];
-        for (; k < len; k++)
-            lanes[0] += (double)sum[k] * sum[k];
+        *sum_squares += vae_sum_squares(sum, len);
     }
-    *sum_squares = 0.0;
-    for (int q = 0; q < 8; q++)
-        *sum_squares += lanes[q];
     return VAE_OK;
 }
 

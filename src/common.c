@@ -1,4 +1,4 @@
-/* The error message of each thread's last failure, and checked allocation. */
+/* The error message of each thread's last failure, checked allocation, and a sum of squares. */
 #include "vae/common.h"
 
 #include <stdarg.h>
@@ -49,3 +49,19 @@ void vae_free_ptr(void *pp)
 }
 
 const char *vae_version(void) { return VAE_VERSION; }
+
+double vae_sum_squares(const float *x, size_t n)
+{
+    enum { LANES = 8 };
+    double part[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int k = 0; k < LANES; k++)
+            part[k] += (double)x[i + k] * x[i + k];
+    double s = 0.0;
+    for (; i < n; i++)
+        s += (double)x[i] * x[i];
+    for (int k = 0; k < LANES; k++)
+        s += part[k];
+    return s;
+}

@@ -45,22 +45,7 @@ void vae_optim_free(vae_optim *o)
     free(o);
 }
 
-double vae_grad_norm(const float *g, size_t n)
-{
-    /* Eight independent partial sums: the compiler may then vectorize without reassociating. */
-    enum { LANES = 8 };
-    double part[LANES] = {0};
-    size_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int k = 0; k < LANES; k++)
-            part[k] += (double)g[i + k] * g[i + k];
-    double s = 0.0;
-    for (; i < n; i++)
-        s += (double)g[i] * g[i];
-    for (int k = 0; k < LANES; k++)
-        s += part[k];
-    return sqrt(s);
-}
+double vae_grad_norm(const float *g, size_t n) { return sqrt(vae_sum_squares(g, n)); }
 
 static float clip_scale(const vae_optim_config *c, double norm)
 {

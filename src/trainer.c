@@ -627,8 +627,7 @@ static int train_step(trainer *t, float **extras)
         if (t->shared) {
             crc = vae_comm_shared_reduce(t->shared, t->shard_lo, t->shard_hi, &block_norm2);
         } else if ((crc = vae_comm_reduce_scatter_floats(t->comm, grads, n)) == VAE_OK) {
-            block_norm2 = vae_grad_norm(grads + t->shard_lo, t->shard_hi - t->shard_lo);
-            block_norm2 *= block_norm2;
+            block_norm2 = vae_sum_squares(grads + t->shard_lo, t->shard_hi - t->shard_lo);
         }
         for (int i = 0; i < X_COUNT; i++)
             sums[i] = x[i];

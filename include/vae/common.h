@@ -37,6 +37,10 @@ void *vae_malloc_array(size_t n, size_t size);
 void *vae_calloc_array(size_t n, size_t size);
 void vae_free_ptr(void *pp);
 
+/* sum_i x[i]^2 accumulated in double (eight partial sums: vectorizable without reassociating):
+ * the gradient's norm for the optimizer, and the sharded exchange's per-block norm. */
+double vae_sum_squares(const float *x, size_t n);
+
 const char *vae_version(void);
 
 #ifdef __cplusplus

@@ -40,8 +40,9 @@ void vae_model_config_default(vae_model_config *cfg, int64_t V);
 /* One named view into the parameter buffer (and, at the same offset, into gradients and the
  * optimizer's moments). Weights are [rows = out, cols = in]; biases have cols = 0. A transposed
  * tensor is held in the buffer as [cols, rows]: enc.0.weight, so that the sparse first layer reads
- * and updates one contiguous row per word of a document. Checkpoints and every reader outside the
- * model see the [rows, cols] form, through the functions below. */
+ * and updates one contiguous row per word of a document, and dec.out.weight, whose GEMMs run faster
+ * that way at a rank's batch. Checkpoints and every reader outside the model see the [rows, cols]
+ * form, through the functions below. */
 typedef struct {
     char name[32];
     int64_t rows, cols;
