@@ -273,7 +273,7 @@ int vae_comm_shared_new(vae_comm *c, size_t num_params, size_t num_grads, vae_co
         memset(mine, 0, num_grads * sizeof(float));
         if (s->rank == 0)
             memset(s->params, 0, num_params * sizeof(float));
-        rc = vae_comm_shared_sync(s);
+        rc = vae_comm_shared_sync(s, NULL, 0);
     }
     if (rc != VAE_OK) {
         vae_comm_shared_free(s);
@@ -285,39 +285,18 @@ int vae_comm_shared_new(vae_comm *c, size_t num_params, size_t num_grads, vae_co
 
 float *vae_comm_shared_params(vae_comm_shared *s) { return s->params; }
 float *vae_comm_shared_grads(vae_comm_shared *s) { return s->grads[s->rank]; }
+const float *const *vae_comm_shared_all_grads(vae_comm_shared *s) { return (const float *const *)s->grads; }
+int vae_comm_shared_size(vae_comm_shared *s) { return s->size; }
 
-int vae_comm_shared_sync(vae_comm_shared *s)
+int vae_comm_shared_sync(vae_comm_shared *s, double *x, int n)
 {
     MPI_Win_sync(s->params_win);
     MPI_Win_sync(s->grads_win);
-    int rc = mpi_status(MPI_Barrier(s->node), "MPI_Barrier");
+    int rc = n > 0 ? mpi_status(MPI_Allreduce(MPI_IN_PLACE, x, n, MPI_DOUBLE, MPI_SUM, s->node), "MPI_Allreduce")
+                   : mpi_status(MPI_Barrier(s->node), "MPI_Barrier");
     MPI_Win_sync(s->params_win);
     MPI_Win_sync(s->grads_win);
     return rc;
-}
-
-int vae_comm_shared_reduce(vae_comm_shared *s, size_t lo, size_t hi, double *sum_squares)
-{
-    *sum_squares = 0.0;
-    int rc = vae_comm_shared_sync(s);
-    if (rc != VAE_OK)
-        return rc;
-    /* In pieces through a small buffer: the sums vectorize, and this rank's own buffer, one of the
-     * terms, is written only after the piece is summed. */
-    enum { PIECE = 1024 };
-    float sum[PIECE];
-    for (size_t i = lo; i < hi; i += PIECE) {
-        const size_t len = hi - i < PIECE ? hi - i : PIECE;
-        memcpy(sum, s->grads[0] + i, len * sizeof *sum);
-        for (int r = 1; r < s->size; r++) {
-            const float *restrict g = s->grads[r] + i;
-            for (size_t k = 0; k < len; k++)
-                sum[k] += g[k];
-        }
-        memcpy(s->grads[s->rank] + i, sum, len * sizeof *sum);
-        *sum_squares += vae_sum_squares(sum, len);
-    }
-    return VAE_OK;
 }
 
 int vae_comm_agree(vae_comm *c, int status, int *who)

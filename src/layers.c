@@ -200,33 +200,43 @@ void vexp_shifted(float *out, const float *x, float shift, float mul, int64_t n)
         out[i] = mul * exp_nonpositive(x[i] - shift);
 }
 
+/* Eight lanes as one GCC/Clang vector: GCC 12 leaves a max kept in an array of lanes scalar, and the
+ * row's max pass (with the bias added in place) was the costliest part of the log-softmax. */
+typedef float lanes8 __attribute__((vector_size(32)));
+typedef int32_t mask8 __attribute__((vector_size(32)));
+
+static inline lanes8 load8(const float *p)
+{
+    lanes8 x;
+    memcpy(&x, p, sizeof x);
+    return x;
+}
+
+static inline lanes8 max8(lanes8 a, lanes8 m)
+{
+    const mask8 greater = a > m;
+    return (lanes8)((greater & (mask8)a) | (~greater & (mask8)m));
+}
+
 float logsumexp_row(float *restrict logits, const float *restrict bias, int64_t V)
 {
-    float lane_max[8];
     int64_t v = 0;
-    if (bias) {
-        for (int k = 0; k < 8; k++)
-            lane_max[k] = logits[0] + bias[0];
-        for (; v + 8 <= V; v += 8)
-            for (int k = 0; k < 8; k++) {
-                logits[v + k] += bias[v + k];
-                lane_max[k] = logits[v + k] > lane_max[k] ? logits[v + k] : lane_max[k];
-            }
-        for (; v < V; v++) {
-            logits[v] += bias[v];
-            lane_max[0] = logits[v] > lane_max[0] ? logits[v] : lane_max[0];
+    float mx = logits[0] + (bias ? bias[0] : 0.0f);
+    lanes8 lane_max = {mx, mx, mx, mx, mx, mx, mx, mx};
+    for (; v + 8 <= V; v += 8) {
+        lanes8 x = load8(logits + v);
+        if (bias) {
+            x += load8(bias + v);
+            memcpy(logits + v, &x, sizeof x);
         }
-    } else {
-        for (int k = 0; k < 8; k++)
-            lane_max[k] = logits[0];
-        for (; v + 8 <= V; v += 8)
-            for (int k = 0; k < 8; k++)
-                lane_max[k] = logits[v + k] > lane_max[k] ? logits[v + k] : lane_max[k];
-        for (; v < V; v++)
-            lane_max[0] = logits[v] > lane_max[0] ? logits[v] : lane_max[0];
+        lane_max = max8(x, lane_max);
     }
-    float mx = lane_max[0];
-    for (int k = 1; k < 8; k++)
+    for (; v < V; v++) {
+        if (bias)
+            logits[v] += bias[v];
+        mx = logits[v] > mx ? logits[v] : mx;
+    }
+    for (int k = 0; k < 8; k++)
         mx = lane_max[k] > mx ? lane_max[k] : mx;
     /* Eight partial sums, so the loop vectorizes without reassociating floats by flag. */
     float part[8] = {0};

@@ -52,32 +52,71 @@ static float clip_scale(const vae_optim_config *c, double norm)
     return c->clip_norm > 0 && norm > c->clip_norm ? (float)(c->clip_norm / (norm + 1e-6)) : 1.0f;
 }
 
-/* Updates p, m, v over [lo, hi) from g[i - lo]. Without clipping nothing else reads the whole
- * gradient, so the update pass itself watches for a non-finite value: one pass over memory, not two. */
-static int update(vae_optim *o, float *p, const float *g, size_t lo, size_t hi, float gscale)
+/* Gradients given as a sum of terms are summed in pieces that stay in L1; one term is read in place. */
+enum { PIECE = 1024 };
+
+static const float *piece_of_sum(const float *const *terms, int num_terms, size_t off, size_t len, float *buf)
+{
+    if (num_terms == 1)
+        return terms[0] + off;
+    const float *restrict g0 = terms[0] + off, *restrict g1 = terms[1] + off;
+    for (size_t k = 0; k < len; k++)
+        buf[k] = g0[k] + g1[k];
+    for (int t = 2; t < num_terms; t++) {
+        const float *restrict g = terms[t] + off;
+        for (size_t k = 0; k < len; k++)
+            buf[k] += g[k];
+    }
+    return buf;
+}
+
+double vae_grad_sum_squares(const float *const *terms, int num_terms, size_t n)
+{
+    if (num_terms == 1)
+        return vae_sum_squares(terms[0], n);
+    float buf[PIECE];
+    double s = 0.0;
+    for (size_t off = 0; off < n; off += PIECE) {
+        const size_t len = n - off < PIECE ? n - off : PIECE;
+        s += vae_sum_squares(piece_of_sum(terms, num_terms, off, len, buf), len);
+    }
+    return s;
+}
+
+/* Updates p, m, v over [lo, hi) from the gradient sum_t terms[t][i - lo]. Without clipping nothing
+ * else reads the whole gradient, so the update pass itself watches for a non-finite value: one
+ * pass over memory, not two. */
+static int update(vae_optim *o, float *p, const float *const *terms, int num_terms, size_t lo, size_t hi,
+                  float gscale)
 {
     const vae_optim_config *c = &o->cfg;
     o->t++;
-    int bad = 0;
-    if (c->kind == VAE_OPTIM_SGD) {
-        const float step = c->lr * gscale;
-        for (size_t i = lo; i < hi; i++) {
-            bad |= !(fabsf(g[i - lo]) <= FLT_MAX);
-            p[i] -= step * g[i - lo];
-        }
-        return bad ? VAE_ERR_NUMERIC : VAE_OK;
-    }
     const double bc1 = 1.0 - pow(c->beta1, (double)o->t);
     const double bc2 = 1.0 - pow(c->beta2, (double)o->t);
-    const float step = (float)(c->lr / bc1), inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
+    const float step = c->kind == VAE_OPTIM_SGD ? c->lr * gscale : (float)(c->lr / bc1);
+    const float inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
     const float b1 = c->beta1, b2 = c->beta2, eps = c->eps;
-    float *m = o->m, *v = o->v;
-    for (size_t i = lo; i < hi; i++) {
-        const float gi = g[i - lo] * gscale;
-        bad |= !(fabsf(gi) <= FLT_MAX);
-        m[i] = b1 * m[i] + (1.0f - b1) * gi;
-        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
-        p[i] -= step * m[i] / (sqrtf(v[i]) * inv_sqrt_bc2 + eps);
+    int bad = 0;
+    float buf[PIECE];
+    for (size_t base = lo; base < hi; base += PIECE) {
+        const size_t len = hi - base < PIECE ? hi - base : PIECE;
+        const float *restrict g = piece_of_sum(terms, num_terms, base - lo, len, buf);
+        float *restrict pp = p + base;
+        if (c->kind == VAE_OPTIM_SGD) {
+            for (size_t k = 0; k < len; k++) {
+                bad |= !(fabsf(g[k]) <= FLT_MAX);
+                pp[k] -= step * g[k];
+            }
+            continue;
+        }
+        float *restrict m = o->m + base, *restrict v = o->v + base;
+        for (size_t k = 0; k < len; k++) {
+            const float gi = g[k] * gscale;
+            bad |= !(fabsf(gi) <= FLT_MAX);
+            m[k] = b1 * m[k] + (1.0f - b1) * gi;
+            v[k] = b2 * v[k] + (1.0f - b2) * gi * gi;
+            pp[k] -= step * m[k] / (sqrtf(v[k]) * inv_sqrt_bc2 + eps);
+        }
     }
     return bad ? VAE_ERR_NUMERIC : VAE_OK;
 }
@@ -87,12 +126,13 @@ int vae_optim_step(vae_optim *o, float *p, const float *g)
     double norm = 0.0;
     if (o->cfg.clip_norm > 0 && !isfinite(norm = vae_grad_norm(g, o->n)))
         return VAE_ERR_NUMERIC;
-    return update(o, p, g, 0, o->n, clip_scale(&o->cfg, norm));
+    return update(o, p, &g, 1, 0, o->n, clip_scale(&o->cfg, norm));
 }
 
-int vae_optim_step_part(vae_optim *o, float *p, const float *g_part, size_t lo, size_t hi, double grad_norm)
+int vae_optim_step_sum(vae_optim *o, float *p, const float *const *terms, int num_terms, size_t lo, size_t hi,
+                       double grad_norm)
 {
-    if (!isfinite(grad_norm))
+    if (o->cfg.clip_norm > 0 && !isfinite(grad_norm))
         return VAE_ERR_NUMERIC;
-    return update(o, p, g_part, lo, hi, clip_scale(&o->cfg, grad_norm));
+    return update(o, p, terms, num_terms, lo, hi, clip_scale(&o->cfg, grad_norm));
 }

@@ -18,8 +18,9 @@
 #include "vae/corpus.h"
 
 /* Per-step sums that travel after the gradients in the same allreduce (sharded: in a small one of
- * their own, with the gradient's squared norm at X_NORM2). */
-enum { X_LOSS, X_RECON, X_KL, X_DOCS, X_TOKENS, X_FAILED, X_SIGTERM, X_SIGUSR1, X_NORM2, X_COUNT };
+ * their own, with the gradient's squared norm at X_NORM2 when clipping). X_BAD counts the ranks
+ * whose update met a non-finite gradient, set after the update. */
+enum { X_LOSS, X_RECON, X_KL, X_DOCS, X_TOKENS, X_FAILED, X_SIGTERM, X_SIGUSR1, X_NORM2, X_BAD, X_COUNT };
 
 /* Documents of this rank's shard read from the corpus at once (up to a whole epoch's shard):
  * a read costs about the decompression of every chunk it touches, so reading an epoch's scattered
@@ -70,10 +71,10 @@ typedef struct {
      * shard_hi) of the buffer, the block of the gradient that the reduce-scatter summed for it. */
     int sharded;
     size_t shard_lo, shard_hi;
-    double grad_norm;
     /* Sharded on one node: the parameters and every rank's gradient in node-shared memory (NULL:
      * reduce-scatter and allgather through MPI). */
     vae_comm_shared *shared;
+    const float **block_terms; /* [ranks on the node]: each rank's gradient at shard_lo */
     /* Time split of the steps since the last train line. */
     double t_data, t_compute, t_comm, t_interval_start;
     double docs_interval, tokens_interval;
@@ -382,6 +383,9 @@ static int use_shared_memory(trainer *t, int *who)
     const size_t n = vae_model_num_params(t->model);
     vae_model *m = NULL;
     int rc = vae_comm_shared_new(t->comm, n, n + X_COUNT, &t->shared);
+    if (rc == VAE_OK && !(t->block_terms = vae_calloc_array((size_t)vae_comm_shared_size(t->shared),
+                                                            sizeof *t->block_terms)))
+        rc = VAE_ERR_NOMEM;
     if (rc == VAE_OK)
         rc = vae_model_new_on(&m, vae_model_config_of(t->model), vae_model_max_batch(t->model), X_COUNT,
                               vae_comm_shared_params(t->shared), vae_comm_shared_grads(t->shared));
@@ -484,7 +488,7 @@ static int starting_point(trainer *t, int *who)
     const size_t n = vae_model_num_params(t->model);
     /* Node-shared parameters are already everyone's once rank 0's writes are synced. */
     if ((rc = vae_comm_broadcast(t->comm, pos, sizeof pos, 0)) != VAE_OK ||
-        (rc = t->shared ? vae_comm_shared_sync(t->shared)
+        (rc = t->shared ? vae_comm_shared_sync(t->shared, NULL, 0)
                         : vae_comm_broadcast(t->comm, vae_model_params(t->model), n * sizeof(float), 0)) != VAE_OK ||
         (rc = vae_comm_broadcast(t->comm, t->optim->m, n * sizeof(float), 0)) != VAE_OK ||
         (rc = vae_comm_broadcast(t->comm, t->optim->v, n * sizeof(float), 0)) != VAE_OK)
@@ -582,14 +586,92 @@ static void teardown(trainer *t)
     json_free(&t->json);
     vae_optim_free(t->optim);
     vae_model_free(t->model);
+    free(t->block_terms);
     vae_comm_shared_free(t->shared);
     vae_corpus_free(t->corpus);
 }
 
-/* One step: forward and backward on this rank's part of the global batch, then one allreduce of
- * gradients and sums. Returns the local status of the data read (the rank still joined the
- * allreduce, flagging its failure). */
-static int train_step(trainer *t, float **extras)
+/* The gradient and the step's sums (after it in the buffer) summed over the ranks by one in-place
+ * allreduce, then the whole update on every rank. */
+static int exchange_update(trainer *t)
+{
+    float *grads = vae_model_grads(t->model);
+    float *x = grads + vae_model_num_params(t->model);
+    const double tc = vae_wtime();
+    int rc = vae_comm_sum_floats(t->comm, grads, vae_model_num_params(t->model) + X_COUNT);
+    const double tu = vae_wtime();
+    t->t_comm += tu - tc;
+    if (rc != VAE_OK)
+        return rc;
+    /* Every rank holds the same summed gradient, so every rank finds the same X_BAD. */
+    x[X_BAD] = vae_optim_step(t->optim, vae_model_params(t->model), grads) != VAE_OK;
+    t->t_compute += vae_wtime() - tu;
+    return VAE_OK;
+}
+
+/* The gradient summed over the ranks and the parameters updated, for the sharded optimizer: each
+ * rank updates its block [shard_lo, shard_hi) from the block's sum, then every rank sees every
+ * block. On one node the block is summed straight from the ranks' gradients in shared memory,
+ * inside the update's own pass; across nodes a reduce-scatter sums it first and an allgather
+ * spreads the updated blocks. Clipping needs the global norm before the update, so the step's sums
+ * (with the norm) go before it; otherwise they go after it, with the update's finite check, on
+ * the collective that ends the step. */
+static int sharded_exchange_update(trainer *t, float *x)
+{
+    const size_t lo = t->shard_lo, hi = t->shard_hi;
+    float *grads = vae_model_grads(t->model), *params = vae_model_params(t->model);
+    const int clip = t->cfg->optim.clip_norm > 0;
+    const float *mine = grads + lo;
+    const float *const *terms = &mine;
+    int num_terms = 1;
+    double sums[X_COUNT];
+    for (int i = 0; i < X_COUNT; i++)
+        sums[i] = x[i];
+    double tc = vae_wtime();
+    int rc;
+    if (t->shared) {
+        /* The other ranks' gradients are complete once this barrier is passed. */
+        rc = vae_comm_shared_sync(t->shared, NULL, 0);
+        num_terms = vae_comm_shared_size(t->shared);
+        for (int r = 0; r < num_terms; r++)
+            t->block_terms[r] = vae_comm_shared_all_grads(t->shared)[r] + lo;
+        terms = t->block_terms;
+    } else {
+        rc = vae_comm_reduce_scatter_floats(t->comm, grads, vae_model_num_params(t->model));
+    }
+    if (rc == VAE_OK && clip) {
+        sums[X_NORM2] = vae_grad_sum_squares(terms, num_terms, hi - lo);
+        rc = vae_comm_sum_doubles(t->comm, sums, X_COUNT);
+    }
+    double tu = vae_wtime();
+    t->t_comm += tu - tc;
+    if (rc != VAE_OK)
+        return rc;
+    const int bad = vae_optim_step_sum(t->optim, params, terms, num_terms, lo, hi, sqrt(sums[X_NORM2])) != VAE_OK;
+    tc = vae_wtime();
+    t->t_compute += tc - tu;
+    if (!clip)
+        sums[X_BAD] = bad;
+    /* With clipping every rank saw the same finite or non-finite norm: the same answer already. */
+    if (t->shared) {
+        rc = vae_comm_shared_sync(t->shared, sums, clip ? 0 : X_COUNT);
+    } else if ((rc = clip ? VAE_OK : vae_comm_sum_doubles(t->comm, sums, X_COUNT)) == VAE_OK) {
+        rc = vae_comm_allgather_floats(t->comm, params, vae_model_num_params(t->model));
+    }
+    if (clip)
+        sums[X_BAD] = bad;
+    for (int i = 0; i < X_COUNT; i++)
+        x[i] = (float)sums[i];
+    t->t_comm += vae_wtime() - tc;
+    return rc;
+}
+
+/* One step: forward and backward on this rank's part of the global batch, the gradient and the
+ * step's sums summed over the ranks, and the update. *extras gets the summed sums: X_FAILED > 0
+ * when a rank failed to read or compute (its status in *local), X_BAD > 0 when the update met a
+ * non-finite gradient; the parameters are then not to be kept. Every rank joins every collective
+ * whatever happened, so none waits on another. Returns the status of the communication. */
+static int train_step(trainer *t, float **extras, int *local)
 {
     const vae_train_config *c = t->cfg;
     float *grads = vae_model_grads(t->model);
@@ -604,6 +686,7 @@ static int train_step(trainer *t, float **extras)
     vae_loss_sums s = {0};
     if (rc == VAE_OK && (rc = vae_model_forward(t->model, &t->batch, &o, &s)) == VAE_OK)
         vae_model_backward(t->model, &t->batch, &o);
+    *local = rc;
     x[X_LOSS] = (float)s.loss;
     x[X_RECON] = (float)s.recon;
     x[X_KL] = (float)s.kl;
@@ -614,38 +697,14 @@ static int train_step(trainer *t, float **extras)
     x[X_SIGTERM] = sig == SIGTERM;
     x[X_SIGUSR1] = sig == SIGUSR1;
     x[X_NORM2] = 0.0f;
-    double t2 = vae_wtime();
-    const size_t n = vae_model_num_params(t->model);
-    int crc;
-    if (!t->sharded) {
-        crc = vae_comm_sum_floats(t->comm, grads, n + X_COUNT);
-    } else {
-        /* Each rank's block of the summed gradient (node-shared memory, or a reduce-scatter: the
-         * first half of an allreduce, the update's allgather being the second), then the step's
-         * sums with the block's squared norm, summed in double. */
-        double sums[X_COUNT], block_norm2 = 0.0;
-        if (t->shared) {
-            crc = vae_comm_shared_reduce(t->shared, t->shard_lo, t->shard_hi, &block_norm2);
-        } else if ((crc = vae_comm_reduce_scatter_floats(t->comm, grads, n)) == VAE_OK) {
-            block_norm2 = vae_sum_squares(grads + t->shard_lo, t->shard_hi - t->shard_lo);
-        }
-        for (int i = 0; i < X_COUNT; i++)
-            sums[i] = x[i];
-        sums[X_NORM2] = block_norm2;
-        if (crc == VAE_OK)
-            crc = vae_comm_sum_doubles(t->comm, sums, X_COUNT);
-        for (int i = 0; i < X_COUNT; i++)
-            x[i] = (float)sums[i];
-        t->grad_norm = sqrt(sums[X_NORM2]);
-    }
-    double t3 = vae_wtime();
+    x[X_BAD] = 0.0f;
     t->t_data += t1 - t0;
-    t->t_compute += t2 - t1;
-    t->t_comm += t3 - t2;
+    t->t_compute += vae_wtime() - t1;
+    *extras = x;
+    rc = t->sharded ? sharded_exchange_update(t, x) : exchange_update(t);
     t->docs_interval += x[X_DOCS];
     t->tokens_interval += x[X_TOKENS];
-    *extras = x;
-    return rc != VAE_OK ? rc : crc;
+    return rc;
 }
 
 int vae_train_run(const vae_train_config *c, vae_comm *comm, int *stopped_by, int *failed_rank)
@@ -665,38 +724,22 @@ int vae_train_run(const vae_train_config *c, vae_comm *comm, int *stopped_by, in
     while (rc == VAE_OK && t->step < t->total_steps) {
         float *x;
         const float beta = beta_at(c, t->step);
-        int local = train_step(t, &x);
+        int local;
+        if ((rc = train_step(t, &x, &local)) != VAE_OK)
+            break;
         if (x[X_FAILED] > 0) {
             /* Someone failed: agree on whose message to print. */
-            rc = vae_comm_agree(comm, local != VAE_OK ? local : VAE_OK, failed_rank);
+            rc = vae_comm_agree(comm, local, failed_rank);
             if (rc == VAE_OK)
                 rc = vae_fail(VAE_ERR_COMM, "a rank failed at step %lld", (long long)t->step);
             break;
         }
-        const double tu = vae_wtime();
-        int finite_grads = isfinite(x[X_LOSS]);
-        if (finite_grads && !t->sharded)
-            finite_grads = vae_optim_step(t->optim, vae_model_params(t->model), vae_model_grads(t->model)) == VAE_OK;
-        else if (finite_grads)
-            finite_grads = vae_optim_step_part(t->optim, vae_model_params(t->model),
-                                               vae_model_grads(t->model) + t->shard_lo, t->shard_lo, t->shard_hi,
-                                               t->grad_norm) == VAE_OK;
-        if (!finite_grads) {
+        if (!isfinite(x[X_LOSS]) || x[X_BAD] > 0) {
             rc = vae_fail(VAE_ERR_NUMERIC, "non-finite %s at step %lld (epoch %lld): stopping; the last good "
                           "checkpoint is %s", isfinite(x[X_LOSS]) ? "gradient" : "loss", (long long)t->step + 1,
                           (long long)t->epoch, t->last_checkpoint[0] ? t->last_checkpoint : "none (none was written)");
             *failed_rank = 0;
             break;
-        }
-        t->t_compute += vae_wtime() - tu;
-        if (t->sharded) {
-            /* Every rank got the same norm, so all reach this collective together. */
-            const double tg = vae_wtime();
-            rc = t->shared ? vae_comm_shared_sync(t->shared)
-                           : vae_comm_allgather_floats(comm, vae_model_params(t->model), vae_model_num_params(t->model));
-            t->t_comm += vae_wtime() - tg;
-            if (rc != VAE_OK)
-                break;
         }
         t->step++;
         if (++t->step_in_epoch == per_epoch) {

@@ -299,38 +299,62 @@ static void test_non_finite_gradient_reported(void **state)
                 }
 }
 
-/* Two optimizers, one updating the whole buffer, one in three blocks from per-block gradient copies
- * (the sharded trainer's way): the same bits in parameters and moments, clipped or not. */
-static void test_parts_equal_whole(void **state)
+/* Two optimizers, one updating the whole buffer from a gradient, one in three blocks from that
+ * gradient given as terms whose float sum, in order, is it (the sharded trainer's way: one term, or
+ * every rank's gradient on a node). The same bits in parameters and moments, clipped or not, with
+ * blocks that cross the pieces the sum is taken in. */
+static void test_blocks_of_sums_equal_whole(void **state)
 {
-    enum { N = 45, STEPS = 6 };
-    const size_t cut[] = {0, 16, 32, N};
+    enum { N = 2600, STEPS = 4, TERMS = 3 };
+    const size_t cut[] = {0, 1000, 2100, N};
+    static float p[N], q[N], g[N], term[TERMS][N];
     for (int kind = 0; kind < 2; kind++)
-        for (int clip = 0; clip < 2; clip++) {
-            vae_optim *whole = new_optim(kind ? VAE_OPTIM_SGD : VAE_OPTIM_ADAM, 0.01f, clip ? 0.5f : 0.0f, N);
-            vae_optim *parts = new_optim(kind ? VAE_OPTIM_SGD : VAE_OPTIM_ADAM, 0.01f, clip ? 0.5f : 0.0f, N);
-            float p[N], q[N], g[N], g_part[N];
-            for (int i = 0; i < N; i++)
-                p[i] = q[i] = 0.1f * (float)(i % 9) - 0.4f;
-            for (int t = 1; t <= STEPS; t++) {
+        for (int clip = 0; clip < 2; clip++)
+            for (int num_terms = 1; num_terms <= TERMS; num_terms += TERMS - 1) {
+                vae_optim *whole = new_optim(kind ? VAE_OPTIM_SGD : VAE_OPTIM_ADAM, 0.01f, clip ? 0.5f : 0.0f, N);
+                vae_optim *parts = new_optim(kind ? VAE_OPTIM_SGD : VAE_OPTIM_ADAM, 0.01f, clip ? 0.5f : 0.0f, N);
                 for (int i = 0; i < N; i++)
-                    g[i] = (float)(sin(0.3 * t * (i + 1)) * (1 + i % 4));
-                assert_int_equal(vae_optim_step(whole, p, g), VAE_OK);
-                const double norm = vae_grad_norm(g, N);
-                for (int b = 0; b < 3; b++) {
-                    memcpy(g_part, g + cut[b], (cut[b + 1] - cut[b]) * sizeof *g);
-                    parts->t = t - 1; /* each block's update counts the step once */
-                    assert_int_equal(vae_optim_step_part(parts, q, g_part, cut[b], cut[b + 1], norm), VAE_OK);
+                    p[i] = q[i] = 0.1f * (float)(i % 9) - 0.4f;
+                for (int t = 1; t <= STEPS; t++) {
+                    for (int i = 0; i < N; i++) {
+                        g[i] = 0.0f;
+                        for (int k = 0; k < num_terms; k++) {
+                            term[k][i] = (float)(sin(0.3 * t * (i + 1) + k) * (1 + i % 4));
+                            g[i] += term[k][i];
+                        }
+                    }
+                    assert_int_equal(vae_optim_step(whole, p, g), VAE_OK);
+                    double sum_squares = 0.0;
+                    for (int b = 0; b < 3; b++) {
+                        const float *terms[TERMS];
+                        for (int k = 0; k < num_terms; k++)
+                            terms[k] = term[k] + cut[b];
+                        sum_squares += vae_grad_sum_squares(terms, num_terms, cut[b + 1] - cut[b]);
+                    }
+                    const double norm = vae_grad_norm(g, N);
+                    assert_true(fabs(sqrt(sum_squares) - norm) <= 1e-12 * norm);
+                    for (int b = 0; b < 3; b++) {
+                        const float *terms[TERMS];
+                        for (int k = 0; k < num_terms; k++)
+                            terms[k] = term[k] + cut[b];
+                        parts->t = t - 1; /* each block's update counts the step once */
+                        assert_int_equal(vae_optim_step_sum(parts, q, terms, num_terms, cut[b], cut[b + 1], norm),
+                                         VAE_OK);
+                    }
+                    assert_memory_equal(p, q, sizeof p);
+                    assert_memory_equal(whole->m, parts->m, N * sizeof *p);
+                    assert_memory_equal(whole->v, parts->v, N * sizeof *p);
                 }
-                assert_memory_equal(p, q, sizeof p);
-                assert_memory_equal(whole->m, parts->m, N * sizeof *p);
-                assert_memory_equal(whole->v, parts->v, N * sizeof *p);
+                /* A non-finite norm stops a clipped update before it starts; unclipped, the norm is
+                 * not read and the pass itself finds the NaN. */
+                float bad_term[1] = {NAN}, fine_term[1] = {1.0f};
+                const float *bad[2] = {fine_term, bad_term};
+                const int64_t before = parts->t;
+                assert_int_equal(vae_optim_step_sum(parts, q, bad, 2, 0, 1, clip ? NAN : 0.0), VAE_ERR_NUMERIC);
+                assert_int_equal(parts->t, clip ? before : before + 1);
+                vae_optim_free(whole);
+                vae_optim_free(parts);
             }
-            float bad_part[1] = {0};
-            assert_int_equal(vae_optim_step_part(parts, q, bad_part, 0, 1, NAN), VAE_ERR_NUMERIC);
-            vae_optim_free(whole);
-            vae_optim_free(parts);
-        }
 }
 
 static void test_t_counts_updates(void **state)
@@ -372,7 +396,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_new_zeroes_state),
-        cmocka_unit_test(test_parts_equal_whole),
+        cmocka_unit_test(test_blocks_of_sums_equal_whole),
         cmocka_unit_test(test_non_finite_gradient_reported),
         cmocka_unit_test(test_adam_hand_worked),
         cmocka_unit_test(test_adam_matches_reference),

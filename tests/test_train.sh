@@ -64,6 +64,29 @@ unset VAE_NO_SHARED_MEMORY
 [ "$(exchange "$work/r2")" = allreduce ] || fail "plain run: gradient_exchange is $(exchange "$work/r2")"
 ok "--shard-optimizer, node-shared memory and reduce-scatter + allgather: bitwise at 2 ranks, 1e-4 on 3 and 4, clipping, resume exact and across modes"
 
+# The train lines, plain and sharded alike: one every --log-every steps, with the rates and the
+# time split of the steps since the previous line (wall_s counts from the start of the run, so an
+# interval is the difference of two lines; it holds 5 steps of at most 64 documents).
+for run in r1:1 r2:2 shm-sh2:2 mpi-sh3:3; do
+  $py - "$work/${run%%:*}/summary.jsonl" "${run##*:}" <<'PY' || fail "train lines of ${run%%:*}"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if '"kind": "train"' in l]
+ranks = int(sys.argv[2])
+assert [l["step"] for l in lines] == [5, 10, 15, 20, 25, 30], [l["step"] for l in lines]
+prev = 0.0
+for l in lines:
+    interval = l["wall_s"] - prev
+    prev = l["wall_s"]
+    docs = l["docs_per_s"] * interval
+    assert interval > 0 and 5 <= docs <= 5 * 64 + 1e-3 and abs(docs - round(docs)) < 1e-3 * docs, (docs, l)
+    assert l["tokens_per_s"] > l["docs_per_s"], l
+    assert l["compute_s"] > 0 and l["data_s"] >= 0 and l["allreduce_s"] >= 0 and (ranks == 1 or l["allreduce_s"] > 0), l
+    assert l["compute_s"] + l["allreduce_s"] + l["data_s"] <= 1.001 * interval + 1e-6, l
+    assert abs(l["loss"] - (l["recon"] + l["beta"] * l["kl"])) <= 1e-4 * abs(l["loss"]), l
+PY
+done
+ok "train lines every --log-every steps with rates, loss terms and the time split"
+
 # Without --resume, a folder that holds checkpoints is refused, and nothing in it is touched.
 before=$(ls "$work/straight/checkpoints")
 set +e; msg=$(mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/straight" --max-steps 5 2>&1); rc=$?; set -e

@@ -1,7 +1,8 @@
 /* Benchmark of the trainer's ways of combining a gradient (not a test): one in-place allreduce
  * (the default) against --shard-optimizer's exchanges: comm.c's ring reduce-scatter followed by an
- * allgather (across nodes), and, when all ranks share a node, the sum of each rank's block straight
- * from the others' gradients in node-shared memory followed by a barrier (no allgather). A buffer
+ * allgather (across nodes), and, when all ranks share a node, a barrier, each rank's block summed
+ * straight from every rank's gradient in node-shared memory (as the update's pass reads it; the sum
+ * is kept in L1, not written back) and the barrier that ends the step (no allgather). A buffer
  * the size of a model's gradient, through the library's comm module exactly as the trainer calls
  * it. Between repetitions a 64 MB buffer is rewritten, so that, as in training, the
  * gradient is not left in cache by the previous repetition. Prints rank 0's medians.
@@ -13,6 +14,7 @@
 #include "bench_util.h"
 #include "cli.h"
 #include "vae/comm.h"
+#include "vae/optim.h"
 
 enum { EVICT_BYTES = 64 << 20 };
 
@@ -49,8 +51,10 @@ int main(int argc, char **argv)
     int rc = g && evict && t_all && t_rs && t_ag && t_shm ? VAE_OK : VAE_ERR_NOMEM;
     vae_comm_shared *shared = NULL;
     const int use_shared = vae_comm_local_size(comm) == vae_comm_size(comm);
-    if (rc == VAE_OK && use_shared)
-        rc = vae_comm_shared_new(comm, (size_t)n, (size_t)n, &shared);
+    const float **terms = NULL;
+    if (rc == VAE_OK && use_shared && (rc = vae_comm_shared_new(comm, (size_t)n, (size_t)n, &shared)) == VAE_OK &&
+        !(terms = malloc(sizeof *terms * (size_t)vae_comm_shared_size(shared))))
+        rc = VAE_ERR_NOMEM;
     size_t lo = 0, hi = 0;
     vae_comm_shard(comm, (size_t)n, vae_comm_rank(comm), &lo, &hi);
     for (int64_t r = -3; r < reps && rc == VAE_OK; r++) {
@@ -79,15 +83,19 @@ int main(int argc, char **argv)
         }
         if (shared && rc == VAE_OK) {
             float *mine = vae_comm_shared_grads(shared);
-            double sum_squares, t0;
+            double t0;
             memset(evict, (int)r, EVICT_BYTES);
             for (int64_t i = 0; i < n; i++)
                 mine[i] = (float)(i % 1000);
             vae_comm_agree(comm, VAE_OK, NULL);
             t0 = vae_wtime();
-            rc = vae_comm_shared_reduce(shared, lo, hi, &sum_squares);
+            rc = vae_comm_shared_sync(shared, NULL, 0);
+            const int num_terms = vae_comm_shared_size(shared);
+            for (int k = 0; k < num_terms; k++)
+                terms[k] = vae_comm_shared_all_grads(shared)[k] + lo;
+            double sum_squares = rc == VAE_OK ? vae_grad_sum_squares(terms, num_terms, hi - lo) : 0.0;
             if (rc == VAE_OK)
-                rc = vae_comm_shared_sync(shared);
+                rc = vae_comm_shared_sync(shared, &sum_squares, 1);
             if (r >= 0)
                 t_shm[r] = vae_wtime() - t0;
         }
@@ -100,7 +108,7 @@ int main(int argc, char **argv)
         printf("allreduce (in place):              %.3f ms\n", 1e3 * all);
         printf("reduce-scatter (ring) + allgather: %.3f ms (%.3f + %.3f)\n", 1e3 * (rs + ag), 1e3 * rs, 1e3 * ag);
         if (shared)
-            printf("node-shared memory (sum + barrier): %.3f ms\n", 1e3 * bench_median(t_shm, (int)reps));
+            printf("node-shared memory (barrier, sum, barrier): %.3f ms\n", 1e3 * bench_median(t_shm, (int)reps));
     }
     if (rc != VAE_OK)
         fprintf(stderr, "vae-bench-comm: %s\n", vae_error_message());
@@ -110,6 +118,7 @@ int main(int argc, char **argv)
     free(t_rs);
     free(t_ag);
     free(t_shm);
+    free(terms);
     vae_comm_shared_free(shared);
     vae_comm_free(comm);
     return rc == VAE_OK ? 0 : 1;

@@ -52,14 +52,14 @@ int vae_comm_shared_new(vae_comm *c, size_t num_params, size_t num_grads, vae_co
 void vae_comm_shared_free(vae_comm_shared *s);
 float *vae_comm_shared_params(vae_comm_shared *s);
 float *vae_comm_shared_grads(vae_comm_shared *s); /* this rank's */
-/* Collective, once every rank has written its gradient: this rank's [lo, hi) of its own gradient
- * becomes the sum over ranks, added in rank order (so any rank count sums every block the same
- * way), and *sum_squares the block's sum of squares, taken while it is in cache (the optimizer's
- * finite check and clipping need it). Other ranks read this rank's buffer meanwhile: write it
- * again only after vae_comm_shared_sync. */
-int vae_comm_shared_reduce(vae_comm_shared *s, size_t lo, size_t hi, double *sum_squares);
-/* Collective barrier after which every rank's writes to the shared buffers are visible to all. */
-int vae_comm_shared_sync(vae_comm_shared *s);
+/* Every rank's gradient buffer on this node, in rank order (vae_comm_shared_size of them): read
+ * another rank's only between two vae_comm_shared_sync calls that bracket its writes. */
+const float *const *vae_comm_shared_all_grads(vae_comm_shared *s);
+int vae_comm_shared_size(vae_comm_shared *s);
+/* Collective barrier after which every rank's writes to the shared buffers are visible to all. With
+ * n > 0 it also sums x[0..n) over the ranks in place, so a step's sums ride on the barrier that
+ * ends it. */
+int vae_comm_shared_sync(vae_comm_shared *s, double *x, int n);
 /* Collective: every rank passes its local status; all get the same answer. Returns VAE_OK when
  * every rank is fine, else the status of the lowest failing rank, whose rank is put in *who (may
  * be NULL). That rank alone should print its message, so the user reads one clear error. */

@@ -40,12 +40,19 @@ double vae_grad_norm(const float *g, size_t n);
  * and the caller must stop (the trainer keeps its last checkpoint). */
 int vae_optim_step(vae_optim *o, float *params, const float *grads);
 
-/* The same update restricted to params[lo, hi) (and the moments there), from g_part[0 .. hi - lo),
- * with the whole gradient's global norm computed by the caller (finite, or VAE_ERR_NUMERIC before
- * anything changes): the sharded optimizer, where each rank updates its block of the buffer. The
- * result equals vae_optim_step's on that block, bit for bit. */
-int vae_optim_step_part(vae_optim *o, float *params, const float *g_part, size_t lo, size_t hi,
-                        double grad_norm);
+/* The same update restricted to params[lo, hi) (and the moments there), from a gradient given as
+ * a sum: g[i] = terms[0][i - lo] + terms[1][i - lo] + ..., added in that order (the sharded
+ * optimizer: one term, this rank's summed block after a reduce-scatter; or, on one node, every
+ * rank's own gradient read in place from shared memory, so the sum and the update are one pass).
+ * With clipping, grad_norm is the whole gradient's global norm (not finite: VAE_ERR_NUMERIC before
+ * anything changes); without, it is not read and the pass finds non-finite values as
+ * vae_optim_step does. The result equals vae_optim_step's on that block, bit for bit. */
+int vae_optim_step_sum(vae_optim *o, float *params, const float *const *terms, int num_terms, size_t lo,
+                       size_t hi, double grad_norm);
+
+/* The squared L2 norm of terms[0][i] + terms[1][i] + ... over [0, n), summed as
+ * vae_optim_step_sum sums them, accumulated in double: a block's share of the global norm. */
+double vae_grad_sum_squares(const float *const *terms, int num_terms, size_t n);
 
 #ifdef __cplusplus
 }
