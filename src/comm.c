@@ -12,7 +12,14 @@ enum { RING_PIECE = 65536 };
 
 struct vae_comm {
     MPI_Comm world;
+    /* The ranks of this rank's node (VAE_RANKS_PER_NODE=k: consecutive runs of k ranks stand for
+     * nodes, so that one machine can test the multi-node exchange); and, when every node holds the
+     * same number of ranks, the ranks at this rank's place on each node, one per node, ordered as
+     * the nodes are (else MPI_COMM_NULL). */
+    MPI_Comm node, cross;
     int rank, size, local_size;
+    int node_rank, node_size, num_nodes, node_index;
+    int *block_of;        /* [size]: where each rank's block lies among the blocks of a buffer */
     int *counts, *displs; /* [size]: a gather's layout at its root, allocated once so that a gather
                              cannot fail on one rank for memory and leave the others waiting */
     float *piece;         /* [RING_PIECE]: the reduce-scatter's receive buffer, allocated once too */
@@ -26,6 +33,46 @@ static int mpi_status(int err, const char *what)
     int len = 0;
     MPI_Error_string(err, msg, &len);
     return vae_fail(VAE_ERR_COMM, "%s failed: %s", what, msg);
+}
+
+/* Nodes, counterparts and the order of the blocks. A sharded buffer is laid out node-major within
+ * each place: the blocks of the ranks at place p on nodes 0..N-1 are adjacent, so that place p's
+ * ranks together own one contiguous stretch (its "node block"), summed within each node through
+ * shared memory and then across nodes among counterparts. On one node that is rank order. */
+static int node_layout(vae_comm *c)
+{
+    MPI_Comm shared;
+    int rc = mpi_status(MPI_Comm_split_type(c->world, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &shared),
+                        "MPI_Comm_split_type");
+    if (rc != VAE_OK)
+        return rc;
+    MPI_Comm_size(shared, &c->local_size);
+    const char *emulate = getenv("VAE_RANKS_PER_NODE");
+    const int per_node = emulate ? atoi(emulate) : 0;
+    if (per_node > 0) {
+        MPI_Comm_free(&shared);
+        rc = mpi_status(MPI_Comm_split(c->world, c->rank / per_node, c->rank, &c->node), "MPI_Comm_split");
+    } else {
+        c->node = shared;
+    }
+    if (rc != VAE_OK)
+        return rc;
+    MPI_Comm_rank(c->node, &c->node_rank);
+    MPI_Comm_size(c->node, &c->node_size);
+    int sizes[2] = {c->node_size, -c->node_size}, leader = c->rank, leaders = c->node_rank == 0;
+    if ((rc = mpi_status(MPI_Allreduce(MPI_IN_PLACE, sizes, 2, MPI_INT, MPI_MAX, c->world), "MPI_Allreduce")) ||
+        (rc = mpi_status(MPI_Allreduce(MPI_IN_PLACE, &leader, 1, MPI_INT, MPI_MIN, c->node), "MPI_Allreduce")) ||
+        (rc = mpi_status(MPI_Allreduce(MPI_IN_PLACE, &leaders, 1, MPI_INT, MPI_SUM, c->world), "MPI_Allreduce")))
+        return rc;
+    c->num_nodes = leaders;
+    int place = c->rank;
+    if (sizes[0] == -sizes[1]) {
+        if ((rc = mpi_status(MPI_Comm_split(c->world, c->node_rank, leader, &c->cross), "MPI_Comm_split")) != VAE_OK)
+            return rc;
+        MPI_Comm_rank(c->cross, &c->node_index);
+        place = c->node_rank * c->num_nodes + c->node_index;
+    }
+    return mpi_status(MPI_Allgather(&place, 1, MPI_INT, c->block_of, 1, MPI_INT, c->world), "MPI_Allgather");
 }
 
 int vae_comm_init(vae_comm **out, int *argc, char ***argv)
@@ -51,19 +98,20 @@ int vae_comm_init(vae_comm **out, int *argc, char ***argv)
     MPI_Comm_set_errhandler(c->world, MPI_ERRORS_RETURN);
     MPI_Comm_rank(c->world, &c->rank);
     MPI_Comm_size(c->world, &c->size);
+    c->node = c->cross = MPI_COMM_NULL;
     c->counts = calloc((size_t)c->size, sizeof *c->counts);
     c->displs = calloc((size_t)c->size, sizeof *c->displs);
+    c->block_of = calloc((size_t)c->size, sizeof *c->block_of);
     c->piece = malloc(RING_PIECE * sizeof *c->piece);
-    if (!c->counts || !c->displs || !c->piece) {
+    if (!c->counts || !c->displs || !c->block_of || !c->piece) {
         const int size = c->size;
         vae_comm_free(c);
         return vae_fail(VAE_ERR_NOMEM, "out of memory for %d ranks", size);
     }
-    MPI_Comm node;
-    c->local_size = 1;
-    if (MPI_Comm_split_type(c->world, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
-        MPI_Comm_size(node, &c->local_size);
-        MPI_Comm_free(&node);
+    int rc = node_layout(c);
+    if (rc != VAE_OK) {
+        vae_comm_free(c);
+        return rc;
     }
     *out = c;
     return VAE_OK;
@@ -73,8 +121,13 @@ void vae_comm_free(vae_comm *c)
 {
     if (!c)
         return;
+    if (c->cross != MPI_COMM_NULL)
+        MPI_Comm_free(&c->cross);
+    if (c->node != MPI_COMM_NULL)
+        MPI_Comm_free(&c->node);
     free(c->counts);
     free(c->displs);
+    free(c->block_of);
     free(c->piece);
     free(c);
     int finalized = 0;
@@ -86,6 +139,8 @@ void vae_comm_free(vae_comm *c)
 int vae_comm_rank(const vae_comm *c) { return c->rank; }
 int vae_comm_size(const vae_comm *c) { return c->size; }
 int vae_comm_local_size(const vae_comm *c) { return c->local_size; }
+int vae_comm_nodes(const vae_comm *c) { return c->num_nodes; }
+int vae_comm_nodes_even(const vae_comm *c) { return c->cross != MPI_COMM_NULL; }
 
 static int sum_in_place(vae_comm *c, void *buf, size_t n, size_t elem, MPI_Datatype type)
 {
@@ -140,12 +195,18 @@ int vae_comm_gather(vae_comm *c, const void *send, size_t bytes, void *recv, con
                                   c->world), "MPI_Gatherv");
 }
 
+/* Block b of R near-equal blocks of n floats, each starting on a 16-float (64-byte) boundary for
+ * the update's vector loop. */
+static void block_range(size_t n, int R, int b, size_t *lo, size_t *hi)
+{
+    const size_t Rs = (size_t)R, bs = (size_t)b;
+    *lo = bs == 0 ? 0 : (n * bs / Rs) & ~(size_t)15;
+    *hi = bs + 1 == Rs ? n : (n * (bs + 1) / Rs) & ~(size_t)15;
+}
+
 void vae_comm_shard(const vae_comm *c, size_t n, int rank, size_t *lo, size_t *hi)
 {
-    /* Near-equal blocks, each starting on a 16-float (64-byte) boundary for the update's vector loop. */
-    const size_t R = (size_t)c->size, r = (size_t)rank;
-    *lo = r == 0 ? 0 : (n * r / R) & ~(size_t)15;
-    *hi = r + 1 == R ? n : (n * (r + 1) / R) & ~(size_t)15;
+    block_range(n, c->size, c->block_of[rank], lo, hi);
 }
 
 /* The blocks of n floats as MPI counts and displacements (n was checked to fit an int). */
@@ -162,31 +223,40 @@ static int block_layout(vae_comm *c, size_t n, const char *what)
     return VAE_OK;
 }
 
-/* A ring: in step k each rank passes one block's partial sum to its right neighbour and adds the
- * partial arriving from its left into its own copy, so after size - 1 steps rank r holds block r's
- * whole sum, having sent and received (size - 1) / size of the buffer: the bytes of the first half
- * of a ring allreduce. Open MPI 4.1's MPI_Reduce_scatter was slower than the whole allreduce here
- * (a one-off test); the pieces of RING_PIECE floats keep each received piece in cache for the
- * addition. */
-int vae_comm_reduce_scatter_floats(vae_comm *c, float *buf, size_t n)
+/* A ring over comm (R ranks, this one `rank`), block r of buf at displs[r] with counts[r] floats:
+ * in step k each rank passes one block's partial sum to its right neighbour and adds the partial
+ * arriving from its left into its own copy, so after R - 1 steps rank r holds block r's whole sum,
+ * having sent and received (R - 1) / R of the buffer: the bytes of the first half of a ring
+ * allreduce. Open MPI 4.1's MPI_Reduce_scatter was slower than the whole allreduce here (a one-off
+ * test); the pieces of RING_PIECE floats keep each received piece in cache for the addition. */
+static int ring_reduce_scatter(MPI_Comm comm, int R, int rank, float *buf, const int *counts, const int *displs,
+                               float *piece)
 {
-    int rc = block_layout(c, n, "reduce-scatter");
-    const int R = c->size, right = (c->rank + 1) % R, left = (c->rank + R - 1) % R;
+    int rc = VAE_OK;
+    const int right = (rank + 1) % R, left = (rank + R - 1) % R;
     for (int k = 0; k < R - 1 && rc == VAE_OK; k++) {
-        const int send_block = (c->rank - k - 1 + 2 * R) % R, recv_block = (c->rank - k - 2 + 2 * R) % R;
-        const int ns = c->counts[send_block], nr = c->counts[recv_block];
+        const int send_block = (rank - k - 1 + 2 * R) % R, recv_block = (rank - k - 2 + 2 * R) % R;
+        const int ns = counts[send_block], nr = counts[recv_block];
         for (int off = 0; (off < ns || off < nr) && rc == VAE_OK; off += RING_PIECE) {
             const int cs = ns - off < RING_PIECE ? (ns > off ? ns - off : 0) : RING_PIECE;
             const int cr = nr - off < RING_PIECE ? (nr > off ? nr - off : 0) : RING_PIECE;
-            rc = mpi_status(MPI_Sendrecv(buf + c->displs[send_block] + off, cs, MPI_FLOAT, right, 0, c->piece, cr,
-                                         MPI_FLOAT, left, 0, c->world, MPI_STATUS_IGNORE), "MPI_Sendrecv");
-            float *restrict dst = buf + c->displs[recv_block] + off;
-            const float *restrict src = c->piece;
+            rc = mpi_status(MPI_Sendrecv(buf + displs[send_block] + off, cs, MPI_FLOAT, right, 0, piece, cr,
+                                         MPI_FLOAT, left, 0, comm, MPI_STATUS_IGNORE), "MPI_Sendrecv");
+            float *restrict dst = buf + displs[recv_block] + off;
+            const float *restrict src = piece;
             for (int i = 0; i < cr; i++)
                 dst[i] += src[i];
         }
     }
     return rc;
+}
+
+int vae_comm_reduce_scatter_floats(vae_comm *c, float *buf, size_t n)
+{
+    int rc = block_layout(c, n, "reduce-scatter");
+    if (rc != VAE_OK)
+        return rc;
+    return ring_reduce_scatter(c->world, c->size, c->rank, buf, c->counts, c->displs, c->piece);
 }
 
 int vae_comm_allgather_floats(vae_comm *c, float *buf, size_t n)
@@ -199,11 +269,12 @@ int vae_comm_allgather_floats(vae_comm *c, float *buf, size_t n)
 }
 
 struct vae_comm_shared {
-    MPI_Comm node;
+    vae_comm *c;
     MPI_Win params_win, grads_win;
     float *params;
-    float **grads; /* [size]: every rank's gradient buffer, mapped here */
-    int rank, size;
+    float **grads;             /* [node_size]: every gradient buffer of this node, mapped here */
+    int *cross_counts, *cross_displs; /* [num_nodes]: the blocks of this rank's node block */
+    size_t node_lo, node_hi;   /* this rank's node block */
 };
 
 void vae_comm_shared_free(vae_comm_shared *s)
@@ -218,48 +289,66 @@ void vae_comm_shared_free(vae_comm_shared *s)
         MPI_Win_unlock_all(s->params_win);
         MPI_Win_free(&s->params_win);
     }
-    if (s->node != MPI_COMM_NULL)
-        MPI_Comm_free(&s->node);
     free(s->grads);
+    free(s->cross_counts);
+    free(s->cross_displs);
     free(s);
 }
 
-/* One window of bytes on this rank (rank 0 alone holds the parameters), with a passive-target
- * epoch open for its whole life: ranks read each other's memory directly, ordered by
- * MPI_Win_sync and barriers (the MPI-3 shared-memory model). */
+/* One window of bytes on this rank (the node's first rank alone holds the parameters), with a
+ * passive-target epoch open for its whole life: ranks read each other's memory directly, ordered
+ * by MPI_Win_sync and a collective (the MPI-3 shared-memory model). */
 static int shared_window(vae_comm_shared *s, size_t bytes, MPI_Win *win, void *base)
 {
-    int rc = mpi_status(MPI_Win_allocate_shared((MPI_Aint)bytes, sizeof(float), MPI_INFO_NULL, s->node, base, win),
-                        "MPI_Win_allocate_shared");
+    int rc = mpi_status(MPI_Win_allocate_shared((MPI_Aint)bytes, sizeof(float), MPI_INFO_NULL, s->c->node, base,
+                                                win), "MPI_Win_allocate_shared");
     if (rc == VAE_OK)
         rc = mpi_status(MPI_Win_lock_all(MPI_MODE_NOCHECK, *win), "MPI_Win_lock_all");
     return rc;
 }
 
+/* Where this rank's place owns the buffer: its node block, and the block of each counterpart in it
+ * (the layout of node_layout). */
+static int node_block_layout(vae_comm_shared *s, size_t n)
+{
+    const vae_comm *c = s->c;
+    if (n > INT_MAX)
+        return vae_fail(VAE_ERR_ARG, "a sharded buffer of %zu floats: more than 2^31 - 1 is not supported", n);
+    for (int k = 0; k < c->num_nodes; k++) {
+        size_t lo, hi;
+        block_range(n, c->size, c->node_rank * c->num_nodes + k, &lo, &hi);
+        s->cross_counts[k] = (int)(hi - lo);
+        s->cross_displs[k] = (int)lo;
+        if (k == 0)
+            s->node_lo = lo;
+        s->node_hi = hi;
+    }
+    return VAE_OK;
+}
+
 int vae_comm_shared_new(vae_comm *c, size_t num_params, size_t num_grads, vae_comm_shared **out)
 {
     *out = NULL;
-    if (c->local_size != c->size)
-        return vae_fail(VAE_ERR_ARG, "the ranks span more than one node: no node-shared buffers");
+    if (c->cross == MPI_COMM_NULL)
+        return vae_fail(VAE_ERR_ARG, "the nodes hold different numbers of ranks: no node-shared exchange");
     vae_comm_shared *s = calloc(1, sizeof *s);
     if (!s)
         return vae_fail(VAE_ERR_NOMEM, "out of memory");
-    s->node = MPI_COMM_NULL;
+    s->c = c;
     s->params_win = s->grads_win = MPI_WIN_NULL;
-    int rc = mpi_status(MPI_Comm_split_type(c->world, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &s->node),
-                        "MPI_Comm_split_type");
-    if (rc == VAE_OK) {
-        MPI_Comm_rank(s->node, &s->rank);
-        MPI_Comm_size(s->node, &s->size);
-        if (!(s->grads = calloc((size_t)s->size, sizeof *s->grads)))
-            rc = vae_fail(VAE_ERR_NOMEM, "out of memory");
-    }
+    int rc = VAE_OK;
+    if (!(s->grads = calloc((size_t)c->node_size, sizeof *s->grads)) ||
+        !(s->cross_counts = calloc((size_t)c->num_nodes, sizeof *s->cross_counts)) ||
+        !(s->cross_displs = calloc((size_t)c->num_nodes, sizeof *s->cross_displs)))
+        rc = vae_fail(VAE_ERR_NOMEM, "out of memory");
+    if (rc == VAE_OK)
+        rc = node_block_layout(s, num_params);
     float *mine = NULL;
     if (rc == VAE_OK)
-        rc = shared_window(s, s->rank == 0 ? num_params * sizeof(float) : 0, &s->params_win, &s->params);
+        rc = shared_window(s, c->node_rank == 0 ? num_params * sizeof(float) : 0, &s->params_win, &s->params);
     if (rc == VAE_OK)
         rc = shared_window(s, num_grads * sizeof(float), &s->grads_win, &mine);
-    for (int r = 0; r < s->size && rc == VAE_OK; r++) {
+    for (int r = 0; r < c->node_size && rc == VAE_OK; r++) {
         MPI_Aint bytes;
         int unit;
         rc = mpi_status(MPI_Win_shared_query(s->grads_win, r, &bytes, &unit, &s->grads[r]), "MPI_Win_shared_query");
@@ -271,7 +360,7 @@ int vae_comm_shared_new(vae_comm *c, size_t num_params, size_t num_grads, vae_co
     }
     if (rc == VAE_OK) {
         memset(mine, 0, num_grads * sizeof(float));
-        if (s->rank == 0)
+        if (c->node_rank == 0)
             memset(s->params, 0, num_params * sizeof(float));
         rc = vae_comm_shared_sync(s, NULL, 0);
     }
@@ -284,19 +373,59 @@ int vae_comm_shared_new(vae_comm *c, size_t num_params, size_t num_grads, vae_co
 }
 
 float *vae_comm_shared_params(vae_comm_shared *s) { return s->params; }
-float *vae_comm_shared_grads(vae_comm_shared *s) { return s->grads[s->rank]; }
+float *vae_comm_shared_grads(vae_comm_shared *s) { return s->grads[s->c->node_rank]; }
 const float *const *vae_comm_shared_all_grads(vae_comm_shared *s) { return (const float *const *)s->grads; }
-int vae_comm_shared_size(vae_comm_shared *s) { return s->size; }
+int vae_comm_shared_size(vae_comm_shared *s) { return s->c->node_size; }
 
 int vae_comm_shared_sync(vae_comm_shared *s, double *x, int n)
 {
     MPI_Win_sync(s->params_win);
     MPI_Win_sync(s->grads_win);
-    int rc = n > 0 ? mpi_status(MPI_Allreduce(MPI_IN_PLACE, x, n, MPI_DOUBLE, MPI_SUM, s->node), "MPI_Allreduce")
-                   : mpi_status(MPI_Barrier(s->node), "MPI_Barrier");
+    int rc = n > 0 ? mpi_status(MPI_Allreduce(MPI_IN_PLACE, x, n, MPI_DOUBLE, MPI_SUM, s->c->world), "MPI_Allreduce")
+                   : mpi_status(MPI_Barrier(s->c->node), "MPI_Barrier");
     MPI_Win_sync(s->params_win);
     MPI_Win_sync(s->grads_win);
     return rc;
+}
+
+int vae_comm_shared_spread_params(vae_comm_shared *s, size_t n)
+{
+    /* Rank 0 is the first rank of the first node: root 0 among the nodes' first ranks. */
+    const vae_comm *c = s->c;
+    int rc = VAE_OK;
+    if (c->node_rank == 0 && c->num_nodes > 1)
+        rc = mpi_status(MPI_Bcast(s->params, (int)n, MPI_FLOAT, 0, c->cross), "MPI_Bcast");
+    const int sync_rc = vae_comm_shared_sync(s, NULL, 0);
+    return rc != VAE_OK ? rc : sync_rc;
+}
+
+int vae_comm_shared_reduce_scatter(vae_comm_shared *s)
+{
+    vae_comm *c = s->c;
+    float *mine = s->grads[c->node_rank];
+    /* The node's sum of the node block, into this rank's own buffer: no other rank reads that
+     * stretch of it, and each piece is written only after it is summed (this buffer is a term). */
+    for (size_t i = s->node_lo; i < s->node_hi; i += RING_PIECE) {
+        const size_t len = s->node_hi - i < RING_PIECE ? s->node_hi - i : RING_PIECE;
+        float *restrict sum = c->piece;
+        const float *restrict g0 = s->grads[0] + i;
+        for (size_t k = 0; k < len; k++)
+            sum[k] = g0[k];
+        for (int r = 1; r < c->node_size; r++) {
+            const float *restrict g = s->grads[r] + i;
+            for (size_t k = 0; k < len; k++)
+                sum[k] += g[k];
+        }
+        memcpy(mine + i, sum, len * sizeof *sum);
+    }
+    return ring_reduce_scatter(c->cross, c->num_nodes, c->node_index, mine, s->cross_counts, s->cross_displs,
+                               c->piece);
+}
+
+int vae_comm_shared_allgather(vae_comm_shared *s)
+{
+    return mpi_status(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, s->params, s->cross_counts,
+                                     s->cross_displs, MPI_FLOAT, s->c->cross), "MPI_Allgatherv");
 }
 
 int vae_comm_agree(vae_comm *c, int status, int *who)

@@ -97,11 +97,22 @@ static void hidden_list(char *buf, size_t size, const int *h, int n)
         snprintf(buf + strlen(buf), size - strlen(buf), "%s%d", i ? "," : "", h[i]);
 }
 
-/* The same answer on every rank: whether the sharded exchange goes through node-shared memory. */
+/* The same answer on every rank: whether the sharded exchange goes through node-shared memory
+ * (within nodes; across nodes too when there are several, hierarchically). */
 static int wants_shared_memory(const trainer *t)
 {
     const char *off = getenv("VAE_NO_SHARED_MEMORY");
-    return t->sharded && !(off && strcmp(off, "1") == 0) && vae_comm_local_size(t->comm) == t->ranks;
+    return t->sharded && !(off && strcmp(off, "1") == 0) && vae_comm_nodes_even(t->comm);
+}
+
+static const char *gradient_exchange(const trainer *t)
+{
+    if (!t->sharded)
+        return "allreduce";
+    if (!wants_shared_memory(t))
+        return "reduce-scatter + allgather";
+    return vae_comm_nodes(t->comm) == 1 ? "node-shared memory"
+                                        : "node-shared memory, reduce-scatter + allgather across nodes";
 }
 
 static int build_config_json(trainer *t)
@@ -143,8 +154,7 @@ static int build_config_json(trainer *t)
     json_int(j, "keep_checkpoints", c->keep_checkpoints);
     json_int(j, "shuffle", c->shuffle);
     json_int(j, "shard_optimizer", c->shard_optimizer);
-    json_str(j, "gradient_exchange", !t->sharded ? "allreduce"
-                                     : wants_shared_memory(t) ? "node-shared memory" : "reduce-scatter + allgather");
+    json_str(j, "gradient_exchange", gradient_exchange(t));
     json_int(j, "ranks", t->ranks);
     json_str(j, "version", vae_version());
     json_str(j, "mpi", vae_comm_library_version());
@@ -486,9 +496,8 @@ static int starting_point(trainer *t, int *who)
         return rc;
     int64_t pos[4] = {t->step, t->epoch, t->step_in_epoch, t->optim->t};
     const size_t n = vae_model_num_params(t->model);
-    /* Node-shared parameters are already everyone's once rank 0's writes are synced. */
     if ((rc = vae_comm_broadcast(t->comm, pos, sizeof pos, 0)) != VAE_OK ||
-        (rc = t->shared ? vae_comm_shared_sync(t->shared, NULL, 0)
+        (rc = t->shared ? vae_comm_shared_spread_params(t->shared, n)
                         : vae_comm_broadcast(t->comm, vae_model_params(t->model), n * sizeof(float), 0)) != VAE_OK ||
         (rc = vae_comm_broadcast(t->comm, t->optim->m, n * sizeof(float), 0)) != VAE_OK ||
         (rc = vae_comm_broadcast(t->comm, t->optim->v, n * sizeof(float), 0)) != VAE_OK)
@@ -612,15 +621,17 @@ static int exchange_update(trainer *t)
 /* The gradient summed over the ranks and the parameters updated, for the sharded optimizer: each
  * rank updates its block [shard_lo, shard_hi) from the block's sum, then every rank sees every
  * block. On one node the block is summed straight from the ranks' gradients in shared memory,
- * inside the update's own pass; across nodes a reduce-scatter sums it first and an allgather
- * spreads the updated blocks. Clipping needs the global norm before the update, so the step's sums
- * (with the norm) go before it; otherwise they go after it, with the update's finite check, on
- * the collective that ends the step. */
+ * inside the update's own pass, and no allgather is needed. Across nodes (vae_comm_shared) the
+ * block is summed within the node and then among counterparts before the update, and the updated
+ * blocks are allgathered among counterparts into each node's shared parameters. Without shared
+ * memory, a reduce-scatter and an allgather over all ranks. Clipping needs the global norm before
+ * the update, so the step's sums (with the norm) go before it; otherwise they go after it, with the
+ * update's finite check, on the collective that ends the step. */
 static int sharded_exchange_update(trainer *t, float *x)
 {
-    const size_t lo = t->shard_lo, hi = t->shard_hi;
+    const size_t lo = t->shard_lo, hi = t->shard_hi, n = vae_model_num_params(t->model);
     float *grads = vae_model_grads(t->model), *params = vae_model_params(t->model);
-    const int clip = t->cfg->optim.clip_norm > 0;
+    const int clip = t->cfg->optim.clip_norm > 0, nodes = vae_comm_nodes(t->comm);
     const float *mine = grads + lo;
     const float *const *terms = &mine;
     int num_terms = 1;
@@ -629,15 +640,15 @@ static int sharded_exchange_update(trainer *t, float *x)
         sums[i] = x[i];
     double tc = vae_wtime();
     int rc;
-    if (t->shared) {
-        /* The other ranks' gradients are complete once this barrier is passed. */
-        rc = vae_comm_shared_sync(t->shared, NULL, 0);
+    if (!t->shared) {
+        rc = vae_comm_reduce_scatter_floats(t->comm, grads, n);
+    } else if ((rc = vae_comm_shared_sync(t->shared, NULL, 0)) == VAE_OK && nodes > 1) {
+        rc = vae_comm_shared_reduce_scatter(t->shared);
+    } else if (rc == VAE_OK) {
         num_terms = vae_comm_shared_size(t->shared);
         for (int r = 0; r < num_terms; r++)
             t->block_terms[r] = vae_comm_shared_all_grads(t->shared)[r] + lo;
         terms = t->block_terms;
-    } else {
-        rc = vae_comm_reduce_scatter_floats(t->comm, grads, vae_model_num_params(t->model));
     }
     if (rc == VAE_OK && clip) {
         sums[X_NORM2] = vae_grad_sum_squares(terms, num_terms, hi - lo);
@@ -650,13 +661,14 @@ static int sharded_exchange_update(trainer *t, float *x)
     const int bad = vae_optim_step_sum(t->optim, params, terms, num_terms, lo, hi, sqrt(sums[X_NORM2])) != VAE_OK;
     tc = vae_wtime();
     t->t_compute += tc - tu;
+    /* With clipping every rank saw the same finite or non-finite norm: the same answer already. */
     if (!clip)
         sums[X_BAD] = bad;
-    /* With clipping every rank saw the same finite or non-finite norm: the same answer already. */
-    if (t->shared) {
+    if (!t->shared) {
+        if ((rc = clip ? VAE_OK : vae_comm_sum_doubles(t->comm, sums, X_COUNT)) == VAE_OK)
+            rc = vae_comm_allgather_floats(t->comm, params, n);
+    } else if ((rc = nodes > 1 ? vae_comm_shared_allgather(t->shared) : VAE_OK) == VAE_OK) {
         rc = vae_comm_shared_sync(t->shared, sums, clip ? 0 : X_COUNT);
-    } else if ((rc = clip ? VAE_OK : vae_comm_sum_doubles(t->comm, sums, X_COUNT)) == VAE_OK) {
-        rc = vae_comm_allgather_floats(t->comm, params, vae_model_num_params(t->model));
     }
     if (clip)
         sums[X_BAD] = bad;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark programs build and run, and print the figures the docs quote (no time is asserted:
 # benchmarks measure, tests check): vae-bench-step on one and two threads, vae-bench-comm on 1 and
-# 2 ranks.
+# 2 ranks, and tools/bench_scaling.sh on a small corpus.
 source "${VAE_TESTS:?}/lib.sh" benchmarks
 
 for t in 1 2; do
@@ -20,6 +20,9 @@ for n in 1 2; do
     grep -q "^node-shared memory (barrier, sum, barrier): *[0-9.]* ms" "$work/comm$n" ||
     fail "vae-bench-comm on $n ranks: $(cat "$work/comm$n")"
 done
+VAE_RANKS_PER_NODE=1 mpi 2 "$bin/vae-bench-comm" --floats 100000 --reps 3 >"$work/comm-nodes" &&
+  grep -q "^node-shared memory, 2 nodes (.*): *[0-9.]* ms" "$work/comm-nodes" ||
+  fail "vae-bench-comm on 2 emulated nodes: $(cat "$work/comm-nodes")"
 for prog in vae-bench-comm vae-bench-step; do
   set +e; "$bin/$prog" --reps 0 >/dev/null 2>"$work/err"; rc=$?; set -e
   [ $rc -eq 2 ] && grep -q -- "--reps" "$work/err" || fail "$prog --reps 0: exit $rc: $(cat "$work/err")"
@@ -27,6 +30,16 @@ done
 for prog in vae-bench-comm vae-bench-step; do
   "$bin/$prog" --help >"$work/help" && grep -q "^usage: .*$prog" "$work/help" || fail "$prog --help"
 done
-ok "vae-bench-comm prints all three ways on 1 and 2 ranks; --help, and a bad flag exits 2 naming it (both programs)"
+ok "vae-bench-comm prints all three ways on 1 and 2 ranks, and the exchange across 2 (emulated) nodes; --help, and a bad flag exits 2 naming it (both programs)"
 
 echo "$pass passed, 0 failed"
+
+VAE_DIST_BIN="$bin" "$tests/../tools/bench_scaling.sh" --vocab 300 --docs 3000 --steps 30 --repeats 1 >"$work/scaling" ||
+  fail "bench_scaling.sh: $(cat "$work/scaling")"
+for tag in 1 2 2s 2f; do
+  grep -q "^$tag rank(s): median [0-9]* docs/s over [0-9]* train lines; communication [0-9.]*% of step time" "$work/scaling" ||
+    fail "bench_scaling.sh: no line for $tag in: $(cat "$work/scaling")"
+done
+[ "$(grep -c "^strong-scaling efficiency at 2[sf]\{0,1\} ranks: [0-9.]*$" "$work/scaling")" -eq 3 ] ||
+  fail "bench_scaling.sh: efficiencies missing in: $(cat "$work/scaling")"
+ok "bench_scaling.sh prints docs/s, communication share and efficiency for 1, 2, 2s and 2f"

@@ -31,15 +31,22 @@ $py "$tests/ckpt_compare.py" "$(latest "$work/straight")" "$(latest "$work/other
 ok "resume: bitwise on the same ranks, within 1e-4 on another rank count"
 
 # --shard-optimizer (each rank updates its block of the parameters): the model of one allreduce,
-# through both exchanges: node-shared memory (all ranks on one node, the default there) and
-# reduce-scatter + allgather (what runs across nodes; VAE_NO_SHARED_MEMORY=1 forces it here).
+# through the three exchanges: node-shared memory (all ranks on one node, the default there);
+# hierarchical across nodes (node-shared sums, then counterparts across nodes: VAE_RANKS_PER_NODE=1
+# makes every rank a node of its own); and reduce-scatter + allgather over all ranks (what runs
+# when nodes are uneven; VAE_NO_SHARED_MEMORY=1 forces it here).
 # Bitwise at 2 ranks (a sum of two is the same in either order), moments included; within 1e-4 of
 # 1 rank on 3 and 4; clipping by the global norm assembled from the blocks; resume bitwise with
 # the moments gathered into the checkpoint, and an unsharded run resumes from it.
 exchange() { $py -c 'import json,sys; print(json.load(open(sys.argv[1]))["gradient_exchange"])' "$1/config.json"; }
-for via in shm mpi; do
+for via in shm nodes mpi; do
   export VAE_NO_SHARED_MEMORY=$([ $via = mpi ] && echo 1 || echo 0)
-  want=$([ $via = mpi ] && echo "reduce-scatter + allgather" || echo "node-shared memory")
+  export VAE_RANKS_PER_NODE=$([ $via = nodes ] && echo 1 || echo 0)
+  case $via in
+    shm) want="node-shared memory" ;;
+    nodes) want="node-shared memory, reduce-scatter + allgather across nodes" ;;
+    mpi) want="reduce-scatter + allgather" ;;
+  esac
   d="$work/$via"
   mpi 2 "$bin/vae-dist" "${common[@]}" --out "$d-sh2" --max-steps 30 --shard-optimizer
   [ "$(exchange "$d-sh2")" = "$want" ] || fail "$via: gradient_exchange is $(exchange "$d-sh2")"
@@ -62,12 +69,29 @@ for via in shm mpi; do
 done
 unset VAE_NO_SHARED_MEMORY
 [ "$(exchange "$work/r2")" = allreduce ] || fail "plain run: gradient_exchange is $(exchange "$work/r2")"
-ok "--shard-optimizer, node-shared memory and reduce-scatter + allgather: bitwise at 2 ranks, 1e-4 on 3 and 4, clipping, resume exact and across modes"
+# Two nodes of two ranks: sums within each node, then across; three ranks in nodes of two and one
+# are uneven, so they take the flat exchange.
+export VAE_RANKS_PER_NODE=2
+d="$work/2x2"
+mpi 4 "$bin/vae-dist" "${common[@]}" --out "$d" --max-steps 30 --shard-optimizer
+[ "$(exchange "$d")" = "node-shared memory, reduce-scatter + allgather across nodes" ] || fail "2x2: gradient_exchange is $(exchange "$d")"
+$py "$tests/ckpt_compare.py" "$(latest "$work/r1")" "$(latest "$d")" 1e-4 optimizer || fail "2x2 nodes vs 1 rank"
+mpi 4 "$bin/vae-dist" "${common[@]}" --out "$d-clip" --max-steps 30 --clip-norm 0.5 --shard-optimizer
+$py "$tests/ckpt_compare.py" "$(latest "$work/clip")" "$(latest "$d-clip")" 1e-4 || fail "2x2 nodes, clipping"
+mpi 4 "$bin/vae-dist" "${common[@]}" --out "$d-straight" --max-steps 60 --shard-optimizer
+cp -r "$d" "$d-split"
+mpi 4 "$bin/vae-dist" "${common[@]}" --out "$d-split" --max-steps 60 --shard-optimizer --resume auto
+$py "$tests/ckpt_compare.py" "$(latest "$d-straight")" "$(latest "$d-split")" exact optimizer || fail "2x2 nodes, resume"
+mpi 3 "$bin/vae-dist" "${common[@]}" --out "$work/uneven" --max-steps 30 --shard-optimizer
+[ "$(exchange "$work/uneven")" = "reduce-scatter + allgather" ] || fail "uneven nodes: gradient_exchange is $(exchange "$work/uneven")"
+$py "$tests/ckpt_compare.py" "$(latest "$work/r1")" "$(latest "$work/uneven")" 1e-4 optimizer || fail "uneven nodes vs 1 rank"
+unset VAE_RANKS_PER_NODE
+ok "--shard-optimizer, node-shared memory, hierarchical across nodes (1x2..4, 2x2) and reduce-scatter + allgather: bitwise at 2 ranks, 1e-4 on 3 and 4, clipping, resume exact and across modes"
 
 # The train lines, plain and sharded alike: one every --log-every steps, with the rates and the
 # time split of the steps since the previous line (wall_s counts from the start of the run, so an
 # interval is the difference of two lines; it holds 5 steps of at most 64 documents).
-for run in r1:1 r2:2 shm-sh2:2 mpi-sh3:3; do
+for run in r1:1 r2:2 shm-sh2:2 nodes-sh3:3 mpi-sh3:3 2x2:4; do
   $py - "$work/${run%%:*}/summary.jsonl" "${run##*:}" <<'PY' || fail "train lines of ${run%%:*}"
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1]) if '"kind": "train"' in l]

@@ -1,8 +1,10 @@
 /* Benchmark of the trainer's ways of combining a gradient (not a test): one in-place allreduce
  * (the default) against --shard-optimizer's exchanges: comm.c's ring reduce-scatter followed by an
- * allgather (across nodes), and, when all ranks share a node, a barrier, each rank's block summed
- * straight from every rank's gradient in node-shared memory (as the update's pass reads it; the sum
- * is kept in L1, not written back) and the barrier that ends the step (no allgather). A buffer
+ * allgather over all ranks, and, when every node holds the same number of ranks, the node-shared
+ * exchange: on one node a barrier, each rank's block summed straight from every rank's gradient
+ * (as the update's pass reads it; the sum is kept in L1, not written back) and the collective that
+ * ends the step (no allgather); across nodes (VAE_RANKS_PER_NODE=k emulates nodes of k ranks)
+ * the node sums, a reduce-scatter and an allgather among counterparts, then that collective. A buffer
  * the size of a model's gradient, through the library's comm module exactly as the trainer calls
  * it. Between repetitions a 64 MB buffer is rewritten, so that, as in training, the
  * gradient is not left in cache by the previous repetition. Prints rank 0's medians.
@@ -50,7 +52,7 @@ int main(int argc, char **argv)
     double *t_shm = malloc(sizeof(double) * (size_t)reps);
     int rc = g && evict && t_all && t_rs && t_ag && t_shm ? VAE_OK : VAE_ERR_NOMEM;
     vae_comm_shared *shared = NULL;
-    const int use_shared = vae_comm_local_size(comm) == vae_comm_size(comm);
+    const int use_shared = vae_comm_nodes_even(comm), nodes = vae_comm_nodes(comm);
     const float **terms = NULL;
     if (rc == VAE_OK && use_shared && (rc = vae_comm_shared_new(comm, (size_t)n, (size_t)n, &shared)) == VAE_OK &&
         !(terms = malloc(sizeof *terms * (size_t)vae_comm_shared_size(shared))))
@@ -90,10 +92,16 @@ int main(int argc, char **argv)
             vae_comm_agree(comm, VAE_OK, NULL);
             t0 = vae_wtime();
             rc = vae_comm_shared_sync(shared, NULL, 0);
-            const int num_terms = vae_comm_shared_size(shared);
-            for (int k = 0; k < num_terms; k++)
-                terms[k] = vae_comm_shared_all_grads(shared)[k] + lo;
+            int num_terms = 1;
+            terms[0] = mine + lo;
+            if (rc == VAE_OK && nodes > 1)
+                rc = vae_comm_shared_reduce_scatter(shared);
+            else
+                for (num_terms = 0; num_terms < vae_comm_shared_size(shared); num_terms++)
+                    terms[num_terms] = vae_comm_shared_all_grads(shared)[num_terms] + lo;
             double sum_squares = rc == VAE_OK ? vae_grad_sum_squares(terms, num_terms, hi - lo) : 0.0;
+            if (rc == VAE_OK && nodes > 1)
+                rc = vae_comm_shared_allgather(shared);
             if (rc == VAE_OK)
                 rc = vae_comm_shared_sync(shared, &sum_squares, 1);
             if (r >= 0)
@@ -107,8 +115,11 @@ int main(int argc, char **argv)
                4e-6 * (double)n, (long long)reps);
         printf("allreduce (in place):              %.3f ms\n", 1e3 * all);
         printf("reduce-scatter (ring) + allgather: %.3f ms (%.3f + %.3f)\n", 1e3 * (rs + ag), 1e3 * rs, 1e3 * ag);
-        if (shared)
+        if (shared && nodes == 1)
             printf("node-shared memory (barrier, sum, barrier): %.3f ms\n", 1e3 * bench_median(t_shm, (int)reps));
+        else if (shared)
+            printf("node-shared memory, %d nodes (barrier, node sums, reduce-scatter and allgather across nodes, "
+                   "barrier): %.3f ms\n", nodes, 1e3 * bench_median(t_shm, (int)reps));
     }
     if (rc != VAE_OK)
         fprintf(stderr, "vae-bench-comm: %s\n", vae_error_message());

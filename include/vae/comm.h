@@ -20,8 +20,13 @@ void vae_comm_free(vae_comm *c);
 
 int vae_comm_rank(const vae_comm *c);
 int vae_comm_size(const vae_comm *c);
-/* Ranks sharing this rank's node. */
+/* Ranks sharing this rank's machine. */
 int vae_comm_local_size(const vae_comm *c);
+/* Nodes of the run, and whether every node holds the same number of ranks (what the node-shared
+ * exchange needs). VAE_RANKS_PER_NODE=k makes consecutive runs of k ranks count as nodes, so that
+ * one machine can run the multi-node exchange. */
+int vae_comm_nodes(const vae_comm *c);
+int vae_comm_nodes_even(const vae_comm *c);
 
 /* In-place sums over all ranks (counts above INT_MAX are sent in pieces). */
 int vae_comm_sum_floats(vae_comm *c, float *buf, size_t n);
@@ -33,8 +38,9 @@ int vae_comm_broadcast(vae_comm *c, void *buf, size_t bytes, int root);
 int vae_comm_gather(vae_comm *c, const void *send, size_t bytes, void *recv, const size_t *recv_bytes,
                     int root);
 
-/* A buffer of n floats split into one block per rank, in rank order: rank's block is [lo, hi)
- * (near-equal, 64-byte aligned starts). The sharded optimizer updates only its own block. */
+/* A buffer of n floats split into one block per rank: rank's block is [lo, hi) (near-equal, 64-byte
+ * aligned starts). In rank order on one node; across nodes, the blocks of the ranks at one place on
+ * every node are adjacent (see vae_comm_shared). The sharded optimizer updates only its own block. */
 void vae_comm_shard(const vae_comm *c, size_t n, int rank, size_t *lo, size_t *hi);
 /* Collective, in place: afterwards this rank's block of buf[0..n) holds the sum over ranks of that
  * block (other blocks hold partial sums). With vae_comm_allgather_floats, the bytes of one
@@ -42,24 +48,38 @@ void vae_comm_shard(const vae_comm *c, size_t n, int rank, size_t *lo, size_t *h
 int vae_comm_reduce_scatter_floats(vae_comm *c, float *buf, size_t n);
 /* Collective, in place: each rank's block of buf[0..n) is copied to every rank. n < 2^31. */
 int vae_comm_allgather_floats(vae_comm *c, float *buf, size_t n);
-/* Buffers shared by the ranks of one node (MPI-3 shared memory), for the sharded optimizer when
- * all ranks run on one node: one parameter buffer for all of them, and each rank's gradient buffer
- * readable by the others, so a rank sums its block straight from the others' gradients and no
- * allgather is needed. vae_comm_shared_new is collective; VAE_ERR_ARG when the ranks span nodes
- * (use reduce-scatter + allgather then). Both buffers start zeroed. */
+/* Buffers shared by the ranks of each node (MPI-3 shared memory) for the sharded optimizer: one
+ * parameter buffer per node, and each rank's gradient buffer readable by the others on its node.
+ * On one node a rank sums its block straight from the others' gradients and no allgather is
+ * needed. Across nodes the exchange is hierarchical: the ranks at place p on each node own one
+ * stretch of the buffer (their "node block"); each sums it over its node in shared memory, then
+ * the counterparts reduce-scatter it among themselves (a ring over the nodes, not over every rank)
+ * and later allgather the updated blocks into their node's parameters. vae_comm_shared_new is
+ * collective; VAE_ERR_ARG when the nodes hold different numbers of ranks (use the flat
+ * reduce-scatter then). Both buffers start zeroed. */
 typedef struct vae_comm_shared vae_comm_shared;
 int vae_comm_shared_new(vae_comm *c, size_t num_params, size_t num_grads, vae_comm_shared **out);
 void vae_comm_shared_free(vae_comm_shared *s);
 float *vae_comm_shared_params(vae_comm_shared *s);
 float *vae_comm_shared_grads(vae_comm_shared *s); /* this rank's */
-/* Every rank's gradient buffer on this node, in rank order (vae_comm_shared_size of them): read
+/* Every rank's gradient buffer on this node, in node order (vae_comm_shared_size of them): read
  * another rank's only between two vae_comm_shared_sync calls that bracket its writes. */
 const float *const *vae_comm_shared_all_grads(vae_comm_shared *s);
 int vae_comm_shared_size(vae_comm_shared *s);
-/* Collective barrier after which every rank's writes to the shared buffers are visible to all. With
- * n > 0 it also sums x[0..n) over the ranks in place, so a step's sums ride on the barrier that
- * ends it. */
+/* Collective over every rank: afterwards every rank's writes to its node's shared buffers are
+ * visible on the node. n = 0: a barrier of the node; n > 0: also sums x[0..n) over all ranks in
+ * place, so a step's sums ride on the collective that ends it. */
 int vae_comm_shared_sync(vae_comm_shared *s, double *x, int n);
+/* Collective: rank 0's n parameters (n < 2^31) into every node's buffer, visible on return. */
+int vae_comm_shared_spread_params(vae_comm_shared *s, size_t n);
+/* Across nodes, collective, once the node's gradients are synced: this rank's block (vae_comm_shard)
+ * of its own gradient becomes the sum over all ranks, summed within the node in node order, then
+ * across nodes. Its node block is rewritten; the rest of the buffer, which other ranks of the node
+ * read meanwhile, is not. */
+int vae_comm_shared_reduce_scatter(vae_comm_shared *s);
+/* Across nodes, collective: every counterpart's block of the parameters copied into this node's
+ * parameter buffer (sync the node afterwards). */
+int vae_comm_shared_allgather(vae_comm_shared *s);
 /* Collective: every rank passes its local status; all get the same answer. Returns VAE_OK when
  * every rank is fine, else the status of the lowest failing rank, whose rank is put in *who (may
  * be NULL). That rank alone should print its message, so the user reads one clear error. */
