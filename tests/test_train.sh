@@ -118,23 +118,28 @@ set +e; msg=$(mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/straight" --max-
 [ "$(ls "$work/straight/checkpoints")" = "$before" ] || fail "existing checkpoints changed"
 ok "an existing run folder is not overwritten"
 
-# SIGUSR1 mid-run: exit 0, a whole checkpoint, and resume completes with the uninterrupted result.
-# mpirun itself in the background (not through a function), so that $! is mpirun, which forwards
-# the signal to every rank.
-mpirun -np 2 "${mpi_flags[@]}" "$bin/vae-dist" "${common[@]}" --out "$work/sig" --max-steps 100000 --epochs 100000 --checkpoint-every 0 &
-pid=$!
-for _ in $(seq 100); do [ -s "$work/sig/summary.jsonl" ] && break; sleep 0.1; done
-sleep 0.5
-kill -USR1 $pid
-set +e; wait $pid; rc=$?; set -e
-[ $rc -eq 0 ] || fail "SIGUSR1: exit $rc"
-ck=$(latest "$work/sig")
-step=$($py -c "import h5py; print(int(h5py.File('$ck','r').attrs['step']))")
-[ "$step" -gt 0 ] && [ "$step" -lt 100000 ] || fail "SIGUSR1 checkpoint at step $step"
-mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/sig" --max-steps $((step + 10)) --epochs 100000 --resume auto
-mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/sig_ref" --max-steps $((step + 10)) --epochs 100000
-$py "$tests/ckpt_compare.py" "$(latest "$work/sig_ref")" "$(latest "$work/sig")" exact || fail "resume after SIGUSR1"
-ok "SIGUSR1 stops with exit 0 at step $step, checkpoint whole, resume exact"
+# SIGUSR1 mid-run: exit 0, a whole checkpoint, and resume completes with the uninterrupted result;
+# with the sharded optimizer too, whose step's sums (the stop flag among them) travel after the
+# update. mpirun itself in the background (not through a function), so that $! is mpirun, which
+# forwards the signal to every rank.
+for shard in "" --shard-optimizer; do
+  d="$work/sig$shard"
+  mpirun -np 2 "${mpi_flags[@]}" "$bin/vae-dist" "${common[@]}" --out "$d" --max-steps 100000 --epochs 100000 \
+    --checkpoint-every 0 $shard &
+  pid=$!
+  for _ in $(seq 100); do [ -s "$d/summary.jsonl" ] && break; sleep 0.1; done
+  sleep 0.5
+  kill -USR1 $pid
+  set +e; wait $pid; rc=$?; set -e
+  [ $rc -eq 0 ] || fail "SIGUSR1 $shard: exit $rc"
+  ck=$(latest "$d")
+  step=$($py -c "import h5py; print(int(h5py.File('$ck','r').attrs['step']))")
+  [ "$step" -gt 0 ] && [ "$step" -lt 100000 ] || fail "SIGUSR1 $shard: checkpoint at step $step"
+  mpi 2 "$bin/vae-dist" "${common[@]}" --out "$d" --max-steps $((step + 10)) --epochs 100000 --resume auto $shard
+  mpi 2 "$bin/vae-dist" "${common[@]}" --out "$d-ref" --max-steps $((step + 10)) --epochs 100000 $shard
+  $py "$tests/ckpt_compare.py" "$(latest "$d-ref")" "$(latest "$d")" exact || fail "resume after SIGUSR1 $shard"
+done
+ok "SIGUSR1 stops with exit 0, checkpoint whole, resume exact (plain and sharded; last at step $step)"
 
 # SIGTERM: a plain process exits 143 after a checkpoint. Under mpirun the ranks are signalled
 # directly, as Slurm does at a time limit: all stop after the same step with one checkpoint.

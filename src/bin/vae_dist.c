@@ -42,7 +42,7 @@ static const char usage[] =
     "  --init-from CKPT         start from a checkpoint's parameters with a fresh optimizer at step 0\n"
     "  --no-shuffle             visit documents in file order\n"
     "  --shard-optimizer        each rank updates only its block of the parameters, exchanged through\n"
-    "                           shared memory on one node, reduce-scatter + allgather across nodes\n"
+    "                           shared memory within a node and among counterparts across nodes\n"
     "                           (instead of one allreduce): the same model, less update and exchange time\n"
     "  --config FILE            lines of `key = value` with these flags' names; the command line wins\n"
     "  --quiet                  no progress on stderr\n"
