@@ -68,11 +68,11 @@ typedef struct {
     FILE *summary;
     char last_checkpoint[4096];
     /* Sharded optimizer (more than one rank and --shard-optimizer): this rank updates [shard_lo,
-     * shard_hi) of the buffer, the block of the gradient that the reduce-scatter summed for it. */
+     * shard_hi) of the buffer (vae_comm_shard's block) from that block's sum over the ranks. */
     int sharded;
     size_t shard_lo, shard_hi;
-    /* Sharded on one node: the parameters and every rank's gradient in node-shared memory (NULL:
-     * reduce-scatter and allgather through MPI). */
+    /* Sharded with every node holding the same number of ranks: each node's parameters and its
+     * ranks' gradients in node-shared memory (NULL: reduce-scatter and allgather over all ranks). */
     vae_comm_shared *shared;
     const float **block_terms; /* [ranks on the node]: each rank's gradient at shard_lo */
     /* Time split of the steps since the last train line. */

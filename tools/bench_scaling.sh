@@ -60,5 +60,5 @@ base = min(rate, key=ranks)
 for tag in sorted(rate, key=lambda t: (ranks(t), t)):
     if ranks(tag) != ranks(base):
         print(f"strong-scaling efficiency at {tag} ranks: "
-              f"{rate[tag] / (ranks(tag) / ranks(base) * rate[base]):.2f}")
+              f"{rate[tag] / (ranks(tag) / ranks(base) * rate[base]):.3f}")
 PY
