@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark programs build and run, and print the figures the docs quote (no time is asserted:
 # benchmarks measure, tests check): vae-bench-step on one and two threads, vae-bench-comm on 1 and
-# 2 ranks, and tools/bench_scaling.sh on a small corpus.
+# 2 ranks, tools/bench_scaling.sh on a small corpus, and the cost model tools/scaling_model.py.
 source "${VAE_TESTS:?}/lib.sh" benchmarks
 
 for t in 1 2; do
@@ -43,3 +43,10 @@ done
 [ "$(grep -c "^strong-scaling efficiency at 2[sf]\{0,1\} ranks: [0-9.]*$" "$work/scaling")" -eq 3 ] ||
   fail "bench_scaling.sh: efficiencies missing in: $(cat "$work/scaling")"
 ok "bench_scaling.sh prints docs/s, communication share and efficiency for 1, 2, 2s and 2f"
+
+"$py" "$tests/../tools/scaling_model.py" >"$work/model" || fail "scaling_model.py: $(cat "$work/model")"
+for R in 2 8 16 64 256 1024; do
+  grep -q "^| $R | [0-9.]* | .* | [0-9.]* / [0-9.]* / [0-9.]* |$" "$work/model" || fail "scaling_model.py: no row for $R ranks"
+done
+grep -q "^R = 1024: [0-9.]* / [0-9.]* / [0-9.]*$" "$work/model" || fail "scaling_model.py: no weak-scaling line"
+ok "scaling_model.py prints the strong-scaling rows and the weak-scaling efficiencies"
