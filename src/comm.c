@@ -407,16 +407,8 @@ int vae_comm_shared_reduce_scatter(vae_comm_shared *s)
      * stretch of it, and each piece is written only after it is summed (this buffer is a term). */
     for (size_t i = s->node_lo; i < s->node_hi; i += RING_PIECE) {
         const size_t len = s->node_hi - i < RING_PIECE ? s->node_hi - i : RING_PIECE;
-        float *restrict sum = c->piece;
-        const float *restrict g0 = s->grads[0] + i;
-        for (size_t k = 0; k < len; k++)
-            sum[k] = g0[k];
-        for (int r = 1; r < c->node_size; r++) {
-            const float *restrict g = s->grads[r] + i;
-            for (size_t k = 0; k < len; k++)
-                sum[k] += g[k];
-        }
-        memcpy(mine + i, sum, len * sizeof *sum);
+        vae_sum_terms(c->piece, (const float *const *)s->grads, c->node_size, i, len);
+        memcpy(mine + i, c->piece, len * sizeof *c->piece);
     }
     return ring_reduce_scatter(c->cross, c->num_nodes, c->node_index, mine, s->cross_counts, s->cross_displs,
                                c->piece);

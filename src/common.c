@@ -1,9 +1,11 @@
-/* The error message of each thread's last failure, checked allocation, and a sum of squares. */
+/* The error message of each thread's last failure, checked allocation, and the sums over buffers
+ * that both the optimizer and the communication module need. */
 #include "vae/common.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static _Thread_local char last_error[1024];
 
@@ -64,4 +66,21 @@ double vae_sum_squares(const float *x, size_t n)
     for (int k = 0; k < LANES; k++)
         s += part[k];
     return s;
+}
+
+void vae_sum_terms(float *out, const float *const *terms, int num_terms, size_t off, size_t n)
+{
+    const float *restrict g0 = terms[0] + off;
+    if (num_terms == 1) {
+        memcpy(out, g0, n * sizeof *out);
+        return;
+    }
+    const float *restrict g1 = terms[1] + off;
+    for (size_t k = 0; k < n; k++)
+        out[k] = g0[k] + g1[k];
+    for (int t = 2; t < num_terms; t++) {
+        const float *restrict g = terms[t] + off;
+        for (size_t k = 0; k < n; k++)
+            out[k] += g[k];
+    }
 }

@@ -98,8 +98,8 @@ int vae_layout_compute(const vae_model_config *c, vae_layout *l)
         add_linear(l, prefix, c->dec_hidden[i], in, 0);
         in = c->dec_hidden[i];
     }
-    /* The output weight is held [last, V]: at a rank's batch of 128 its three GEMMs measured 3% faster
-     * in that form (9.1 against 8.9 ms; the same at 256). Files keep [V, last]. */
+    /* The output weight is held [last, V]: at a rank's batch of 128 its three GEMMs ran faster in
+     * that form (docs/PERFORMANCE.md). Files keep [V, last]. */
     add_linear(l, "dec.out", c->vocab_size, in, 1);
     return VAE_OK;
 }
@@ -290,7 +290,6 @@ void vae_model_init_params(vae_model *m, uint64_t seed)
         }
     }
 }
-
 
 static int check_batch(const vae_model *m, const vae_docs *d)
 {

@@ -59,14 +59,7 @@ static const float *piece_of_sum(const float *const *terms, int num_terms, size_
 {
     if (num_terms == 1)
         return terms[0] + off;
-    const float *restrict g0 = terms[0] + off, *restrict g1 = terms[1] + off;
-    for (size_t k = 0; k < len; k++)
-        buf[k] = g0[k] + g1[k];
-    for (int t = 2; t < num_terms; t++) {
-        const float *restrict g = terms[t] + off;
-        for (size_t k = 0; k < len; k++)
-            buf[k] += g[k];
-    }
+    vae_sum_terms(buf, terms, num_terms, off, len);
     return buf;
 }
 

@@ -74,7 +74,7 @@ typedef struct {
     /* Sharded with every node holding the same number of ranks: each node's parameters and its
      * ranks' gradients in node-shared memory (NULL: reduce-scatter and allgather over all ranks). */
     vae_comm_shared *shared;
-    const float **block_terms; /* [ranks on the node]: each rank's gradient at shard_lo */
+    const float **block_terms; /* [ranks on the node]: each rank's gradient at shard_lo (one node) */
     /* Time split of the steps since the last train line. */
     double t_data, t_compute, t_comm, t_interval_start;
     double docs_interval, tokens_interval;
@@ -383,9 +383,9 @@ static int save_checkpoint(trainer *t, int *who)
     return vae_comm_agree(t->comm, rc, who);
 }
 
-/* Collective, after setup succeeded everywhere: with the sharded optimizer and every rank on one
- * node, the model moves onto node-shared parameters and gradients (before any parameter is set).
- * VAE_NO_SHARED_MEMORY=1 keeps the MPI path that runs across nodes (its tests use it). */
+/* Collective, after setup succeeded everywhere: with the sharded optimizer and every node holding
+ * the same number of ranks, the model moves onto node-shared parameters and gradients (before any
+ * parameter is set). VAE_NO_SHARED_MEMORY=1 keeps the flat MPI exchange (its tests use it). */
 static int use_shared_memory(trainer *t, int *who)
 {
     if (!wants_shared_memory(t))
@@ -396,6 +396,8 @@ static int use_shared_memory(trainer *t, int *who)
     if (rc == VAE_OK && !(t->block_terms = vae_calloc_array((size_t)vae_comm_shared_size(t->shared),
                                                             sizeof *t->block_terms)))
         rc = VAE_ERR_NOMEM;
+    for (int r = 0; rc == VAE_OK && r < vae_comm_shared_size(t->shared); r++)
+        t->block_terms[r] = vae_comm_shared_all_grads(t->shared)[r] + t->shard_lo;
     if (rc == VAE_OK)
         rc = vae_model_new_on(&m, vae_model_config_of(t->model), vae_model_max_batch(t->model), X_COUNT,
                               vae_comm_shared_params(t->shared), vae_comm_shared_grads(t->shared));
@@ -646,8 +648,6 @@ static int sharded_exchange_update(trainer *t, float *x)
         rc = vae_comm_shared_reduce_scatter(t->shared);
     } else if (rc == VAE_OK) {
         num_terms = vae_comm_shared_size(t->shared);
-        for (int r = 0; r < num_terms; r++)
-            t->block_terms[r] = vae_comm_shared_all_grads(t->shared)[r] + lo;
         terms = t->block_terms;
     }
     if (rc == VAE_OK && clip) {

@@ -40,6 +40,9 @@ void vae_free_ptr(void *pp);
 /* sum_i x[i]^2 accumulated in double (eight partial sums: vectorizable without reassociating):
  * the gradient's norm for the optimizer, and the sharded exchange's per-block norm. */
 double vae_sum_squares(const float *x, size_t n);
+/* out[k] = terms[0][off + k] + terms[1][off + k] + ..., added in that order, for k < n: a gradient
+ * summed from several ranks' buffers (the sharded optimizer's update, the node sums of comm.c). */
+void vae_sum_terms(float *out, const float *const *terms, int num_terms, size_t off, size_t n);
 
 const char *vae_version(void);
 

@@ -28,7 +28,7 @@ typedef struct {
     int latent_samples;
     int threads;           /* BLAS threads per rank */
     int shuffle;
-    int shard_optimizer;   /* reduce-scatter + update of this rank's block + allgather (ranks > 1) */
+    int shard_optimizer;   /* each rank updates only its block of the parameters (ranks > 1) */
     int quiet;
     uint64_t seed;
     double beta;
