@@ -10,6 +10,7 @@
 
 #include "bench_util.h"
 #include "cli.h"
+#include "blas.h"
 #include "threads.h"
 #include "vae/comm.h"
 #include "vae/model.h"

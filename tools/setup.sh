@@ -12,13 +12,13 @@ while [ $# -gt 0 ]; do
     --sanitize) cmake_args+=(-DVAE_SANITIZE=ON); build_dir=build-asan ;;
     # build-valgrind/: Release (-O3) with -g, so valgrind's reports name our lines; without
     # -march=native, since valgrind 3.19 cannot run AVX-512 code. The CMocka tests run under
-    # memcheck, which fails them on an error or a definite leak (tests/valgrind.supp: only errors
+    # memcheck, which fails them on an error or a definite leak (tests/harness/valgrind.supp: only errors
     # inside Open MPI, OpenBLAS and HDF5).
     --valgrind)
       build_dir=build-valgrind
       extra+=(valgrind)
       cmake_args+=(-DVAE_NATIVE=OFF -DCMAKE_C_FLAGS=-g
-        "-DVAE_TEST_LAUNCHER=valgrind;--error-exitcode=1;--leak-check=full;--errors-for-leak-kinds=definite;--show-leak-kinds=definite;--num-callers=40;--suppressions=$PWD/tests/valgrind.supp") ;;
+        "-DVAE_TEST_LAUNCHER=valgrind;--error-exitcode=1;--leak-check=full;--errors-for-leak-kinds=definite;--show-leak-kinds=definite;--num-callers=40;--suppressions=$PWD/tests/harness/valgrind.supp") ;;
     --build-dir) build_dir=$2; shift ;;
     --extra) shift; extra+=("$@"); break ;;
     *) echo "setup.sh: unknown option $1" >&2; exit 2 ;;

@@ -8,7 +8,7 @@
 #define VAE_MODEL_H
 
 #include "vae/common.h"
-#include "vae/corpus.h"
+#include "vae/batch.h"
 
 #ifdef __cplusplus
 extern "C" {

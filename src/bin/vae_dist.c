@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "blas.h"
 #include "threads.h"
 #include "vae/comm.h"
 #include "vae/train.h"

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "infer.h"
+#include "blas.h"
 #include "threads.h"
 #include "vae/comm.h"
 

@@ -10,6 +10,7 @@
  * consistent position; reading into a layout other than its own is refused. The seeds
  * (tests/fuzz/seeds/checkpoint/) are small checkpoints written by vae_checkpoint_write. */
 #include "fuzz_common.h"
+#include "fuzz_harnesses.h"
 
 #include <math.h>
 
@@ -88,7 +89,6 @@ static void check_open(vae_checkpoint *c)
     free(v);
 }
 
-int fuzz_checkpoint_one(const uint8_t *data, size_t size);
 int fuzz_checkpoint_one(const uint8_t *data, size_t size)
 {
     uint8_t *copy = malloc(size ? size : 1);

@@ -1,5 +1,5 @@
 /* Shared by the libFuzzer harnesses (tests/fuzz/fuzz_*.c) and by tests/test_fuzz_regressions.c,
- * which #includes the harnesses with FUZZ_NO_ENTRY defined and replays the saved inputs through the
+ * which links the harnesses (built with FUZZ_NO_ENTRY) and replays the saved inputs through the
  * same fuzz_<name>_one functions. A broken invariant prints what broke and aborts, which is a crash
  * for libFuzzer and a failure for ctest. */
 #ifndef VAE_FUZZ_COMMON_H

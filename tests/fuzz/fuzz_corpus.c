@@ -8,6 +8,7 @@
  * vocabulary has V valid words. The seeds (tests/fuzz/seeds/corpus/) are small valid corpora
  * written by the library's writer, so that most mutations get through HDF5 to our checks. */
 #include "fuzz_common.h"
+#include "fuzz_harnesses.h"
 
 #include "corpus_internal.h"
 #include "vae/corpus.h"
@@ -97,7 +98,6 @@ static void fuzz_split(vae_corpus *c, const char *path, const char *split)
     }
 }
 
-int fuzz_corpus_one(const uint8_t *data, size_t size);
 int fuzz_corpus_one(const uint8_t *data, size_t size)
 {
     const char *path = fuzz_write_temp(0, data, size);

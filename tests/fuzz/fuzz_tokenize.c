@@ -9,6 +9,7 @@
  * tokens counts exactly what the tokenizer produced (ids increasing, counts > 0, known + unknown =
  * all tokens), leaves its scratch clear, and gives the same result when run again. */
 #include "fuzz_common.h"
+#include "fuzz_harnesses.h"
 
 #include "corpus_internal.h"
 #include "tokenize.h"
@@ -79,7 +80,6 @@ static void check_bow(const vae_bow *b, const int64_t *expected, int64_t total)
                (long long)b->num_unknown, (long long)total);
 }
 
-int fuzz_tokenize_one(const uint8_t *data, size_t size);
 int fuzz_tokenize_one(const uint8_t *data, size_t size)
 {
     static const char *const stop[] = {"the", "and", "of", "na\xC3\xAFve", "ab", "\xE6\x97\xA5\xE6\x9C\xAC"};

@@ -9,7 +9,7 @@ BIN=${VAE_BIN:?set VAE_BIN to the build folder}
 TESTS=${VAE_TESTS:?set VAE_TESTS to the tests folder}
 PREP=$BIN/vae-prep
 PY=/usr/bin/python3
-INTEROP=$TESTS/interop_corpus.py
+INTEROP=$TESTS/interop/interop_corpus.py
 T=$(mktemp -d /tmp/test_prep.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 failures=0

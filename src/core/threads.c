@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include "threads.h"
 
-#include <cblas.h>
 #include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
@@ -21,18 +20,10 @@ int vae_default_threads(int local_ranks)
     return usable > 0 ? usable : 1;
 }
 
-const char *vae_blas_version(void) { return openblas_get_config(); }
-
-const char *vae_blas_core(void) { return openblas_get_corename(); }
-
 enum { MAX_PARTS = 64 };
 static int parallel_parts = 1;
 
-void vae_set_blas_threads(int n)
-{
-    openblas_set_num_threads(n);
-    parallel_parts = n < 1 ? 1 : n > MAX_PARTS ? MAX_PARTS : n;
-}
+void vae_set_parallel_parts(int n) { parallel_parts = n < 1 ? 1 : n > MAX_PARTS ? MAX_PARTS : n; }
 
 typedef struct {
     void (*fn)(void *arg, int part, int parts);

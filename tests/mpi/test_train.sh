@@ -2,7 +2,7 @@
 # vae-dist end to end under mpirun: rank-count independence (1-4 ranks), exact resume (bitwise on
 # the same ranks, 1e-4 on another count), the sharded optimizer, SIGUSR1 mid-run, uneven shards and a corpus smaller
 # than the number of ranks, non-finite loss, bad flags, and learning on a planted-topics corpus.
-source "${VAE_TESTS:?}/lib.sh" train
+source "${VAE_TESTS:?}/harness/lib.sh" train
 
 "$bin/vae-synth" -o "$work/c.h5" --docs 1200 --vocab 400 --topics 8 --seed 3 >/dev/null
 common=(--corpus "$work/c.h5" --batch-size 64 --eval-every 0 --log-every 5 --quiet --threads 1 --seed 11)
@@ -12,7 +12,7 @@ for n in 1 2 3 4; do
   mpi "$n" "$bin/vae-dist" "${common[@]}" --out "$work/r$n" --max-steps 30
 done
 for n in 2 3 4; do
-  $py "$tests/ckpt_compare.py" "$(latest "$work/r1")" "$(latest "$work/r$n")" 1e-4 || fail "1 vs $n ranks"
+  $py "$tests/harness/ckpt_compare.py" "$(latest "$work/r1")" "$(latest "$work/r$n")" 1e-4 || fail "1 vs $n ranks"
 done
 ppl() { grep '"kind": "eval"' "$1/summary.jsonl" | tail -1 | $py -c 'import json,sys; print(json.loads(sys.stdin.read())["ppl_doc"])'; }
 for n in 2 3 4; do
@@ -24,10 +24,10 @@ ok "parameters and valid perplexity agree across 1, 2, 3, 4 ranks"
 mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/straight" --max-steps 60
 mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/split" --max-steps 30
 mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/split" --max-steps 60 --resume auto
-$py "$tests/ckpt_compare.py" "$(latest "$work/straight")" "$(latest "$work/split")" exact || fail "resume not bitwise"
+$py "$tests/harness/ckpt_compare.py" "$(latest "$work/straight")" "$(latest "$work/split")" exact || fail "resume not bitwise"
 cp -r "$work/r2" "$work/other"
 mpi 3 "$bin/vae-dist" "${common[@]}" --out "$work/other" --max-steps 60 --resume auto
-$py "$tests/ckpt_compare.py" "$(latest "$work/straight")" "$(latest "$work/other")" 1e-4 || fail "resume on 3 ranks"
+$py "$tests/harness/ckpt_compare.py" "$(latest "$work/straight")" "$(latest "$work/other")" 1e-4 || fail "resume on 3 ranks"
 ok "resume: bitwise on the same ranks, within 1e-4 on another rank count"
 
 # --shard-optimizer (each rank updates its block of the parameters): the model of one allreduce,
@@ -50,22 +50,22 @@ for via in shm nodes mpi; do
   d="$work/$via"
   mpi 2 "$bin/vae-dist" "${common[@]}" --out "$d-sh2" --max-steps 30 --shard-optimizer
   [ "$(exchange "$d-sh2")" = "$want" ] || fail "$via: gradient_exchange is $(exchange "$d-sh2")"
-  $py "$tests/ckpt_compare.py" "$(latest "$work/r2")" "$(latest "$d-sh2")" exact optimizer || fail "$via: sharded 2 ranks"
+  $py "$tests/harness/ckpt_compare.py" "$(latest "$work/r2")" "$(latest "$d-sh2")" exact optimizer || fail "$via: sharded 2 ranks"
   for n in 3 4; do
     mpi "$n" "$bin/vae-dist" "${common[@]}" --out "$d-sh$n" --max-steps 30 --shard-optimizer
-    $py "$tests/ckpt_compare.py" "$(latest "$work/r1")" "$(latest "$d-sh$n")" 1e-4 optimizer || fail "$via: sharded $n ranks vs 1"
+    $py "$tests/harness/ckpt_compare.py" "$(latest "$work/r1")" "$(latest "$d-sh$n")" 1e-4 optimizer || fail "$via: sharded $n ranks vs 1"
   done
   mpi 2 "$bin/vae-dist" "${common[@]}" --out "$d-clip_sh" --max-steps 30 --clip-norm 0.5 --shard-optimizer
   [ $via = shm ] && mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/clip" --max-steps 30 --clip-norm 0.5
-  $py "$tests/ckpt_compare.py" "$(latest "$work/clip")" "$(latest "$d-clip_sh")" 1e-5 || fail "$via: sharded clipping"
-  ! $py "$tests/ckpt_compare.py" "$(latest "$d-sh2")" "$(latest "$d-clip_sh")" 1e-3 >/dev/null || fail "$via: clipping had no effect"
+  $py "$tests/harness/ckpt_compare.py" "$(latest "$work/clip")" "$(latest "$d-clip_sh")" 1e-5 || fail "$via: sharded clipping"
+  ! $py "$tests/harness/ckpt_compare.py" "$(latest "$d-sh2")" "$(latest "$d-clip_sh")" 1e-3 >/dev/null || fail "$via: clipping had no effect"
   mpi 3 "$bin/vae-dist" "${common[@]}" --out "$d-sh_straight" --max-steps 60 --shard-optimizer
   cp -r "$d-sh3" "$d-sh_split"
   mpi 3 "$bin/vae-dist" "${common[@]}" --out "$d-sh_split" --max-steps 60 --shard-optimizer --resume auto
-  $py "$tests/ckpt_compare.py" "$(latest "$d-sh_straight")" "$(latest "$d-sh_split")" exact optimizer || fail "$via: sharded resume"
+  $py "$tests/harness/ckpt_compare.py" "$(latest "$d-sh_straight")" "$(latest "$d-sh_split")" exact optimizer || fail "$via: sharded resume"
   cp -r "$d-sh3" "$d-sh_plain"
   mpi 2 "$bin/vae-dist" "${common[@]}" --out "$d-sh_plain" --max-steps 60 --resume auto
-  $py "$tests/ckpt_compare.py" "$(latest "$work/straight")" "$(latest "$d-sh_plain")" 1e-4 optimizer || fail "$via: unsharded resume from sharded"
+  $py "$tests/harness/ckpt_compare.py" "$(latest "$work/straight")" "$(latest "$d-sh_plain")" 1e-4 optimizer || fail "$via: unsharded resume from sharded"
 done
 unset VAE_NO_SHARED_MEMORY
 [ "$(exchange "$work/r2")" = allreduce ] || fail "plain run: gradient_exchange is $(exchange "$work/r2")"
@@ -75,16 +75,16 @@ export VAE_RANKS_PER_NODE=2
 d="$work/2x2"
 mpi 4 "$bin/vae-dist" "${common[@]}" --out "$d" --max-steps 30 --shard-optimizer
 [ "$(exchange "$d")" = "node-shared memory, reduce-scatter + allgather across nodes" ] || fail "2x2: gradient_exchange is $(exchange "$d")"
-$py "$tests/ckpt_compare.py" "$(latest "$work/r1")" "$(latest "$d")" 1e-4 optimizer || fail "2x2 nodes vs 1 rank"
+$py "$tests/harness/ckpt_compare.py" "$(latest "$work/r1")" "$(latest "$d")" 1e-4 optimizer || fail "2x2 nodes vs 1 rank"
 mpi 4 "$bin/vae-dist" "${common[@]}" --out "$d-clip" --max-steps 30 --clip-norm 0.5 --shard-optimizer
-$py "$tests/ckpt_compare.py" "$(latest "$work/clip")" "$(latest "$d-clip")" 1e-4 || fail "2x2 nodes, clipping"
+$py "$tests/harness/ckpt_compare.py" "$(latest "$work/clip")" "$(latest "$d-clip")" 1e-4 || fail "2x2 nodes, clipping"
 mpi 4 "$bin/vae-dist" "${common[@]}" --out "$d-straight" --max-steps 60 --shard-optimizer
 cp -r "$d" "$d-split"
 mpi 4 "$bin/vae-dist" "${common[@]}" --out "$d-split" --max-steps 60 --shard-optimizer --resume auto
-$py "$tests/ckpt_compare.py" "$(latest "$d-straight")" "$(latest "$d-split")" exact optimizer || fail "2x2 nodes, resume"
+$py "$tests/harness/ckpt_compare.py" "$(latest "$d-straight")" "$(latest "$d-split")" exact optimizer || fail "2x2 nodes, resume"
 mpi 3 "$bin/vae-dist" "${common[@]}" --out "$work/uneven" --max-steps 30 --shard-optimizer
 [ "$(exchange "$work/uneven")" = "reduce-scatter + allgather" ] || fail "uneven nodes: gradient_exchange is $(exchange "$work/uneven")"
-$py "$tests/ckpt_compare.py" "$(latest "$work/r1")" "$(latest "$work/uneven")" 1e-4 optimizer || fail "uneven nodes vs 1 rank"
+$py "$tests/harness/ckpt_compare.py" "$(latest "$work/r1")" "$(latest "$work/uneven")" 1e-4 optimizer || fail "uneven nodes vs 1 rank"
 unset VAE_RANKS_PER_NODE
 ok "--shard-optimizer, node-shared memory, hierarchical across nodes (1x2..4, 2x2) and reduce-scatter + allgather: bitwise at 2 ranks, 1e-4 on 3 and 4, clipping, resume exact and across modes"
 
@@ -137,7 +137,7 @@ for shard in "" --shard-optimizer; do
   [ "$step" -gt 0 ] && [ "$step" -lt 100000 ] || fail "SIGUSR1 $shard: checkpoint at step $step"
   mpi 2 "$bin/vae-dist" "${common[@]}" --out "$d" --max-steps $((step + 10)) --epochs 100000 --resume auto $shard
   mpi 2 "$bin/vae-dist" "${common[@]}" --out "$d-ref" --max-steps $((step + 10)) --epochs 100000 $shard
-  $py "$tests/ckpt_compare.py" "$(latest "$d-ref")" "$(latest "$d")" exact || fail "resume after SIGUSR1 $shard"
+  $py "$tests/harness/ckpt_compare.py" "$(latest "$d-ref")" "$(latest "$d")" exact || fail "resume after SIGUSR1 $shard"
 done
 ok "SIGUSR1 stops with exit 0, checkpoint whole, resume exact (plain and sharded; last at step $step)"
 
@@ -163,11 +163,11 @@ ok "SIGTERM: exit 143 after a checkpoint; ranks under mpirun stop together"
 # documents on 4 ranks.
 mpi 1 "$bin/vae-dist" "${common[@]}" --batch-size 5 --out "$work/u1" --max-steps 12
 mpi 4 "$bin/vae-dist" "${common[@]}" --batch-size 5 --out "$work/u4" --max-steps 12
-$py "$tests/ckpt_compare.py" "$(latest "$work/u1")" "$(latest "$work/u4")" 1e-4 || fail "uneven shards"
+$py "$tests/harness/ckpt_compare.py" "$(latest "$work/u1")" "$(latest "$work/u4")" 1e-4 || fail "uneven shards"
 "$bin/vae-synth" -o "$work/tiny.h5" --docs 4 --vocab 50 --topics 2 --seed 1 --valid-frac 0 --test-frac 0.25 >/dev/null
 mpi 1 "$bin/vae-dist" --corpus "$work/tiny.h5" --out "$work/t1" --epochs 3 --quiet --threads 1
 mpi 4 "$bin/vae-dist" --corpus "$work/tiny.h5" --out "$work/t4" --epochs 3 --quiet --threads 1
-$py "$tests/ckpt_compare.py" "$(latest "$work/t1")" "$(latest "$work/t4")" 1e-4 || fail "corpus smaller than ranks"
+$py "$tests/harness/ckpt_compare.py" "$(latest "$work/t1")" "$(latest "$work/t4")" 1e-4 || fail "corpus smaller than ranks"
 ok "uneven shards and a corpus smaller than the number of ranks"
 
 # A huge learning rate: stops naming the step, exit 1, keeps the last good checkpoint, writes no NaN;

@@ -4,8 +4,8 @@
 # sent USR1 mid-run (`scancel --batch`, as Slurm's --signal=B:USR1 would), checkpoints, requeues
 # itself, and its second run finishes with parameters bitwise equal to an uninterrupted run.
 # Everything lives in a mktemp folder (config, state, spool, logs, munge socket and key, own ports);
-# daemons are started detached and stopped by PID on every exit path. Facts behind the setup:
-# shared/notes/slurm-on-one-machine.md. Prints "SKIPPED: ..." and exits 0 only when the packages
+# daemons are started detached and stopped by PID on every exit path; the comments below give the
+# facts behind each step of the set-up. Prints "SKIPPED: ..." and exits 0 only when the packages
 # are missing and cannot be installed (no network, or not root).
 set -uo pipefail
 bin=${VAE_BIN:?set VAE_BIN to the build folder}
@@ -197,7 +197,7 @@ prep_id=$(grep -o 'Submitted batch job [0-9]*' <<<"$out" | grep -o '[0-9]*$')
 [ -n "$prep_id" ] || fail "prep job: no job id in: $out"
 [ -s "$work/corpus.h5" ] || fail "prep job $prep_id: no corpus written"
 [ "$(job_field "$prep_id" JobState)" = COMPLETED ] || fail "prep job $prep_id: state $(job_field "$prep_id" JobState)"
-summary=$($py "$tests/interop_corpus.py" "$work/corpus.h5") || fail "prep job: corpus does not read back"
+summary=$($py "$tests/interop/interop_corpus.py" "$work/corpus.h5") || fail "prep job: corpus does not read back"
 $py -c 'import json, sys; a = json.loads(sys.argv[1])["attrs"]; sys.exit(not (a["vocab_size"] == 30 and a["docs_kept"] == 400))' "$summary" ||
   fail "prep job: unexpected corpus: ${summary:0:300}"
 ok "prep job $prep_id: exit 0, corpus of 400 documents and 30 words"
@@ -289,9 +289,9 @@ ok "job $jid ran again ${rerun:-?} s after the requeue, completed (exit 0:0) aft
 final=$(cat "$work/run/checkpoints/latest" 2>/dev/null)
 [ "$final" = "$(basename "$ref_ck")" ] || fail "final checkpoint '$final', expected $(basename "$ref_ck")"
 [ -f "$work/run/checkpoints/$interrupted" ] || fail "the interruption's checkpoint $interrupted is gone"
-$py "$tests/ckpt_compare.py" "$ref_ck" "$work/run/checkpoints/$final" exact ||
+$py "$tests/harness/ckpt_compare.py" "$ref_ck" "$work/run/checkpoints/$final" exact ||
   fail "requeued run's final checkpoint differs from the uninterrupted run's"
-if $py "$tests/ckpt_compare.py" "$ref_ck" "$work/interrupted.h5" exact >/dev/null 2>&1; then
+if $py "$tests/harness/ckpt_compare.py" "$ref_ck" "$work/interrupted.h5" exact >/dev/null 2>&1; then
   fail "the interruption's checkpoint already equals the final one"
 fi
 # Run 1 resumed: run 0's summary lines are kept as they were (a fresh start would rewrite them, its

@@ -3,7 +3,7 @@
 # checkpoint under its final name validates, and --resume auto finishes the run with the result of
 # an uninterrupted one; a truncated or altered newest checkpoint is refused and auto falls back to
 # the newest valid one, saying so.
-source "${VAE_TESTS:?}/lib.sh" faults
+source "${VAE_TESTS:?}/harness/lib.sh" faults
 
 "$bin/vae-synth" -o "$work/c.h5" --docs 1200 --vocab 400 --topics 8 --seed 3 --quiet
 steps=3000
@@ -25,7 +25,7 @@ for seed in 1 2 3; do
   [ $rc -ne 0 ] || fail "seed $seed: mpirun exited 0 after a rank was killed"
   for f in "$run"/checkpoints/ckpt-*.h5; do valid "$f" || fail "seed $seed: $f does not validate"; done
   mpirun -np 2 "${mpi_flags[@]}" "$bin/vae-dist" "${common[@]}" --out "$run" --resume auto </dev/null
-  $py "$tests/ckpt_compare.py" "$(latest "$work/ref")" "$(latest "$run")" exact >/dev/null ||
+  $py "$tests/harness/ckpt_compare.py" "$(latest "$work/ref")" "$(latest "$run")" exact >/dev/null ||
     fail "seed $seed: resumed run differs from the uninterrupted one"
 done
 ok "SIGKILL of a rank (3 seeds): checkpoints valid, resume auto reaches the uninterrupted result"

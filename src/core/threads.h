@@ -1,19 +1,14 @@
 /* Threads per rank: the default is the cores this rank may run on, shared among the ranks of its
- * node when they all see the whole machine (no binding). OpenBLAS runs the GEMMs on them; the
+ * node when they all see the whole machine (no binding). The BLAS library runs the GEMMs on them; the
  * model's own loops that dominate outside the GEMMs split their work over them with
  * vae_parallel_parts. */
 #ifndef VAE_THREADS_H
 #define VAE_THREADS_H
 
 int vae_default_threads(int local_ranks);
-/* OpenBLAS's build configuration line, and the core its kernels were chosen for (its own detection,
- * or OPENBLAS_CORETYPE read when it loads): worth recording in config.json, because the kernels
- * differ twofold in speed (docs/PERFORMANCE.md). */
-const char *vae_blas_version(void);
-const char *vae_blas_core(void);
-
-/* Sets OpenBLAS's threads and the count vae_parallel_parts uses. */
-void vae_set_blas_threads(int n);
+/* The count of parts vae_parallel_parts runs (clamped to [1, 64]). vae_set_blas_threads
+ * (model/blas.h) sets it together with the BLAS library's own threads. */
+void vae_set_parallel_parts(int n);
 
 /* Runs fn(arg, part, parts) for part = 0..parts-1, one part a thread (the caller runs part 0),
  * with parts the thread count set above (1: a plain call). fn's parts must not share output. */

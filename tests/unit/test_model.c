@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "layers.h"
+#include "blas.h"
 #include "threads.h"
 #include "vae/model.h"
 #include "vae/rng.h"

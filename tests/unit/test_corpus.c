@@ -20,7 +20,7 @@
 #include "corpus_internal.h"
 #include "vae/corpus.h"
 
-#include "bad_corpora.c"
+#include "bad_corpora.h"
 
 static char tmpdir[64];
 

@@ -6,7 +6,7 @@
 #ifndef VAE_LAYERS_H
 #define VAE_LAYERS_H
 
-#include "vae/corpus.h"
+#include "vae/batch.h"
 #include "vae/model.h"
 
 /* out[B, O] = in[B, In] w^T + b[O], with w held [O, In] (nn.Linear's form) or, w_in_out set,

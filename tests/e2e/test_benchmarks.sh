@@ -2,7 +2,7 @@
 # The benchmark programs build and run, and print the figures the docs quote (no time is asserted:
 # benchmarks measure, tests check): vae-bench-step on one and two threads, vae-bench-comm on 1 and
 # 2 ranks, tools/bench_scaling.sh on a small corpus, and the cost model tools/scaling_model.py.
-source "${VAE_TESTS:?}/lib.sh" benchmarks
+source "${VAE_TESTS:?}/harness/lib.sh" benchmarks
 
 for t in 1 2; do
   "$bin/vae-bench-step" --vocab 600 --batch 32 --nnz-per-doc 20 --threads "$t" --reps 2 >"$work/step$t" ||

@@ -5,33 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
-enum raw_type { RAW_DEFAULT, RAW_I32, RAW_I64, RAW_U16, RAW_F32 };
-
-typedef struct {
-    int present;
-    int n_indptr, n_indices, n_counts;
-    int64_t indptr[8], indices[16], counts[16];
-    enum raw_type indptr_type, indices_type, counts_type;
-    int64_t num_docs, num_tokens;
-    int n_doc_ids; /* 0: no doc_ids */
-    int64_t huge_nnz; /* > 0: indices and counts declared this long, nothing written */
-} raw_split;
-
-typedef struct raw_corpus {
-    int not_hdf5;
-    const char *format;
-    int64_t version, vocab_size;
-    int num_words;
-    const char *words[8];
-    int has_doc_freq;
-    raw_split split[2]; /* train, valid */
-} raw_corpus;
-
 const int64_t good_train_indptr[5] = {0, 3, 4, 4, 8};
 const int32_t good_train_indices[8] = {0, 2, 5, 1, 0, 1, 3, 4};
 const int32_t good_train_counts[8] = {1, 2, 1, 3, 1, 1, 1, 2};
 
-static void raw_good(raw_corpus *r)
+void raw_good(raw_corpus *r)
 {
     static const char *const words[6] = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta"};
     memset(r, 0, sizeof *r);
@@ -139,7 +117,7 @@ static int raw_write_split(hid_t file, const char *name, const raw_split *s)
     return rc;
 }
 
-static int raw_write(const raw_corpus *r, const char *path)
+int raw_write(const raw_corpus *r, const char *path)
 {
     static const int64_t freq[8] = {3, 2, 1, 1, 1, 1, 0, 0};
     if (r->not_hdf5) {

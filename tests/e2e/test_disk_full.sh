@@ -10,7 +10,7 @@
 # (`mpirun -np 1 bash -c 'ulimit -f N; exec vae-dist ...'`): run as a plain singleton, vae-dist's
 # MPI_Init starts Open MPI's daemon, which inherits the limit and cannot create its own
 # shared-memory files, so MPI_Init itself would fail.
-source "${VAE_TESTS:?}/lib.sh" disk-full
+source "${VAE_TESTS:?}/harness/lib.sh" disk-full
 
 "$bin/vae-synth" -o "$work/c.h5" --docs 600 --vocab 400 --topics 4 --seed 3 --quiet
 run="$work/run"
@@ -81,7 +81,7 @@ msg=$(mpirun -np 1 "${mpi_flags[@]}" "$bin/vae-dist" "${common[@]}" --max-steps 
 [ "$(cat "$run/checkpoints/latest")" = ckpt-00000040.h5 ] || fail "the run did not finish after the failure: $msg"
 valid "$run/checkpoints/ckpt-00000040.h5" || fail "the final checkpoint does not validate"
 mpirun -np 1 "${mpi_flags[@]}" "$bin/vae-dist" "${common[@]}" --out "$work/ref" --max-steps 40 </dev/null
-$py "$tests/ckpt_compare.py" "$work/ref/checkpoints/ckpt-00000040.h5" "$run/checkpoints/ckpt-00000040.h5" exact >/dev/null ||
+$py "$tests/harness/ckpt_compare.py" "$work/ref/checkpoints/ckpt-00000040.h5" "$run/checkpoints/ckpt-00000040.h5" exact >/dev/null ||
   fail "the resumed run differs from an uninterrupted one"
 ok "with room again, --resume auto finishes with the uninterrupted result"
 echo "$pass passed, 0 failed"

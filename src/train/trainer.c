@@ -13,6 +13,7 @@
 #include "json.h"
 #include "plan.h"
 #include "rundir.h"
+#include "blas.h"
 #include "threads.h"
 #include "vae/checkpoint.h"
 #include "vae/corpus.h"

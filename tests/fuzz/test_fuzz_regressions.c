@@ -1,5 +1,5 @@
 /* Replays the fuzzers' inputs in every build, through the harnesses' own entry points (the
- * harnesses of tests/fuzz/ are #included with FUZZ_NO_ENTRY): each seed (tests/fuzz/seeds/<harness>/)
+ * harnesses of tests/fuzz/, built into the test harness library without their libFuzzer entry): each seed (tests/fuzz/seeds/<harness>/)
  * and each saved crash (tests/fuzz/regressions/<harness>/, inputs that once crashed or broke an
  * invariant, kept after the fix). A harness aborts with its message when an invariant breaks, and
  * under the sanitizer build any memory error is fatal, so this test fails the way the fuzzer did.
@@ -20,10 +20,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define FUZZ_NO_ENTRY
-#include "fuzz/fuzz_checkpoint.c"
-#include "fuzz/fuzz_corpus.c"
-#include "fuzz/fuzz_tokenize.c"
+#include "fuzz_harnesses.h"
+#include "vae/checkpoint.h"
+#include "vae/corpus.h"
 
 typedef int (*harness_fn)(const uint8_t *data, size_t size);
 

@@ -5,7 +5,7 @@
 # CSR matrices, num_tokens, frequencies, oracle perplexity below unigram perplexity).
 set -euo pipefail
 synth="$VAE_BIN/vae-synth"
-interop=(/usr/bin/python3 "$VAE_TESTS/interop_synth.py")
+interop=(/usr/bin/python3 "$VAE_TESTS/interop/interop_synth.py")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

@@ -1,6 +1,6 @@
 /* Corpus files that each break one rule of SPEC.md's corpus format, written with the HDF5 API
  * directly (the library's writer refuses to write them), and the good file they are altered from.
- * A test #includes "bad_corpora.c" (CMake builds only tests/test_*.c). test_corpus checks the
+ * Part of the test harness library. test_corpus checks the
  * reader's message for each; `test_corpus --write-bad-corpora DIR` writes them all to DIR with
  * DIR/expected.tsv (name, stage, split, dataset, position: one line each) for script tests. */
 #ifndef VAE_TESTS_BAD_CORPORA_H
@@ -12,7 +12,32 @@
  * vae_corpus_validate_split (rows fine, an attribute wrong). */
 typedef enum { BAD_AT_OPEN, BAD_AT_READ, BAD_AT_VALIDATE } bad_stage;
 
-struct raw_corpus;
+/* A corpus as raw values, before any is written: tests alter one and write it. */
+enum raw_type { RAW_DEFAULT, RAW_I32, RAW_I64, RAW_U16, RAW_F32 };
+
+typedef struct {
+    int present;
+    int n_indptr, n_indices, n_counts;
+    int64_t indptr[8], indices[16], counts[16];
+    enum raw_type indptr_type, indices_type, counts_type;
+    int64_t num_docs, num_tokens;
+    int n_doc_ids; /* 0: no doc_ids */
+    int64_t huge_nnz; /* > 0: indices and counts declared this long, nothing written */
+} raw_split;
+
+typedef struct raw_corpus {
+    int not_hdf5;
+    const char *format;
+    int64_t version, vocab_size;
+    int num_words;
+    const char *words[8];
+    int has_doc_freq;
+    raw_split split[2]; /* train, valid */
+} raw_corpus;
+
+/* Fills r with the good corpus below; raw_write writes r to path (0 on success). */
+void raw_good(raw_corpus *r);
+int raw_write(const raw_corpus *r, const char *path);
 
 typedef struct {
     const char *name;

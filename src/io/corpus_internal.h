@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "words.h"
+
 /* The splits a corpus may have, train first (it must be present). */
 #define VAE_NUM_SPLITS 3
 extern const char *const vae_split_names[VAE_NUM_SPLITS];
@@ -15,10 +17,6 @@ extern const char *const vae_split_names[VAE_NUM_SPLITS];
  * the writer's chunk (16Ki elements), so that a gap read for nothing never makes HDF5 decompress a
  * chunk that no requested row needs. */
 #define VAE_CORPUS_GAP 8192
-
-/* NULL when word is a valid vocabulary entry (non-empty UTF-8), else what is wrong with it. */
-const char *vae_word_problem(const char *word);
-uint64_t vae_word_hash(const char *word);
 
 /* What is wrong with an entry of a row: in its count (else in its word id), in words. */
 typedef struct {
@@ -32,23 +30,6 @@ typedef struct {
  * then cover the entries before it. */
 int64_t vae_row_check(const int32_t *ids, const int32_t *counts, int64_t n, int64_t V, int32_t *prev,
                       int64_t *tokens, vae_row_fault *fault);
-
-/* An open-addressing set of word hashes that finds duplicates without keeping the words: equal
- * hashes are settled by same(ctx, earlier, later, &equal), which returns a vae_status. */
-typedef struct {
-    uint64_t *hash;
-    int64_t *index; /* -1: empty slot */
-    uint64_t mask;
-    int64_t count;  /* words added */
-} vae_wordset;
-
-typedef int (*vae_same_word_fn)(void *ctx, int64_t earlier, int64_t later, int *equal);
-
-/* n is the number of words expected: the table starts at a bounded size and grows as they come. */
-int vae_wordset_init(vae_wordset *s, int64_t n);
-/* Adds word i; *dup becomes the index of an earlier equal word, or -1. */
-int vae_wordset_add(vae_wordset *s, uint64_t hash, int64_t i, vae_same_word_fn same, void *ctx, int64_t *dup);
-void vae_wordset_free(vae_wordset *s);
 
 /* Groups the intervals [start[i], end[i]) (start and end non-decreasing in i) into windows, each
  * read with one contiguous read: an interval joins the open window when it begins at most max_gap

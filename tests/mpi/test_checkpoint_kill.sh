@@ -5,7 +5,7 @@
 # removes the stale temporary file at start (rank 0, src/rundir.c rundir_remove_stale_temps),
 # saying so, and finishes with the result of an uninterrupted run. Also: stale temporary files of
 # both kinds (a checkpoint's, latest's) are removed at start, and nothing else is.
-source "${VAE_TESTS:?}/lib.sh" ckpt-kill
+source "${VAE_TESTS:?}/harness/lib.sh" ckpt-kill
 
 "$bin/vae-synth" -o "$work/c.h5" --docs 400 --vocab 20000 --topics 4 --seed 3 --quiet
 steps=24
@@ -55,7 +55,7 @@ left=$(ls "$run/checkpoints" | grep '\.tmp\.' | sort | tr '\n' ' ')
 [ "$left" = "notes.tmp.txt x.tmp. " ] || fail "after the resume, temporary-looking files: '$left'"
 grep -q "resuming from .*$latest" <<<"$msg" || fail "did not resume from $latest: $msg"
 [ "$(cat "$run/checkpoints/latest")" = "$(printf 'ckpt-%08d.h5' $steps)" ] || fail "the resumed run did not finish"
-$py "$tests/ckpt_compare.py" "$work/ref/checkpoints/$(cat "$work/ref/checkpoints/latest")" \
+$py "$tests/harness/ckpt_compare.py" "$work/ref/checkpoints/$(cat "$work/ref/checkpoints/latest")" \
   "$run/checkpoints/$(cat "$run/checkpoints/latest")" exact >/dev/null || fail "the resumed run differs from the uninterrupted one"
 ok "--resume auto removes the stale temporary files, keeps the rest, and finishes with the uninterrupted result"
 echo "$pass passed, 0 failed"

@@ -1,0 +1,66 @@
+/* Batches of documents (CSR rows): growing and freeing the buffers that readers fill. */
+#include "vae/batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void vae_docs_init(vae_docs *d) { memset(d, 0, sizeof *d); }
+
+/* realloc to n elements of size bytes (at least one, so that the result is never NULL when it
+ * succeeds); NULL with a message when it fails, p then unchanged. */
+static void *resize(void *p, int64_t n, size_t size)
+{
+    void *q = NULL;
+    if ((uint64_t)n > SIZE_MAX / size)
+        vae_fail(VAE_ERR_NOMEM, "%lld documents or entries do not fit in memory", (long long)n);
+    else if (!(q = realloc(p, (size_t)(n > 0 ? n : 1) * size)))
+        vae_fail(VAE_ERR_NOMEM, "out of memory for %lld documents or entries", (long long)n);
+    return q;
+}
+
+int vae_docs_reserve(vae_docs *d, int64_t num_docs, int64_t nnz)
+{
+    int64_t docs = d->cap_docs, entries = d->cap_nnz;
+    if (num_docs < 0 || nnz < 0 || num_docs == INT64_MAX)
+        return vae_fail(VAE_ERR_ARG, "cannot reserve %lld documents of %lld entries", (long long)num_docs,
+                        (long long)nnz);
+    /* Growing by half again at least keeps repeated reserves linear in total. */
+    if (num_docs > docs)
+        docs = num_docs > docs + docs / 2 ? num_docs : docs + docs / 2;
+    if (nnz > entries)
+        entries = nnz > entries + entries / 2 ? nnz : entries + entries / 2;
+    /* Each array is replaced as soon as it has grown, so that a failure leaks nothing; the
+     * capacities only count once all of their arrays have grown. */
+    if (docs != d->cap_docs || !d->indptr) {
+        int64_t *indptr = resize(d->indptr, docs + 1, sizeof *indptr), *doc_index = NULL;
+        if (indptr)
+            d->indptr = indptr;
+        if (!indptr || !(doc_index = resize(d->doc_index, docs, sizeof *doc_index)))
+            return VAE_ERR_NOMEM;
+        d->doc_index = doc_index;
+        d->cap_docs = docs;
+    }
+    if (entries != d->cap_nnz || !d->indices) {
+        int32_t *indices = resize(d->indices, entries, sizeof *indices), *counts = NULL;
+        if (indices)
+            d->indices = indices;
+        if (!indices || !(counts = resize(d->counts, entries, sizeof *counts)))
+            return VAE_ERR_NOMEM;
+        d->counts = counts;
+        d->cap_nnz = entries;
+    }
+    if (d->num_docs == 0)
+        d->indptr[0] = 0;
+    return VAE_OK;
+}
+
+void vae_docs_free(vae_docs *d)
+{
+    if (!d)
+        return;
+    free(d->indptr);
+    free(d->indices);
+    free(d->counts);
+    free(d->doc_index);
+    vae_docs_init(d);
+}
