@@ -28,6 +28,33 @@ void vae_docs_init(vae_docs *d);
 int vae_docs_reserve(vae_docs *d, int64_t num_docs, int64_t nnz);
 void vae_docs_free(vae_docs *d);
 
+/* Token sequences (SPEC.md "Corpus file, format vae-corpus, version 2"), in memory the caller owns:
+ * sequence s holds tokens[indptr[s] .. indptr[s+1]), ids in [0, V] (V: a word outside the
+ * vocabulary); seq_index[s] is its index in its split (it keys the model's noise and word dropout),
+ * doc[s] the row of the split's CSR matrix it comes from. */
+typedef struct {
+    int64_t num_seqs;
+    int64_t num_tokens;
+    int64_t *indptr;    /* [num_seqs + 1] */
+    int32_t *tokens;    /* [num_tokens] */
+    int64_t *seq_index; /* [num_seqs] */
+    int64_t *doc;       /* [num_seqs] */
+    int64_t cap_seqs, cap_tokens;
+} vae_seqs;
+
+void vae_seqs_init(vae_seqs *s);
+/* Makes room for num_seqs sequences and num_tokens tokens (keeps the contents). */
+int vae_seqs_reserve(vae_seqs *s, int64_t num_seqs, int64_t num_tokens);
+void vae_seqs_free(vae_seqs *s);
+
+/* What a model family takes for a step, an evaluation or inference: the units of the batch are
+ * documents (docs) for families that read bags of words, sequences (seqs) for families that read
+ * words in order; a family says which it needs (vae_family.unit), and the other may be NULL. */
+typedef struct {
+    const vae_docs *docs;
+    const vae_seqs *seqs;
+} vae_batch;
+
 #ifdef __cplusplus
 }
 #endif

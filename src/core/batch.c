@@ -1,4 +1,5 @@
-/* Batches of documents (CSR rows): growing and freeing the buffers that readers fill. */
+/* Batches of documents (CSR rows) and of sequences: growing and freeing the buffers that readers
+ * fill. */
 #include "vae/batch.h"
 
 #include <stdlib.h>
@@ -63,4 +64,51 @@ void vae_docs_free(vae_docs *d)
     free(d->counts);
     free(d->doc_index);
     vae_docs_init(d);
+}
+
+void vae_seqs_init(vae_seqs *s) { memset(s, 0, sizeof *s); }
+
+int vae_seqs_reserve(vae_seqs *s, int64_t num_seqs, int64_t num_tokens)
+{
+    int64_t seqs = s->cap_seqs, tokens = s->cap_tokens;
+    if (num_seqs < 0 || num_tokens < 0 || num_seqs == INT64_MAX)
+        return vae_fail(VAE_ERR_ARG, "cannot reserve %lld sequences of %lld tokens", (long long)num_seqs,
+                        (long long)num_tokens);
+    if (num_seqs > seqs)
+        seqs = num_seqs > seqs + seqs / 2 ? num_seqs : seqs + seqs / 2;
+    if (num_tokens > tokens)
+        tokens = num_tokens > tokens + tokens / 2 ? num_tokens : tokens + tokens / 2;
+    if (seqs != s->cap_seqs || !s->indptr) {
+        int64_t *indptr = resize(s->indptr, seqs + 1, sizeof *indptr), *index = NULL, *doc = NULL;
+        if (indptr)
+            s->indptr = indptr;
+        if (!indptr || !(index = resize(s->seq_index, seqs, sizeof *index)))
+            return VAE_ERR_NOMEM;
+        s->seq_index = index;
+        if (!(doc = resize(s->doc, seqs, sizeof *doc)))
+            return VAE_ERR_NOMEM;
+        s->doc = doc;
+        s->cap_seqs = seqs;
+    }
+    if (tokens != s->cap_tokens || !s->tokens) {
+        int32_t *t = resize(s->tokens, tokens, sizeof *t);
+        if (!t)
+            return VAE_ERR_NOMEM;
+        s->tokens = t;
+        s->cap_tokens = tokens;
+    }
+    if (s->num_seqs == 0)
+        s->indptr[0] = 0;
+    return VAE_OK;
+}
+
+void vae_seqs_free(vae_seqs *s)
+{
+    if (!s)
+        return;
+    free(s->indptr);
+    free(s->tokens);
+    free(s->seq_index);
+    free(s->doc);
+    vae_seqs_init(s);
 }
