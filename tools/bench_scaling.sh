@@ -4,7 +4,7 @@
 # median docs/s of the train lines (the first line of a run, which includes start-up, is dropped),
 # the share of step time spent in the gradient exchange, the speed-up rate(2) / rate(1) and the
 # strong-scaling efficiency rate(2) / (2 * rate(1)). Each layout of more than one rank runs three
-# times: with the default exchange ("2": sharded, through node-shared memory on this one node), with
+# times: with the default exchange ("2s": sharded, through node-shared memory on this one node), with
 # --gradient-exchange allreduce ("2a": one allreduce of the gradient) and with the sharded exchange
 # over MPI's flat reduce-scatter + allgather ("2f": --shared-memory off, the exchange of uneven
 # nodes).
@@ -31,6 +31,7 @@ for rep in $(seq "$repeats"); do
     for mode in "${modes[@]}"; do
       rm -rf "$work/run"
       extra=() tag=$n
+      [ "$mode" = default ] && [ "$n" -gt 1 ] && tag=${n}s
       [ "$mode" = allreduce ] && extra=(--gradient-exchange allreduce) tag=${n}a
       [ "$mode" = flat ] && extra=(--shared-memory off) tag=${n}f
       mpirun -np "$n" --oversubscribe --bind-to core "$bin/vae-dist" --corpus "$work/c.h5" --out "$work/run" \
@@ -46,8 +47,8 @@ rows = {}
 for line in open(sys.argv[1]):
     tag, obj = line.split(" ", 1)
     rows.setdefault(tag, []).append(json.loads(obj))
-ranks = lambda tag: int(tag.rstrip("af"))
-print(f"V={sys.argv[2]}, global batch 256, 1 BLAS thread per rank (the default exchange: sharded through "
+ranks = lambda tag: int(tag.rstrip("saf"))
+print(f"V={sys.argv[2]}, global batch 256, 1 BLAS thread per rank ('s': the default exchange, sharded through "
       f"node-shared memory; 'a': --gradient-exchange allreduce; 'f': --shared-memory off, the sharded exchange "
       f"through MPI's reduce-scatter + allgather)")
 rate = {}
