@@ -180,6 +180,7 @@ int main(int argc, char **argv)
         {.name = "no-shuffle", .takes_value = 0}, {.name = "shard-optimizer", .takes_value = 0},
         {.name = "gradient-exchange", .takes_value = 1}, {.name = "shared-memory", .takes_value = 1}, {.name = "ranks-per-node", .takes_value = 1}, {.name = "shm-single-copy", .takes_value = 1}, {.name = "config", .takes_value = 1}, {.name = "quiet", .takes_value = 0}, {.name = "help", .takes_value = 0}, {.name = "version", .takes_value = 0},
     };
+    _Static_assert(sizeof opts / sizeof opts[0] <= MAX_OPTS, "set_shm_single_copy copies the options");
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
     vae_comm *comm = NULL;
     /* A write past the file size limit (ulimit -f, a batch system's quota) then fails with EFBIG,
