@@ -4,13 +4,7 @@
 # (consumer/) against vae::vae, whose libvae.so exports the vae_ names alone; every flag of
 # SPEC.md's command lines is documented by --help and accepted by the parser (an unknown one is
 # refused with exit 2); --version works everywhere.
-set -euo pipefail
-bin=${VAE_BIN:?}
-work=$(mktemp -d /tmp/vae-install-test.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-pass=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
+source "${VAE_TESTS:?}/harness/lib.sh" install
 
 cmake --install "$bin" --prefix "$work/prefix" >/dev/null
 for p in vae-prep vae-dist vae-infer; do
@@ -36,7 +30,7 @@ ok "libvae.so exports the $(wc -l <"$work/exported") vae_ names of libvae.a and 
 # find_package(vae <version>) in a project outside the tree: it configures, builds against the
 # installed package, links libvae.so and runs; a version it does not provide is refused.
 version=$("$work/prefix/bin/vae-dist" --version | awk '{print $2}')
-consumer=$VAE_TESTS/e2e/consumer
+consumer=$tests/e2e/consumer
 cmake -S "$consumer" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$work/prefix" -DVAE_WANT="$version" \
   >"$work/consumer.log" 2>&1 && cmake --build "$work/consumer" >>"$work/consumer.log" 2>&1 ||
   fail "the consumer project does not build against the installed package: $(tail -n 20 "$work/consumer.log")"
