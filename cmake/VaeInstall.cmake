@@ -1,15 +1,22 @@
 # What `cmake --install` puts in place: the three programs (linked with the static library, which
 # they need for internals), the public headers, and the shared libvae.so with its CMake package
 # (find_package(vae) -> vae::vae). The shared library is built from the same objects as the static
-# one; its version script (vae.map) exports the public API, the vae_ names, and hides the rest.
-add_library(vae_shared SHARED ${VAE_MODULE_OBJECTS})
+# one; its version script exports what include/vae/*.h declares and hides the rest.
+file(GLOB VAE_PUBLIC_HEADERS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/include/vae/*.h)
+set(VAE_VERSION_SCRIPT ${PROJECT_BINARY_DIR}/vae.map)
+add_custom_command(OUTPUT ${VAE_VERSION_SCRIPT}
+                   COMMAND ${CMAKE_COMMAND} -DDIR=${PROJECT_SOURCE_DIR}/include/vae -DOUT=${VAE_VERSION_SCRIPT}
+                           -P ${CMAKE_CURRENT_LIST_DIR}/VaeVersionScript.cmake
+                   DEPENDS ${VAE_PUBLIC_HEADERS} ${CMAKE_CURRENT_LIST_DIR}/VaeVersionScript.cmake
+                   COMMENT "Version script of libvae.so from include/vae/*.h" VERBATIM)
+add_library(vae_shared SHARED ${VAE_MODULE_OBJECTS} ${VAE_VERSION_SCRIPT})
 set_target_properties(vae_shared PROPERTIES OUTPUT_NAME vae EXPORT_NAME vae
                       VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR}
-                      LINK_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/vae.map)
+                      LINK_DEPENDS ${VAE_VERSION_SCRIPT})
 target_include_directories(vae_shared INTERFACE $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
                            $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
 target_link_libraries(vae_shared PRIVATE vae_flags ${VAE_DEP_LIBRARIES})
-target_link_options(vae_shared PRIVATE -Wl,--version-script=${CMAKE_CURRENT_LIST_DIR}/vae.map)
+target_link_options(vae_shared PRIVATE -Wl,--version-script=${VAE_VERSION_SCRIPT})
 # A sanitized library needs its runtime loaded first, so the consumer's program links it too.
 if(VAE_SANITIZE)
   target_link_options(vae_shared INTERFACE -fsanitize=address,undefined)
