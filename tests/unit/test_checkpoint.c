@@ -1,5 +1,6 @@
 /* The checkpoint file: exact round trips (tensors, moments, training position with a full 64-bit
- * seed, configuration, vocabulary, extra attributes) for two architectures; refusals at write (a
+ * seed, the model's family and settings, configuration, vocabulary, extra attributes) for two
+ * architectures; a version 1 file (before model families) read as family bow; refusals at write (a
  * non-finite value, bad arguments) that leave no file behind; failures while writing (a missing
  * folder, a full disk simulated with RLIMIT_FSIZE) that leave an older file untouched; and at open,
  * truncated files, flipped bytes anywhere, and files edited to break one rule, each refused with a
@@ -22,6 +23,7 @@
 
 #include "h5util.h"
 #include "vae/checkpoint.h"
+#include "vae/family.h"
 
 static char tmpdir[64];
 
@@ -102,10 +104,16 @@ static void fixture_free(fixture *f)
         free(f->words[w]);
 }
 
+static void set(vae_model_config *c, const char *key, const char *text)
+{
+    if (vae_model_config_set(c, key, text) != VAE_OK)
+        fail_msg("%s = '%s': %s", key, text, vae_error_message());
+}
+
 static void default_fixture(fixture *f)
 {
     vae_model_config cfg;
-    vae_model_config_default(&cfg, 40);
+    assert_int_equal(vae_model_config_init(&cfg, "bow", 40), VAE_OK);
     fixture_init(f, &cfg, 1, 1);
 }
 
@@ -184,10 +192,8 @@ static int matches(vae_checkpoint *c, const fixture *f)
     const vae_model_config *m = vae_checkpoint_model(c);
     const vae_checkpoint_state *s = vae_checkpoint_state_of(c);
     const vae_model_config *w = &f->cfg;
-    int ok = m->vocab_size == w->vocab_size && m->latent == w->latent && m->num_enc == w->num_enc &&
-             m->num_dec == w->num_dec && m->activation == w->activation && m->input == w->input &&
-             memcmp(m->enc_hidden, w->enc_hidden, sizeof w->enc_hidden) == 0 &&
-             memcmp(m->dec_hidden, w->dec_hidden, sizeof w->dec_hidden) == 0;
+    char why[256];
+    int ok = vae_model_config_diff(m, w, why, sizeof why) == NULL;
     ok = ok && s->step == f->state.step && s->epoch == f->state.epoch &&
          s->step_in_epoch == f->state.step_in_epoch && s->optim_t == f->state.optim_t &&
          s->seed == f->state.seed && strcmp(s->config_json, f->state.config_json) == 0;
@@ -199,6 +205,9 @@ static int matches(vae_checkpoint *c, const fixture *f)
             buf[i][k] = pad_sentinel;
     }
     ok = ok && vae_checkpoint_read_params(c, &f->layout, buf[0]) == VAE_OK && same_set(&f->layout, f->params, buf[0]);
+    vae_layout none;
+    ok = ok && vae_state_layout_compute(w, &none) == VAE_OK && none.num_tensors == 0 &&
+         vae_checkpoint_read_state(c, &none, NULL) == VAE_OK;
     if (f->m)
         ok = ok && vae_checkpoint_read_optimizer(c, &f->layout, buf[1], buf[2]) == VAE_OK &&
              same_set(&f->layout, f->m, buf[1]) && same_set(&f->layout, f->v, buf[2]);
@@ -263,15 +272,12 @@ static void test_roundtrip_default(void **state)
 static void test_roundtrip_no_decoder_hidden(void **state)
 {
     vae_model_config cfg;
-    vae_model_config_default(&cfg, 23);
-    cfg.num_enc = 1;
-    cfg.enc_hidden[0] = 16;
-    cfg.enc_hidden[1] = 0;
-    cfg.num_dec = 0;
-    cfg.dec_hidden[0] = cfg.dec_hidden[1] = 0;
-    cfg.latent = 5;
-    cfg.activation = VAE_ACT_SOFTPLUS;
-    cfg.input = VAE_INPUT_L1;
+    assert_int_equal(vae_model_config_init(&cfg, "bow", 23), VAE_OK);
+    set(&cfg, "encoder_hidden", "16");
+    set(&cfg, "decoder_hidden", "");
+    set(&cfg, "latent", "5");
+    set(&cfg, "activation", "softplus");
+    set(&cfg, "input_transform", "l1");
     fixture f;
     fixture_init(&f, &cfg, 0, 0);
     f.state.seed = UINT64_MAX;
@@ -300,7 +306,7 @@ static void test_other_layout_refused(void **state)
     tmp_path(path, "layout.h5");
     write_ok(&f, path);
     vae_model_config other = f.cfg;
-    other.latent = 31;
+    set(&other, "latent", "31");
     vae_layout l;
     assert_int_equal(vae_layout_compute(&other, &l), VAE_OK);
     float *buf = calloc(l.num_params + f.layout.num_params, sizeof(float));
@@ -361,6 +367,12 @@ static void test_bad_arguments_refused(void **state)
     const char *reserved[] = {"model_latent", "1", NULL};
     f.data.attrs = reserved;
     assert_write_refused(&f, VAE_ERR_ARG, "model_latent");
+    const char *family[] = {"model", "topic", NULL};
+    f.data.attrs = family;
+    assert_write_refused(&f, VAE_ERR_ARG, "'model'");
+    const char *future[] = {"model_embedding", "256", NULL};
+    f.data.attrs = future;
+    assert_write_refused(&f, VAE_ERR_ARG, "'model_embedding'");
     const char *twice[] = {"k", "1", "k", "2", NULL};
     f.data.attrs = twice;
     assert_write_refused(&f, VAE_ERR_ARG, "'k'");
@@ -487,10 +499,10 @@ static void test_flipped_bytes_refused(void **state)
 {
     /* Small, so that every byte of the file can take its turn. */
     vae_model_config cfg;
-    vae_model_config_default(&cfg, 12);
-    cfg.enc_hidden[0] = 8, cfg.enc_hidden[1] = 7;
-    cfg.dec_hidden[0] = 6, cfg.dec_hidden[1] = 5;
-    cfg.latent = 4;
+    assert_int_equal(vae_model_config_init(&cfg, "bow", 12), VAE_OK);
+    set(&cfg, "encoder_hidden", "8,7");
+    set(&cfg, "decoder_hidden", "6,5");
+    set(&cfg, "latent", "4");
     fixture f;
     fixture_init(&f, &cfg, 1, 1);
     char path[PATH_LEN], bad[PATH_LEN];
@@ -623,7 +635,7 @@ static void test_broken_rules_refused(void **state)
     write_ok(&f, good);
     hid_t file;
 
-    static const char *const required[] = {"format", "version", "step", "epoch", "step_in_epoch",
+    static const char *const required[] = {"format", "version", "model", "step", "epoch", "step_in_epoch",
                                            "optim_t", "seed", "config_json", "model_vocab_size",
                                            "model_latent", "model_encoder_hidden", "model_decoder_hidden",
                                            "model_activation", "model_input_transform"};
@@ -647,6 +659,9 @@ static void test_broken_rules_refused(void **state)
         {"model_input_transform", "tfidf", "'model_input_transform'"},
         {"config_json", "", "config_json is empty"},
         {"step", "12", "'step' is not an integer"},
+        {"model", "nosuch", "root attribute 'model': no model family is named 'nosuch'"},
+        {"model_latent", "32", "'model_latent' is not an integer"},
+        {"model_embedding", "256", "root attribute 'model_embedding' is not a setting of the bow model"},
     };
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
         file = edit_copy(good, edited);
@@ -659,7 +674,8 @@ static void test_broken_rules_refused(void **state)
         int64_t value;
         const char *what;
     } ints[] = {
-        {"version", 2, "'version' is 2"},
+        {"version", 3, "'version' is 3"},
+        {"version", 0, "'version' is 0"},
         {"step", -1, "must be >= 0"},
         {"step_in_epoch", 1235, "cannot exceed step"},
         {"model_latent", 0, "model_latent"},
@@ -728,6 +744,12 @@ static void test_broken_rules_refused(void **state)
     end_edit(file, edited);
     assert_refused(edited, "/optimizer/w is not part of the model");
 
+    /* Running statistics for a family that keeps none. */
+    file = edit_copy(good, edited);
+    assert_int_equal(vae_h5_put_floats(file, "/state/enc.0.mean", values, 1, &n, "edited"), VAE_OK);
+    end_edit(file, edited);
+    assert_refused(edited, "/state: the bow model keeps no running statistics");
+
     /* Without moments altogether, the file is whole. */
     file = edit_copy(good, edited);
     assert_true(H5Ldelete(file, "/optimizer", H5P_DEFAULT) >= 0);
@@ -753,6 +775,75 @@ static void test_broken_rules_refused(void **state)
                      VAE_OK);
     end_edit(file, edited);
     assert_refused(edited, "/vocab/words: word 9 is empty");
+    fixture_free(&f);
+}
+
+/* The format's attributes as h5py sees them: version 2, the family in model, each setting under
+ * model_<key> (integers as integers, lists and choices as their text). */
+static void test_model_attributes(void **state)
+{
+    fixture f;
+    default_fixture(&f);
+    set(&f.cfg, "decoder_hidden", "");
+    set(&f.cfg, "activation", "tanh");
+    assert_int_equal(vae_layout_compute(&f.cfg, &f.layout), VAE_OK);
+    for (int s = 0; s < 3; s++)
+        fill(&f.layout, s == 0 ? f.params : s == 1 ? f.m : f.v, s);
+    char path[PATH_LEN];
+    tmp_path(path, "attrs.h5");
+    write_ok(&f, path);
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(file >= 0);
+    int64_t version, latent, V;
+    char *model = NULL, *enc = NULL, *dec = NULL, *act = NULL;
+    assert_int_equal(vae_h5_attr_get_int(file, "version", &version, path), VAE_OK);
+    assert_int_equal(vae_h5_attr_get_str(file, "model", &model, path), VAE_OK);
+    assert_int_equal(vae_h5_attr_get_int(file, "model_vocab_size", &V, path), VAE_OK);
+    assert_int_equal(vae_h5_attr_get_int(file, "model_latent", &latent, path), VAE_OK);
+    assert_int_equal(vae_h5_attr_get_str(file, "model_encoder_hidden", &enc, path), VAE_OK);
+    assert_int_equal(vae_h5_attr_get_str(file, "model_decoder_hidden", &dec, path), VAE_OK);
+    assert_int_equal(vae_h5_attr_get_str(file, "model_activation", &act, path), VAE_OK);
+    assert_true(H5Lexists(file, "/state", H5P_DEFAULT) == 0);
+    H5Fclose(file);
+    assert_int_equal(version, 2);
+    assert_string_equal(model, "bow");
+    assert_int_equal(V, 40);
+    assert_int_equal(latent, 32);
+    assert_string_equal(enc, "128,64");
+    assert_string_equal(dec, "");
+    assert_string_equal(act, "tanh");
+    free(model), free(enc), free(dec), free(act);
+    vae_checkpoint *c = NULL;
+    assert_int_equal(vae_checkpoint_open(&c, path), VAE_OK);
+    assert_string_equal(vae_checkpoint_model(c)->family->name, "bow");
+    assert_true(matches(c, &f));
+    vae_checkpoint_free(c);
+    fixture_free(&f);
+}
+
+/* A version 1 file, as written before model families (no attribute model), is read as family bow,
+ * with everything else as before. */
+static void test_version_1_reads_as_bow(void **state)
+{
+    fixture f;
+    default_fixture(&f);
+    char good[PATH_LEN], old[PATH_LEN];
+    tmp_path(good, "good.h5");
+    tmp_path(old, "v1.h5");
+    write_ok(&f, good);
+    hid_t file = edit_copy(good, old);
+    assert_true(H5Adelete(file, "model") >= 0);
+    assert_int_equal(vae_h5_attr_put_int(file, "version", 1, "edited"), VAE_OK);
+    end_edit(file, old);
+    vae_checkpoint *c = NULL;
+    if (vae_checkpoint_open(&c, old) != VAE_OK)
+        fail_msg("version 1: %s", vae_error_message());
+    const vae_family *bow = NULL;
+    assert_int_equal(vae_family_find("bow", &bow), VAE_OK);
+    assert_ptr_equal(vae_checkpoint_model(c)->family, bow);
+    assert_true(matches(c, &f));
+    assert_null(vae_checkpoint_attr(c, "model"));
+    vae_checkpoint_free(c);
     fixture_free(&f);
 }
 
@@ -782,6 +873,8 @@ int main(void)
         cmocka_unit_test_teardown(test_flipped_bytes_refused, clear_tmp),
         cmocka_unit_test_teardown(test_seal, clear_tmp),
         cmocka_unit_test_teardown(test_broken_rules_refused, clear_tmp),
+        cmocka_unit_test_teardown(test_model_attributes, clear_tmp),
+        cmocka_unit_test_teardown(test_version_1_reads_as_bow, clear_tmp),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
