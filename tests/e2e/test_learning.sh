@@ -2,11 +2,7 @@
 # The model learns: on a planted-topics corpus, a few hundred steps on one process bring the valid
 # perplexity far below the unigram perplexity and close to the oracle's (the perplexity of each
 # document under its own true topic mixture), both computed by vae-synth.
-set -euo pipefail
-bin=${VAE_BIN:?}
-py=/usr/bin/python3
-work=$(mktemp -d /tmp/vae-learn-test.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+source "${VAE_TESTS:?}/harness/lib.sh" learn
 
 "$bin/vae-synth" -o "$work/c.h5" --docs 3000 --vocab 500 --topics 10 --seed 5 --quiet
 "$bin/vae-dist" --corpus "$work/c.h5" --out "$work/run" --epochs 12 --batch-size 64 --lr 0.005 \

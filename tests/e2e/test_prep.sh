@@ -2,16 +2,15 @@
 # vae-prep end to end: tokens and vocabulary rules on a made-up folder, jsonl and files formats,
 # split determinism (input order, file names, seed), --vocab-from, the settings attributes, and the
 # failures (bad flags exit 2, bad inputs exit 1, never an output file left behind). Every corpus
-# written is read back by tests/interop_corpus.py (h5py + scipy.sparse).
-set -uo pipefail
-
-BIN=${VAE_BIN:?set VAE_BIN to the build folder}
-TESTS=${VAE_TESTS:?set VAE_TESTS to the tests folder}
+# written is read back by tests/interop/interop_corpus.py (h5py + scipy.sparse).
+source "${VAE_TESTS:?}/harness/lib.sh" prep
+# This script counts its failures and reports them all at the end, rather than stopping at the first.
+set +e
+BIN=$bin
 PREP=$BIN/vae-prep
-PY=/usr/bin/python3
-INTEROP=$TESTS/interop/interop_corpus.py
-T=$(mktemp -d /tmp/test_prep.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+PY=$py
+INTEROP=$tests/interop/interop_corpus.py
+T=$work
 failures=0
 
 fail() {

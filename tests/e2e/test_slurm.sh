@@ -7,16 +7,14 @@
 # daemons are started detached and stopped by PID on every exit path; the comments below give the
 # facts behind each step of the set-up. Prints "SKIPPED: ..." and exits 0 only when the packages
 # are missing and cannot be installed (no network, or not root).
-set -uo pipefail
-bin=${VAE_BIN:?set VAE_BIN to the build folder}
-tests=${VAE_TESTS:?set VAE_TESTS to the tests folder}
+source "${VAE_TESTS:?}/harness/lib.sh" slurm
+# Failures are checked one by one below: the daemons' start-up tolerates failing probes.
+set +e
 root=$(cd "$tests/.." && pwd)
-py=/usr/bin/python3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # Nothing from an enclosing Slurm job or the caller's Slurm settings may leak into ours.
 while read -r v; do unset "$v"; done < <(compgen -e | grep -E '^(SLURM_|SBATCH_|SALLOC_|SRUN_|SQUEUE_|SINFO_|SCONTROL_|SCANCEL_)')
 
-T=$(mktemp -d /tmp/vae-slurm-test.XXXXXX) || { echo "FAIL: mktemp" >&2; exit 1; }
+T=$work
 chmod 755 "$T"                       # munged wants every folder above its socket searchable
 mkdir -p "$T/munge" "$T/msock" "$T/state" "$T/spool" "$T/run" "$T/log" "$T/work"
 chmod 700 "$T/munge"

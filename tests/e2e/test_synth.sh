@@ -1,26 +1,12 @@
 #!/usr/bin/env bash
 # vae-synth end to end: exit statuses (SPEC.md: --help 0, usage errors 2 naming the option, other
 # failures 1, no file left behind), determinism (the same flags give the same bytes and data,
-# another seed other data), and the file as h5py and scipy read it (tests/interop_synth.py:
+# another seed other data), and the file as h5py and scipy read it (tests/interop/interop_synth.py:
 # CSR matrices, num_tokens, frequencies, oracle perplexity below unigram perplexity).
-set -euo pipefail
-synth="$VAE_BIN/vae-synth"
-interop=(/usr/bin/python3 "$VAE_TESTS/interop/interop_synth.py")
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-fail() {
-  echo "test_synth: $*" >&2
-  exit 1
-}
-
-# expect_status STATUS COMMAND...: runs it with stdout in $tmp/out and stderr in $tmp/err.
-expect_status() {
-  local want=$1 got=0
-  shift
-  "$@" >"$tmp/out" 2>"$tmp/err" || got=$?
-  [ "$got" = "$want" ] || fail "$* exited $got, expected $want: $(cat "$tmp/err")"
-}
+source "${VAE_TESTS:?}/harness/lib.sh" synth
+synth="$bin/vae-synth"
+interop=("$py" "$tests/interop/interop_synth.py")
+tmp=$work
 
 expect_status 0 "$synth" --help
 grep -q "usage: vae-synth" "$tmp/out" || fail "--help prints no usage"

@@ -4,25 +4,8 @@
 # planted topics, summarize keywords from their document and its dominant topic, --text tokenized
 # with the checkpoint's tokenizer settings, generate reproducible by seed, encode's shapes and active
 # units against eval, a checkpoint of another vocabulary refused, and exit statuses.
-set -euo pipefail
-bin=${VAE_BIN:?}
-py=/usr/bin/python3
-work=$(mktemp -d /tmp/vae-infer-test.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-mpi() { local n=$1; shift; mpirun -np "$n" --oversubscribe --bind-to none "$@"; }
+source "${VAE_TESTS:?}/harness/lib.sh" infer
 infer="$bin/vae-infer"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok - $*"; }
-latest() { echo "$1/checkpoints/$(cat "$1/checkpoints/latest")"; }
-
-# expect_status STATUS COMMAND...: runs it with stdout in $work/out and stderr in $work/err.
-expect_status() {
-  local want=$1 got=0
-  shift
-  "$@" >"$work/out" 2>"$work/err" || got=$?
-  [ "$got" = "$want" ] || fail "$* exited $got, expected $want: $(cat "$work/err")"
-}
 
 train=(--batch-size 64 --lr 0.01 --eval-every 0 --quiet --threads 1 --epochs 1000)
 "$bin/vae-synth" -o "$work/x.h5" --docs 1500 --vocab 300 --topics 6 --seed 1 --quiet

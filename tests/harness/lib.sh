@@ -12,6 +12,13 @@ mpi() { local n=$1; shift; mpirun -np "$n" "${mpi_flags[@]}" "$@"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass=0
 ok() { pass=$((pass + 1)); echo "ok - $*"; }
+# expect_status STATUS COMMAND...: runs it with stdout in $work/out and stderr in $work/err.
+expect_status() {
+  local want=$1 got=0
+  shift
+  "$@" >"$work/out" 2>"$work/err" || got=$?
+  [ "$got" = "$want" ] || fail "$* exited $got, expected $want: $(cat "$work/err")"
+}
 # The checkpoint a run folder's `latest` names.
 latest() { echo "$1/checkpoints/$(cat "$1/checkpoints/latest")"; }
 # A checkpoint opens, validates and evaluates on the test's corpus $work/c.h5.
