@@ -47,6 +47,7 @@ struct vae_family {
      * fills the rest of the header. destroy frees what create allocated. */
     int (*create)(vae_model **out, const vae_model_config *c, int max_batch);
     void (*destroy)(vae_model *m);
+    /* The initial parameters (and running statistics, for a family with any) from seed. */
     void (*init_params)(vae_model *m, uint64_t seed);
     /* The batch is checked first: it holds the family's unit, at most max_batch of them. */
     int (*forward)(vae_model *m, const vae_batch *b, const vae_step_opts *o, vae_loss_sums *s);
