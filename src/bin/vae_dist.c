@@ -60,11 +60,12 @@ static void on_stop(int sig) { stop_signal = sig; }
 
 enum { MAX_OPTS = 40 };
 
-/* --model and the settings of its family, each the option of its key with '-' for '_' (--latent,
- * --encoder-hidden, ...), read by the family itself; a setting of another family is refused. */
+/* --model (default: the family of the default configuration m holds) and the settings of its
+ * family, each the option of its key with '-' for '_' (--latent, --encoder-hidden, ...), read by
+ * the family itself; a setting of another family is refused. */
 static int resolve_model(cli_args *a, vae_model_config *m)
 {
-    if (vae_model_config_init(m, cli_get_str(a, "model", "bow"), 0) != VAE_OK)
+    if (vae_model_config_init(m, cli_get_str(a, "model", m->family->name), 0) != VAE_OK)
         return cli_say("vae-dist: --model: %s (see --help)\n", vae_error_message());
     for (int f = 0; vae_family_at(f); f++)
         for (int i = 0; i < vae_family_at(f)->num_settings; i++) {
