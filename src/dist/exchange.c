@@ -208,10 +208,14 @@ int vae_exchange_spread_start(vae_exchange *ex, vae_optim *optim)
 {
     vae_comm *c = ex->comm;
     const size_t bytes = ex->n * sizeof(float);
+    float *m, *v;
+    vae_optim_moments(optim, &m, &v);
+    int64_t updates = vae_optim_updates(optim);
     int rc = ex->shared ? vae_comm_shared_spread_params(ex->shared, ex->n) : vae_comm_broadcast(c, ex->params, bytes, 0);
-    if (rc == VAE_OK && (rc = vae_comm_broadcast(c, optim->m, bytes, 0)) == VAE_OK &&
-        (rc = vae_comm_broadcast(c, optim->v, bytes, 0)) == VAE_OK)
-        rc = vae_comm_broadcast(c, &optim->t, sizeof optim->t, 0);
+    if (rc == VAE_OK && (rc = vae_comm_broadcast(c, m, bytes, 0)) == VAE_OK &&
+        (rc = vae_comm_broadcast(c, v, bytes, 0)) == VAE_OK &&
+        (rc = vae_comm_broadcast(c, &updates, sizeof updates, 0)) == VAE_OK)
+        vae_optim_set_updates(optim, updates);
     return rc;
 }
 
@@ -219,6 +223,8 @@ int vae_exchange_gather_moments(vae_exchange *ex, vae_optim *optim)
 {
     if (ex->way == WAY_ALLREDUCE)
         return VAE_OK;
-    int rc = vae_comm_allgather_floats(ex->comm, optim->m, ex->n);
-    return rc == VAE_OK ? vae_comm_allgather_floats(ex->comm, optim->v, ex->n) : rc;
+    float *m, *v;
+    vae_optim_moments(optim, &m, &v);
+    int rc = vae_comm_allgather_floats(ex->comm, m, ex->n);
+    return rc == VAE_OK ? vae_comm_allgather_floats(ex->comm, v, ex->n) : rc;
 }

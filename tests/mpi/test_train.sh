@@ -209,9 +209,9 @@ done
 ok "non-finite loss stops cleanly: $(grep -o 'non-finite[^:]*' <<<"$msg" | head -1)"
 
 # Bad flags: exit 2 with one line naming the flag, from every rank count; nothing created.
-for args in "--batch-size 0" "--bogus 1" "--activation gelu" "--lr abc" "--encoder-hidden 5,x" "--ranks-per-node 0" \
-            "--ranks-per-node two" "--shared-memory no" "--gradient-exchange ring" "--shm-single-copy yes" \
-            "--shard-optimizer --gradient-exchange allreduce"; do
+for args in "--batch-size 0" "--bogus 1" "--activation gelu" "--lr abc" "--encoder-hidden 5,x" "--model nosuch" \
+            "--ranks-per-node 0" "--ranks-per-node two" "--shared-memory no" "--gradient-exchange ring" \
+            "--shm-single-copy yes" "--shard-optimizer --gradient-exchange allreduce"; do
   set +e; msg=$(mpi 2 "$bin/vae-dist" --corpus "$work/c.h5" --out "$work/bad" $args 2>&1); rc=$?; set -e
   [ $rc -eq 2 ] || fail "'$args': exit $rc"
   # mpirun adds its own report of a non-zero exit; ours is the one vae-dist line.

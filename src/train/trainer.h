@@ -1,0 +1,68 @@
+/* The trainer's state and the parts of the training loop kept in their own files: the run's
+ * configuration JSON (config_json.c), this rank's data windows (window.c), the train and eval lines
+ * (log.c), and checkpoint save and resume (resume.c). trainer.c holds the loop; the gradient exchange
+ * (exchange.h) owns the buffers the model computes in. */
+#ifndef VAE_TRAINER_H
+#define VAE_TRAINER_H
+
+#include <stdio.h>
+
+#include "json.h"
+#include "plan.h"
+#include "vae/evaluate.h"
+#include "vae/train.h"
+
+/* Per-step sums, summed over the ranks by the exchange's step with the gradient. */
+enum { X_LOSS, X_RECON, X_KL, X_UNITS, X_TOKENS, X_FAILED, X_SIGTERM, X_SIGUSR1, X_COUNT };
+
+typedef struct {
+    const vae_train_config *cfg;
+    vae_comm *comm;
+    int rank, ranks;
+    vae_corpus *corpus;
+    vae_model_config model_cfg; /* the flags' model on the corpus's vocabulary */
+    vae_exchange *exchange;     /* owns the buffers that the model computes in */
+    vae_model *model;
+    vae_optim *optim;
+    vae_evaluator *evaluator;
+    train_plan plan;
+    int64_t total_steps;
+    /* Training position: `step` updates done; the next is step_in_epoch of epoch. */
+    int64_t step, epoch, step_in_epoch;
+    /* The window of this rank's shard: steps [win_first, win_first + win_steps) of win_epoch. */
+    vae_docs window, batch;
+    int64_t win_epoch, win_first, win_steps;
+    int64_t window_steps; /* steps per window */
+    int64_t *win_row;     /* [window_steps + 1] first row of each step in the window */
+    int64_t *doc_list;
+    json_buf json;
+    char *config_json;
+    FILE *summary;
+    char last_checkpoint[4096];
+    double sums[X_COUNT]; /* this step's, then their sums over the ranks */
+    /* Time split of the steps since the last train line (the exchange's in exchange_times). */
+    vae_exchange_times exchange_times;
+    double t_data, t_compute, t_interval_start;
+    double units_interval, tokens_interval;
+    double run_start;
+} trainer;
+
+/* The resolved configuration as one JSON object into t->config_json (config.json and every
+ * checkpoint's config_json), the gradient exchange in use among it. */
+int trainer_config_json(trainer *t);
+
+/* This rank's part of the current step's global batch into t->batch, read by windows of steps. */
+int trainer_load_step_batch(trainer *t);
+
+/* A train line from the summed step sums t->sums (rank 0), and the timings restarted (every rank). */
+void trainer_log_train(trainer *t, float beta);
+/* Evaluation of the valid split, when there is one, and its eval line (collective). */
+int trainer_eval_and_log(trainer *t, int *who);
+
+/* Rank 0 writes the checkpoint of the current position; all ranks agree on the outcome. */
+int trainer_save_checkpoint(trainer *t, int *who);
+/* Chooses the starting point on rank 0 (fresh, --resume or --init-from) and gives every rank the
+ * same parameters, statistics, moments and position (collective). */
+int trainer_starting_point(trainer *t, int *who);
+
+#endif
