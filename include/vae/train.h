@@ -1,12 +1,13 @@
 /* The data-parallel training loop of vae-dist (SPEC.md "Training semantics", "A training run's
  * folder"): every rank trains on its shard of each global batch, gradients and the step's sums are
- * combined with one allreduce, rank 0 logs, evaluates and checkpoints. */
+ * combined by the gradient exchange (exchange.h), rank 0 logs, evaluates and checkpoints. */
 #ifndef VAE_TRAIN_H
 #define VAE_TRAIN_H
 
 #include <signal.h>
 
 #include "vae/comm.h"
+#include "vae/exchange.h"
 #include "vae/model.h"
 #include "vae/optim.h"
 
@@ -28,7 +29,10 @@ typedef struct {
     int latent_samples;
     int threads;           /* BLAS threads per rank */
     int shuffle;
-    int shard_optimizer;   /* each rank updates only its block of the parameters (ranks > 1) */
+    vae_exchange_config exchange;
+    /* Recorded in config.json: Open MPI's single-copy transport between the ranks of a node, which
+     * the program sets before MPI starts (off: copies through shared buffers). */
+    int shm_single_copy;
     int quiet;
     uint64_t seed;
     double beta;

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "prep.h"
 
+#include "vae/comm.h"
 #include "vae/common.h"
 
 #include <stdio.h>
@@ -85,11 +86,7 @@ static int parse(command_line *c, int argc, char **argv)
     return rc;
 }
 
-static int usage_error(const char *msg)
-{
-    fprintf(stderr, "vae-prep: %s (see --help)\n", msg);
-    return 2;
-}
+static int usage_error(const char *msg) { return cli_say("vae-prep: %s (see --help)\n", msg); }
 
 static int get_tokenizer(cli_args *a, vae_tokenizer *t)
 {
@@ -192,24 +189,32 @@ static int run(const vae_prep_options *o)
 
 int main(int argc, char **argv)
 {
+    /* Under mpirun or srun (whatever its process manager) every process starts here, and MPI says
+     * which one this is; a plain run is one MPI process of its own. Rank 0 does the work (the
+     * output is one file); the others read the same command line silently, so that every process
+     * exits with the same status, and stop. */
+    vae_comm *comm = NULL;
+    if (vae_comm_init(&comm, &argc, &argv) != VAE_OK) {
+        fprintf(stderr, "vae-prep: %s\n", vae_error_message());
+        return 1;
+    }
+    const int rank0 = vae_comm_rank(comm) == 0;
+    cli_set_silent(!rank0);
     command_line c = {0};
     vae_prep_options o;
     vae_prep_options_init(&o);
     int rc = parse(&c, argc, argv);
-    /* Under mpirun or srun one process does the work (the output is one file); the others stop. */
-    const char *rank = getenv("OMPI_COMM_WORLD_RANK") ? getenv("OMPI_COMM_WORLD_RANK") : getenv("PMI_RANK");
-    if (!rc && rank && atoi(rank) > 0 && !cli_given(&c.a, "help") && !cli_given(&c.a, "version")) {
-        cli_free(&c.a);
-        free(c.argv);
-        return 0;
-    }
-    if (!rc && cli_given(&c.a, "help"))
-        fputs(usage, stdout);
-    else if (!rc && cli_given(&c.a, "version"))
-        printf("vae-prep %s\n", vae_version());
-    else if (!rc && (rc = get_options(&c.a, &o)) == 0)
+    if (!rc && cli_given(&c.a, "help")) {
+        if (rank0)
+            fputs(usage, stdout);
+    } else if (!rc && cli_given(&c.a, "version")) {
+        if (rank0)
+            printf("vae-prep %s\n", vae_version());
+    } else if (!rc && (rc = get_options(&c.a, &o)) == 0 && rank0) {
         rc = run(&o);
+    }
     cli_free(&c.a);
     free(c.argv);
+    vae_comm_free(comm);
     return rc;
 }

@@ -28,7 +28,7 @@ static void json_model(json_buf *j, const vae_model_config *c)
     }
 }
 
-int trainer_config_json(trainer *t, const char *exchange)
+int trainer_config_json(trainer *t)
 {
     const vae_train_config *c = t->cfg;
     json_buf *j = &t->json;
@@ -55,8 +55,11 @@ int trainer_config_json(trainer *t, const char *exchange)
     json_int(j, "checkpoint_every", c->checkpoint_every);
     json_int(j, "keep_checkpoints", c->keep_checkpoints);
     json_int(j, "shuffle", c->shuffle);
-    json_int(j, "shard_optimizer", c->shard_optimizer);
-    json_str(j, "gradient_exchange", exchange);
+    json_str(j, "gradient_exchange_kind", vae_exchange_kind_names[c->exchange.kind]);
+    json_str(j, "gradient_exchange", vae_exchange_name(t->exchange));
+    json_str(j, "shared_memory", c->exchange.shared_memory ? "on" : "off");
+    json_int(j, "ranks_per_node", c->exchange.ranks_per_node);
+    json_str(j, "shm_single_copy", c->shm_single_copy ? "on" : "off");
     json_int(j, "ranks", t->ranks);
     json_str(j, "version", vae_version());
     json_str(j, "mpi", vae_comm_library_version());

@@ -50,9 +50,10 @@ int trainer_eval_and_log(trainer *t, int *who)
     return rc;
 }
 
-void trainer_log_train(trainer *t, const float *x, float beta)
+void trainer_log_train(trainer *t, float beta)
 {
     const double now = vae_wtime(), wall = now - t->t_interval_start;
+    const double *x = t->sums;
     if (rank0(t)) {
         const double units = x[X_UNITS] > 0 ? x[X_UNITS] : 1;
         const char *unit = vae_unit_names[vae_model_family(t->model)->unit];
@@ -70,8 +71,8 @@ void trainer_log_train(trainer *t, const float *x, float beta)
         json_num(j, per_s, t->units_interval / wall);
         json_num(j, "tokens_per_s", t->tokens_interval / wall);
         json_num(j, "wall_s", now - t->run_start);
-        json_num(j, "compute_s", t->t_compute);
-        json_num(j, "allreduce_s", t->t_comm);
+        json_num(j, "compute_s", t->t_compute + t->exchange_times.update_s);
+        json_num(j, "allreduce_s", t->exchange_times.comm_s);
         json_num(j, "data_s", t->t_data);
         summary_line(t, j);
         if (!t->cfg->quiet) {
@@ -82,7 +83,8 @@ void trainer_log_train(trainer *t, const float *x, float beta)
                     t->units_interval / wall, left);
         }
     }
-    t->t_data = t->t_compute = t->t_comm = 0;
+    t->t_data = t->t_compute = 0;
+    t->exchange_times = (vae_exchange_times){0};
     t->units_interval = t->tokens_interval = 0;
     t->t_interval_start = now;
 }

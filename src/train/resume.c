@@ -52,13 +52,8 @@ static int write_checkpoint(trainer *t)
 
 int trainer_save_checkpoint(trainer *t, int *who)
 {
-    int rc = VAE_OK;
-    float *m, *v;
-    vae_optim_moments(t->optim, &m, &v);
-    /* Each rank's moments are current on its own block only: gather them (all ranks take part). */
-    const size_t n = vae_model_num_params(t->model);
-    if (t->sharded && ((rc = vae_comm_allgather_floats(t->comm, m, n)) != VAE_OK ||
-                       (rc = vae_comm_allgather_floats(t->comm, v, n)) != VAE_OK))
+    int rc = vae_exchange_gather_moments(t->exchange, t->optim);
+    if (rc != VAE_OK)
         return vae_comm_agree(t->comm, rc, who);
     return vae_comm_agree(t->comm, t->rank == 0 ? write_checkpoint(t) : VAE_OK, who);
 }
@@ -148,18 +143,12 @@ int trainer_starting_point(trainer *t, int *who)
     int rc = vae_comm_agree(t->comm, t->rank == 0 ? choose_start(t) : VAE_OK, who);
     if (rc != VAE_OK)
         return rc;
-    int64_t pos[4] = {t->step, t->epoch, t->step_in_epoch, vae_optim_updates(t->optim)};
-    const size_t n = vae_model_num_params(t->model), ns = vae_model_state_layout(t->model)->num_params;
-    float *m, *v;
-    vae_optim_moments(t->optim, &m, &v);
+    int64_t pos[3] = {t->step, t->epoch, t->step_in_epoch};
+    const size_t ns = vae_model_state_layout(t->model)->num_params;
     if ((rc = vae_comm_broadcast(t->comm, pos, sizeof pos, 0)) != VAE_OK ||
-        (rc = t->shared ? vae_comm_shared_spread_params(t->shared, n)
-                        : vae_comm_broadcast(t->comm, vae_model_params(t->model), n * sizeof(float), 0)) != VAE_OK ||
-        (rc = vae_comm_broadcast(t->comm, m, n * sizeof(float), 0)) != VAE_OK ||
-        (rc = vae_comm_broadcast(t->comm, v, n * sizeof(float), 0)) != VAE_OK ||
+        (rc = vae_exchange_spread_start(t->exchange, t->optim)) != VAE_OK ||
         (ns && (rc = vae_comm_broadcast(t->comm, vae_model_state(t->model), ns * sizeof(float), 0)) != VAE_OK))
         return rc;
     t->step = pos[0], t->epoch = pos[1], t->step_in_epoch = pos[2];
-    vae_optim_set_updates(t->optim, pos[3]);
     return VAE_OK;
 }
