@@ -8,7 +8,7 @@
  * the size of a model's gradient, through the library's comm module exactly as the trainer calls
  * it. Between repetitions a 64 MB buffer is rewritten, so that, as in training, the
  * gradient is not left in cache by the previous repetition. Prints rank 0's medians.
- * usage: mpirun -np N vae-bench-comm [--floats N] [--reps R] */
+ * usage: mpirun -np N vae-bench-comm [--floats N] [--reps R] (see --help) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +20,23 @@
 
 enum { EVICT_BYTES = 64 << 20 };
 
+typedef struct {
+    int64_t floats, reps;
+} bench_opts;
+
+static const cli_entry entries[] = {
+    {"floats", "N", "floats in the buffer (the default: the default model's gradient at V = 10000)", CLI_INT,
+     CLI_AT(bench_opts, floats), .min = 16, .max = (int64_t)1 << 30},
+    {"reps", "R", "timed repetitions", CLI_INT, CLI_AT(bench_opts, reps), .min = 1, .max = 100000},
+};
+
+static const cli_table table = {
+    .prog = "vae-bench-comm",
+    .usage = "usage: mpirun -np N vae-bench-comm [options]\n"
+             "Times the ways of combining a gradient across the ranks; prints rank 0's medians.\n\n",
+    CLI_ENTRIES(entries),
+};
+
 int main(int argc, char **argv)
 {
     vae_comm *comm = NULL;
@@ -27,24 +44,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "vae-bench-comm: %s\n", vae_error_message());
         return 1;
     }
-    cli_opt opts[] = {{.name = "floats", .takes_value = 1}, {.name = "reps", .takes_value = 1}, {.name = "help"}};
+    bench_opts b = {.floats = 2592976, .reps = 40};
     cli_args a;
-    int64_t n, reps;
-    if (cli_parse(&a, "vae-bench-comm", opts, 3, argc, argv, 1) ||
-        cli_get_int(&a, "floats", 2592976, 16, (int64_t)1 << 30, &n) || cli_get_int(&a, "reps", 40, 1, 100000, &reps)) {
-        cli_free(&a);
-        vae_comm_free(comm);
-        return 2;
-    }
-    if (cli_given(&a, "help")) {
-        if (vae_comm_rank(comm) == 0)
-            puts("usage: mpirun -np N vae-bench-comm [--floats N] [--reps R]\n"
-                 "default N: the default model's gradient at V = 10000");
-        cli_free(&a);
-        vae_comm_free(comm);
-        return 0;
-    }
+    cli_set_silent(vae_comm_rank(comm) != 0);
+    const int status = cli_run(&a, &table, &b, argc, argv, 1);
     cli_free(&a);
+    if (status != 0) {
+        vae_comm_free(comm);
+        return status == CLI_EXIT ? 0 : status;
+    }
+    const int64_t n = b.floats, reps = b.reps;
     float *g = malloc(sizeof *g * (size_t)n);
     char *evict = malloc(EVICT_BYTES);
     double *t_all = malloc(sizeof(double) * (size_t)reps), *t_rs = malloc(sizeof(double) * (size_t)reps),
