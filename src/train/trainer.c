@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "best.h"
 #include "json.h"
 #include "plan.h"
 #include "rundir.h"
@@ -32,8 +33,7 @@ enum { X_LOSS, X_RECON, X_KL, X_DOCS, X_TOKENS, X_FAILED, X_SIGTERM, X_SIGUSR1, 
 void vae_train_config_default(vae_train_config *c)
 {
     memset(c, 0, sizeof *c);
-    c->epochs = 10;
-    c->max_steps = -1;
+    c->max_steps = -1; /* and epochs 0: VAE_DEFAULT_EPOCHS until --max-steps is given */
     c->batch_size = 256;
     c->eval_every = 500;
     c->log_every = 10;
@@ -56,6 +56,7 @@ typedef struct {
     vae_optim *optim;
     train_plan plan;
     int64_t total_steps;
+    train_best best; /* the watched validation figure (best.h) */
     /* Training position: `step` updates done; the next is step_in_epoch of epoch. */
     int64_t step, epoch, step_in_epoch;
     /* The window of this rank's shard: steps [win_first, win_first + win_steps) of win_epoch. */
@@ -83,6 +84,12 @@ typedef struct {
 } trainer;
 
 static int rank0(const trainer *t) { return t->rank == 0; }
+
+/* The epochs the run may take: --epochs, or VAE_DEFAULT_EPOCHS when no limit is set; -1: none. */
+static int64_t epoch_limit(const vae_train_config *c)
+{
+    return c->epochs > 0 ? c->epochs : c->max_steps >= 0 ? -1 : VAE_DEFAULT_EPOCHS;
+}
 
 static float beta_at(const vae_train_config *c, int64_t step)
 {
@@ -127,7 +134,7 @@ static int build_config_json(trainer *t)
     json_begin(j);
     json_str(j, "corpus", c->corpus);
     json_str(j, "out", c->out_dir);
-    json_int(j, "epochs", c->epochs);
+    json_int(j, "epochs", epoch_limit(c));
     json_int(j, "max_steps", c->max_steps);
     json_int(j, "batch_size", c->batch_size);
     json_float(j, "lr", c->optim.lr);
@@ -153,6 +160,8 @@ static int build_config_json(trainer *t)
     json_int(j, "log_every", c->log_every);
     json_int(j, "checkpoint_every", c->checkpoint_every);
     json_int(j, "keep_checkpoints", c->keep_checkpoints);
+    json_int(j, "keep_best", c->keep_best);
+    json_int(j, "early_stop", c->early_stop);
     json_int(j, "shuffle", c->shuffle);
     json_int(j, "shard_optimizer", c->shard_optimizer);
     json_str(j, "gradient_exchange", gradient_exchange(t));
@@ -291,15 +300,20 @@ static void log_eval(trainer *t, const char *split, const vae_figures *f)
                 (long long)t->step, split, f->ppl_doc, f->ppl_corpus, f->kl, f->active_units);
 }
 
-static int eval_and_log(trainer *t, int *who)
+/* Evaluates on the valid split, when there is one, and counts it in t->best; *improved = 1 when
+ * it is the new best (the same answer on every rank: every rank holds the figures). */
+static int eval_and_log(trainer *t, int *improved, int *who)
 {
     vae_split_info info;
+    *improved = 0;
     if (vae_corpus_split_info(t->corpus, "valid", &info) != VAE_OK || !info.present)
         return VAE_OK;
     vae_figures f;
     int rc = evaluate(t, "valid", &f, who);
-    if (rc == VAE_OK)
+    if (rc == VAE_OK) {
         log_eval(t, "valid", &f);
+        *improved = train_best_update(&t->best, t->step, &f);
+    }
     return rc;
 }
 
@@ -341,8 +355,9 @@ static void log_train(trainer *t, const float *x, float beta)
 static const char *const tokenizer_attrs[] = {"tokenizer", "tokenizer_min_len", "tokenizer_max_len",
                                               "tokenizer_keep_digits", NULL};
 
-/* Rank 0 writes the checkpoint of the current position; all ranks agree on the outcome. */
-static int save_checkpoint(trainer *t, int *who)
+/* Rank 0 writes the checkpoint of the current position (and, when is_best, points
+ * checkpoints/best at it); all ranks agree on the outcome. */
+static int save_checkpoint(trainer *t, int is_best, int *who)
 {
     int rc = VAE_OK;
     /* Each rank's moments are current on its own block only: gather them (all ranks take part). */
@@ -351,8 +366,8 @@ static int save_checkpoint(trainer *t, int *who)
                        (rc = vae_comm_allgather_floats(t->comm, t->optim->v, n)) != VAE_OK))
         return vae_comm_agree(t->comm, rc, who);
     if (rank0(t)) {
-        char path[4096], values[4][64];
-        const char *attrs[2 * 4 + 1];
+        char path[4096], values[4][64], best[TRAIN_BEST_ATTRS][32];
+        const char *attrs[2 * 4 + 2 * TRAIN_BEST_ATTRS + 1];
         int na = 0;
         for (int i = 0; tokenizer_attrs[i]; i++) {
             int64_t iv;
@@ -364,6 +379,7 @@ static int save_checkpoint(trainer *t, int *who)
             attrs[na++] = tokenizer_attrs[i];
             attrs[na++] = values[i];
         }
+        na = train_best_attrs(&t->best, best, attrs, na);
         attrs[na] = NULL;
         const char *const *words = NULL;
         const int64_t *df, *tf;
@@ -376,6 +392,8 @@ static int save_checkpoint(trainer *t, int *who)
                                       .optim_t = t->optim->t, .seed = t->cfg->seed, .config_json = t->config_json};
         if (rc == VAE_OK)
             rc = vae_checkpoint_write(path, &data, &state);
+        if (rc == VAE_OK && is_best)
+            rc = rundir_point(t->cfg->out_dir, "best", path);
         if (rc == VAE_OK)
             rc = rundir_commit_checkpoint(t->cfg->out_dir, path, t->cfg->keep_checkpoints);
         if (rc == VAE_OK)
@@ -460,6 +478,8 @@ static int load_checkpoint(trainer *t, const char *path, int resume)
                           (unsigned long long)s->seed, (unsigned long long)t->cfg->seed);
             goto cleanup;
         }
+        if ((rc = train_best_restore(&t->best, ck, path)) != VAE_OK)
+            goto cleanup;
         t->step = s->step;
         t->epoch = s->epoch;
         t->step_in_epoch = s->step_in_epoch;
@@ -500,6 +520,7 @@ static int starting_point(trainer *t, int *who)
     int64_t pos[4] = {t->step, t->epoch, t->step_in_epoch, t->optim->t};
     const size_t n = vae_model_num_params(t->model);
     if ((rc = vae_comm_broadcast(t->comm, pos, sizeof pos, 0)) != VAE_OK ||
+        (rc = vae_comm_broadcast(t->comm, &t->best, sizeof t->best, 0)) != VAE_OK ||
         (rc = t->shared ? vae_comm_shared_spread_params(t->shared, n)
                         : vae_comm_broadcast(t->comm, vae_model_params(t->model), n * sizeof(float), 0)) != VAE_OK ||
         (rc = vae_comm_broadcast(t->comm, t->optim->m, n * sizeof(float), 0)) != VAE_OK ||
@@ -537,9 +558,15 @@ static int setup(trainer *t)
     t->plan = (train_plan){.num_docs = info.num_docs, .batch_size = c->batch_size, .num_ranks = t->ranks,
                            .seed = c->seed, .shuffle = c->shuffle};
     const int64_t per_epoch = plan_steps_per_epoch(&t->plan);
-    t->total_steps = c->epochs * per_epoch;
+    const int64_t epochs = epoch_limit(c);
+    t->total_steps = epochs > 0 && epochs <= INT64_MAX / per_epoch ? epochs * per_epoch : INT64_MAX;
     if (c->max_steps >= 0 && c->max_steps < t->total_steps)
         t->total_steps = c->max_steps;
+    vae_split_info valid;
+    if ((c->keep_best || c->early_stop > 0) &&
+        ((rc = vae_corpus_split_info(t->corpus, "valid", &valid)) != VAE_OK || !valid.present))
+        return rc != VAE_OK ? rc : vae_fail(VAE_ERR_ARG, "%s: --keep-best and --early-stop watch the valid split, "
+                                                         "which this corpus does not have", c->corpus);
     const int64_t max_rank = plan_max_rank_batch(&t->plan);
     const int64_t cap = max_rank > EVAL_BATCH_MIN ? max_rank : EVAL_BATCH_MIN;
     if ((rc = vae_model_new(&t->model, &mc, (int)cap, X_COUNT)) != VAE_OK)
@@ -720,6 +747,45 @@ static int train_step(trainer *t, float **extras, int *local)
     return rc;
 }
 
+/* The run's last line, on stderr and in summary.jsonl: why it ended (reason: "epochs", "max_steps",
+ * "early_stop" or "signal") and the best figure seen. */
+static void log_end(trainer *t, const char *reason, int sig)
+{
+    const train_best *b = &t->best;
+    if (!rank0(t))
+        return;
+    json_buf *j = &t->json;
+    json_begin(j);
+    json_str(j, "kind", "end");
+    json_int(j, "step", t->step);
+    json_int(j, "epoch", t->epoch);
+    json_str(j, "reason", reason);
+    if (sig)
+        json_int(j, "signal", sig);
+    if (b->step >= 0) {
+        json_str(j, "best_figure", TRAIN_BEST_FIGURE);
+        json_num(j, "best_value", b->value);
+        json_int(j, "best_step", b->step);
+        json_int(j, "evals_without_improvement", b->stale);
+    }
+    json_num(j, "wall_s", vae_wtime() - t->run_start);
+    summary_line(t, j);
+    char why[160], best[160] = "";
+    if (sig)
+        snprintf(why, sizeof why, "stopped on signal %d after a checkpoint; rerun with --resume auto to continue", sig);
+    else if (strcmp(reason, "early_stop") == 0)
+        snprintf(why, sizeof why, "early stop: no better valid %s in %lld evaluations", TRAIN_BEST_FIGURE,
+                 (long long)b->stale);
+    else
+        snprintf(why, sizeof why, "reached --%s", strcmp(reason, "epochs") == 0 ? "epochs" : "max-steps");
+    if (b->step >= 0)
+        snprintf(best, sizeof best, "; best valid %s %.4g at step %lld", TRAIN_BEST_FIGURE, b->value,
+                 (long long)b->step);
+    if (!t->cfg->quiet)
+        fprintf(stderr, "vae-dist: end at step %lld (epoch %lld): %s%s\n", (long long)t->step, (long long)t->epoch, why,
+                best);
+}
+
 int vae_train_run(const vae_train_config *c, vae_comm *comm, int *stopped_by, int *failed_rank)
 {
     trainer tr = {.cfg = c, .comm = comm, .rank = vae_comm_rank(comm), .ranks = vae_comm_size(comm)};
@@ -727,14 +793,18 @@ int vae_train_run(const vae_train_config *c, vae_comm *comm, int *stopped_by, in
     *stopped_by = 0;
     *failed_rank = 0;
     t->run_start = t->t_interval_start = vae_wtime();
+    train_best_init(&t->best);
     int rc = vae_comm_agree(comm, setup(t), failed_rank);
     if (rc == VAE_OK)
         rc = use_shared_memory(t, failed_rank);
     if (rc == VAE_OK)
         rc = starting_point(t, failed_rank);
     const int64_t per_epoch = rc == VAE_OK ? plan_steps_per_epoch(&t->plan) : 1;
-    int checkpointed = 0;
-    while (rc == VAE_OK && t->step < t->total_steps) {
+    /* Set when the run ends before its limits: "early_stop" (already, when a resumed run had
+     * stopped early), "signal". */
+    const char *reason = c->early_stop > 0 && t->best.stale >= c->early_stop ? "early_stop" : NULL;
+    int improved = 0;
+    while (rc == VAE_OK && !reason && t->step < t->total_steps) {
         float *x;
         const float beta = beta_at(c, t->step);
         int local;
@@ -759,24 +829,35 @@ int vae_train_run(const vae_train_config *c, vae_comm *comm, int *stopped_by, in
             t->epoch++;
             t->step_in_epoch = 0;
         }
-        checkpointed = 0;
         if (c->log_every > 0 && (t->step % c->log_every == 0 || t->step == t->total_steps))
             log_train(t, x, beta);
         if (x[X_SIGTERM] > 0 || x[X_SIGUSR1] > 0) {
             *stopped_by = x[X_SIGTERM] > 0 ? SIGTERM : SIGUSR1;
+            reason = "signal";
             break;
         }
-        if (c->eval_every > 0 && t->step % c->eval_every == 0 && t->step < t->total_steps)
-            rc = eval_and_log(t, failed_rank);
-        if (rc == VAE_OK && c->checkpoint_every > 0 && t->step % c->checkpoint_every == 0) {
-            rc = save_checkpoint(t, failed_rank);
-            checkpointed = 1;
+        /* The last step's evaluation and checkpoint come after the loop. */
+        if (t->step == t->total_steps)
+            break;
+        improved = 0;
+        if (c->eval_every > 0 && t->step % c->eval_every == 0) {
+            rc = eval_and_log(t, &improved, failed_rank);
+            if (c->early_stop > 0 && t->best.stale >= c->early_stop)
+                reason = "early_stop";
         }
+        if (rc == VAE_OK && !reason && ((c->checkpoint_every > 0 && t->step % c->checkpoint_every == 0) ||
+                                        (improved && c->keep_best)))
+            rc = save_checkpoint(t, improved && c->keep_best, failed_rank);
     }
-    if (rc == VAE_OK && !*stopped_by)
-        rc = eval_and_log(t, failed_rank);
-    if (rc == VAE_OK && !checkpointed)
-        rc = save_checkpoint(t, failed_rank);
+    improved = 0;
+    if (rc == VAE_OK && !reason) {
+        reason = c->max_steps >= 0 && t->step >= c->max_steps ? "max_steps" : "epochs";
+        rc = eval_and_log(t, &improved, failed_rank);
+    }
+    if (rc == VAE_OK)
+        rc = save_checkpoint(t, improved && c->keep_best, failed_rank);
+    if (rc == VAE_OK)
+        log_end(t, reason, *stopped_by);
     teardown(t);
     return rc;
 }
