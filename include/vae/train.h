@@ -26,7 +26,7 @@ typedef struct {
     int64_t kl_warmup_steps;
     int64_t eval_every, log_every, checkpoint_every; /* <= 0: never (evaluation and checkpoint still at the end) */
     int keep_checkpoints;
-    /* The validation figure watched: ppl_doc for this model (lower is better). */
+    /* The validation figure watched (ppl_doc; lower is better), counted evaluation by evaluation. */
     int keep_best;         /* its best checkpoint is kept, named by checkpoints/best */
     int64_t early_stop;    /* > 0: the run ends after this many evaluations without improving it */
     int latent_samples;

@@ -1,7 +1,7 @@
 /* vae-dist: the distributed trainer. Parses flags by the library's option table (train_cli.c;
  * every rank alike, rank 0 speaks), sets BLAS threads and the stop signals, runs the library's
  * training loop, and turns its outcome into SPEC's exit status: 0, 1 on failure, 2 on usage, 143
- * after SIGTERM. */
+ * after SIGTERM. The model family and its settings come from --model and the family itself. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,29 +39,32 @@ int main(int argc, char **argv)
     const int rank = vae_comm_rank(comm);
     /* Every rank parses the same arguments and reaches the same verdict; only rank 0 speaks. */
     cli_set_silent(rank != 0);
-    vae_train_config c;
-    vae_train_config_default(&c);
-    c.threads = vae_default_threads(vae_comm_local_size(comm));
+    /* Large (the help texts of every family's settings): static, not on the stack. */
+    static train_cli t;
+    train_cli_init(&t, vae_default_threads(vae_comm_local_size(comm)));
+    vae_train_config *c = &t.v.config;
     cli_args a;
-    int status = cli_run(&a, &vae_train_cli, &c, argc, argv, 1);
+    int status = cli_run(&a, &t.table, &t.v, argc, argv, 1);
     if (status == 0)
-        status = check_flags(&c);
+        status = train_cli_model(&t, &a);
+    if (status == 0)
+        status = check_flags(c);
     if (status != 0) {
         cli_free(&a);
         vae_comm_free(comm);
         return status == CLI_EXIT ? 0 : status;
     }
-    vae_set_blas_threads(c.threads);
+    vae_set_blas_threads(c->threads);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
-    c.stop_signal = &stop_signal;
+    c->stop_signal = &stop_signal;
 
     int stopped_by = 0, who = 0;
-    int rc = vae_train_run(&c, comm, &stopped_by, &who);
+    int rc = vae_train_run(c, comm, &stopped_by, &who);
     if (rc != VAE_OK && rank == who)
         fprintf(stderr, "vae-dist: %s\n", vae_error_message());
     cli_free(&a);

@@ -12,17 +12,19 @@ static const char *const keys[TRAIN_BEST_ATTRS] = {"best_figure", "best_value", 
 
 void train_best_init(train_best *b) { *b = (train_best){.value = INFINITY, .step = -1, .stale = 0}; }
 
-double train_best_figure(const vae_figures *f) { return f->ppl_doc; }
-
-int train_best_update(train_best *b, int64_t step, const vae_figures *f)
+int train_best_update(train_best *b, int64_t step, const vae_figures *f, int *improved)
 {
-    const double v = train_best_figure(f);
-    if (isfinite(v) && v < b->value) {
-        *b = (train_best){.value = v, .step = step, .stale = 0};
-        return 1;
+    const vae_figure *x = vae_figures_find(f, TRAIN_BEST_FIGURE);
+    *improved = 0;
+    if (!x)
+        return vae_fail(VAE_ERR_ARG, "the model's evaluation has no figure %s to watch", TRAIN_BEST_FIGURE);
+    if (isfinite(x->value) && x->value < b->value) {
+        *b = (train_best){.value = x->value, .step = step, .stale = 0};
+        *improved = 1;
+    } else {
+        b->stale++;
     }
-    b->stale++;
-    return 0;
+    return VAE_OK;
 }
 
 int train_best_attrs(const train_best *b, char text[TRAIN_BEST_ATTRS][32], const char **attrs, int n)

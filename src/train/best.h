@@ -10,8 +10,8 @@
 #include "vae/model.h"
 
 /* The figure watched (lower is better), named in one place: --help, the end line and the
- * checkpoint attributes take it from here, and a model family would name its own (a sequence
- * family's ppl) together with train_best_figure. */
+ * checkpoint attributes take it from here. A family that names its own (a sequence family's ppl)
+ * would say so in its vae_family, read here. */
 #define TRAIN_BEST_FIGURE "ppl_doc"
 
 typedef struct {
@@ -21,9 +21,9 @@ typedef struct {
 } train_best;
 
 void train_best_init(train_best *b);
-double train_best_figure(const vae_figures *f);
-/* Counts an evaluation at step: 1 when it improves on the best (a non-finite figure never does). */
-int train_best_update(train_best *b, int64_t step, const vae_figures *f);
+/* Counts an evaluation at step: *improved = 1 when it improves on the best (a non-finite figure
+ * never does). VAE_ERR_ARG when the figures have no TRAIN_BEST_FIGURE. */
+int train_best_update(train_best *b, int64_t step, const vae_figures *f, int *improved);
 
 enum { TRAIN_BEST_ATTRS = 4 };
 /* Appends b's checkpoint attributes as key/value pairs at attrs[n..n + 2 * TRAIN_BEST_ATTRS),

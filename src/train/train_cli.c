@@ -1,8 +1,11 @@
-/* vae-dist's option table; see train_cli.h. The help texts say what a flag does; the defaults
- * and choices that --help shows come from vae_train_config_default and the name arrays. */
+/* vae-dist's option table; see train_cli.h. The help texts say what a flag does; the defaults,
+ * ranges and choices that --help shows come from vae_train_config_default, the name arrays and
+ * the families' setting specs. */
 #include "train_cli.h"
 
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "best.h"
 
@@ -12,7 +15,8 @@
 typedef vae_train_config C;
 static const int64_t BIG = INT64_MAX / 2;
 
-static const cli_entry entries[] = {
+/* The trainer's flags before the model's (--model and the families' settings). */
+static const cli_entry head[] = {
     {"corpus", "C.h5", "corpus written by vae-prep", CLI_STRING, CLI_AT(C, corpus), .required = 1},
     {"out", "DIR", "run folder: config.json, summary.jsonl, checkpoints/", CLI_STRING, CLI_AT(C, out_dir),
      .required = 1},
@@ -23,15 +27,10 @@ static const cli_entry entries[] = {
     {"batch-size", "B", "global batch, all ranks together", CLI_INT, CLI_AT(C, batch_size), .min = 1,
      .max = 1 << 24},
     {"lr", "F", "learning rate", CLI_REAL, CLI_AT(C, optim.lr), .lo = 0, .hi = 1e6},
-    {"latent", "N", "latent units", CLI_INT, CLI_AT(C, model.latent), .min = 1, .max = 65536},
-    {"encoder-hidden", "LIST", "encoder layer sizes, at least one, e.g. 128,64", CLI_LIST,
-     CLI_AT(C, model.enc_hidden), .min = 1, .count_offset = offsetof(C, model.num_enc)},
-    {"decoder-hidden", "LIST", "decoder layer sizes; empty: z straight to the output", CLI_LIST,
-     CLI_AT(C, model.dec_hidden), .count_offset = offsetof(C, model.num_dec)},
-    {"activation", "A", "activation of the hidden layers", CLI_CHOICE, CLI_AT(C, model.activation),
-     .choices = vae_activation_names},
-    {"input-transform", "T", "what the encoder reads of a document's counts", CLI_CHOICE, CLI_AT(C, model.input),
-     .choices = vae_input_transform_names},
+};
+
+/* The trainer's flags after the model's. */
+static const cli_entry tail[] = {
     {"beta", "F", "KL weight", CLI_REAL, CLI_AT(C, beta), .lo = 0, .hi = 1e6},
     {"kl-warmup-steps", "N", "beta rises linearly from 0 over N steps", CLI_INT, CLI_AT(C, kl_warmup_steps),
      .min = 0, .max = BIG},
@@ -72,18 +71,115 @@ static const cli_entry entries[] = {
     {"quiet", NULL, "no progress on stderr", CLI_SWITCH, CLI_AT(C, quiet), .on = 1},
 };
 
-const cli_table vae_train_cli = {
-    .prog = "vae-dist",
-    .usage = "usage: vae-dist --corpus C.h5 --out DIR [options]\n"
-             "Trains the bag-of-words VAE data-parallel: run it as `mpirun -np N vae-dist ...`, `srun vae-dist ...`\n"
-             "or plainly as one rank. The global batch, the data order and the noise do not depend on N.\n"
-             "\n",
-    .epilog = "\n"
-              "The run ends at --epochs or --max-steps, whichever it reaches first, or at --early-stop; its last\n"
-              "line on stderr and in summary.jsonl ({\"kind\": \"end\", \"reason\": \"epochs\", \"max_steps\",\n"
-              "\"early_stop\" or \"signal\"}) says which.\n"
-              "SIGUSR1 or SIGTERM: all ranks stop at the end of the step, rank 0 checkpoints; exit 0 after\n"
-              "SIGUSR1, 143 after SIGTERM. Then `--resume auto` continues exactly.\n",
-    CLI_ENTRIES(entries),
-    .config = 1,
+static const char usage[] =
+    "usage: vae-dist --corpus C.h5 --out DIR [options]\n"
+    "Trains a VAE of a model family (--model) data-parallel: run it as `mpirun -np N vae-dist ...`,\n"
+    "`srun vae-dist ...` or plainly as one rank. The global batch, the data order and the noise do not\n"
+    "depend on N.\n"
+    "\n";
+
+static const char epilog[] =
+    "\n"
+    "The run ends at --epochs or --max-steps, whichever it reaches first, or at --early-stop; its last\n"
+    "line on stderr and in summary.jsonl ({\"kind\": \"end\", \"reason\": \"epochs\", \"max_steps\",\n"
+    "\"early_stop\" or \"signal\"}) says which.\n"
+    "SIGUSR1 or SIGTERM: all ranks stop at the end of the step, rank 0 checkpoints; exit 0 after\n"
+    "SIGUSR1, 143 after SIGTERM. Then `--resume auto` continues exactly.\n";
+
+/* Help of the families' settings known here; the others say whose they are. */
+static const struct {
+    const char *key, *meta, *help;
+} setting_help[] = {
+    {"latent", "N", "latent units"},
+    {"encoder_hidden", "LIST", "encoder layer sizes (e.g. 128,64)"},
+    {"decoder_hidden", "LIST", "decoder layer sizes (none: z straight to the output)"},
+    {"activation", "A", "activation of the hidden layers"},
+    {"input_transform", "T", "what the encoder reads of a document's counts"},
 };
+
+/* Setting i (key) of the families: its entry, with help, range and default from the first family
+ * that has it (the default family first). */
+static cli_entry setting_entry(train_cli *t, int i, const vae_setting_spec *spec, const vae_family *family)
+{
+    const vae_model_config *m = &t->v.config.model;
+    const char *meta = spec->kind == VAE_SETTING_INT ? "N" : spec->kind == VAE_SETTING_LIST ? "LIST" : NULL;
+    const char *help = NULL;
+    for (size_t k = 0; k < sizeof setting_help / sizeof setting_help[0]; k++)
+        if (strcmp(setting_help[k].key, spec->key) == 0)
+            meta = setting_help[k].meta, help = setting_help[k].help;
+    char range[96] = "";
+    if (spec->kind == VAE_SETTING_INT)
+        snprintf(range, sizeof range, ", %lld to %lld", (long long)spec->lo, (long long)spec->hi);
+    else if (spec->kind == VAE_SETTING_LIST)
+        snprintf(range, sizeof range, ": %d to %d of them, each %lld to %lld", spec->min_count, spec->max_count,
+                 (long long)spec->lo, (long long)spec->hi);
+    if (help)
+        snprintf(t->helps[i], sizeof t->helps[i], "%s%s", help, range);
+    else
+        snprintf(t->helps[i], sizeof t->helps[i], "a setting of the %s family%s", family->name, range);
+    if (family == m->family) {
+        for (int k = 0; k < family->num_settings; k++)
+            if (strcmp(family->settings[k].key, spec->key) == 0)
+                vae_model_config_text(m, k, t->defaults[i] + snprintf(t->defaults[i], 9, "default "),
+                                      sizeof t->defaults[i] - 8);
+    } else {
+        snprintf(t->defaults[i], sizeof t->defaults[i], "%s family: default %s", family->name, spec->default_text);
+    }
+    if (strcmp(t->defaults[i], "default ") == 0)
+        snprintf(t->defaults[i], sizeof t->defaults[i], "default none");
+    for (size_t k = 0; k < sizeof t->flags[i] - 1 && spec->key[k]; k++)
+        t->flags[i][k] = spec->key[k] == '_' ? '-' : spec->key[k];
+    return (cli_entry){.name = t->flags[i], .meta = meta, .help = t->helps[i], .kind = CLI_STRING,
+                       .offset = offsetof(train_cli_values, setting) + (size_t)i * sizeof(const char *),
+                       .size = sizeof(const char *), .choices = spec->choices, .default_text = t->defaults[i]};
+}
+
+/* Adds the settings of family f not seen yet. */
+static void add_settings(train_cli *t, const vae_family *f, int *n)
+{
+    for (int s = 0; s < f->num_settings; s++) {
+        int seen = 0;
+        for (int i = 0; i < t->num_settings; i++)
+            seen |= strcmp(t->keys[i], f->settings[s].key) == 0;
+        if (seen || t->num_settings == TRAIN_CLI_MAX_SETTINGS || *n == TRAIN_CLI_MAX_ENTRIES)
+            continue;
+        t->keys[t->num_settings] = f->settings[s].key;
+        t->entries[(*n)++] = setting_entry(t, t->num_settings, &f->settings[s], f);
+        t->num_settings++;
+    }
+}
+
+void train_cli_init(train_cli *t, int threads)
+{
+    memset(t, 0, sizeof *t);
+    vae_train_config_default(&t->v.config);
+    t->v.config.threads = threads;
+    const vae_family *first = t->v.config.model.family;
+    t->v.model = first->name;
+    int n = 0, f = 0;
+    for (; f < TRAIN_CLI_MAX_FAMILIES && vae_family_at(f); f++)
+        t->families[f] = vae_family_at(f)->name;
+    t->families[f] = NULL;
+    for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
+        t->entries[n++] = head[i];
+    t->entries[n++] = (cli_entry){.name = "model", .help = "the model family, whose settings follow",
+                                  .kind = CLI_STRING, CLI_AT(train_cli_values, model), .choices = t->families};
+    add_settings(t, first, &n);
+    for (int k = 0; vae_family_at(k); k++)
+        add_settings(t, vae_family_at(k), &n);
+    for (size_t i = 0; i < sizeof tail / sizeof tail[0] && n < TRAIN_CLI_MAX_ENTRIES; i++)
+        t->entries[n++] = tail[i];
+    t->table = (cli_table){.prog = "vae-dist", .usage = usage, .epilog = epilog, .entries = t->entries,
+                           .num_entries = n, .config = 1};
+}
+
+int train_cli_model(train_cli *t, const cli_args *a)
+{
+    vae_model_config *m = &t->v.config.model;
+    if (cli_given(a, "model") && vae_model_config_init(m, t->v.model, 0) != VAE_OK)
+        return cli_say("vae-dist: --model: %s (see --help)\n", vae_error_message());
+    for (int i = 0; i < t->num_settings; i++)
+        if (cli_given(a, t->flags[i]) && vae_model_config_set(m, t->keys[i], t->v.setting[i]) != VAE_OK)
+            return cli_say("vae-dist: --%s: %s (see --help)\n", t->flags[i], vae_error_message());
+    return 0;
+}

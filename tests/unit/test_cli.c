@@ -4,9 +4,7 @@
  * malformed values, choices, integer lists, fields of every size), required flags and aliases,
  * `--config FILE` (key = value lines, comments, the command line winning, status 1 for a file that
  * cannot be read, 2 for an unknown key or a malformed line), --help's text with the defaults read
- * from the options struct, and vae-dist's own table: an empty command line leaves the library's
- * defaults (vae_train_config_default) exactly as they are, every flag reaches its own field, and
- * --help shows each default as the struct holds it. */
+ * from the options struct (test_train_cli.c: vae-dist's own table). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,7 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "train_cli.h"
+#include "cli_test_help.h"
 
 typedef struct {
     int64_t batch, seed, big;
@@ -74,26 +72,11 @@ static opts defaults(void)
                   .shuffle = 1, .optimizer = 0, .hidden = {128, 64}, .num_hidden = 2, .split = "test"};
 }
 
-/* Parses {"prog", args..., NULL} from index 1 into *o (reset to the defaults) by t. */
-static int run_table(const cli_table *t, cli_args *a, void *o, const char *const *args)
-{
-    static char *argv[64];
-    int argc = 0;
-    argv[argc++] = (char *)"prog";
-    for (int i = 0; args[i]; i++)
-        argv[argc++] = (char *)args[i];
-    argv[argc] = NULL;
-    return cli_run(a, t, o, argc, argv, 1);
-}
-
 static int run(cli_args *a, opts *o, const char *const *args)
 {
     *o = defaults();
     return run_table(&table, a, o, args);
 }
-
-#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
-#define NOARGS ((const char *const[]){NULL})
 
 /* ---------------------------------------------------------------- parsing */
 
@@ -332,9 +315,7 @@ static void test_int_lists(void **state)
     opts o;
     assert_int_equal(run(&a, &o, ARGS("--encoder-hidden", "32,16,8")), 0);
     assert_int_equal(o.num_hidden, 3);
-    assert_int_equal(o.hidden[0], 32);
-    assert_int_equal(o.hidden[1], 16);
-    assert_int_equal(o.hidden[2], 8);
+    assert_memory_equal(o.hidden, ((int[]){32, 16, 8}), 3 * sizeof(int));
     cli_free(&a);
     /* Exactly as many entries as the array holds is fine; one more is an error. */
     assert_int_equal(run(&a, &o, ARGS("--encoder-hidden=1,2,3,4")), 0);
@@ -420,8 +401,7 @@ static void test_config_basic(void **state)
     assert_true(o.lr == 0.25f);
     assert_int_equal(o.optimizer, 1);
     assert_int_equal(o.num_hidden, 2);
-    assert_int_equal(o.hidden[0], 32);
-    assert_int_equal(o.hidden[1], 16);
+    assert_memory_equal(o.hidden, ((int[]){32, 16}), 2 * sizeof(int));
     assert_string_equal(o.out, "run dir"); /* inner space kept, last line unterminated */
     assert_false(cli_given(&a, "seed"));
     assert_true(cli_given(&a, "lr"));
@@ -510,44 +490,6 @@ static void test_config_empty_file(void **state)
 
 /* ---------------------------------------------------------------- --help */
 
-/* cli_help of t with the defaults in o, in a buffer the caller frees. */
-static char *help_text(const cli_table *t, const void *o)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    assert_non_null(f);
-    cli_help(t, o, f);
-    assert_int_equal(fclose(f), 0);
-    return buf;
-}
-
-/* The lines of --help that document --name, joined. */
-static const char *help_line(const char *help, const char *name, char *line, size_t size)
-{
-    char flag[80];
-    snprintf(flag, sizeof flag, "--%s ", name);
-    const char *p = strstr(help, flag);
-    if (!p) {
-        snprintf(flag, sizeof flag, "--%s\n", name);
-        p = strstr(help, flag);
-    }
-    assert_non_null(p);
-    const char *start = p, *end = p;
-    while (start > help && start[-1] != '\n')
-        start--;
-    /* The entry may continue on lines indented past the flag column. */
-    for (end = strchr(p, '\n'); end && end[1] == ' ' && end[2] == ' ' && end[3] == ' '; end = strchr(end + 1, '\n'))
-        ;
-    /* Its words, each separated by one space (as wrapped lines join). */
-    size_t n = 0;
-    for (const char *q = start; q < (end ? end : start + strlen(start)) && n + 1 < size; q++)
-        if (!(*q == ' ' || *q == '\n') || (n > 0 && line[n - 1] != ' '))
-            line[n++] = *q == '\n' ? ' ' : *q;
-    line[n] = '\0';
-    return line;
-}
-
 static void test_help_shows_the_structs_defaults(void **state)
 {
     opts o = defaults();
@@ -595,162 +537,6 @@ static void test_synopsis(void **state)
     free(buf);
 }
 
-/* ---------------------------------------------------------------- vae-dist's table */
-
-static void test_train_table_keeps_library_defaults(void **state)
-{
-    vae_train_config want, got;
-    vae_train_config_default(&want);
-    vae_train_config_default(&got);
-    cli_args a;
-    /* The required flags alone, which have no default. */
-    assert_int_equal(run_table(&vae_train_cli, &a, &got, ARGS("--corpus", "c.h5", "--out", "d")), 0);
-    want.corpus = got.corpus;
-    want.out_dir = got.out_dir;
-    assert_memory_equal(&want, &got, sizeof want);
-    cli_free(&a);
-}
-
-/* A value of the entry's kind other than its default (the default read from c). */
-static void other_value(const cli_entry *e, const vae_train_config *c, char *buf, size_t size)
-{
-    int64_t v = 0;
-    switch (e->kind) {
-    case CLI_INT:
-        memcpy(&v, (const char *)c + e->offset, e->size); /* little-endian: the low bytes */
-        if (e->size == 4)
-            v = (int32_t)v;
-        snprintf(buf, size, "%lld", (long long)(v == e->min ? e->min + 1 : e->min));
-        break;
-    case CLI_REAL:
-        snprintf(buf, size, "%g", e->hi);
-        break;
-    case CLI_CHOICE:
-        memcpy(&v, (const char *)c + e->offset, e->size);
-        snprintf(buf, size, "%s", e->choices[(int32_t)v == 0 ? 1 : 0]);
-        break;
-    case CLI_LIST:
-        snprintf(buf, size, "7,5,3");
-        break;
-    default:
-        snprintf(buf, size, "x");
-    }
-}
-
-static void test_train_table_fields(void **state)
-{
-    const cli_table *t = &vae_train_cli;
-    vae_train_config c;
-    vae_train_config_default(&c);
-    char *help = help_text(t, &c), line[1024];
-    for (int i = 0; i < t->num_entries; i++) {
-        const cli_entry *e = &t->entries[i];
-        if (!e->name)
-            continue;
-        /* Fields of the sizes cli.c stores, with ranges that fit them. */
-        if (e->kind == CLI_INT || e->kind == CLI_CHOICE || e->kind == CLI_SWITCH)
-            assert_true(e->size == 4 || e->size == 8);
-        if (e->kind == CLI_INT && e->size == 4)
-            assert_true(e->min >= INT32_MIN && e->max <= INT32_MAX);
-        /* The flag changes its own field's bytes and no other's (so a wrong offset fails). */
-        char value[64], flag[80];
-        other_value(e, &c, value, sizeof value);
-        snprintf(flag, sizeof flag, "--%s", e->name);
-        vae_train_config before, after;
-        vae_train_config_default(&before);
-        after = before;
-        cli_args a;
-        const char *const *args = e->kind == CLI_SWITCH ? ARGS("--corpus", "c", "--out", "d", flag)
-                                                        : ARGS("--corpus", "c", "--out", "d", flag, value);
-        assert_int_equal(run_table(t, &a, &after, args), 0);
-        cli_free(&a);
-        const size_t lo = e->offset, hi = e->offset + e->size;
-        for (size_t b = 0; b < sizeof before; b++) {
-            const int own = (b >= lo && b < hi) ||
-                            (e->kind == CLI_LIST && b >= e->count_offset && b < e->count_offset + sizeof(int)) ||
-                            b < offsetof(vae_train_config, resume); /* --corpus and --out */
-            if (!own)
-                assert_int_equal(((unsigned char *)&before)[b], ((unsigned char *)&after)[b]);
-        }
-        if (e->kind != CLI_SWITCH || e->on != 0)
-            assert_memory_not_equal((char *)&before + lo, (char *)&after + lo, e->size);
-        /* --help documents the flag, and its default is the struct's (or says what it is). */
-        help_line(help, e->name, line, sizeof line);
-        char def[128] = "";
-        int64_t v = 0;
-        memcpy(&v, (const char *)&c + lo, e->size); /* little-endian: a 4-byte field in the low bytes */
-        v = e->size == 4 ? (int32_t)v : v;
-        if (e->default_text)
-            snprintf(def, sizeof def, "(%s)", e->default_text);
-        else if (e->kind == CLI_INT)
-            snprintf(def, sizeof def, "default %lld)", (long long)v);
-        else if (e->kind == CLI_CHOICE)
-            snprintf(def, sizeof def, "default %s)", e->choices[v]);
-        if (def[0] && !e->required && !strstr(line, def))
-            fail_msg("--help of --%s lacks '%s': %s", e->name, def, line);
-    }
-    free(help);
-}
-
-/* No two flags share a field's bytes, and each flag lands in the field its name says. */
-static void test_train_table_named_fields(void **state)
-{
-    const cli_table *t = &vae_train_cli;
-    for (int i = 0; i < t->num_entries; i++)
-        for (int k = 0; k < i; k++) {
-            const cli_entry *a = &t->entries[i], *b = &t->entries[k];
-            assert_true(a->offset + a->size <= b->offset || b->offset + b->size <= a->offset);
-        }
-    vae_train_config c;
-    vae_train_config_default(&c);
-    cli_args a;
-    assert_int_equal(run_table(t, &a, &c,
-                               ARGS("--corpus", "c.h5", "--out", "d", "--epochs", "3", "--max-steps", "4",
-                                    "--batch-size", "5", "--lr", "0.5", "--latent", "6", "--encoder-hidden", "7,8",
-                                    "--decoder-hidden=", "--activation", "tanh", "--input-transform", "l1",
-                                    "--beta", "0.25", "--kl-warmup-steps", "9", "--optimizer", "sgd",
-                                    "--clip-norm", "2", "--latent-samples", "0", "--seed", "10", "--threads", "11",
-                                    "--eval-every", "12", "--log-every", "13", "--checkpoint-every", "14",
-                                    "--keep-checkpoints", "15", "--keep-best", "--early-stop", "16",
-                                    "--resume", "auto", "--no-shuffle", "--shard-optimizer", "--quiet")),
-                     0);
-    cli_free(&a);
-    assert_string_equal(c.corpus, "c.h5");
-    assert_string_equal(c.out_dir, "d");
-    assert_int_equal(c.epochs, 3);
-    assert_int_equal(c.max_steps, 4);
-    assert_int_equal(c.batch_size, 5);
-    assert_true(c.optim.lr == 0.5f);
-    assert_int_equal(c.model.latent, 6);
-    assert_int_equal(c.model.num_enc, 2);
-    assert_int_equal(c.model.enc_hidden[0], 7);
-    assert_int_equal(c.model.enc_hidden[1], 8);
-    assert_int_equal(c.model.num_dec, 0);
-    assert_int_equal(c.model.activation, 1);
-    assert_int_equal(c.model.input, 2);
-    assert_true(c.beta == 0.25);
-    assert_int_equal(c.kl_warmup_steps, 9);
-    assert_int_equal(c.optim.kind, 1);
-    assert_true(c.optim.clip_norm == 2.0f);
-    assert_int_equal(c.latent_samples, 0);
-    assert_int_equal(c.seed, 10);
-    assert_int_equal(c.threads, 11);
-    assert_int_equal(c.eval_every, 12);
-    assert_int_equal(c.log_every, 13);
-    assert_int_equal(c.checkpoint_every, 14);
-    assert_int_equal(c.keep_checkpoints, 15);
-    assert_int_equal(c.keep_best, 1);
-    assert_int_equal(c.early_stop, 16);
-    assert_string_equal(c.resume, "auto");
-    assert_int_equal(c.shuffle, 0);
-    assert_int_equal(c.shard_optimizer, 1);
-    assert_int_equal(c.quiet, 1);
-    assert_true(c.optim.beta1 == 0.9f); /* no flag: the library's */
-    assert_int_equal(run_table(t, &a, &c, ARGS("--corpus", "c.h5", "--out", "d", "--init-from", "x.h5")), 0);
-    cli_free(&a);
-    assert_string_equal(c.init_from, "x.h5");
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -774,9 +560,6 @@ int main(void)
         cmocka_unit_test(test_config_empty_file),
         cmocka_unit_test(test_help_shows_the_structs_defaults),
         cmocka_unit_test(test_synopsis),
-        cmocka_unit_test(test_train_table_keeps_library_defaults),
-        cmocka_unit_test(test_train_table_fields),
-        cmocka_unit_test(test_train_table_named_fields),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
