@@ -12,12 +12,13 @@ static const char *const keys[TRAIN_BEST_ATTRS] = {"best_figure", "best_value", 
 
 void train_best_init(train_best *b) { *b = (train_best){.value = INFINITY, .step = -1, .stale = 0}; }
 
-int train_best_update(train_best *b, int64_t step, const vae_figures *f, int *improved)
+int train_best_update(train_best *b, int64_t step, const vae_figures *f, int required, int *improved)
 {
     const vae_figure *x = vae_figures_find(f, TRAIN_BEST_FIGURE);
     *improved = 0;
     if (!x)
-        return vae_fail(VAE_ERR_ARG, "the model's evaluation has no figure %s to watch", TRAIN_BEST_FIGURE);
+        return required ? vae_fail(VAE_ERR_ARG, "the model's evaluation has no figure %s to watch", TRAIN_BEST_FIGURE)
+                        : VAE_OK;
     if (isfinite(x->value) && x->value < b->value) {
         *b = (train_best){.value = x->value, .step = step, .stale = 0};
         *improved = 1;

@@ -22,8 +22,9 @@ typedef struct {
 
 void train_best_init(train_best *b);
 /* Counts an evaluation at step: *improved = 1 when it improves on the best (a non-finite figure
- * never does). VAE_ERR_ARG when the figures have no TRAIN_BEST_FIGURE. */
-int train_best_update(train_best *b, int64_t step, const vae_figures *f, int *improved);
+ * never does). Figures without TRAIN_BEST_FIGURE count nothing, and are VAE_ERR_ARG when
+ * required (the run watches the figure: --keep-best, --early-stop). */
+int train_best_update(train_best *b, int64_t step, const vae_figures *f, int required, int *improved);
 
 enum { TRAIN_BEST_ATTRS = 4 };
 /* Appends b's checkpoint attributes as key/value pairs at attrs[n..n + 2 * TRAIN_BEST_ATTRS),

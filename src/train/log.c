@@ -51,7 +51,8 @@ int trainer_eval_and_log(trainer *t, int *improved, int *who)
     if (rc == VAE_OK) {
         log_eval(t, "valid", &f);
         /* Every rank holds the figures, so every rank reaches the same verdict. */
-        if ((rc = train_best_update(&t->best, t->step, &f, improved)) != VAE_OK)
+        const int watched = t->cfg->keep_best || t->cfg->early_stop > 0;
+        if ((rc = train_best_update(&t->best, t->step, &f, watched, improved)) != VAE_OK)
             *who = 0;
     }
     return rc;
