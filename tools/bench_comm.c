@@ -22,6 +22,25 @@
 
 enum { EVICT_BYTES = 64 << 20 };
 
+typedef struct {
+    int64_t floats, reps, ranks_per_node;
+} bench_opts;
+
+static const cli_entry entries[] = {
+    {"floats", "N", "floats in the buffer (the default: the default model's gradient at V = 10000)", CLI_INT,
+     CLI_AT(bench_opts, floats), .min = 16, .max = (int64_t)1 << 30},
+    {"reps", "R", "timed repetitions", CLI_INT, CLI_AT(bench_opts, reps), .min = 1, .max = 100000},
+    {"ranks-per-node", "K", "count runs of K consecutive ranks as nodes (default 0: the machines)", CLI_INT,
+     CLI_AT(bench_opts, ranks_per_node), .min = 0, .max = 1 << 20},
+};
+
+static const cli_table table = {
+    .prog = "vae-bench-comm",
+    .usage = "usage: mpirun -np N vae-bench-comm [options]\n"
+             "Times the ways of combining a gradient across the ranks; prints rank 0's medians.\n\n",
+    CLI_ENTRIES(entries),
+};
+
 int main(int argc, char **argv)
 {
     vae_comm *comm = NULL;
@@ -30,34 +49,22 @@ int main(int argc, char **argv)
         fprintf(stderr, "vae-bench-comm: %s\n", vae_error_message());
         return 1;
     }
-    cli_opt opts[] = {{.name = "floats", .takes_value = 1}, {.name = "reps", .takes_value = 1},
-                      {.name = "ranks-per-node", .takes_value = 1}, {.name = "help"}};
+    bench_opts b = {.floats = 2592976, .reps = 40};
     cli_args a;
-    int64_t n, reps, per_node;
     cli_set_silent(vae_comm_rank(comm) != 0);
-    if (cli_parse(&a, "vae-bench-comm", opts, 4, argc, argv, 1) ||
-        cli_get_int(&a, "floats", 2592976, 16, (int64_t)1 << 30, &n) || cli_get_int(&a, "reps", 40, 1, 100000, &reps) ||
-        cli_get_int(&a, "ranks-per-node", 0, 1, 1 << 20, &per_node)) {
-        cli_free(&a);
-        vae_comm_free(comm);
-        return 2;
-    }
-    if (cli_given(&a, "help")) {
-        if (vae_comm_rank(comm) == 0)
-            puts("usage: mpirun -np N vae-bench-comm [--floats N] [--reps R] [--ranks-per-node K]\n"
-                 "default N: the default model's gradient at V = 10000; --ranks-per-node K counts runs of K\n"
-                 "consecutive ranks as nodes (default: the machines)");
-        cli_free(&a);
-        vae_comm_free(comm);
-        return 0;
-    }
+    const int status = cli_run(&a, &table, &b, argc, argv, 1);
     cli_free(&a);
+    if (status != 0) {
+        vae_comm_free(comm);
+        return status == CLI_EXIT ? 0 : status;
+    }
+    const int64_t n = b.floats, reps = b.reps;
     float *g = malloc(sizeof *g * (size_t)n);
     char *evict = malloc(EVICT_BYTES);
     double *t_all = malloc(sizeof(double) * (size_t)reps), *t_rs = malloc(sizeof(double) * (size_t)reps),
            *t_ag = malloc(sizeof(double) * (size_t)reps);
     double *t_shm = malloc(sizeof(double) * (size_t)reps);
-    int rc = vae_comm_set_ranks_per_node(comm, (int)per_node);
+    int rc = vae_comm_set_ranks_per_node(comm, (int)b.ranks_per_node);
     if (rc == VAE_OK && !(g && evict && t_all && t_rs && t_ag && t_shm))
         rc = VAE_ERR_NOMEM;
     vae_comm_shared *shared = NULL;

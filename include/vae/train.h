@@ -20,12 +20,16 @@ typedef struct {
     const char *out_dir;
     const char *resume;    /* NULL, "auto" or a checkpoint path */
     const char *init_from; /* NULL or a checkpoint whose parameters start the run */
-    int64_t epochs;
-    int64_t max_steps;     /* < 0: no limit beyond epochs; 0: evaluate and checkpoint the start */
+    /* The run ends at whichever limit it reaches first. Neither set: VAE_DEFAULT_EPOCHS epochs. */
+    int64_t epochs;        /* <= 0: no limit of epochs */
+    int64_t max_steps;     /* < 0: no limit of steps; 0: evaluate and checkpoint the start */
     int64_t batch_size;
     int64_t kl_warmup_steps;
     int64_t eval_every, log_every, checkpoint_every; /* <= 0: never (evaluation and checkpoint still at the end) */
     int keep_checkpoints;
+    /* The validation figure watched (ppl_doc; lower is better), counted evaluation by evaluation. */
+    int keep_best;         /* its best checkpoint is kept, named by checkpoints/best */
+    int64_t early_stop;    /* > 0: the run ends after this many evaluations without improving it */
     int latent_samples;
     int threads;           /* BLAS threads per rank */
     int shuffle;
@@ -43,6 +47,9 @@ typedef struct {
     volatile sig_atomic_t *stop_signal;
 } vae_train_config;
 
+#define VAE_DEFAULT_EPOCHS 10
+
+/* The library's defaults: vae-dist's flags start from them (src/train/train_cli.c). */
 void vae_train_config_default(vae_train_config *c);
 
 /* Runs training. Returns VAE_OK (also after a stop on signal: *stopped_by gets the signal, else

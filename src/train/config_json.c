@@ -35,7 +35,7 @@ int trainer_config_json(trainer *t)
     json_begin(j);
     json_str(j, "corpus", c->corpus);
     json_str(j, "out", c->out_dir);
-    json_int(j, "epochs", c->epochs);
+    json_int(j, "epochs", trainer_epoch_limit(c));
     json_int(j, "max_steps", c->max_steps);
     json_int(j, "batch_size", c->batch_size);
     json_float(j, "lr", c->optim.lr);
@@ -54,6 +54,8 @@ int trainer_config_json(trainer *t)
     json_int(j, "log_every", c->log_every);
     json_int(j, "checkpoint_every", c->checkpoint_every);
     json_int(j, "keep_checkpoints", c->keep_checkpoints);
+    json_int(j, "keep_best", c->keep_best);
+    json_int(j, "early_stop", c->early_stop);
     json_int(j, "shuffle", c->shuffle);
     json_str(j, "gradient_exchange_kind", vae_exchange_kind_names[c->exchange.kind]);
     json_str(j, "gradient_exchange", vae_exchange_name(t->exchange));

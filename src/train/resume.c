@@ -12,11 +12,12 @@
 static const char *const tokenizer_attrs[] = {"tokenizer", "tokenizer_min_len", "tokenizer_max_len",
                                               "tokenizer_keep_digits", NULL};
 
-/* Rank 0's checkpoint of the current position at its path in the run folder, rotated in. */
-static int write_checkpoint(trainer *t)
+/* Rank 0's checkpoint of the current position at its path in the run folder (named by
+ * checkpoints/best when is_best), rotated in. */
+static int write_checkpoint(trainer *t, int is_best)
 {
-    char path[4096], values[4][64];
-    const char *attrs[2 * 4 + 1];
+    char path[4096], values[4][64], best[TRAIN_BEST_ATTRS][32];
+    const char *attrs[2 * 4 + 2 * TRAIN_BEST_ATTRS + 1];
     int na = 0;
     for (int i = 0; tokenizer_attrs[i]; i++) {
         int64_t iv;
@@ -28,6 +29,7 @@ static int write_checkpoint(trainer *t)
         attrs[na++] = tokenizer_attrs[i];
         attrs[na++] = values[i];
     }
+    na = train_best_attrs(&t->best, best, attrs, na);
     attrs[na] = NULL;
     const char *const *words = NULL;
     const int64_t *df, *tf;
@@ -43,6 +45,8 @@ static int write_checkpoint(trainer *t)
                                   .config_json = t->config_json};
     if (rc == VAE_OK)
         rc = vae_checkpoint_write(path, &data, &state);
+    if (rc == VAE_OK && is_best)
+        rc = rundir_point(t->cfg->out_dir, "best", path);
     if (rc == VAE_OK)
         rc = rundir_commit_checkpoint(t->cfg->out_dir, path, t->cfg->keep_checkpoints);
     if (rc == VAE_OK)
@@ -50,12 +54,12 @@ static int write_checkpoint(trainer *t)
     return rc;
 }
 
-int trainer_save_checkpoint(trainer *t, int *who)
+int trainer_save_checkpoint(trainer *t, int is_best, int *who)
 {
     int rc = vae_exchange_gather_moments(t->exchange, t->optim);
     if (rc != VAE_OK)
         return vae_comm_agree(t->comm, rc, who);
-    return vae_comm_agree(t->comm, t->rank == 0 ? write_checkpoint(t) : VAE_OK, who);
+    return vae_comm_agree(t->comm, t->rank == 0 ? write_checkpoint(t, is_best) : VAE_OK, who);
 }
 
 /* Rank 0 loads a checkpoint's parameters and statistics (and, to resume, its optimizer and
@@ -104,6 +108,8 @@ static int load_checkpoint(trainer *t, const char *path, int resume)
                           (unsigned long long)s->seed, (unsigned long long)t->cfg->seed);
             goto cleanup;
         }
+        if ((rc = train_best_restore(&t->best, ck, path)) != VAE_OK)
+            goto cleanup;
         t->step = s->step;
         t->epoch = s->epoch;
         t->step_in_epoch = s->step_in_epoch;
@@ -146,6 +152,7 @@ int trainer_starting_point(trainer *t, int *who)
     int64_t pos[3] = {t->step, t->epoch, t->step_in_epoch};
     const size_t ns = vae_model_state_layout(t->model)->num_params;
     if ((rc = vae_comm_broadcast(t->comm, pos, sizeof pos, 0)) != VAE_OK ||
+        (rc = vae_comm_broadcast(t->comm, &t->best, sizeof t->best, 0)) != VAE_OK ||
         (rc = vae_exchange_spread_start(t->exchange, t->optim)) != VAE_OK ||
         (ns && (rc = vae_comm_broadcast(t->comm, vae_model_state(t->model), ns * sizeof(float), 0)) != VAE_OK))
         return rc;

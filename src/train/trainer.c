@@ -22,8 +22,7 @@
 void vae_train_config_default(vae_train_config *c)
 {
     memset(c, 0, sizeof *c);
-    c->epochs = 10;
-    c->max_steps = -1;
+    c->max_steps = -1; /* and epochs 0: VAE_DEFAULT_EPOCHS until --max-steps is given */
     c->batch_size = 256;
     c->eval_every = 500;
     c->log_every = 10;
@@ -40,6 +39,11 @@ void vae_train_config_default(vae_train_config *c)
 }
 
 static int rank0(const trainer *t) { return t->rank == 0; }
+
+int64_t trainer_epoch_limit(const vae_train_config *c)
+{
+    return c->epochs > 0 ? c->epochs : c->max_steps >= 0 ? -1 : VAE_DEFAULT_EPOCHS;
+}
 
 static float beta_at(const vae_train_config *c, int64_t step)
 {
@@ -75,9 +79,15 @@ static int open_corpus(trainer *t, size_t *num_params)
     t->plan = (train_plan){.num_docs = info.num_docs, .batch_size = c->batch_size, .num_ranks = t->ranks,
                            .seed = c->seed, .shuffle = c->shuffle};
     const int64_t per_epoch = plan_steps_per_epoch(&t->plan);
-    t->total_steps = c->epochs * per_epoch;
+    const int64_t epochs = trainer_epoch_limit(c);
+    t->total_steps = epochs > 0 && epochs <= INT64_MAX / per_epoch ? epochs * per_epoch : INT64_MAX;
     if (c->max_steps >= 0 && c->max_steps < t->total_steps)
         t->total_steps = c->max_steps;
+    vae_split_info valid;
+    if ((c->keep_best || c->early_stop > 0) &&
+        ((rc = vae_corpus_split_info(t->corpus, "valid", &valid)) != VAE_OK || !valid.present))
+        return rc != VAE_OK ? rc : vae_fail(VAE_ERR_ARG, "%s: --keep-best and --early-stop watch the valid split, "
+                                                         "which this corpus does not have", c->corpus);
     vae_layout layout;
     rc = vae_layout_compute(&t->model_cfg, &layout);
     *num_params = layout.num_params;
@@ -190,6 +200,7 @@ int vae_train_run(const vae_train_config *c, vae_comm *comm, int *stopped_by, in
     *stopped_by = 0;
     *failed_rank = 0;
     t->run_start = t->t_interval_start = vae_wtime();
+    train_best_init(&t->best);
     size_t num_params = 0;
     int rc = vae_comm_agree(comm, open_corpus(t, &num_params), failed_rank);
     if (rc == VAE_OK)
@@ -200,8 +211,11 @@ int vae_train_run(const vae_train_config *c, vae_comm *comm, int *stopped_by, in
     if (rc == VAE_OK)
         rc = trainer_starting_point(t, failed_rank);
     const int64_t per_epoch = rc == VAE_OK ? plan_steps_per_epoch(&t->plan) : 1;
-    int checkpointed = 0;
-    while (rc == VAE_OK && t->step < t->total_steps) {
+    /* Set when the run ends before its limits: "early_stop" (already, when a resumed run had
+     * stopped early), "signal". */
+    const char *reason = c->early_stop > 0 && t->best.stale >= c->early_stop ? "early_stop" : NULL;
+    int improved = 0;
+    while (rc == VAE_OK && !reason && t->step < t->total_steps) {
         const double *x = t->sums;
         const float beta = beta_at(c, t->step);
         int local;
@@ -229,24 +243,35 @@ int vae_train_run(const vae_train_config *c, vae_comm *comm, int *stopped_by, in
             t->epoch++;
             t->step_in_epoch = 0;
         }
-        checkpointed = 0;
         if (c->log_every > 0 && (t->step % c->log_every == 0 || t->step == t->total_steps))
             trainer_log_train(t, beta);
         if (x[X_SIGTERM] > 0 || x[X_SIGUSR1] > 0) {
             *stopped_by = x[X_SIGTERM] > 0 ? SIGTERM : SIGUSR1;
+            reason = "signal";
             break;
         }
-        if (c->eval_every > 0 && t->step % c->eval_every == 0 && t->step < t->total_steps)
-            rc = trainer_eval_and_log(t, failed_rank);
-        if (rc == VAE_OK && c->checkpoint_every > 0 && t->step % c->checkpoint_every == 0) {
-            rc = trainer_save_checkpoint(t, failed_rank);
-            checkpointed = 1;
+        /* The last step's evaluation and checkpoint come after the loop. */
+        if (t->step == t->total_steps)
+            break;
+        improved = 0;
+        if (c->eval_every > 0 && t->step % c->eval_every == 0) {
+            rc = trainer_eval_and_log(t, &improved, failed_rank);
+            if (c->early_stop > 0 && t->best.stale >= c->early_stop)
+                reason = "early_stop";
         }
+        if (rc == VAE_OK && !reason && ((c->checkpoint_every > 0 && t->step % c->checkpoint_every == 0) ||
+                                        (improved && c->keep_best)))
+            rc = trainer_save_checkpoint(t, improved && c->keep_best, failed_rank);
     }
-    if (rc == VAE_OK && !*stopped_by)
-        rc = trainer_eval_and_log(t, failed_rank);
-    if (rc == VAE_OK && !checkpointed)
-        rc = trainer_save_checkpoint(t, failed_rank);
+    improved = 0;
+    if (rc == VAE_OK && !reason) {
+        reason = c->max_steps >= 0 && t->step >= c->max_steps ? "max_steps" : "epochs";
+        rc = trainer_eval_and_log(t, &improved, failed_rank);
+    }
+    if (rc == VAE_OK)
+        rc = trainer_save_checkpoint(t, improved && c->keep_best, failed_rank);
+    if (rc == VAE_OK)
+        trainer_log_end(t, reason, *stopped_by);
     teardown(t);
     return rc;
 }

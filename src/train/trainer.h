@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 
+#include "best.h"
 #include "json.h"
 #include "plan.h"
 #include "vae/evaluate.h"
@@ -27,6 +28,7 @@ typedef struct {
     vae_evaluator *evaluator;
     train_plan plan;
     int64_t total_steps;
+    train_best best; /* the watched validation figure (best.h) */
     /* Training position: `step` updates done; the next is step_in_epoch of epoch. */
     int64_t step, epoch, step_in_epoch;
     /* The window of this rank's shard: steps [win_first, win_first + win_steps) of win_epoch. */
@@ -47,6 +49,9 @@ typedef struct {
     double run_start;
 } trainer;
 
+/* The epochs the run may take: --epochs, or VAE_DEFAULT_EPOCHS when no limit is set; -1: none. */
+int64_t trainer_epoch_limit(const vae_train_config *c);
+
 /* The resolved configuration as one JSON object into t->config_json (config.json and every
  * checkpoint's config_json), the gradient exchange in use among it. */
 int trainer_config_json(trainer *t);
@@ -56,11 +61,16 @@ int trainer_load_step_batch(trainer *t);
 
 /* A train line from the summed step sums t->sums (rank 0), and the timings restarted (every rank). */
 void trainer_log_train(trainer *t, float beta);
-/* Evaluation of the valid split, when there is one, and its eval line (collective). */
-int trainer_eval_and_log(trainer *t, int *who);
+/* Evaluation of the valid split, when there is one, and its eval line (collective), counted in
+ * t->best: *improved = 1 when it is the new best (the same answer on every rank). */
+int trainer_eval_and_log(trainer *t, int *improved, int *who);
+/* The run's last line, on stderr and in summary.jsonl: why it ended (reason: "epochs",
+ * "max_steps", "early_stop" or "signal", sig the signal) and the best figure seen. */
+void trainer_log_end(trainer *t, const char *reason, int sig);
 
-/* Rank 0 writes the checkpoint of the current position; all ranks agree on the outcome. */
-int trainer_save_checkpoint(trainer *t, int *who);
+/* Rank 0 writes the checkpoint of the current position (with t->best in its attributes; when
+ * is_best, checkpoints/best names it); all ranks agree on the outcome. */
+int trainer_save_checkpoint(trainer *t, int is_best, int *who);
 /* Chooses the starting point on rank 0 (fresh, --resume or --init-from) and gives every rank the
  * same parameters, statistics, moments and position (collective). */
 int trainer_starting_point(trainer *t, int *who);

@@ -150,6 +150,8 @@ for x in sharded allreduce; do
   kill -USR1 $pid
   set +e; wait $pid; rc=$?; set -e
   [ $rc -eq 0 ] || fail "SIGUSR1 $shard: exit $rc"
+  $py -c 'import json,sys; l=json.loads(open(sys.argv[1]).read().splitlines()[-1]); sys.exit(l["reason"] != "signal" or l["signal"] != 10)' \
+    "$d/summary.jsonl" || fail "SIGUSR1 $shard: the end line is $(tail -1 "$d/summary.jsonl")"
   ck=$(latest "$d")
   step=$($py -c "import h5py; print(int(h5py.File('$ck','r').attrs['step']))")
   [ "$step" -gt 0 ] && [ "$step" -lt 100000 ] || fail "SIGUSR1 $shard: checkpoint at step $step"
