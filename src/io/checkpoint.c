@@ -358,7 +358,7 @@ int vae_checkpoint_write(const char *path, const vae_checkpoint_data *d, const v
         rc = VAE_ERR_NOMEM;
         goto cleanup;
     }
-    snprintf(tmp, size, "%s.tmp.%ld", path, (long)getpid());
+    vae_temp_path(path, tmp, size);
     if ((rc = build_image(tmp, path, d, s, &layouts, kv, num_kv, &image, &image_size)) != VAE_OK)
         goto cleanup;
     checkpoint_seal_image(image, image_size);

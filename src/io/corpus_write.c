@@ -209,7 +209,7 @@ int vae_corpus_writer_new(vae_corpus_writer **out, const char *path)
         goto cleanup;
     }
     /* Next to the final name, so that the rename stays within one file system. */
-    snprintf(w->tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid());
+    vae_temp_path(path, w->tmp, tmp_size);
     if ((rc = vae_h5_create(w->tmp, &w->file)) != VAE_OK) {
         vae_free_ptr(&w->tmp);
         goto cleanup;

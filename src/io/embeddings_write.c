@@ -56,7 +56,7 @@ int vae_embeddings_writer_new(vae_embeddings_writer **out, const char *path, int
         rc = vae_fail(VAE_ERR_NOMEM, "%s: out of memory", path);
         goto cleanup;
     }
-    snprintf(w->tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid());
+    vae_temp_path(path, w->tmp, tmp_size);
     if ((rc = vae_h5_create(w->tmp, &w->file)) != VAE_OK) {
         char why[512];
         snprintf(why, sizeof why, "%s", vae_error_message());

@@ -375,30 +375,3 @@ cleanup:
     vae_h5_close(&dset);
     return rc;
 }
-
-/* fsyncs the file or folder at path; folders on file systems without fsync for them are let be. */
-static int sync_path(const char *path, int flags, int is_dir)
-{
-    int fd = open(path, flags);
-    if (fd < 0)
-        return vae_fail(VAE_ERR_IO, "%s: cannot open to flush: %s", path, strerror(errno));
-    int rc = VAE_OK;
-    if (fsync(fd) != 0 && !(is_dir && (errno == EINVAL || errno == ENOTSUP)))
-        rc = vae_fail(VAE_ERR_IO, "%s: cannot flush to disk: %s", path, strerror(errno));
-    close(fd);
-    return rc;
-}
-
-int vae_publish_file(const char *tmp, const char *path)
-{
-    char dir[4096];
-    int rc = sync_path(tmp, O_RDONLY, 0);
-    if (rc != VAE_OK)
-        return rc;
-    if (rename(tmp, path) != 0)
-        return vae_fail(VAE_ERR_IO, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
-    if (strlen(path) >= sizeof dir)
-        return vae_fail(VAE_ERR_IO, "%s: path too long", path);
-    strcpy(dir, path);
-    return sync_path(dirname(dir), O_RDONLY | O_DIRECTORY, 1);
-}

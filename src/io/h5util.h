@@ -5,6 +5,8 @@
 #define VAE_H5UTIL_H
 
 #include <hdf5.h>
+
+#include "files.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,8 +61,5 @@ int vae_h5_put_int64s(hid_t loc, const char *path, const int64_t *data, hsize_t 
 /* The object's path inside its file, for messages ("?" when unknown). */
 const char *vae_h5_name(hid_t obj, char *buf, size_t size);
 
-/* Makes a finished file durable under its final name: fsyncs tmp, renames it to path, fsyncs the
- * folder. */
-int vae_publish_file(const char *tmp, const char *path);
 
 #endif

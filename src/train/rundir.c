@@ -1,6 +1,8 @@
 /* The run folder's files; see rundir.h. */
 #include "rundir.h"
 
+#include "files.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -43,7 +45,7 @@ int rundir_prepare(const char *dir)
     return rc != VAE_OK ? rc : mkdir_p(sub);
 }
 
-/* "<anything>.tmp.<digits>": the temporary name of vae_checkpoint_write and rundir_write_atomic. */
+/* "<anything>.tmp.<digits>": the temporary name of vae_temp_path (files.h). */
 static int is_temp_name(const char *name)
 {
     const char *tmp = strstr(name, ".tmp."), *p;
@@ -84,49 +86,6 @@ int rundir_remove_stale_temps(const char *dir, int *removed)
 void rundir_checkpoint_path(const char *dir, int64_t step, char *buf, size_t size)
 {
     snprintf(buf, size, "%s/checkpoints/ckpt-%08lld.h5", dir, (long long)step);
-}
-
-static int fsync_path(const char *path, int flags)
-{
-    int fd = open(path, flags);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-static void parent_dir(const char *path, char *buf, size_t size)
-{
-    snprintf(buf, size, "%s", path);
-    char *slash = strrchr(buf, '/');
-    if (slash)
-        *slash = '\0';
-    else
-        snprintf(buf, size, ".");
-}
-
-int rundir_write_atomic(const char *path, const char *text)
-{
-    char tmp[4200], dir[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return vae_fail(VAE_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-    const size_t n = strlen(text);
-    int ok = fwrite(text, 1, n, f) == n;
-    ok = fflush(f) == 0 && ok;
-    ok = fsync(fileno(f)) == 0 && ok;
-    const int saved = errno;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        const int e = ok ? errno : saved;
-        unlink(tmp);
-        return vae_fail(VAE_ERR_IO, "%s: cannot write: %s", path, strerror(e));
-    }
-    parent_dir(path, dir, sizeof dir);
-    fsync_path(dir, O_RDONLY | O_DIRECTORY);
-    return VAE_OK;
 }
 
 /* Checkpoint file names of DIR/checkpoints, sorted ascending (step order, as names are padded). */
@@ -187,7 +146,7 @@ int rundir_point(const char *dir, const char *pointer, const char *ckpt_path)
     char path[4200], line[512];
     snprintf(path, sizeof path, "%s/checkpoints/%s", dir, pointer);
     snprintf(line, sizeof line, "%s\n", base_name(ckpt_path));
-    return rundir_write_atomic(path, line);
+    return vae_write_file_atomic(path, line);
 }
 
 /* What DIR/checkpoints/<pointer> holds into name ("" when there is no such file); 1 when that is

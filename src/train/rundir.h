@@ -14,8 +14,6 @@ int rundir_prepare(const char *dir);
 int rundir_remove_stale_temps(const char *dir, int *removed);
 /* DIR/checkpoints/ckpt-<step, 8 digits>.h5 */
 void rundir_checkpoint_path(const char *dir, int64_t step, char *buf, size_t size);
-/* Writes text to path through a temporary file, fsync and rename: never a partial file. */
-int rundir_write_atomic(const char *path, const char *text);
 /* Points DIR/checkpoints/<pointer> ("latest", "best") at the checkpoint's file name: a one-line
  * file holding that name, replaced atomically. */
 int rundir_point(const char *dir, const char *pointer, const char *ckpt_path);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "files.h"
 #include "rundir.h"
 #include "trainer.h"
 #include "vae/corpus.h"
@@ -126,7 +127,7 @@ static int setup(trainer *t)
         if (!text)
             return vae_fail(VAE_ERR_NOMEM, "out of memory");
         sprintf(text, "%s\n", t->config_json);
-        rc = rundir_write_atomic(path, text);
+        rc = vae_write_file_atomic(path, text);
         free(text);
         if (rc != VAE_OK)
             return rc;
