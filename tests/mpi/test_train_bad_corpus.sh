@@ -1,11 +1,7 @@
 #!/usr/bin/env bash
 # Every bad corpus of the corpus-layer tests makes `mpirun -np 2 vae-dist` exit 1 within seconds
 # with one message naming the dataset and the first bad position, and leaves no checkpoint.
-set -euo pipefail
-bin=${VAE_BIN:?}
-work=$(mktemp -d /tmp/vae-badcorpus-test.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+source "${VAE_TESTS:?}/harness/lib.sh" badcorpus
 mkdir "$work/bad"
 "$bin/tests/test_corpus" --write-bad-corpora "$work/bad"
 passed=0 failed=0
