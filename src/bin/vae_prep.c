@@ -11,7 +11,8 @@
 
 static const char usage[] =
     "Usage: vae-prep [options] -o OUT.h5 INPUT...\n"
-    "Turns raw text into a corpus file (format vae-corpus 1) in two passes over the inputs.\n"
+    "Turns raw text into a corpus file (format vae-corpus 1, or 2 with --sequences) in two passes\n"
+    "over the inputs.\n"
     "INPUT: files, or folders taken recursively (entries in name order, names starting with '.'\n"
     "skipped). The output is written under a temporary name and renamed once whole.\n"
     "\n"
@@ -39,6 +40,24 @@ static const char usage[] =
     "  --seed S                    split seed, 0 or more (default 0)\n"
     "Documents with no vocabulary word are dropped and counted (root attribute docs_dropped_empty).\n"
     "\n"
+    "Sequences (for models that read words in order):\n"
+    "  --sequences sentence|line|document\n"
+    "                              also write each document's units as token ids in text order\n"
+    "                              (/<split>/seq; a word outside the vocabulary is id V); units\n"
+    "                              without a token are left out. Changes the defaults to those of a\n"
+    "                              language model: --stopwords none --min-token-len 1\n"
+    "                              --max-df-frac 1 (flags given still win)\n"
+    "  --max-length N              cut a longer unit into pieces of N tokens, the last one shorter\n"
+    "                              (default 64; root attribute units_cut counts the units cut)\n"
+    "  A line ends at each LF. A sentence (rule sentences-v1) ends after a run of . ! ? or U+2026\n"
+    "  and any closing quotes and brackets (\" ' ) ] } U+2019 U+201D U+00BB U+203A U+300D U+300F\n"
+    "  U+FF09) when white space or the end of the text follows, or at once after the CJK marks\n"
+    "  U+3002 U+FF01 U+FF1F; but not after one '.' ending an abbreviation: a word (opening quotes\n"
+    "  and brackets left out; any case) among mr mrs ms mx dr prof rev fr sr jr st mt gen col lt\n"
+    "  sgt capt gov sen rep hon vs cf viz al approx fig figs vol pp ed eds dept est jan feb mar\n"
+    "  apr jun jul aug sep sept oct nov dec, or single letters joined by dots (J. U.S. e.g. i.e.\n"
+    "  a.m.). A blank line (only spaces, tabs or CRs between two LFs) always ends a sentence.\n"
+    "\n"
     "Other:\n"
     "  -o, --output OUT.h5         the corpus file to write (required)\n"
     "  --config FILE               key = value lines for options not on the command line\n"
@@ -51,7 +70,7 @@ enum { MAX_INT32 = 2147483647 };
 
 typedef struct {
     cli_args a;
-    cli_opt opts[20];
+    cli_opt opts[24];
     char **argv; /* argv with "-o" spelled "--output" */
 } command_line;
 
@@ -64,7 +83,7 @@ static int parse(command_line *c, int argc, char **argv)
                 {"max-df-frac", 1},   {"stopwords", 1},     {"vocab-from", 1},    {"valid-frac", 1},
                 {"test-frac", 1},     {"seed", 1},          {"quiet", 0},         {"output", 1},
                 {"min-token-len", 1}, {"max-token-len", 1}, {"keep-digits", 0},   {"config", 1},
-                {"help", 0},          {"version", 0}};
+                {"help", 0},          {"version", 0},       {"sequences", 1},     {"max-length", 1}};
     int n = (int)(sizeof spec / sizeof spec[0]);
     for (int i = 0; i < n; i++)
         c->opts[i] = (cli_opt){spec[i].name, spec[i].takes_value, NULL, 0};
@@ -139,12 +158,30 @@ static int get_splits(cli_args *a, vae_prep_options *o)
     return rc;
 }
 
+/* --sequences first: it changes the defaults of the flags read after it. */
+static int get_sequences(cli_args *a, vae_prep_options *o)
+{
+    static const char *const units[] = {"sentence", "line", "document", NULL};
+    static const vae_unit unit_of[] = {VAE_UNIT_SENTENCE, VAE_UNIT_LINE, VAE_UNIT_DOCUMENT};
+    int unit = 0;
+    if (!cli_given(a, "sequences"))
+        return cli_given(a, "max-length") ? usage_error("--max-length needs --sequences") : 0;
+    int rc = cli_get_choice(a, "sequences", units, 0, &unit);
+    if (!rc)
+        vae_prep_options_sequences(o, unit_of[unit]);
+    if (!rc)
+        rc = cli_get_int(a, "max-length", o->max_length, 1, MAX_INT32, &o->max_length);
+    return rc;
+}
+
 static int get_options(cli_args *a, vae_prep_options *o)
 {
     static const char *const formats[] = {"lines", "files", "jsonl", NULL};
     static const vae_input_format format_of[] = {VAE_INPUT_LINES, VAE_INPUT_FILES, VAE_INPUT_JSONL};
     int format;
-    int rc = cli_get_choice(a, "format", formats, 0, &format);
+    int rc = get_sequences(a, o);
+    if (!rc)
+        rc = cli_get_choice(a, "format", formats, 0, &format);
     if (!rc)
         rc = get_tokenizer(a, &o->tok);
     if (!rc)
@@ -169,12 +206,16 @@ static int get_options(cli_args *a, vae_prep_options *o)
 
 static void print_summary(const vae_prep_options *o, const vae_prep_stats *s)
 {
+    char seqs[96] = "";
+    if (o->sequences)
+        snprintf(seqs, sizeof seqs, "; %lld sequences (%ss, %lld cut)", (long long)s->seqs_written,
+                 vae_unit_name(o->seq_unit), (long long)s->units_cut);
     fprintf(stderr,
             "vae-prep: wrote %s: %lld words; documents: %lld train, %lld valid, %lld test "
-            "(%lld read, %lld dropped empty); %.1f MB read twice in %.2f s (%.1f MB/s)\n",
+            "(%lld read, %lld dropped empty)%s; %.1f MB read twice in %.2f s (%.1f MB/s)\n",
             o->out_path, (long long)s->vocab_size, (long long)s->split_docs[VAE_SPLIT_TRAIN],
             (long long)s->split_docs[VAE_SPLIT_VALID], (long long)s->split_docs[VAE_SPLIT_TEST],
-            (long long)s->docs_read, (long long)s->docs_dropped_empty, (double)s->input_bytes / 1e6,
+            (long long)s->docs_read, (long long)s->docs_dropped_empty, seqs, (double)s->input_bytes / 1e6,
             s->seconds, s->seconds > 0 ? (double)s->input_bytes / 1e6 / s->seconds : 0.0);
 }
 
