@@ -8,11 +8,21 @@
  *   /synthetic/<split>/unigram_ppl  float32 [1]     the split's perplexity under the training unigram
  *                                                   distribution, add-one smoothed: (tf_w + 1) / (T + V)
  *   root attribute synthetic                        the generating flags as JSON
+ * and with --sequences N (a version 2 file: /<split>/seq, unit sentence, max_length 4 L_s):
+ *   /synthetic/<split>/seq_oracle_nll float32 [S]   -(1/T_s) log p(sequence s | theta_d, topics)
+ *   /synthetic/<split>/seq_oracle_ppl float32 [1]   exp(sum_s T_s seq_oracle_nll_s / sum_s T_s)
  *
  * Topic k puts 95% of its mass on its own block of words [k V / K, (k + 1) V / K), spread by a
  * Dirichlet(0.5) draw, and 5% uniformly on all words. A document draws theta ~ Dirichlet(alpha),
  * a length N = 1 + Poisson(L - 1), then N words, each from a topic drawn from theta. Documents go
- * in order to train, valid, test; words are named w00000, w00001, ...; doc_ids are synth-<n>. */
+ * in order to train, valid, test; words are named w00000, w00001, ...; doc_ids are synth-<n>.
+ *
+ * With --sequences N a document is instead N sequences (its bag of words is theirs), each from a
+ * Markov chain of known structure: a topic k drawn from theta, a length T = min(1 + Poisson(L_s - 1),
+ * 4 L_s), a first word drawn from topic k, then each next word the successor of the one before
+ * ((w + 1) mod V) with probability STAY, else a fresh draw from topic k. The oracle of a sequence
+ * sums over its topic: p = sum_k theta_k phi_k(w_1) prod_t (STAY [w_t = w_{t-1} + 1] + (1 - STAY)
+ * phi_k(w_t)); a document's oracle_nll is then its sequences' (the same process, per token). */
 #include "cli.h"
 #include "vae/corpus.h"
 
@@ -25,18 +35,26 @@
 #define TOPIC_CONCENTRATION 0.5
 #define BACKGROUND 0.05
 #define NUM_SPLITS 3
+#define STAY 0.5 /* a sequence's next word is the successor of the last one with this probability */
 
 static const char *const split_names[NUM_SPLITS] = {"train", "valid", "test"};
 
 static const char usage[] =
     "usage: vae-synth -o OUT.h5 [--docs N] [--vocab V] [--topics K] [--doc-length L] [--alpha A]\n"
-    "                 [--seed S] [--valid-frac F] [--test-frac F] [--quiet]\n"
+    "                 [--seed S] [--valid-frac F] [--test-frac F] [--sequences N [--seq-length L]]\n"
+    "                 [--quiet]\n"
     "Writes a vae-corpus file of N documents (default 2000) over V words (1000) drawn from K planted\n"
     "topics (10): each document mixes the topics by theta ~ Dirichlet(A) (A = 0.1) and has\n"
     "1 + Poisson(L - 1) tokens (L = 80). The first documents go to train, a fraction F to valid\n"
     "(0.1) and to test (0.1). The same flags give the same file. /synthetic holds the topics, each\n"
     "document's theta and oracle NLL per token, and per split the oracle and unigram perplexities,\n"
-    "which are also printed as JSON unless --quiet.\n";
+    "which are also printed as JSON unless --quiet.\n"
+    "--sequences N: each document is instead N sentences (a version 2 file with /<split>/seq, unit\n"
+    "sentence), each of a topic drawn from theta, 1 + Poisson(L - 1) tokens (L = 12, at most 4L:\n"
+    "the max_length), a first word from the topic, then each next word the successor (w + 1 mod V)\n"
+    "of the last with probability 0.5, else a fresh draw from the topic; /synthetic/<split> then\n"
+    "also holds seq_oracle_nll and seq_oracle_ppl (the exact likelihood given theta). Not with\n"
+    "--doc-length.\n";
 
 /* ---- a tiny seeded generator: splitmix64 seeding xoshiro256** ---- */
 
@@ -138,6 +156,7 @@ static int64_t search_cdf(const double *cdf, int64_t n, double u)
 
 typedef struct {
     int64_t docs, V, K, length, seed;
+    int64_t seqs, seq_length; /* sequences per document (0: none), their mean length */
     double alpha, valid_frac, test_frac;
     const char *out;
     int quiet;
@@ -150,6 +169,9 @@ typedef struct {
     int64_t *tf, *df; /* [V] */
     float *nll; /* [D] */
     float *theta; /* [D, K] */
+    float *seq_nll; /* [D * seqs] */
+    int64_t seq_tokens;
+    double seq_nll_sum; /* sum over sequences of T_s * seq_oracle_nll_s */
 } synth_split;
 
 typedef struct {
@@ -157,7 +179,8 @@ typedef struct {
     rng r;
     double *phi, *cdf; /* [K, V]: topics and their running sums */
     double *theta; /* [K] of the current document */
-    int32_t *tokens, *ids, *cnt;
+    double *logp; /* [K] of the current sequence, given each topic */
+    int32_t *tokens, *ids, *cnt, *sorted;
     int64_t cap_tokens;
     synth_split split[NUM_SPLITS];
     vae_corpus_writer *w;
@@ -179,10 +202,10 @@ static int fail(const char *fmt, ...)
 /* Makes room for documents of n tokens in the token, id and count arrays. */
 static int reserve_tokens(synth *s, int64_t n)
 {
-    int32_t **arrays[3] = {&s->tokens, &s->ids, &s->cnt};
+    int32_t **arrays[4] = {&s->tokens, &s->ids, &s->cnt, &s->sorted};
     if (n <= s->cap_tokens)
         return 0;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         int32_t *p = realloc(*arrays[i], (size_t)n * sizeof *p);
         if (!p)
             return fail("out of memory for a document of %lld tokens", (long long)n);
@@ -212,30 +235,84 @@ static void make_topics(synth *s)
     }
 }
 
-/* Draws document d of split sp (its i-th) and adds it to the writer. */
+/* A word of topic k. */
+static int32_t draw_word(synth *s, int64_t k)
+{
+    int64_t V = s->o.V;
+    return (int32_t)search_cdf(s->cdf + k * V, V, rng_open01(&s->r) * s->cdf[k * V + V - 1]);
+}
+
+/* A topic drawn from the current document's theta. */
+static int64_t draw_topic(synth *s)
+{
+    double u = rng_open01(&s->r), acc = 0.0;
+    int64_t k = 0;
+    while (k < s->o.K - 1 && (acc += s->theta[k]) <= u)
+        k++;
+    return k;
+}
+
+/* Draws sequence tokens[0..n) (see the top comment) and returns -log p(it | theta). */
+static double make_seq(synth *s, int32_t *tokens, int64_t n)
+{
+    int64_t k = draw_topic(s), V = s->o.V, K = s->o.K;
+    tokens[0] = draw_word(s, k);
+    for (int64_t t = 1; t < n; t++)
+        tokens[t] = rng_open01(&s->r) < STAY ? (int32_t)((tokens[t - 1] + 1) % V) : draw_word(s, k);
+    double top = -INFINITY, sum = 0.0;
+    for (int64_t j = 0; j < K; j++) {
+        const double *phi = s->phi + j * V;
+        double lp = log(s->theta[j]) + log(phi[tokens[0]]);
+        for (int64_t t = 1; t < n; t++)
+            lp += log(STAY * (tokens[t] == (tokens[t - 1] + 1) % V) + (1.0 - STAY) * phi[tokens[t]]);
+        s->logp[j] = lp;
+        top = lp > top ? lp : top;
+    }
+    for (int64_t j = 0; j < K; j++)
+        sum += exp(s->logp[j] - top);
+    return -(top + log(sum));
+}
+
+/* Draws the current document's N sequences into s->tokens (lengths in lens): their total. */
+static int64_t make_seqs(synth *s, synth_split *sp, int64_t i, int64_t *lens)
+{
+    int64_t total = 0, cap = 4 * s->o.seq_length;
+    for (int64_t q = 0; q < s->o.seqs; q++) {
+        int64_t n = 1 + rng_poisson(&s->r, (double)(s->o.seq_length - 1));
+        lens[q] = n < cap ? n : cap;
+        double nll = make_seq(s, s->tokens + total, lens[q]);
+        sp->seq_nll[i * s->o.seqs + q] = (float)(nll / (double)lens[q]);
+        sp->seq_nll_sum += nll;
+        sp->seq_tokens += lens[q];
+        total += lens[q];
+    }
+    return total;
+}
+
+/* Draws document d of split sp (its i-th) and adds it to the writer (and its sequences). */
 static int make_doc(synth *s, synth_split *sp, int which, int64_t i)
 {
-    int64_t K = s->o.K, V = s->o.V, nnz = 0;
-    int64_t n = 1 + rng_poisson(&s->r, (double)(s->o.length - 1));
-    double nll = 0.0;
+    int64_t K = s->o.K, V = s->o.V, nnz = 0, lens[64];
+    int64_t n = s->o.seqs ? s->o.seqs * 4 * s->o.seq_length : 1 + rng_poisson(&s->r, (double)(s->o.length - 1));
+    double nll = 0.0, seq_nll = sp->seq_nll_sum;
     char doc_id[32];
     if (reserve_tokens(s, n) != 0)
         return 1;
     rng_dirichlet(&s->r, s->o.alpha, K, s->theta);
-    for (int64_t t = 0; t < n; t++) {
-        double u = rng_open01(&s->r), acc = 0.0;
-        int64_t k = 0;
-        while (k < K - 1 && (acc += s->theta[k]) <= u)
-            k++;
-        s->tokens[t] = (int32_t)search_cdf(s->cdf + k * V, V, rng_open01(&s->r) * s->cdf[k * V + V - 1]);
+    if (s->o.seqs) {
+        n = make_seqs(s, sp, i, lens);
+    } else {
+        for (int64_t t = 0; t < n; t++)
+            s->tokens[t] = draw_word(s, draw_topic(s));
     }
-    qsort(s->tokens, (size_t)n, sizeof *s->tokens, cmp_int32);
+    memcpy(s->sorted, s->tokens, (size_t)n * sizeof *s->sorted);
+    qsort(s->sorted, (size_t)n, sizeof *s->sorted, cmp_int32);
     for (int64_t t = 0; t < n; t++) {
-        if (nnz > 0 && s->ids[nnz - 1] == s->tokens[t]) {
+        if (nnz > 0 && s->ids[nnz - 1] == s->sorted[t]) {
             s->cnt[nnz - 1]++;
             continue;
         }
-        s->ids[nnz] = s->tokens[t];
+        s->ids[nnz] = s->sorted[t];
         s->cnt[nnz++] = 1;
     }
     for (int64_t e = 0; e < nnz; e++) {
@@ -246,6 +323,9 @@ static int make_doc(synth *s, synth_split *sp, int which, int64_t i)
         sp->tf[s->ids[e]] += s->cnt[e];
         sp->df[s->ids[e]]++;
     }
+    /* With sequences the document's tokens come from its sequences' process. */
+    if (s->o.seqs)
+        nll = sp->seq_nll_sum - seq_nll;
     for (int64_t k = 0; k < K; k++)
         sp->theta[i * K + k] = (float)s->theta[k];
     sp->nll[i] = (float)(nll / (double)n);
@@ -254,6 +334,9 @@ static int make_doc(synth *s, synth_split *sp, int which, int64_t i)
     snprintf(doc_id, sizeof doc_id, "synth-%lld", (long long)(sp->first + i));
     if (vae_corpus_writer_add_doc(s->w, split_names[which], s->ids, s->cnt, nnz, doc_id) != VAE_OK)
         return fail("%s", vae_error_message());
+    for (int64_t q = 0, at = 0; q < s->o.seqs; at += lens[q], q++)
+        if (vae_corpus_writer_add_seq(s->w, split_names[which], i, s->tokens + at, lens[q]) != VAE_OK)
+            return fail("%s", vae_error_message());
     return 0;
 }
 
@@ -299,11 +382,15 @@ static int finish(synth *s)
     }
     for (int64_t i = 0; i < K * V; i++)
         topics[i] = (float)s->phi[i];
-    snprintf(json, sizeof json,
-             "{\"docs\": %lld, \"vocab\": %lld, \"topics\": %lld, \"doc_length\": %lld, \"alpha\": %.17g, "
-             "\"seed\": %lld, \"valid_frac\": %.17g, \"test_frac\": %.17g}",
-             (long long)s->o.docs, (long long)V, (long long)K, (long long)s->o.length, s->o.alpha,
-             (long long)s->o.seed, s->o.valid_frac, s->o.test_frac);
+    int at = snprintf(json, sizeof json,
+                      "{\"docs\": %lld, \"vocab\": %lld, \"topics\": %lld, \"doc_length\": %lld, \"alpha\": %.17g, "
+                      "\"seed\": %lld, \"valid_frac\": %.17g, \"test_frac\": %.17g",
+                      (long long)s->o.docs, (long long)V, (long long)K, (long long)s->o.length, s->o.alpha,
+                      (long long)s->o.seed, s->o.valid_frac, s->o.test_frac);
+    if (s->o.seqs)
+        at += snprintf(json + at, sizeof json - (size_t)at, ", \"sequences\": %lld, \"seq_length\": %lld, \"stay\": %.17g",
+                       (long long)s->o.seqs, (long long)s->o.seq_length, STAY);
+    snprintf(json + at, sizeof json - (size_t)at, "}");
     if (vae_corpus_writer_set_vocab(s->w, (const char *const *)words, s->split[0].df, s->split[0].tf, V) !=
             VAE_OK ||
         vae_corpus_writer_set_attr_str(s->w, "synthetic", json) != VAE_OK) {
@@ -320,15 +407,23 @@ static int finish(synth *s)
         float unigram = (float)unigram_ppl(s, sp);
         if (sp->D == 0 && i > 0)
             continue;
+        float seq_oracle = (float)exp(sp->seq_nll_sum / (double)(sp->seq_tokens ? sp->seq_tokens : 1));
         if ((rc = put_floats(s, split_names[i], "theta", sp->theta, sp->D, K)) != 0 ||
             (rc = put_floats(s, split_names[i], "oracle_nll", sp->nll, sp->D, 0)) != 0 ||
             (rc = put_floats(s, split_names[i], "oracle_ppl", &oracle, 1, 0)) != 0 ||
             (rc = put_floats(s, split_names[i], "unigram_ppl", &unigram, 1, 0)) != 0)
             goto cleanup;
+        if (s->o.seqs && ((rc = put_floats(s, split_names[i], "seq_oracle_nll", sp->seq_nll, sp->D * s->o.seqs, 0)) != 0 ||
+                          (rc = put_floats(s, split_names[i], "seq_oracle_ppl", &seq_oracle, 1, 0)) != 0))
+            goto cleanup;
         if (!s->o.quiet)
             printf(
-                ", \"%s\": {\"docs\": %lld, \"tokens\": %lld, \"oracle_ppl\": %.6g, \"unigram_ppl\": %.6g}",
+                ", \"%s\": {\"docs\": %lld, \"tokens\": %lld, \"oracle_ppl\": %.6g, \"unigram_ppl\": %.6g",
                 split_names[i], (long long)sp->D, (long long)sp->tokens, oracle, unigram);
+        if (!s->o.quiet && s->o.seqs)
+            printf(", \"seqs\": %lld, \"seq_oracle_ppl\": %.6g", (long long)(sp->D * s->o.seqs), seq_oracle);
+        if (!s->o.quiet)
+            printf("}");
     }
     if (!s->o.quiet)
         printf("}\n");
@@ -355,6 +450,7 @@ static int run(const synth_opts *o)
     s.phi = calloc((size_t)(o->K * o->V), sizeof *s.phi);
     s.cdf = calloc((size_t)(o->K * o->V), sizeof *s.cdf);
     s.theta = calloc((size_t)o->K, sizeof *s.theta);
+    s.logp = calloc((size_t)o->K, sizeof *s.logp);
     for (int i = 0; i < NUM_SPLITS; first += sizes[i], i++) {
         synth_split *sp = &s.split[i];
         sp->first = first;
@@ -363,14 +459,16 @@ static int run(const synth_opts *o)
         sp->df = calloc((size_t)o->V, sizeof *sp->df);
         sp->nll = calloc((size_t)(sp->D ? sp->D : 1), sizeof *sp->nll);
         sp->theta = calloc((size_t)(sp->D ? sp->D * o->K : 1), sizeof *sp->theta);
-        if (!sp->tf || !sp->df || !sp->nll || !sp->theta)
+        sp->seq_nll = calloc((size_t)(sp->D * o->seqs > 0 ? sp->D * o->seqs : 1), sizeof *sp->seq_nll);
+        if (!sp->tf || !sp->df || !sp->nll || !sp->theta || !sp->seq_nll)
             rc = 1;
     }
-    if (rc || !s.phi || !s.cdf || !s.theta) {
+    if (rc || !s.phi || !s.cdf || !s.theta || !s.logp) {
         rc = fail("out of memory for the topics and documents");
         goto cleanup;
     }
-    if (vae_corpus_writer_new(&s.w, o->out) != VAE_OK) {
+    if (vae_corpus_writer_new(&s.w, o->out) != VAE_OK ||
+        (o->seqs && vae_corpus_writer_set_sequences(s.w, "sentence", 4 * o->seq_length) != VAE_OK)) {
         rc = fail("%s", vae_error_message());
         goto cleanup;
     }
@@ -392,13 +490,16 @@ cleanup:
         free(s.split[i].df);
         free(s.split[i].nll);
         free(s.split[i].theta);
+        free(s.split[i].seq_nll);
     }
     free(s.phi);
     free(s.cdf);
     free(s.theta);
+    free(s.logp);
     free(s.tokens);
     free(s.ids);
     free(s.cnt);
+    free(s.sorted);
     return rc;
 }
 
@@ -415,6 +516,8 @@ static int parse(int argc, char **argv, synth_opts *o, int *done)
         {.name = "seed", .takes_value = 1},
         {.name = "valid-frac", .takes_value = 1},
         {.name = "test-frac", .takes_value = 1},
+        {.name = "sequences", .takes_value = 1},
+        {.name = "seq-length", .takes_value = 1},
         {.name = "quiet"},
         {.name = "help"},
         {.name = "version"},
@@ -453,11 +556,17 @@ static int parse(int argc, char **argv, synth_opts *o, int *done)
         (rc = cli_get_double(&a, "alpha", 0.1, 1e-3, 1e6, &o->alpha)) != 0 ||
         (rc = cli_get_int(&a, "seed", 0, 0, INT64_MAX, &o->seed)) != 0 ||
         (rc = cli_get_double(&a, "valid-frac", 0.1, 0.0, 1.0, &o->valid_frac)) != 0 ||
-        (rc = cli_get_double(&a, "test-frac", 0.1, 0.0, 1.0, &o->test_frac)) != 0)
+        (rc = cli_get_double(&a, "test-frac", 0.1, 0.0, 1.0, &o->test_frac)) != 0 ||
+        (rc = cli_get_int(&a, "sequences", 0, 0, 64, &o->seqs)) != 0 ||
+        (rc = cli_get_int(&a, "seq-length", 12, 1, 1 << 16, &o->seq_length)) != 0)
         goto cleanup;
     rc = 2;
     if (!o->out)
         fprintf(stderr, "vae-synth: option -o (--out) is required (see --help)\n");
+    else if (o->seqs && cli_given(&a, "doc-length"))
+        fprintf(stderr, "vae-synth: --doc-length is not used with --sequences (see --help)\n");
+    else if (!o->seqs && cli_given(&a, "seq-length"))
+        fprintf(stderr, "vae-synth: --seq-length needs --sequences (see --help)\n");
     else if (o->K > o->V)
         fprintf(stderr, "vae-synth: --topics %lld exceeds --vocab %lld (see --help)\n", (long long)o->K,
                 (long long)o->V);
