@@ -176,6 +176,21 @@ static void test_writer_roundtrip(void **state)
         assert_int_equal(vae_corpus_validate_split(c, i == 0 ? "train" : i == 1 ? "valid" : "test"), VAE_OK);
     vae_corpus_free(c);
 
+    /* As h5py sees it: int64 pointers and documents shuffled and deflated, int32 tokens chunked
+     * and unfiltered (see corpus_write.c), all extendible. */
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    static const char *const names[3] = {"/train/seq/indptr", "/train/seq/doc", "/train/seq/tokens"};
+    for (int i = 0; i < 3; i++) {
+        hid_t d = H5Dopen2(file, names[i], H5P_DEFAULT), dcpl = H5Dget_create_plist(d), type = H5Dget_type(d);
+        assert_int_equal(H5Pget_layout(dcpl), H5D_CHUNKED);
+        assert_int_equal(H5Pget_nfilters(dcpl), i < 2 ? 2 : 0);
+        assert_true(H5Tequal(type, i < 2 ? H5T_STD_I64LE : H5T_STD_I32LE) > 0);
+        H5Tclose(type);
+        H5Pclose(dcpl);
+        H5Dclose(d);
+    }
+    assert_int_equal(H5Fclose(file), 0);
+
     /* Without sequences the writer still writes version 1. */
     path_in(plain, sizeof plain, "plain.h5");
     assert_int_equal(vae_corpus_writer_new(&w, plain), VAE_OK);
