@@ -11,6 +11,7 @@
 #include "bench_util.h"
 #include "cli.h"
 #include "blas.h"
+#include "bow.h"
 #include "threads.h"
 #include "vae/comm.h"
 #include "vae/model.h"
@@ -38,7 +39,7 @@ static void make_batch(vae_docs *d, int B, int K, int64_t V)
 }
 
 /* FLOPs of one step's dense GEMMs (forward + dW + dX) and sparse layer. */
-static double step_flops(const vae_model_config *c, int B, int64_t nnz)
+static double step_flops(const vae_bow_config *c, int B, int64_t nnz)
 {
     double f = 4.0 * (double)nnz * c->enc_hidden[0]; /* sparse forward + dW */
     int in = c->enc_hidden[0];
@@ -99,28 +100,31 @@ int main(int argc, char **argv)
     if (K > V)
         K = V;
     vae_set_blas_threads((int)T);
-    vae_model_config c;
-    vae_model_config_default(&c, V);
+    vae_model_config mc;
+    vae_bow_config c;
     vae_model *m = NULL;
     vae_optim *o = NULL;
     vae_optim_config oc;
     vae_optim_config_default(&oc);
-    if (vae_model_new(&m, &c, (int)B, 0) != VAE_OK || vae_optim_new(&o, &oc, vae_model_num_params(m)) != VAE_OK) {
+    if (vae_model_config_init(&mc, "bow", V) != VAE_OK || vae_model_new(&m, &mc, (int)B) != VAE_OK ||
+        vae_optim_new(&o, &oc, vae_model_num_params(m)) != VAE_OK) {
         fprintf(stderr, "vae-bench-step: %s\n", vae_error_message());
         return 1;
     }
+    vae_bow_config_of(&mc, &c);
     vae_model_init_params(m, 1);
     vae_docs d;
     vae_docs_init(&d);
     make_batch(&d, (int)B, (int)K, V);
+    const vae_batch batch = {.docs = &d};
     vae_step_opts so = {.beta = 1, .sample = 1, .noise_seed = 1, .scale = 1.0f / (float)B};
     vae_loss_sums s;
     double *t = malloc(sizeof *t * (size_t)reps), *tu = malloc(sizeof *tu * (size_t)reps);
     for (int r = -2; r < reps; r++) {
         const double t0 = vae_wtime();
         so.noise_step = (uint64_t)(r + 2);
-        vae_model_forward(m, &d, &so, &s);
-        vae_model_backward(m, &d, &so);
+        vae_model_forward(m, &batch, &so, &s);
+        vae_model_backward(m, &batch, &so);
         const double t1 = vae_wtime();
         vae_optim_step(o, vae_model_params(m), vae_model_grads(m));
         if (r >= 0) {

@@ -1,9 +1,10 @@
-/* The bag-of-words VAE of SPEC.md "The model": parameters in one contiguous float32 buffer with
- * named views (PyTorch nn.Linear layout, SPEC's order), gradients in a second buffer of the same
- * layout, activations sized once for the largest batch. Forward and backward see only buffers:
- * no MPI, no HDF5, so the math is testable alone.
+/* The model interface: what the trainer, checkpoints, evaluation and vae-infer know of a model,
+ * whatever its family (SPEC.md "Model families"). A configuration names its family (family.h) and
+ * holds the family's architecture settings; a model is made from one, on parameter and gradient
+ * buffers that the caller owns (or its own), and runs forward and backward over a batch, evaluation
+ * sums and their figures, and what inference needs. Models see only buffers: no MPI, no HDF5.
  *
- * Shapes: B documents in a batch, V vocabulary, L latent units, H_i hidden sizes. */
+ * Shapes: B units (documents or sequences) in a batch, V vocabulary, L latent units. */
 #ifndef VAE_MODEL_H
 #define VAE_MODEL_H
 
@@ -14,35 +15,17 @@
 extern "C" {
 #endif
 
-#define VAE_MAX_HIDDEN 8
-#define VAE_MAX_TENSORS (2 * (VAE_MAX_HIDDEN + 2 + VAE_MAX_HIDDEN + 1))
+typedef struct vae_family vae_family;
 
-typedef enum { VAE_ACT_RELU, VAE_ACT_TANH, VAE_ACT_SOFTPLUS } vae_activation;
-typedef enum { VAE_INPUT_LOG1P, VAE_INPUT_COUNTS, VAE_INPUT_L1 } vae_input_transform;
+/* ---- Parameter layout */
 
-extern const char *const vae_activation_names[];      /* "relu", "tanh", "softplus", NULL */
-extern const char *const vae_input_transform_names[]; /* "log1p", "counts", "l1", NULL */
-
-typedef struct {
-    int64_t vocab_size;
-    int latent;
-    int num_enc;                     /* >= 1: the first encoder layer reads the sparse document */
-    int enc_hidden[VAE_MAX_HIDDEN];
-    int num_dec;                     /* >= 0: 0 means z goes straight to dec.out */
-    int dec_hidden[VAE_MAX_HIDDEN];
-    vae_activation activation;
-    vae_input_transform input;
-} vae_model_config;
-
-/* SPEC's defaults for a vocabulary of V words. */
-void vae_model_config_default(vae_model_config *cfg, int64_t V);
+#define VAE_MAX_TENSORS 38 /* bow's deepest model: 8 + 8 hidden layers */
 
 /* One named view into the parameter buffer (and, at the same offset, into gradients and the
  * optimizer's moments). Weights are [rows = out, cols = in]; biases have cols = 0. A transposed
- * tensor is held in the buffer as [cols, rows]: enc.0.weight, so that the sparse first layer reads
- * and updates one contiguous row per word of a document, and dec.out.weight, whose GEMMs run faster
- * that way at a rank's batch. Checkpoints and every reader outside the model see the [rows, cols]
- * form, through the functions below. */
+ * tensor is held in the buffer as [cols, rows] (the family chooses which, for its kernels' sake).
+ * Checkpoints and every reader outside the model see the [rows, cols] form, through the functions
+ * below. */
 typedef struct {
     char name[32];
     int64_t rows, cols;
@@ -56,8 +39,6 @@ typedef struct {
     size_t num_params;
 } vae_layout;
 
-/* Checks cfg and computes its layout (names in SPEC's order). */
-int vae_layout_compute(const vae_model_config *cfg, vae_layout *layout);
 const vae_tensor *vae_layout_find(const vae_layout *layout, const char *name);
 /* Where element (r, c) of t's [rows, cols] form lives in a buffer of the layout (offset included). */
 size_t vae_tensor_index(const vae_tensor *t, int64_t r, int64_t c);
@@ -65,88 +46,125 @@ size_t vae_tensor_index(const vae_tensor *t, int64_t r, int64_t c);
 void vae_tensor_from_rows(const vae_tensor *t, const float *rows, float *base);
 void vae_tensor_to_rows(const vae_tensor *t, const float *base, float *rows);
 
+/* ---- Configuration */
+
+#define VAE_MAX_SETTINGS 8
+#define VAE_MAX_LIST 8
+
+/* The value of one architecture setting (family.h's vae_setting_spec says which kind). */
+typedef struct {
+    int64_t num;              /* an integer; a choice's index; a list's length */
+    int64_t list[VAE_MAX_LIST];
+} vae_setting_value;
+
+/* A model's configuration: its family, the vocabulary size and the family's settings, values[i]
+ * being family->settings[i]. Plain data: copied by assignment, compared by vae_model_config_diff. */
+typedef struct {
+    const vae_family *family;
+    int64_t vocab_size;
+    vae_setting_value values[VAE_MAX_SETTINGS];
+} vae_model_config;
+
+/* The family named family (vae_family_find) with its default settings and vocab_size V. */
+int vae_model_config_init(vae_model_config *c, const char *family, int64_t V);
+/* Sets the setting key (family->settings[i].key) from its text form ("32", "128,64", "relu").
+ * VAE_ERR_ARG when the family has no such setting or the text is not a value of it: the message
+ * says what is wrong with the value alone, for the caller to say where it came from. */
+int vae_model_config_set(vae_model_config *c, const char *key, const char *text);
+/* The text form of setting i, as vae_model_config_set reads it ("" for an empty list). */
+void vae_model_config_text(const vae_model_config *c, int i, char *buf, size_t size);
+/* NULL when a and b describe the same model; else the first difference, in buf. */
+const char *vae_model_config_diff(const vae_model_config *a, const vae_model_config *b, char *buf, size_t size);
+
+/* Checks c as a whole and computes the layout of its parameters (names in the family's order), or
+ * of its running statistics (no tensors for a family without any). */
+int vae_layout_compute(const vae_model_config *c, vae_layout *layout);
+int vae_state_layout_compute(const vae_model_config *c, vae_layout *layout);
+
+/* ---- A model */
+
 typedef struct vae_model vae_model;
 
-/* A model for batches of at most max_batch documents with at most max_nnz non-zeros in all
- * (grown on demand by vae_model_reserve, never inside a step). The gradient buffer carries
- * grad_extra more floats after the gradients (the trainer's per-step sums travel in the same
- * allreduce). Parameters start at zero: call vae_model_init_params or copy them in. */
-int vae_model_new(vae_model **out, const vae_model_config *cfg, int max_batch, int grad_extra);
-/* The same on caller-owned buffers (num_params and num_params + grad_extra floats, zeroed; the
- * model never frees them): the trainer's parameters shared by the ranks of a node. */
-int vae_model_new_on(vae_model **out, const vae_model_config *cfg, int max_batch, int grad_extra, float *params,
-                     float *grads);
+/* A model for batches of at most max_batch units, on caller-owned buffers of num_params floats
+ * each (the layout's; zeroed): params, and grads, which the model writes and never reads past
+ * num_params, so the caller may keep its own data after the gradients. The model never frees
+ * them. Running statistics, if any, are the model's own (vae_model_state). */
+int vae_model_new_on(vae_model **out, const vae_model_config *c, int max_batch, float *params, float *grads);
+/* The same on buffers of its own. Parameters start at zero: init or copy them in. */
+int vae_model_new(vae_model **out, const vae_model_config *c, int max_batch);
 void vae_model_free(vae_model *m);
-int vae_model_reserve(vae_model *m, int64_t max_nnz);
 
 const vae_model_config *vae_model_config_of(const vae_model *m);
+const vae_family *vae_model_family(const vae_model *m);
 const vae_layout *vae_model_layout(const vae_model *m);
+const vae_layout *vae_model_state_layout(const vae_model *m);
 float *vae_model_params(vae_model *m);  /* [num_params] */
-float *vae_model_grads(vae_model *m);   /* [num_params + grad_extra] */
+float *vae_model_grads(vae_model *m);   /* [num_params] */
+float *vae_model_state(vae_model *m);   /* [state layout's num_params]; NULL when it has none */
 size_t vae_model_num_params(const vae_model *m);
 int vae_model_max_batch(const vae_model *m);
+int vae_model_latent(const vae_model *m);
 
-/* PyTorch nn.Linear's default: weights and biases uniform in +-1/sqrt(fan_in), drawn from
- * counter-based streams keyed by (seed, tensor), so the result does not depend on the machine. */
+/* The family's initialization (bow: PyTorch nn.Linear's default) from counter-based streams keyed
+ * by (seed, tensor), so the result does not depend on the machine. */
 void vae_model_init_params(vae_model *m, uint64_t seed);
 
 /* How a step draws z and weighs the loss. */
 typedef struct {
     float beta;          /* KL weight of this step */
     int sample;          /* 1: z = mu + exp(logvar/2) * eps; 0: z = mu */
-    uint64_t noise_seed; /* eps of document d keyed by (noise_seed, noise_step, d) */
+    uint64_t noise_seed; /* eps of unit d keyed by (noise_seed, noise_step, d's index in its split) */
     uint64_t noise_step;
     float scale;         /* the loss is scale * sum_d loss_d (1 / global batch for a mean) */
 } vae_step_opts;
 
-/* Sums over the batch's documents, to be combined across ranks. */
+/* Sums over the batch's units, to be combined across ranks. */
 typedef struct {
-    double loss, recon, kl, docs, tokens;
+    double loss, recon, kl, units, tokens;
 } vae_loss_sums;
 
-/* Forward pass over docs (docs->num_docs <= max_batch): activations kept for vae_model_backward.
- * Documents with no tokens contribute zero recon (and their KL). */
-int vae_model_forward(vae_model *m, const vae_docs *docs, const vae_step_opts *o, vae_loss_sums *s);
-/* Writes into the gradient buffer (replacing what it held; the grad_extra floats after the
- * parameters are the caller's) the gradient of scale * sum_d loss_d for the batch of the last
- * forward: no zeroing pass over the buffer first, and the dense layers' GEMMs do not read it. */
-void vae_model_backward(vae_model *m, const vae_docs *docs, const vae_step_opts *o);
+/* Forward pass over the batch's units of the family's kind (at most max_batch): activations kept
+ * for vae_model_backward. */
+int vae_model_forward(vae_model *m, const vae_batch *b, const vae_step_opts *o, vae_loss_sums *s);
+/* Writes the gradient of scale * sum_d loss_d for the batch of the last forward into the gradient
+ * buffer's num_params floats, replacing what they held. */
+void vae_model_backward(vae_model *m, const vae_batch *b, const vae_step_opts *o);
 
-/* Evaluation (SPEC.md "Figures"), as sums that add across batches and ranks: a flat array of
- * vae_eval_sums_len(L) doubles, the fixed entries below followed by sum mu[L] and sum mu^2[L]. */
-enum {
-    VAE_SUM_DOCS,
-    VAE_SUM_EMPTY_DOCS,
-    VAE_SUM_TOKENS,
-    VAE_SUM_RECON,
-    VAE_SUM_KL,
-    VAE_SUM_RECON_MEAN,
-    VAE_SUM_NEG_ELBO,
-    VAE_SUM_NEG_ELBO_PER_TOKEN,
-    VAE_SUM_FIXED
-};
-size_t vae_eval_sums_len(int latent);
+/* ---- Evaluation (SPEC.md "Figures"): sums that add across batches and ranks, then figures */
 
 #define VAE_EVAL_SEED 0x65766131ull /* the fixed evaluation seed of SPEC.md "Figures" */
 
-/* Adds the batch's sums into sums (which the caller zeroes once). recon and the ELBO average
- * `samples` draws of z per document from (eval_seed, sample, document index). */
-int vae_model_eval(vae_model *m, const vae_docs *docs, int samples, uint64_t eval_seed,
-                   double *sums);
+/* Doubles of the family's evaluation sums. */
+size_t vae_model_eval_sums_len(const vae_model *m);
+/* Adds the batch's sums into sums (which the caller zeroes once); z averaged over `samples` draws
+ * per unit from (eval_seed, sample, unit index). */
+int vae_model_eval(vae_model *m, const vae_batch *b, int samples, uint64_t eval_seed, double *sums);
+
+#define VAE_MAX_FIGURES 16
 
 typedef struct {
-    double docs, empty_docs, tokens;
-    double recon, kl, elbo, recon_mean;
-    double ppl_doc, ppl_corpus;
-    int active_units;
+    const char *name; /* SPEC's name: the key of eval lines and of vae-infer eval */
+    double value;
+    int integer;      /* a count, written as an integer */
+    int headline;     /* shown in the trainer's progress line */
+} vae_figure;
+
+typedef struct {
+    int count;
+    vae_figure of[VAE_MAX_FIGURES];
 } vae_figures;
 
-void vae_figures_from_sums(const double *sums, int latent, vae_figures *f);
+/* The family's figures from summed evaluation sums, in the order they are reported. */
+void vae_model_figures(const vae_model *m, const double *sums, vae_figures *f);
+/* The figure of that name; NULL when the family has none. */
+const vae_figure *vae_figures_find(const vae_figures *f, const char *name);
 
-/* Inference helpers for vae-infer, on the last forward's batch or an explicit z. */
-const float *vae_model_mu(const vae_model *m);      /* [B, L] of the last forward/eval */
-const float *vae_model_logvar(const vae_model *m);  /* [B, L] */
-/* log p(w | z) for n latent vectors z[n, L] (n <= max_batch) into logp[n, V]. */
+/* ---- Inference */
+
+/* mu and logvar [n, L] of the batch's n units (n <= max_batch). */
+int vae_model_encode(vae_model *m, const vae_batch *b, float *mu, float *logvar);
+/* log p(w | z) [n, V] for n latent vectors z [n, L] (n <= max_batch), for families whose decoder
+ * gives one distribution over the words per z (VAE_ERR_ARG naming the family otherwise). */
 int vae_model_decode(vae_model *m, const float *z, int n, float *logp);
 
 #ifdef __cplusplus

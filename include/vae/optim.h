@@ -31,6 +31,12 @@ typedef struct {
 int vae_optim_new(vae_optim **out, const vae_optim_config *cfg, size_t n);
 void vae_optim_free(vae_optim *o);
 
+/* What a checkpoint keeps of the optimizer and a resume restores: the moments, n floats each in
+ * the parameters' layout (filled, gathered or broadcast in place), and the count of updates done. */
+void vae_optim_moments(vae_optim *o, float **m, float **v);
+int64_t vae_optim_updates(const vae_optim *o);
+void vae_optim_set_updates(vae_optim *o, int64_t t);
+
 /* The global L2 norm of g[0..n), accumulated in double. */
 double vae_grad_norm(const float *g, size_t n);
 

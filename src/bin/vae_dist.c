@@ -10,6 +10,7 @@
 #include "blas.h"
 #include "threads.h"
 #include "vae/comm.h"
+#include "vae/family.h"
 #include "vae/train.h"
 
 static const char usage[] =
@@ -23,6 +24,7 @@ static const char usage[] =
     "  --max-steps N            stop after N steps in total (default: no limit)\n"
     "  --batch-size B           global batch, all ranks together (default 256)\n"
     "  --lr F                   learning rate (default 1e-3)\n"
+    "  --model NAME             the model family (default bow, the bag-of-words VAE; the only one so far)\n"
     "  --latent N               latent units (default 32)\n"
     "  --encoder-hidden LIST    encoder layer sizes, e.g. 128,64 (default 128,64; at least one)\n"
     "  --decoder-hidden LIST    decoder layer sizes (default 64,128; empty: z straight to the output)\n"
@@ -58,6 +60,26 @@ static void on_stop(int sig) { stop_signal = sig; }
 
 enum { MAX_OPTS = 40 };
 
+/* --model (default: the family of the default configuration m holds) and the settings of its
+ * family, each the option of its key with '-' for '_' (--latent, --encoder-hidden, ...), read by
+ * the family itself; a setting of another family is refused. */
+static int resolve_model(cli_args *a, vae_model_config *m)
+{
+    if (vae_model_config_init(m, cli_get_str(a, "model", m->family->name), 0) != VAE_OK)
+        return cli_say("vae-dist: --model: %s (see --help)\n", vae_error_message());
+    for (int f = 0; vae_family_at(f); f++)
+        for (int i = 0; i < vae_family_at(f)->num_settings; i++) {
+            const char *key = vae_family_at(f)->settings[i].key;
+            char flag[64];
+            snprintf(flag, sizeof flag, "%s", key);
+            for (char *p = flag; *p; p++)
+                *p = *p == '_' ? '-' : *p;
+            if (cli_given(a, flag) && vae_model_config_set(m, key, cli_get_str(a, flag, NULL)) != VAE_OK)
+                return cli_say("vae-dist: --%s: %s (see --help)\n", flag, vae_error_message());
+        }
+    return 0;
+}
+
 /* The typed values of the parsed options into c; 2 (after one message) when one is bad. */
 static int resolve(cli_args *a, vae_train_config *c, int local_ranks)
 {
@@ -66,7 +88,7 @@ static int resolve(cli_args *a, vae_train_config *c, int local_ranks)
         return cli_say("vae-dist: unexpected argument '%s' (see --help)\n", a->positional[0]);
     int64_t v;
     double d;
-    int choice, count;
+    int choice;
     c->corpus = cli_get_str(a, "corpus", NULL);
     c->out_dir = cli_get_str(a, "out", NULL);
     if (!c->corpus || !c->out_dir)
@@ -77,23 +99,8 @@ static int resolve(cli_args *a, vae_train_config *c, int local_ranks)
         (rc = cli_get_double(a, "lr", c->optim.lr, 0, 1e6, &d)))
         return rc;
     c->optim.lr = (float)d;
-    if ((rc = cli_get_int(a, "latent", c->model.latent, 1, 65536, &v)))
+    if ((rc = resolve_model(a, &c->model)))
         return rc;
-    c->model.latent = (int)v;
-    if ((rc = cli_get_int_list(a, "encoder-hidden", "128,64", c->model.enc_hidden, VAE_MAX_HIDDEN, &count)))
-        return rc;
-    c->model.num_enc = count;
-    if (count == 0)
-        return cli_say("vae-dist: --encoder-hidden needs at least one layer (see --help)\n");
-    if ((rc = cli_get_int_list(a, "decoder-hidden", "64,128", c->model.dec_hidden, VAE_MAX_HIDDEN, &count)))
-        return rc;
-    c->model.num_dec = count;
-    if ((rc = cli_get_choice(a, "activation", vae_activation_names, 0, &choice)))
-        return rc;
-    c->model.activation = (vae_activation)choice;
-    if ((rc = cli_get_choice(a, "input-transform", vae_input_transform_names, 0, &choice)))
-        return rc;
-    c->model.input = (vae_input_transform)choice;
     if ((rc = cli_get_double(a, "beta", 1.0, 0, 1e6, &c->beta)) ||
         (rc = cli_get_int(a, "kl-warmup-steps", 0, 0, INT64_MAX / 2, &c->kl_warmup_steps)) ||
         (rc = cli_get_choice(a, "optimizer", vae_optim_names, 0, &choice)))
@@ -130,7 +137,7 @@ static int resolve(cli_args *a, vae_train_config *c, int local_ranks)
 int main(int argc, char **argv)
 {
     cli_opt opts[] = {
-        {.name = "corpus", .takes_value = 1}, {.name = "out", .takes_value = 1}, {.name = "epochs", .takes_value = 1}, {.name = "max-steps", .takes_value = 1}, {.name = "batch-size", .takes_value = 1}, {.name = "lr", .takes_value = 1},
+        {.name = "corpus", .takes_value = 1}, {.name = "out", .takes_value = 1}, {.name = "epochs", .takes_value = 1}, {.name = "max-steps", .takes_value = 1}, {.name = "batch-size", .takes_value = 1}, {.name = "lr", .takes_value = 1}, {.name = "model", .takes_value = 1},
         {.name = "latent", .takes_value = 1}, {.name = "encoder-hidden", .takes_value = 1}, {.name = "decoder-hidden", .takes_value = 1}, {.name = "activation", .takes_value = 1},
         {.name = "input-transform", .takes_value = 1}, {.name = "beta", .takes_value = 1}, {.name = "kl-warmup-steps", .takes_value = 1}, {.name = "optimizer", .takes_value = 1}, {.name = "clip-norm", .takes_value = 1},
         {.name = "latent-samples", .takes_value = 1}, {.name = "seed", .takes_value = 1}, {.name = "threads", .takes_value = 1}, {.name = "eval-every", .takes_value = 1}, {.name = "log-every", .takes_value = 1},

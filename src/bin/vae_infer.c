@@ -1,6 +1,7 @@
 /* vae-infer: everything done with a trained checkpoint. Parses the subcommand and its flags (every
- * rank alike, rank 0 speaks), runs it from src/infer.c (eval and encode on every rank, the others
- * on rank 0 alone), and turns the outcome into SPEC's exit status: 0, 1 on failure, 2 on usage. */
+ * rank alike, rank 0 speaks), runs it from src/infer/infer.c (eval and encode on every rank, the
+ * others on rank 0 alone), and turns the outcome into SPEC's exit status: 0, 1 on failure, 2 on
+ * usage. The checkpoint names its model family: no flag chooses it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

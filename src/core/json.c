@@ -110,6 +110,15 @@ void json_num(json_buf *j, const char *k, double value) { number(j, k, value, "%
 
 void json_float(json_buf *j, const char *k, float value) { number(j, k, value, "%.7g"); }
 
+void json_figures(json_buf *j, const vae_figures *f)
+{
+    for (int i = 0; i < f->count; i++)
+        if (f->of[i].integer)
+            json_int(j, f->of[i].name, (int64_t)f->of[i].value);
+        else
+            json_num(j, f->of[i].name, f->of[i].value);
+}
+
 void json_raw(json_buf *j, const char *k, const char *value)
 {
     key(j, k);

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vae/model.h"
+
 typedef struct {
     char *buf;
     size_t len, cap;
@@ -24,6 +26,9 @@ void json_num(json_buf *j, const char *key, double value);
 void json_float(json_buf *j, const char *key, float value);
 /* value is already JSON (an array or an object). */
 void json_raw(json_buf *j, const char *key, const char *value);
+/* A model's figures as members, in their order: counts as integers (the eval lines and vae-infer
+ * eval write them alike). */
+void json_figures(json_buf *j, const vae_figures *f);
 /* Writes s as a JSON string literal (quotes included). */
 void json_append_string(json_buf *j, const char *s);
 

@@ -1,5 +1,6 @@
-/* vae-infer's subcommands and scoring (see infer.h): documents are read in batches of the model's
- * capacity, so memory is bounded by a batch and the vocabulary, never by the corpus. */
+/* vae-infer's subcommands (see infer.h) over a checkpoint of any model family, which the checkpoint
+ * names: documents are read in batches of the model's capacity, so memory is bounded by a batch and
+ * the vocabulary, never by the corpus. */
 #include "infer.h"
 
 #include <errno.h>
@@ -11,7 +12,7 @@
 #include "embeddings_write.h"
 #include "json.h"
 #include "tokenize.h"
-#include "vae/rng.h"
+#include "vae/evaluate.h"
 #include "vocab.h"
 
 /* Documents per model batch (eval, encode, summarize) and per read when counting co-occurrence. */
@@ -20,251 +21,6 @@
 /* NPMI is taken over each topic's top 10 words and diversity over its top 25, whatever --top. */
 #define NPMI_WORDS 10
 #define DIVERSITY_WORDS 25
-
-/* ---- scoring ---- */
-
-static int better(const double *score, int32_t a, int32_t b)
-{
-    return score[a] > score[b] || (score[a] == score[b] && a < b);
-}
-
-int infer_top_k(const double *score, const int32_t *cand, int64_t n, int k, int32_t *out)
-{
-    int have = 0;
-    for (int64_t i = 0; i < n && k > 0; i++) {
-        const int32_t w = cand ? cand[i] : (int32_t)i;
-        if (have == k && !better(score, w, out[k - 1]))
-            continue;
-        int pos = have < k ? have : k - 1;
-        while (pos > 0 && better(score, w, out[pos - 1]))
-            pos--;
-        const int last = have < k ? have : k - 1;
-        memmove(out + pos + 1, out + pos, sizeof *out * (size_t)(last - pos));
-        out[pos] = w;
-        have += have < k;
-    }
-    return have;
-}
-
-int infer_topic_words(vae_model *m, int k, int32_t *top)
-{
-    const vae_model_config *cfg = vae_model_config_of(m);
-    const int L = cfg->latent, per = vae_model_max_batch(m) / 2;
-    const int64_t V = cfg->vocab_size;
-    float *z = NULL, *logp = NULL;
-    double *score = NULL;
-    int rc = VAE_OK;
-    if (per < 1 || k < 1 || k > V)
-        return vae_fail(VAE_ERR_ARG, "topics of %d words from %lld (model capacity %d)", k, (long long)V,
-                        vae_model_max_batch(m));
-    /* Rows 2i and 2i + 1 of a decode are z = +2 e_u and z = -2 e_u for unit u = u0 + i. */
-    if (!(z = vae_malloc_array(2 * (size_t)per * (size_t)L, sizeof *z)) ||
-        !(logp = vae_malloc_array(2 * (size_t)per * (size_t)V, sizeof *logp)) ||
-        !(score = vae_malloc_array((size_t)V, sizeof *score))) {
-        rc = VAE_ERR_NOMEM;
-        goto cleanup;
-    }
-    for (int u0 = 0; u0 < L; u0 += per) {
-        const int n = L - u0 < per ? L - u0 : per;
-        memset(z, 0, sizeof *z * 2 * (size_t)n * (size_t)L);
-        for (int i = 0; i < n; i++) {
-            z[(size_t)(2 * i) * L + u0 + i] = 2.0f;
-            z[(size_t)(2 * i + 1) * L + u0 + i] = -2.0f;
-        }
-        if ((rc = vae_model_decode(m, z, 2 * n, logp)) != VAE_OK)
-            goto cleanup;
-        for (int i = 0; i < n; i++) {
-            const float *up = logp + (size_t)(2 * i) * V, *down = up + V;
-            for (int64_t v = 0; v < V; v++)
-                score[v] = exp((double)up[v]) - exp((double)down[v]);
-            infer_top_k(score, NULL, V, k, top + (size_t)(u0 + i) * k);
-        }
-    }
-cleanup:
-    free(z);
-    free(logp);
-    free(score);
-    return rc;
-}
-
-double infer_npmi_pair(int64_t n_i, int64_t n_j, int64_t n_ij, int64_t N)
-{
-    if (N <= 0)
-        return NAN;
-    if (n_ij == 0)
-        return -1.0;
-    /* P(i,j) = 1 makes the ratio 0/0; its limit, perfect association, is 1. */
-    if (n_ij >= N)
-        return 1.0;
-    const double p_ij = (double)n_ij / N, p_i = (double)n_i / N, p_j = (double)n_j / N;
-    return log(p_ij / (p_i * p_j)) / -log(p_ij);
-}
-
-void infer_cooc_free(infer_cooc *c)
-{
-    free(c->words);
-    free(c->df);
-    free(c->pair_df);
-    free(c->in_doc);
-    memset(c, 0, sizeof *c);
-}
-
-int infer_cooc_init(infer_cooc *c, const int32_t *words, int topics, int n, int stride, int64_t vocab_size)
-{
-    memset(c, 0, sizeof *c);
-    const size_t cells = (size_t)topics * (size_t)n;
-    for (size_t i = 0; i < cells; i++) {
-        const int32_t w = words[(i / (size_t)n) * (size_t)stride + i % (size_t)n];
-        if (w < 0 || w >= vocab_size)
-            return vae_fail(VAE_ERR_ARG, "word id %d is outside the vocabulary of %lld words", w,
-                            (long long)vocab_size);
-    }
-    c->topics = topics;
-    c->n = n;
-    c->vocab_size = vocab_size;
-    if (!(c->words = vae_malloc_array(cells, sizeof *c->words)) || !(c->df = vae_calloc_array(cells, sizeof *c->df)) ||
-        !(c->pair_df = vae_calloc_array(cells * (size_t)n, sizeof *c->pair_df)) ||
-        !(c->in_doc = vae_calloc_array((size_t)vocab_size, 1))) {
-        infer_cooc_free(c);
-        return VAE_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < cells; i++)
-        c->words[i] = words[(i / (size_t)n) * (size_t)stride + i % (size_t)n];
-    return VAE_OK;
-}
-
-void infer_cooc_add(infer_cooc *c, const vae_docs *d)
-{
-    const int n = c->n;
-    for (int64_t r = 0; r < d->num_docs; r++) {
-        for (int64_t p = d->indptr[r]; p < d->indptr[r + 1]; p++)
-            c->in_doc[d->indices[p]] = 1;
-        for (int t = 0; t < c->topics; t++) {
-            const int32_t *w = c->words + (size_t)t * n;
-            int64_t *pair = c->pair_df + (size_t)t * n * n;
-            for (int i = 0; i < n; i++) {
-                if (!c->in_doc[w[i]])
-                    continue;
-                c->df[(size_t)t * n + i]++;
-                for (int j = i + 1; j < n; j++)
-                    pair[(size_t)i * n + j] += c->in_doc[w[j]];
-            }
-        }
-        for (int64_t p = d->indptr[r]; p < d->indptr[r + 1]; p++)
-            c->in_doc[d->indices[p]] = 0;
-        c->num_docs++;
-    }
-}
-
-double infer_cooc_npmi(const infer_cooc *c, int t)
-{
-    const int n = c->n;
-    const int64_t *df = c->df + (size_t)t * n, *pair = c->pair_df + (size_t)t * n * n;
-    double sum = 0.0;
-    int pairs = 0;
-    for (int i = 0; i < n; i++)
-        for (int j = i + 1; j < n; j++, pairs++)
-            sum += infer_npmi_pair(df[i], df[j], pair[(size_t)i * n + j], c->num_docs);
-    return pairs ? sum / pairs : NAN;
-}
-
-int infer_diversity(const int32_t *words, int topics, int n, int stride, int64_t vocab_size, double *diversity)
-{
-    unsigned char *seen = vae_calloc_array((size_t)vocab_size, 1);
-    if (!seen)
-        return VAE_ERR_NOMEM;
-    size_t unique = 0;
-    for (int t = 0; t < topics; t++)
-        for (int i = 0; i < n; i++) {
-            const int32_t w = words[(size_t)t * (size_t)stride + (size_t)i];
-            unique += !seen[w];
-            seen[w] = 1;
-        }
-    free(seen);
-    *diversity = topics && n ? (double)unique / ((double)topics * n) : NAN;
-    return VAE_OK;
-}
-
-int infer_generate_doc(vae_model *m, uint64_t seed, int64_t doc, int length, double temperature, int32_t *words)
-{
-    const vae_model_config *cfg = vae_model_config_of(m);
-    const int64_t V = cfg->vocab_size;
-    float *z = vae_malloc_array((size_t)cfg->latent, sizeof *z);
-    float *logp = vae_malloc_array((size_t)V, sizeof *logp);
-    double *cdf = vae_malloc_array((size_t)V, sizeof *cdf);
-    double *u = vae_malloc_array((size_t)length, sizeof *u);
-    int rc = z && logp && cdf && u ? VAE_OK : VAE_ERR_NOMEM;
-    if (rc == VAE_OK && !(temperature > 0.0))
-        rc = vae_fail(VAE_ERR_ARG, "temperature %g is not positive", temperature);
-    if (rc != VAE_OK)
-        goto cleanup;
-    vae_normals(seed, (uint64_t)doc, 0, z, cfg->latent);
-    if ((rc = vae_model_decode(m, z, 1, logp)) != VAE_OK)
-        goto cleanup;
-    float top = logp[0];
-    for (int64_t v = 1; v < V; v++)
-        top = logp[v] > top ? logp[v] : top;
-    double total = 0.0;
-    for (int64_t v = 0; v < V; v++)
-        cdf[v] = total += exp(((double)logp[v] - top) / temperature);
-    /* u < 1, so u * total < cdf[V-1] and the search always lands on a word of positive weight. */
-    vae_uniforms(seed, (uint64_t)doc, 1, u, length);
-    for (int i = 0; i < length; i++) {
-        const double target = u[i] * total;
-        int64_t lo = 0, hi = V - 1;
-        while (lo < hi) {
-            const int64_t mid = lo + (hi - lo) / 2;
-            if (cdf[mid] > target)
-                hi = mid;
-            else
-                lo = mid + 1;
-        }
-        words[i] = (int32_t)lo;
-    }
-cleanup:
-    free(z);
-    free(logp);
-    free(cdf);
-    free(u);
-    return rc;
-}
-
-int infer_background(vae_model *m, float *bg)
-{
-    float *z = vae_calloc_array((size_t)vae_model_config_of(m)->latent, sizeof *z);
-    if (!z)
-        return VAE_ERR_NOMEM;
-    int rc = vae_model_decode(m, z, 1, bg);
-    free(z);
-    return rc;
-}
-
-int infer_encode_docs(vae_model *m, const vae_docs *docs)
-{
-    const vae_step_opts o = {.beta = 1.0f, .sample = 0, .scale = 1.0f};
-    vae_loss_sums sums;
-    return vae_model_forward(m, docs, &o, &sums);
-}
-
-int infer_keywords(vae_model *m, const vae_docs *d, const float *bg, int k, int32_t *kw, int *count)
-{
-    const int64_t V = vae_model_config_of(m)->vocab_size, B = d->num_docs;
-    float *logp = vae_malloc_array((size_t)B * (size_t)V, sizeof *logp);
-    double *score = vae_malloc_array((size_t)V, sizeof *score);
-    int rc = logp && score ? VAE_OK : VAE_ERR_NOMEM;
-    if (rc == VAE_OK && (rc = infer_encode_docs(m, d)) == VAE_OK)
-        rc = vae_model_decode(m, vae_model_mu(m), (int)B, logp);
-    for (int64_t r = 0; rc == VAE_OK && r < B; r++) {
-        const float *row = logp + (size_t)r * (size_t)V;
-        const int64_t a = d->indptr[r], n = d->indptr[r + 1] - a;
-        for (int64_t p = a; p < a + n; p++)
-            score[d->indices[p]] = (double)row[d->indices[p]] - bg[d->indices[p]];
-        count[r] = infer_top_k(score, d->indices + a, n, k, kw + (size_t)r * k);
-    }
-    free(logp);
-    free(score);
-    return rc;
-}
 
 /* ---- a checkpoint and a corpus split ---- */
 
@@ -291,12 +47,13 @@ static int load(loaded_model *m, const char *path)
     int rc = vae_checkpoint_open(&m->ck, path);
     if (rc != VAE_OK)
         return rc;
-    const vae_model_config *cfg = vae_checkpoint_model(m->ck);
-    m->L = cfg->latent;
     if ((rc = vae_checkpoint_vocab(m->ck, &m->words, &m->V)) != VAE_OK ||
-        (rc = vae_model_new(&m->model, cfg, INFER_BATCH, 0)) != VAE_OK ||
-        (rc = vae_checkpoint_read_params(m->ck, vae_model_layout(m->model), vae_model_params(m->model))) != VAE_OK)
+        (rc = vae_model_new(&m->model, vae_checkpoint_model(m->ck), INFER_BATCH)) != VAE_OK ||
+        (rc = vae_checkpoint_read_params(m->ck, vae_model_layout(m->model), vae_model_params(m->model))) != VAE_OK ||
+        (rc = vae_checkpoint_read_state(m->ck, vae_model_state_layout(m->model), vae_model_state(m->model))) != VAE_OK)
         unload(m);
+    else
+        m->L = vae_model_latent(m->model);
     return rc;
 }
 
@@ -409,56 +166,28 @@ static int put_word_line(FILE *out, const infer_opts *o, json_buf *j, const load
 
 int infer_eval(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
 {
-    const int rank = vae_comm_rank(comm), ranks = vae_comm_size(comm);
     loaded_model m = {0};
     vae_corpus *c = NULL;
     vae_split_info info = {0};
-    vae_docs docs;
-    vae_docs_init(&docs);
-    int64_t *list = NULL;
-    double *sums = NULL;
+    vae_evaluator *e = NULL;
+    vae_figures f;
     json_buf j;
     json_init(&j);
     int rc = load(&m, o->checkpoint);
-    if (rc == VAE_OK)
-        rc = open_split(&m, o->corpus, o->split, &c, &info);
-    const size_t len = vae_eval_sums_len(m.L);
-    if (rc == VAE_OK && (!(sums = vae_calloc_array(len, sizeof *sums)) ||
-                         !(list = vae_malloc_array(INFER_BATCH, sizeof *list))))
-        rc = VAE_ERR_NOMEM;
-    if ((rc = vae_comm_agree(comm, rc, who)) != VAE_OK)
+    if (rc == VAE_OK && (rc = open_split(&m, o->corpus, o->split, &c, &info)) == VAE_OK)
+        rc = vae_evaluator_new(&e, m.model);
+    if ((rc = vae_comm_agree(comm, rc, who)) != VAE_OK ||
+        (rc = vae_evaluate_split(e, m.model, c, o->split, o->samples, comm, &f, who)) != VAE_OK ||
+        vae_comm_rank(comm) != 0)
         goto cleanup;
-    int64_t lo, hi;
-    shard(info.num_docs, rank, ranks, &lo, &hi);
-    for (int64_t a = lo; rc == VAE_OK && a < hi; a += INFER_BATCH) {
-        const int64_t n = hi - a < INFER_BATCH ? hi - a : INFER_BATCH;
-        if ((rc = read_rows(c, o->split, a, n, list, &docs)) == VAE_OK)
-            rc = vae_model_eval(m.model, &docs, o->samples, VAE_EVAL_SEED, sums);
-    }
-    const int crc = vae_comm_sum_doubles(comm, sums, len);
-    if ((rc = vae_comm_agree(comm, rc != VAE_OK ? rc : crc, who)) != VAE_OK || rank != 0)
-        goto cleanup;
-    vae_figures f;
-    vae_figures_from_sums(sums, m.L, &f);
     json_begin(&j);
     json_str(&j, "split", o->split);
-    json_int(&j, "docs", (int64_t)f.docs);
-    json_int(&j, "empty_docs", (int64_t)f.empty_docs);
-    json_int(&j, "tokens", (int64_t)f.tokens);
-    json_num(&j, "recon", f.recon);
-    json_num(&j, "kl", f.kl);
-    json_num(&j, "elbo", f.elbo);
-    json_num(&j, "recon_mean", f.recon_mean);
-    json_num(&j, "ppl_doc", f.ppl_doc);
-    json_num(&j, "ppl_corpus", f.ppl_corpus);
-    json_int(&j, "active_units", f.active_units);
+    json_figures(&j, &f);
     json_int(&j, "samples", o->samples);
     rc = put_json(out, &j);
 cleanup:
     json_free(&j);
-    free(sums);
-    free(list);
-    vae_docs_free(&docs);
+    vae_evaluator_free(e);
     vae_corpus_free(c);
     unload(&m);
     return rc;
@@ -760,12 +489,11 @@ static int encode_round(encoder *e, int64_t k)
     const int L = e->m.L;
     int64_t first;
     const int64_t n = round_rows(e->info.num_docs, e->rank, e->ranks, k, &first);
+    const vae_batch batch = {.docs = &e->docs};
     int rc = n > 0 ? read_rows(e->c, e->o->split, first, n, e->list, &e->docs) : VAE_OK;
-    if (rc != VAE_OK || n == 0 || (rc = infer_encode_docs(e->m.model, &e->docs)) != VAE_OK)
+    if (rc != VAE_OK || n == 0)
         return rc;
-    memcpy(e->send, vae_model_mu(e->m.model), sizeof *e->send * (size_t)(n * L));
-    memcpy(e->send + n * L, vae_model_logvar(e->m.model), sizeof *e->send * (size_t)(n * L));
-    return VAE_OK;
+    return vae_model_encode(e->m.model, &batch, e->send, e->send + n * L);
 }
 
 /* On rank 0: every rank's block of round k, from recv to the file at its rows. */

@@ -1,7 +1,8 @@
-/* vae-infer as library code (SPEC.md "vae-infer"): a checkpoint loaded for inference, the five
- * subcommands (eval, topics, generate, summarize, encode) and the scoring functions behind them,
- * which see only a vae_model and buffers so that the unit tests can run them on hand-set models.
- * MPI only through vae_comm, HDF5 only through the corpus, checkpoint and embeddings modules. */
+/* vae-infer as library code (SPEC.md "vae-infer"): the scoring functions (score.c), which see only
+ * a vae_model and buffers so that the unit tests can run them on hand-set models, and the five
+ * subcommands (eval, topics, generate, summarize, encode: infer.c) over a checkpoint loaded for
+ * inference, whatever its model family. MPI only through vae_comm, HDF5 only through the corpus,
+ * checkpoint and embeddings modules. */
 #ifndef VAE_INFER_H
 #define VAE_INFER_H
 
@@ -13,7 +14,7 @@
 #include "vae/corpus.h"
 #include "vae/model.h"
 
-/* ---- scoring on a model ---- */
+/* ---- scoring on a model (score.c) ---- */
 
 /* The k best of the candidates cand[0..n) (ids into score; cand = NULL means ids 0..n-1) by
  * descending score, ties to the lower id, into out[0..min(k, n)); returns that count. */
@@ -62,15 +63,11 @@ int infer_generate_doc(vae_model *m, uint64_t seed, int64_t doc, int length, dou
 /* log p(w | z = 0): the background that keyword scores are contrasted with, bg[V]. */
 int infer_background(vae_model *m, float *bg);
 
-/* mu and logvar of each document of docs (docs->num_docs <= the batch capacity), then readable
- * through vae_model_mu / vae_model_logvar. */
-int infer_encode_docs(vae_model *m, const vae_docs *docs);
-
 /* For each document r of docs, its k keywords: among the words present in it, those with the
  * highest log p(w | z = mu_r) - bg[w], into kw[r * k ..], their number into count[r]. */
 int infer_keywords(vae_model *m, const vae_docs *docs, const float *bg, int k, int32_t *kw, int *count);
 
-/* ---- the subcommands ---- */
+/* ---- the subcommands (infer.c) ---- */
 
 typedef struct {
     const char *checkpoint;

@@ -6,8 +6,15 @@
 #ifndef VAE_LAYERS_H
 #define VAE_LAYERS_H
 
+#include <stddef.h>
+
 #include "vae/batch.h"
-#include "vae/model.h"
+
+typedef enum { VAE_ACT_RELU, VAE_ACT_TANH, VAE_ACT_SOFTPLUS } vae_activation;
+typedef enum { VAE_INPUT_LOG1P, VAE_INPUT_COUNTS, VAE_INPUT_L1 } vae_input_transform;
+
+extern const char *const vae_activation_names[];      /* "relu", "tanh", "softplus", NULL */
+extern const char *const vae_input_transform_names[]; /* "log1p", "counts", "l1", NULL */
 
 /* out[B, O] = in[B, In] w^T + b[O], with w held [O, In] (nn.Linear's form) or, w_in_out set,
  * [In, O] (see vae_tensor.transposed). b NULL: no bias, and out is only written (the output layer's

@@ -45,6 +45,15 @@ void vae_optim_free(vae_optim *o)
     free(o);
 }
 
+void vae_optim_moments(vae_optim *o, float **m, float **v)
+{
+    *m = o->m;
+    *v = o->v;
+}
+
+int64_t vae_optim_updates(const vae_optim *o) { return o->t; }
+void vae_optim_set_updates(vae_optim *o, int64_t t) { o->t = t; }
+
 double vae_grad_norm(const float *g, size_t n) { return sqrt(vae_sum_squares(g, n)); }
 
 static float clip_scale(const vae_optim_config *c, double norm)

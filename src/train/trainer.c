@@ -1,33 +1,23 @@
-/* The training loop of vae-dist: schedule (plan.c), shard reading (corpus), forward/backward
- * (model), one allreduce of gradients and step sums (comm), update (optim), logging, evaluation and
- * checkpoints on rank 0 (rundir, checkpoint). Every rank executes the same sequence of collectives
- * whatever happens locally: a rank that fails raises a flag carried by the next allreduce, so no
- * rank ever waits on a collective another never joins. */
-#include "vae/train.h"
-
+/* The training loop of vae-dist: schedule (plan.c), shard reading (window.c), forward/backward
+ * (the model interface), one allreduce of gradients and step sums (comm), update (optim), and on
+ * rank 0 the lines of log.c, the evaluation of evaluate.c and the checkpoints of resume.c. Every
+ * rank executes the same sequence of collectives whatever happens locally: a rank that fails
+ * raises a flag carried by the next allreduce, so no rank ever waits on a collective another never
+ * joins. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
-#include "plan.h"
 #include "rundir.h"
-#include "blas.h"
-#include "threads.h"
-#include "vae/checkpoint.h"
+#include "trainer.h"
 #include "vae/corpus.h"
 
-/* Per-step sums that travel after the gradients in the same allreduce (sharded: in a small one of
- * their own, with the gradient's squared norm at X_NORM2 when clipping). X_BAD counts the ranks
- * whose update met a non-finite gradient, set after the update. */
-enum { X_LOSS, X_RECON, X_KL, X_DOCS, X_TOKENS, X_FAILED, X_SIGTERM, X_SIGUSR1, X_NORM2, X_BAD, X_COUNT };
-
+#define EVAL_BATCH_MIN 64
 /* Documents of this rank's shard read from the corpus at once (up to a whole epoch's shard):
  * a read costs about the decompression of every chunk it touches, so reading an epoch's scattered
  * rows in one call decompresses each chunk once, where per-step reads would do it every step. */
 #define WINDOW_DOCS 65536
-#define EVAL_BATCH_MIN 64
 
 void vae_train_config_default(vae_train_config *c)
 {
@@ -43,44 +33,10 @@ void vae_train_config_default(vae_train_config *c)
     c->threads = 1;
     c->shuffle = 1;
     c->beta = 1.0;
-    vae_model_config_default(&c->model, 0);
+    /* The default family exists: the registry names it. */
+    (void)vae_model_config_init(&c->model, "bow", 0);
     vae_optim_config_default(&c->optim);
 }
-
-typedef struct {
-    const vae_train_config *cfg;
-    vae_comm *comm;
-    int rank, ranks;
-    vae_corpus *corpus;
-    vae_model *model;
-    vae_optim *optim;
-    train_plan plan;
-    int64_t total_steps;
-    /* Training position: `step` updates done; the next is step_in_epoch of epoch. */
-    int64_t step, epoch, step_in_epoch;
-    /* The window of this rank's shard: steps [win_first, win_first + win_steps) of win_epoch. */
-    vae_docs window, batch, eval_docs;
-    int64_t win_epoch, win_first, win_steps;
-    int64_t window_steps; /* steps per window */
-    int64_t *win_row;     /* [window_steps + 1] first row of each step in the window */
-    int64_t *doc_list;
-    json_buf json;
-    char *config_json;
-    FILE *summary;
-    char last_checkpoint[4096];
-    /* Sharded optimizer (more than one rank and --shard-optimizer): this rank updates [shard_lo,
-     * shard_hi) of the buffer (vae_comm_shard's block) from that block's sum over the ranks. */
-    int sharded;
-    size_t shard_lo, shard_hi;
-    /* Sharded with every node holding the same number of ranks: each node's parameters and its
-     * ranks' gradients in node-shared memory (NULL: reduce-scatter and allgather over all ranks). */
-    vae_comm_shared *shared;
-    const float **block_terms; /* [ranks on the node]: each rank's gradient at shard_lo (one node) */
-    /* Time split of the steps since the last train line. */
-    double t_data, t_compute, t_comm, t_interval_start;
-    double docs_interval, tokens_interval;
-    double run_start;
-} trainer;
 
 static int rank0(const trainer *t) { return t->rank == 0; }
 
@@ -89,13 +45,6 @@ static float beta_at(const vae_train_config *c, int64_t step)
     if (c->kl_warmup_steps <= 0 || step >= c->kl_warmup_steps)
         return (float)c->beta;
     return (float)(c->beta * (double)step / (double)c->kl_warmup_steps);
-}
-
-static void hidden_list(char *buf, size_t size, const int *h, int n)
-{
-    buf[0] = '\0';
-    for (int i = 0; i < n; i++)
-        snprintf(buf + strlen(buf), size - strlen(buf), "%s%d", i ? "," : "", h[i]);
 }
 
 /* The same answer on every rank: whether the sharded exchange goes through node-shared memory
@@ -116,274 +65,6 @@ static const char *gradient_exchange(const trainer *t)
                                         : "node-shared memory, reduce-scatter + allgather across nodes";
 }
 
-static int build_config_json(trainer *t)
-{
-    const vae_train_config *c = t->cfg;
-    const vae_model_config *mc = vae_model_config_of(t->model);
-    char enc[128], dec[128], arr[300];
-    hidden_list(enc, sizeof enc, mc->enc_hidden, mc->num_enc);
-    hidden_list(dec, sizeof dec, mc->dec_hidden, mc->num_dec);
-    json_buf *j = &t->json;
-    json_begin(j);
-    json_str(j, "corpus", c->corpus);
-    json_str(j, "out", c->out_dir);
-    json_int(j, "epochs", c->epochs);
-    json_int(j, "max_steps", c->max_steps);
-    json_int(j, "batch_size", c->batch_size);
-    json_float(j, "lr", c->optim.lr);
-    json_int(j, "vocab_size", mc->vocab_size);
-    json_int(j, "latent", mc->latent);
-    snprintf(arr, sizeof arr, "[%s]", enc);
-    json_raw(j, "encoder_hidden", arr);
-    snprintf(arr, sizeof arr, "[%s]", dec);
-    json_raw(j, "decoder_hidden", arr);
-    json_str(j, "activation", vae_activation_names[mc->activation]);
-    json_str(j, "input_transform", vae_input_transform_names[mc->input]);
-    json_num(j, "beta", c->beta);
-    json_int(j, "kl_warmup_steps", c->kl_warmup_steps);
-    json_str(j, "optimizer", vae_optim_names[c->optim.kind]);
-    json_float(j, "adam_beta1", c->optim.beta1);
-    json_float(j, "adam_beta2", c->optim.beta2);
-    json_float(j, "adam_eps", c->optim.eps);
-    json_float(j, "clip_norm", c->optim.clip_norm);
-    json_int(j, "latent_samples", c->latent_samples);
-    json_int(j, "seed", (int64_t)c->seed);
-    json_int(j, "threads", c->threads);
-    json_int(j, "eval_every", c->eval_every);
-    json_int(j, "log_every", c->log_every);
-    json_int(j, "checkpoint_every", c->checkpoint_every);
-    json_int(j, "keep_checkpoints", c->keep_checkpoints);
-    json_int(j, "shuffle", c->shuffle);
-    json_int(j, "shard_optimizer", c->shard_optimizer);
-    json_str(j, "gradient_exchange", gradient_exchange(t));
-    json_int(j, "ranks", t->ranks);
-    json_str(j, "version", vae_version());
-    json_str(j, "mpi", vae_comm_library_version());
-    json_str(j, "hdf5", vae_corpus_hdf5_version());
-    json_str(j, "blas", vae_blas_version());
-    json_str(j, "blas_core", vae_blas_core());
-    json_end(j);
-    if (j->failed)
-        return vae_fail(VAE_ERR_NOMEM, "out of memory writing the configuration");
-    t->config_json = strdup(j->buf);
-    return t->config_json ? VAE_OK : vae_fail(VAE_ERR_NOMEM, "out of memory");
-}
-
-/* Copies rows [a, b) of src into dst with dst's own indptr starting at 0. */
-static int copy_rows(vae_docs *dst, const vae_docs *src, int64_t a, int64_t b)
-{
-    const int64_t base = src->indptr[a], nnz = src->indptr[b] - base;
-    int rc = vae_docs_reserve(dst, b - a, nnz);
-    if (rc != VAE_OK)
-        return rc;
-    for (int64_t r = a; r <= b; r++)
-        dst->indptr[r - a] = src->indptr[r] - base;
-    memcpy(dst->indices, src->indices + base, sizeof(int32_t) * (size_t)nnz);
-    memcpy(dst->counts, src->counts + base, sizeof(int32_t) * (size_t)nnz);
-    memcpy(dst->doc_index, src->doc_index + a, sizeof(int64_t) * (size_t)(b - a));
-    dst->num_docs = b - a;
-    dst->nnz = nnz;
-    return VAE_OK;
-}
-
-/* Reads this rank's documents for the steps from step_in_epoch on (up to window_steps, never past
- * the epoch) in one call, so that neighbouring rows coalesce into few HDF5 reads. */
-static int read_window(trainer *t)
-{
-    const int64_t per_epoch = plan_steps_per_epoch(&t->plan);
-    const int64_t first = t->step_in_epoch;
-    const int64_t steps = per_epoch - first < t->window_steps ? per_epoch - first : t->window_steps;
-    int64_t n = 0;
-    for (int64_t s = 0; s < steps; s++) {
-        int64_t lo, hi;
-        plan_rank_batch(&t->plan, first + s, t->rank, &lo, &hi);
-        t->win_row[s] = n;
-        for (int64_t pos = lo; pos < hi; pos++)
-            t->doc_list[n++] = plan_doc(&t->plan, t->epoch, pos);
-    }
-    t->win_row[steps] = n;
-    t->win_epoch = t->epoch;
-    t->win_first = first;
-    t->win_steps = steps;
-    return vae_corpus_read_docs(t->corpus, "train", t->doc_list, n, &t->window);
-}
-
-static int load_step_batch(trainer *t)
-{
-    const int in_window = t->win_steps > 0 && t->win_epoch == t->epoch && t->step_in_epoch >= t->win_first &&
-                          t->step_in_epoch < t->win_first + t->win_steps;
-    if (!in_window) {
-        int rc = read_window(t);
-        if (rc != VAE_OK) {
-            t->win_steps = 0;
-            return rc;
-        }
-    }
-    const int64_t s = t->step_in_epoch - t->win_first;
-    return copy_rows(&t->batch, &t->window, t->win_row[s], t->win_row[s + 1]);
-}
-
-/* Evaluation of a split sharded across ranks: each rank its contiguous range, in batches; sums
- * combined once. A local failure is agreed on after the single collective. */
-static int evaluate(trainer *t, const char *split, vae_figures *f, int *who)
-{
-    vae_split_info info;
-    int rc = vae_corpus_split_info(t->corpus, split, &info);
-    const int L = vae_model_config_of(t->model)->latent;
-    const size_t len = vae_eval_sums_len(L);
-    double *sums = vae_calloc_array(len, sizeof *sums);
-    if (rc == VAE_OK && !sums)
-        rc = VAE_ERR_NOMEM;
-    const int64_t D = rc == VAE_OK ? info.num_docs : 0;
-    const int64_t lo = D * t->rank / t->ranks, hi = D * (t->rank + 1) / t->ranks;
-    const int64_t cap = vae_model_max_batch(t->model);
-    for (int64_t a = lo; rc == VAE_OK && a < hi; a += cap) {
-        const int64_t n = hi - a < cap ? hi - a : cap;
-        for (int64_t i = 0; i < n; i++)
-            t->doc_list[i] = a + i;
-        rc = vae_corpus_read_docs(t->corpus, split, t->doc_list, n, &t->eval_docs);
-        if (rc == VAE_OK)
-            rc = vae_model_eval(t->model, &t->eval_docs, 1, VAE_EVAL_SEED, sums);
-    }
-    if (sums) {
-        int crc = vae_comm_sum_doubles(t->comm, sums, len);
-        rc = rc != VAE_OK ? rc : crc;
-    }
-    rc = vae_comm_agree(t->comm, rc, who);
-    if (rc == VAE_OK)
-        vae_figures_from_sums(sums, L, f);
-    free(sums);
-    return rc;
-}
-
-static void summary_line(trainer *t, json_buf *j)
-{
-    json_end(j);
-    if (t->summary && !j->failed) {
-        fprintf(t->summary, "%s\n", j->buf);
-        fflush(t->summary);
-    }
-}
-
-static void log_eval(trainer *t, const char *split, const vae_figures *f)
-{
-    if (!rank0(t))
-        return;
-    json_buf *j = &t->json;
-    json_begin(j);
-    json_str(j, "kind", "eval");
-    json_int(j, "step", t->step);
-    json_int(j, "epoch", t->epoch);
-    json_str(j, "split", split);
-    json_num(j, "ppl_doc", f->ppl_doc);
-    json_num(j, "ppl_corpus", f->ppl_corpus);
-    json_num(j, "recon", f->recon);
-    json_num(j, "kl", f->kl);
-    json_num(j, "elbo", f->elbo);
-    json_num(j, "recon_mean", f->recon_mean);
-    json_int(j, "active_units", f->active_units);
-    json_int(j, "empty_docs", (int64_t)f->empty_docs);
-    json_int(j, "docs", (int64_t)f->docs);
-    json_num(j, "wall_s", vae_wtime() - t->run_start);
-    summary_line(t, j);
-    if (!t->cfg->quiet)
-        fprintf(stderr, "vae-dist: step %lld eval %s: ppl_doc %.2f ppl_corpus %.2f kl %.3f active units %d\n",
-                (long long)t->step, split, f->ppl_doc, f->ppl_corpus, f->kl, f->active_units);
-}
-
-static int eval_and_log(trainer *t, int *who)
-{
-    vae_split_info info;
-    if (vae_corpus_split_info(t->corpus, "valid", &info) != VAE_OK || !info.present)
-        return VAE_OK;
-    vae_figures f;
-    int rc = evaluate(t, "valid", &f, who);
-    if (rc == VAE_OK)
-        log_eval(t, "valid", &f);
-    return rc;
-}
-
-static void log_train(trainer *t, const float *x, float beta)
-{
-    const double now = vae_wtime(), wall = now - t->t_interval_start;
-    if (rank0(t)) {
-        const double docs = x[X_DOCS] > 0 ? x[X_DOCS] : 1;
-        json_buf *j = &t->json;
-        json_begin(j);
-        json_str(j, "kind", "train");
-        json_int(j, "step", t->step);
-        json_int(j, "epoch", t->epoch);
-        json_num(j, "loss", x[X_LOSS] / docs);
-        json_num(j, "recon", x[X_RECON] / docs);
-        json_num(j, "kl", x[X_KL] / docs);
-        json_num(j, "beta", beta);
-        json_num(j, "docs_per_s", t->docs_interval / wall);
-        json_num(j, "tokens_per_s", t->tokens_interval / wall);
-        json_num(j, "wall_s", now - t->run_start);
-        json_num(j, "compute_s", t->t_compute);
-        json_num(j, "allreduce_s", t->t_comm);
-        json_num(j, "data_s", t->t_data);
-        summary_line(t, j);
-        if (!t->cfg->quiet) {
-            const double rate = (double)(t->step) / (now - t->run_start + 1e-9);
-            const double left = rate > 0 ? (double)(t->total_steps - t->step) / rate : 0;
-            fprintf(stderr, "vae-dist: step %lld/%lld epoch %lld loss %.3f docs/s %.0f eta %.0fs\n",
-                    (long long)t->step, (long long)t->total_steps, (long long)t->epoch,
-                    x[X_LOSS] / docs, t->docs_interval / wall, left);
-        }
-    }
-    t->t_data = t->t_compute = t->t_comm = 0;
-    t->docs_interval = t->tokens_interval = 0;
-    t->t_interval_start = now;
-}
-
-/* The corpus's tokenizer settings travel into checkpoints so vae-infer tokenizes new text alike. */
-static const char *const tokenizer_attrs[] = {"tokenizer", "tokenizer_min_len", "tokenizer_max_len",
-                                              "tokenizer_keep_digits", NULL};
-
-/* Rank 0 writes the checkpoint of the current position; all ranks agree on the outcome. */
-static int save_checkpoint(trainer *t, int *who)
-{
-    int rc = VAE_OK;
-    /* Each rank's moments are current on its own block only: gather them (all ranks take part). */
-    const size_t n = vae_model_num_params(t->model);
-    if (t->sharded && ((rc = vae_comm_allgather_floats(t->comm, t->optim->m, n)) != VAE_OK ||
-                       (rc = vae_comm_allgather_floats(t->comm, t->optim->v, n)) != VAE_OK))
-        return vae_comm_agree(t->comm, rc, who);
-    if (rank0(t)) {
-        char path[4096], values[4][64];
-        const char *attrs[2 * 4 + 1];
-        int na = 0;
-        for (int i = 0; tokenizer_attrs[i]; i++) {
-            int64_t iv;
-            if (vae_corpus_get_attr_str(t->corpus, tokenizer_attrs[i], values[i], sizeof values[i]) != VAE_OK) {
-                if (vae_corpus_get_attr_int(t->corpus, tokenizer_attrs[i], &iv) != VAE_OK)
-                    continue;
-                snprintf(values[i], sizeof values[i], "%lld", (long long)iv);
-            }
-            attrs[na++] = tokenizer_attrs[i];
-            attrs[na++] = values[i];
-        }
-        attrs[na] = NULL;
-        const char *const *words = NULL;
-        const int64_t *df, *tf;
-        rc = vae_corpus_vocab(t->corpus, &words, &df, &tf);
-        rundir_checkpoint_path(t->cfg->out_dir, t->step, path, sizeof path);
-        vae_checkpoint_data data = {.model = vae_model_config_of(t->model), .layout = vae_model_layout(t->model),
-                                    .params = vae_model_params(t->model), .m = t->optim->m, .v = t->optim->v,
-                                    .words = words, .attrs = attrs};
-        vae_checkpoint_state state = {.step = t->step, .epoch = t->epoch, .step_in_epoch = t->step_in_epoch,
-                                      .optim_t = t->optim->t, .seed = t->cfg->seed, .config_json = t->config_json};
-        if (rc == VAE_OK)
-            rc = vae_checkpoint_write(path, &data, &state);
-        if (rc == VAE_OK)
-            rc = rundir_commit_checkpoint(t->cfg->out_dir, path, t->cfg->keep_checkpoints);
-        if (rc == VAE_OK)
-            snprintf(t->last_checkpoint, sizeof t->last_checkpoint, "%s", path);
-    }
-    return vae_comm_agree(t->comm, rc, who);
-}
-
 /* Collective, after setup succeeded everywhere: with the sharded optimizer and every node holding
  * the same number of ranks, the model moves onto node-shared parameters and gradients (before any
  * parameter is set). VAE_NO_SHARED_MEMORY=1 keeps the flat MPI exchange (its tests use it). */
@@ -400,113 +81,15 @@ static int use_shared_memory(trainer *t, int *who)
     for (int r = 0; rc == VAE_OK && r < vae_comm_shared_size(t->shared); r++)
         t->block_terms[r] = vae_comm_shared_all_grads(t->shared)[r] + t->shard_lo;
     if (rc == VAE_OK)
-        rc = vae_model_new_on(&m, vae_model_config_of(t->model), vae_model_max_batch(t->model), X_COUNT,
+        rc = vae_model_new_on(&m, vae_model_config_of(t->model), vae_model_max_batch(t->model),
                               vae_comm_shared_params(t->shared), vae_comm_shared_grads(t->shared));
     if (rc == VAE_OK) {
         vae_model_free(t->model);
         t->model = m;
+        vae_free_ptr(&t->own_params);
+        vae_free_ptr(&t->own_grads);
     }
     return vae_comm_agree(t->comm, rc, who);
-}
-
-static int same_architecture(const vae_model_config *a, const vae_model_config *b)
-{
-    int same = a->vocab_size == b->vocab_size && a->latent == b->latent && a->num_enc == b->num_enc &&
-               a->num_dec == b->num_dec && a->activation == b->activation && a->input == b->input;
-    for (int i = 0; same && i < a->num_enc; i++)
-        same = a->enc_hidden[i] == b->enc_hidden[i];
-    for (int i = 0; same && i < a->num_dec; i++)
-        same = a->dec_hidden[i] == b->dec_hidden[i];
-    return same;
-}
-
-/* Rank 0 loads a checkpoint's parameters (and, to resume, its optimizer and position) after
- * checking that it fits this run: same architecture, same vocabulary as the corpus. */
-static int load_checkpoint(trainer *t, const char *path, int resume)
-{
-    vae_checkpoint *ck = NULL;
-    const char *const *ck_words = NULL, *const *words = NULL;
-    const int64_t *df, *tf;
-    int64_t V = 0;
-    int rc = vae_checkpoint_open(&ck, path);
-    if (rc != VAE_OK)
-        goto cleanup;
-    if (!same_architecture(vae_checkpoint_model(ck), vae_model_config_of(t->model))) {
-        rc = vae_fail(VAE_ERR_ARG, "%s: the checkpoint's model (latent, layers, activation, input transform or "
-                                   "vocabulary size) differs from this run's flags", path);
-        goto cleanup;
-    }
-    if ((rc = vae_checkpoint_vocab(ck, &ck_words, &V)) != VAE_OK ||
-        (rc = vae_corpus_vocab(t->corpus, &words, &df, &tf)) != VAE_OK)
-        goto cleanup;
-    for (int64_t w = 0; w < V; w++)
-        if (strcmp(words[w], ck_words[w]) != 0) {
-            rc = vae_fail(VAE_ERR_ARG, "%s: vocabulary differs from corpus %s at word %lld ('%s' vs '%s')", path,
-                          t->cfg->corpus, (long long)w, ck_words[w], words[w]);
-            goto cleanup;
-        }
-    if ((rc = vae_checkpoint_read_params(ck, vae_model_layout(t->model), vae_model_params(t->model))) != VAE_OK)
-        goto cleanup;
-    if (resume) {
-        const vae_checkpoint_state *s = vae_checkpoint_state_of(ck);
-        if (!vae_checkpoint_has_optimizer(ck)) {
-            rc = vae_fail(VAE_ERR_FORMAT, "%s: holds no optimizer state, so it cannot be resumed (use --init-from)", path);
-            goto cleanup;
-        }
-        if ((rc = vae_checkpoint_read_optimizer(ck, vae_model_layout(t->model), t->optim->m, t->optim->v)) != VAE_OK)
-            goto cleanup;
-        if (s->seed != t->cfg->seed) {
-            rc = vae_fail(VAE_ERR_ARG, "%s: was trained with --seed %llu, not %llu", path,
-                          (unsigned long long)s->seed, (unsigned long long)t->cfg->seed);
-            goto cleanup;
-        }
-        t->step = s->step;
-        t->epoch = s->epoch;
-        t->step_in_epoch = s->step_in_epoch;
-        t->optim->t = s->optim_t;
-    }
-cleanup:
-    vae_checkpoint_free(ck);
-    return rc;
-}
-
-/* Chooses the starting point on rank 0 (fresh, --resume or --init-from) and gives every rank the
- * same parameters, moments and position. */
-static int starting_point(trainer *t, int *who)
-{
-    const vae_train_config *c = t->cfg;
-    int rc = VAE_OK;
-    if (rank0(t)) {
-        char path[4096];
-        int found = 0;
-        if (c->resume && strcmp(c->resume, "auto") == 0)
-            rc = rundir_find_resume(c->out_dir, path, sizeof path, &found);
-        else if (c->resume) {
-            snprintf(path, sizeof path, "%s", c->resume);
-            found = 1;
-        } else if (rundir_has_checkpoints(c->out_dir))
-            rc = vae_fail(VAE_ERR_ARG, "%s already holds checkpoints: pass --resume auto to continue that run, "
-                                       "or choose another --out", c->out_dir);
-        vae_model_init_params(t->model, c->seed);
-        if (rc == VAE_OK && found) {
-            rc = load_checkpoint(t, path, 1);
-            if (rc == VAE_OK && !c->quiet)
-                fprintf(stderr, "vae-dist: resuming from %s at step %lld\n", path, (long long)t->step);
-        } else if (rc == VAE_OK && c->init_from)
-            rc = load_checkpoint(t, c->init_from, 0);
-    }
-    if ((rc = vae_comm_agree(t->comm, rc, who)) != VAE_OK)
-        return rc;
-    int64_t pos[4] = {t->step, t->epoch, t->step_in_epoch, t->optim->t};
-    const size_t n = vae_model_num_params(t->model);
-    if ((rc = vae_comm_broadcast(t->comm, pos, sizeof pos, 0)) != VAE_OK ||
-        (rc = t->shared ? vae_comm_shared_spread_params(t->shared, n)
-                        : vae_comm_broadcast(t->comm, vae_model_params(t->model), n * sizeof(float), 0)) != VAE_OK ||
-        (rc = vae_comm_broadcast(t->comm, t->optim->m, n * sizeof(float), 0)) != VAE_OK ||
-        (rc = vae_comm_broadcast(t->comm, t->optim->v, n * sizeof(float), 0)) != VAE_OK)
-        return rc;
-    t->step = pos[0], t->epoch = pos[1], t->step_in_epoch = pos[2], t->optim->t = pos[3];
-    return VAE_OK;
 }
 
 /* Opens the corpus and sizes everything once: no allocation inside a step beyond the first
@@ -542,23 +125,30 @@ static int setup(trainer *t)
         t->total_steps = c->max_steps;
     const int64_t max_rank = plan_max_rank_batch(&t->plan);
     const int64_t cap = max_rank > EVAL_BATCH_MIN ? max_rank : EVAL_BATCH_MIN;
-    if ((rc = vae_model_new(&t->model, &mc, (int)cap, X_COUNT)) != VAE_OK)
+    /* The model on the trainer's buffers: the gradients with room for the step's sums after them. */
+    vae_layout layout;
+    if ((rc = vae_layout_compute(&mc, &layout)) != VAE_OK)
+        return rc;
+    const size_t n = layout.num_params;
+    if (!(t->own_params = vae_calloc_array(n, sizeof(float))) ||
+        !(t->own_grads = vae_calloc_array(n + X_COUNT, sizeof(float))))
+        return VAE_ERR_NOMEM;
+    if ((rc = vae_model_new_on(&t->model, &mc, (int)cap, t->own_params, t->own_grads)) != VAE_OK ||
+        (rc = vae_evaluator_new(&t->evaluator, t->model)) != VAE_OK)
         return rc;
     t->sharded = c->shard_optimizer && t->ranks > 1;
-    if ((rc = vae_optim_new(&t->optim, &c->optim, vae_model_num_params(t->model))) != VAE_OK)
+    if ((rc = vae_optim_new(&t->optim, &c->optim, n)) != VAE_OK)
         return rc;
     if (t->sharded) {
-        const size_t n = vae_model_num_params(t->model);
         if (n > INT32_MAX)
             return vae_fail(VAE_ERR_ARG, "--shard-optimizer: the model has %zu parameters, more than 2^31 - 1", n);
         vae_comm_shard(t->comm, n, t->rank, &t->shard_lo, &t->shard_hi);
     }
     t->window_steps = WINDOW_DOCS / max_rank > 1 ? WINDOW_DOCS / max_rank : 1;
-    const int64_t list = t->window_steps * max_rank > cap ? t->window_steps * max_rank : cap;
-    if (!(t->doc_list = vae_malloc_array((size_t)list, sizeof *t->doc_list)) ||
+    if (!(t->doc_list = vae_malloc_array((size_t)(t->window_steps * max_rank), sizeof *t->doc_list)) ||
         !(t->win_row = vae_malloc_array((size_t)t->window_steps + 1, sizeof *t->win_row)))
         return VAE_ERR_NOMEM;
-    if ((rc = build_config_json(t)) != VAE_OK)
+    if ((rc = trainer_config_json(t, gradient_exchange(t))) != VAE_OK)
         return rc;
     if (rank0(t)) {
         char path[4200];
@@ -591,13 +181,15 @@ static void teardown(trainer *t)
         fclose(t->summary);
     vae_docs_free(&t->window);
     vae_docs_free(&t->batch);
-    vae_docs_free(&t->eval_docs);
     free(t->doc_list);
     free(t->win_row);
     free(t->config_json);
     json_free(&t->json);
     vae_optim_free(t->optim);
+    vae_evaluator_free(t->evaluator);
     vae_model_free(t->model);
+    free(t->own_params);
+    free(t->own_grads);
     free(t->block_terms);
     vae_comm_shared_free(t->shared);
     vae_corpus_free(t->corpus);
@@ -690,20 +282,21 @@ static int train_step(trainer *t, float **extras, int *local)
     float *grads = vae_model_grads(t->model);
     float *x = grads + vae_model_num_params(t->model);
     double t0 = vae_wtime();
-    int rc = load_step_batch(t);
+    int rc = trainer_load_step_batch(t);
     double t1 = vae_wtime();
     int64_t glo, ghi;
     plan_global_batch(&t->plan, t->step_in_epoch, &glo, &ghi);
     vae_step_opts o = {.beta = beta_at(c, t->step), .sample = c->latent_samples, .noise_seed = c->seed,
                        .noise_step = (uint64_t)t->step, .scale = 1.0f / (float)(ghi - glo)};
+    const vae_batch batch = {.docs = &t->batch};
     vae_loss_sums s = {0};
-    if (rc == VAE_OK && (rc = vae_model_forward(t->model, &t->batch, &o, &s)) == VAE_OK)
-        vae_model_backward(t->model, &t->batch, &o);
+    if (rc == VAE_OK && (rc = vae_model_forward(t->model, &batch, &o, &s)) == VAE_OK)
+        vae_model_backward(t->model, &batch, &o);
     *local = rc;
     x[X_LOSS] = (float)s.loss;
     x[X_RECON] = (float)s.recon;
     x[X_KL] = (float)s.kl;
-    x[X_DOCS] = (float)s.docs;
+    x[X_UNITS] = (float)s.units;
     x[X_TOKENS] = (float)s.tokens;
     x[X_FAILED] = rc != VAE_OK;
     const int sig = c->stop_signal ? *c->stop_signal : 0;
@@ -715,7 +308,7 @@ static int train_step(trainer *t, float **extras, int *local)
     t->t_compute += vae_wtime() - t1;
     *extras = x;
     rc = t->sharded ? sharded_exchange_update(t, x) : exchange_update(t);
-    t->docs_interval += x[X_DOCS];
+    t->units_interval += x[X_UNITS];
     t->tokens_interval += x[X_TOKENS];
     return rc;
 }
@@ -731,7 +324,7 @@ int vae_train_run(const vae_train_config *c, vae_comm *comm, int *stopped_by, in
     if (rc == VAE_OK)
         rc = use_shared_memory(t, failed_rank);
     if (rc == VAE_OK)
-        rc = starting_point(t, failed_rank);
+        rc = trainer_starting_point(t, failed_rank);
     const int64_t per_epoch = rc == VAE_OK ? plan_steps_per_epoch(&t->plan) : 1;
     int checkpointed = 0;
     while (rc == VAE_OK && t->step < t->total_steps) {
@@ -761,22 +354,22 @@ int vae_train_run(const vae_train_config *c, vae_comm *comm, int *stopped_by, in
         }
         checkpointed = 0;
         if (c->log_every > 0 && (t->step % c->log_every == 0 || t->step == t->total_steps))
-            log_train(t, x, beta);
+            trainer_log_train(t, x, beta);
         if (x[X_SIGTERM] > 0 || x[X_SIGUSR1] > 0) {
             *stopped_by = x[X_SIGTERM] > 0 ? SIGTERM : SIGUSR1;
             break;
         }
         if (c->eval_every > 0 && t->step % c->eval_every == 0 && t->step < t->total_steps)
-            rc = eval_and_log(t, failed_rank);
+            rc = trainer_eval_and_log(t, failed_rank);
         if (rc == VAE_OK && c->checkpoint_every > 0 && t->step % c->checkpoint_every == 0) {
-            rc = save_checkpoint(t, failed_rank);
+            rc = trainer_save_checkpoint(t, failed_rank);
             checkpointed = 1;
         }
     }
     if (rc == VAE_OK && !*stopped_by)
-        rc = eval_and_log(t, failed_rank);
+        rc = trainer_eval_and_log(t, failed_rank);
     if (rc == VAE_OK && !checkpointed)
-        rc = save_checkpoint(t, failed_rank);
+        rc = trainer_save_checkpoint(t, failed_rank);
     teardown(t);
     return rc;
 }

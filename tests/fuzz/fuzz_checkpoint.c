@@ -3,12 +3,13 @@
  *
  * A checkpoint begins with a 512-byte seal holding its size and the CRC-32 of the rest
  * (checkpoint.h), so a mutated file is nearly always refused at the seal. To get mutations past it,
- * the harness reseals most inputs itself (computing the CRC as src/checkpoint.c does); the others,
- * chosen by a hash of the bytes after the seal, go in as they are and exercise the seal's own
- * checks. Checked: a failure names the file; a checkpoint that opens describes a model whose
- * layout its tensors fill, with finite parameters, non-negative second moments, V valid words and a
- * consistent position; reading into a layout other than its own is refused. The seeds
- * (tests/fuzz/seeds/checkpoint/) are small checkpoints written by vae_checkpoint_write. */
+ * the harness reseals most inputs itself (computing the CRC as src/io/checkpoint_seal.c does); the
+ * others, chosen by a hash of the bytes after the seal, go in as they are and exercise the seal's
+ * own checks. Checked: a failure names the file; a checkpoint that opens describes a model whose
+ * layout its tensors fill, with finite parameters, non-negative second moments, V valid words, a
+ * consistent position, and running statistics when its family keeps any; reading into a layout
+ * other than its own is refused. The seeds (tests/fuzz/seeds/checkpoint/) are small checkpoints
+ * written by vae_checkpoint_write. */
 #include "fuzz_common.h"
 #include "fuzz_harnesses.h"
 
@@ -20,7 +21,7 @@
 
 #define FUZZ_SEAL_SIZE 512
 
-/* CRC-32 (zlib's), bitwise as in src/checkpoint.c's table. */
+/* CRC-32 (zlib's), bitwise as in src/io/checkpoint_seal.c's table. */
 static uint32_t fuzz_crc32(const uint8_t *p, size_t n)
 {
     static uint32_t table[256];
@@ -50,8 +51,9 @@ static void check_open(vae_checkpoint *c)
 {
     const vae_model_config *m = vae_checkpoint_model(c);
     const vae_checkpoint_state *s = vae_checkpoint_state_of(c);
-    vae_layout layout;
-    FUZZ_CHECK(vae_layout_compute(m, &layout) == VAE_OK, "the model of an open checkpoint: %s", vae_error_message());
+    vae_layout layout, state_layout;
+    FUZZ_CHECK(vae_layout_compute(m, &layout) == VAE_OK && vae_state_layout_compute(m, &state_layout) == VAE_OK,
+               "the model of an open checkpoint: %s", vae_error_message());
     FUZZ_CHECK(s->step >= 0 && s->epoch >= 0 && s->step_in_epoch >= 0 && s->optim_t >= 0 &&
                    s->step_in_epoch <= s->step && s->optim_t <= s->step,
                "position step %lld epoch %lld", (long long)s->step, (long long)s->epoch);
@@ -66,6 +68,11 @@ static void check_open(vae_checkpoint *c)
     float *p = calloc(n, sizeof *p), *mm = calloc(n, sizeof *mm), *v = calloc(n, sizeof *v);
     FUZZ_CHECK(p && mm && v, "out of memory for %zu parameters", n);
     FUZZ_CHECK(vae_checkpoint_read_params(c, &layout, p) == VAE_OK, "%s", vae_error_message());
+    float *state = calloc(state_layout.num_params + 1, sizeof *state);
+    FUZZ_CHECK(state && vae_checkpoint_read_state(c, &state_layout, state) == VAE_OK, "%s", vae_error_message());
+    for (size_t i = 0; i < state_layout.num_params; i++)
+        FUZZ_CHECK(isfinite(state[i]), "statistic %zu is %g", i, (double)state[i]);
+    free(state);
     for (size_t i = 0; i < n; i++)
         FUZZ_CHECK(isfinite(p[i]), "parameter %zu is %g", i, (double)p[i]);
     if (vae_checkpoint_has_optimizer(c)) {
@@ -78,7 +85,7 @@ static void check_open(vae_checkpoint *c)
     }
     /* Another architecture's layout is refused, never copied. */
     vae_model_config other = *m;
-    other.latent = m->latent == 1 ? 2 : m->latent - 1;
+    other.vocab_size = m->vocab_size == 1 ? 2 : m->vocab_size - 1;
     vae_layout wrong;
     if (vae_layout_compute(&other, &wrong) == VAE_OK && wrong.num_params <= n)
         FUZZ_CHECK(vae_checkpoint_read_params(c, &wrong, p) == VAE_ERR_ARG, "another layout accepted");

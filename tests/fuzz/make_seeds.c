@@ -121,13 +121,18 @@ static void corpus_seeds(void)
     vae_corpus_writer_free(w);
 }
 
-static void checkpoint_seed(const char *name, const vae_model_config *m, int moments, const char *const *attrs)
+static void checkpoint_seed(const char *name, const char *const *settings, int moments, const char *const *attrs)
 {
     static const char *const words[5] = {"apple", "na\xC3\xAFve", "cat", "dog", "\xE6\x97\xA5\xE6\x9C\xAC"};
     char path[4096];
+    vae_model_config mc;
     vae_layout l;
-    if (vae_layout_compute(m, &l) != VAE_OK)
+    int ok = vae_model_config_init(&mc, "bow", 5) == VAE_OK;
+    for (int i = 0; ok && settings[i]; i += 2)
+        ok = vae_model_config_set(&mc, settings[i], settings[i + 1]) == VAE_OK;
+    if (!ok || vae_layout_compute(&mc, &l) != VAE_OK)
         die(name);
+    const vae_model_config *m = &mc;
     float *p = calloc(l.num_params, sizeof *p), *mm = calloc(l.num_params, sizeof *mm),
           *v = calloc(l.num_params, sizeof *v);
     if (!p || !mm || !v)
@@ -152,17 +157,11 @@ static void checkpoint_seed(const char *name, const vae_model_config *m, int mom
 static void checkpoint_seeds(void)
 {
     static const char *const attrs[] = {"tokenizer", "letters-v1", "tokenizer_min_len", "2", NULL};
-    vae_model_config m = {.vocab_size = 5, .latent = 2, .num_enc = 1, .enc_hidden = {3}, .num_dec = 0,
-                          .activation = VAE_ACT_RELU, .input = VAE_INPUT_LOG1P};
-    checkpoint_seed("adam.h5", &m, 1, attrs);
-    m.num_enc = 2;
-    m.enc_hidden[1] = 2;
-    m.num_dec = 1;
-    m.dec_hidden[0] = 3;
-    m.latent = 1;
-    m.activation = VAE_ACT_TANH;
-    m.input = VAE_INPUT_L1;
-    checkpoint_seed("no_moments.h5", &m, 0, NULL);
+    static const char *const small[] = {"latent", "2", "encoder_hidden", "3", "decoder_hidden", "", NULL};
+    static const char *const deeper[] = {"latent", "1", "encoder_hidden", "3,2", "decoder_hidden", "3",
+                                         "activation", "tanh", "input_transform", "l1", NULL};
+    checkpoint_seed("adam.h5", small, 1, attrs);
+    checkpoint_seed("no_moments.h5", deeper, 0, NULL);
 }
 
 int main(int argc, char **argv)

@@ -191,7 +191,7 @@ done
 ok "non-finite loss stops cleanly: $(grep -o 'non-finite[^:]*' <<<"$msg" | head -1)"
 
 # Bad flags: exit 2 with one line naming the flag, from every rank count; nothing created.
-for args in "--batch-size 0" "--bogus 1" "--activation gelu" "--lr abc" "--encoder-hidden 5,x"; do
+for args in "--batch-size 0" "--bogus 1" "--activation gelu" "--lr abc" "--encoder-hidden 5,x" "--model nosuch"; do
   set +e; msg=$(mpi 2 "$bin/vae-dist" --corpus "$work/c.h5" --out "$work/bad" $args 2>&1); rc=$?; set -e
   [ $rc -eq 2 ] || fail "'$args': exit $rc"
   # mpirun adds its own report of a non-zero exit; ours is the one vae-dist line.

@@ -231,15 +231,15 @@ static void empty_docs_case(void)
 
     /* The model over a batch of them: empty documents have no reconstruction term. */
     vae_model_config cfg;
-    vae_model_config_default(&cfg, 2);
+    CHILD_OK(vae_model_config_init(&cfg, "bow", 2));
     vae_model *m = NULL;
     vae_loss_sums s;
-    CHILD_OK(vae_model_new(&m, &cfg, 5, 0));
+    CHILD_OK(vae_model_new(&m, &cfg, 5));
     vae_model_init_params(m, 1);
     CHILD_OK(vae_corpus_read_docs(c, "train", rows, 5, &d));
     vae_step_opts o = {.beta = 1, .sample = 1, .noise_seed = 1, .noise_step = 0, .scale = 0.2f};
-    CHILD_OK(vae_model_forward(m, &d, &o, &s));
-    CHILD_CHECK(s.docs == 5 && s.tokens == 0 && s.recon == 0 && isfinite(s.loss), "loss %g", s.loss);
+    CHILD_OK(vae_model_forward(m, &(vae_batch){.docs = &d}, &o, &s));
+    CHILD_CHECK(s.units == 5 && s.tokens == 0 && s.recon == 0 && isfinite(s.loss), "loss %g", s.loss);
     vae_model_free(m);
     free(many);
     vae_docs_free(&d);
@@ -295,19 +295,20 @@ static void long_document_case(void)
     CHILD_CHECK(d.counts[d.nnz - 1] == INT32_MAX, "document 2");
 
     /* The model: finite loss for each input transform; tokens summed without overflow. */
+    static const char *const inputs[] = {"log1p", "counts", "l1"};
     for (int input = 0; input < 3; input++) {
         vae_model_config cfg;
-        vae_model_config_default(&cfg, V);
-        cfg.input = (vae_input_transform)input;
+        CHILD_OK(vae_model_config_init(&cfg, "bow", V));
+        CHILD_OK(vae_model_config_set(&cfg, "input_transform", inputs[input]));
         vae_model *m = NULL;
         vae_loss_sums s;
-        CHILD_OK(vae_model_new(&m, &cfg, 3, 0));
+        CHILD_OK(vae_model_new(&m, &cfg, 3));
         vae_model_init_params(m, 1);
         vae_step_opts o = {.beta = 1, .sample = 0, .noise_seed = 1, .noise_step = 0, .scale = 1.0f / 3};
-        const int rc = vae_model_forward(m, &d, &o, &s);
+        const int rc = vae_model_forward(m, &(vae_batch){.docs = &d}, &o, &s);
         /* counts as raw input (10^9 and more) may overflow float activations: then refused, not NaN. */
         CHILD_CHECK(rc == VAE_OK || rc == VAE_ERR_NUMERIC, "forward with input %d: %d", input, rc);
-        if (rc == VAE_OK && input != VAE_INPUT_COUNTS)
+        if (rc == VAE_OK && strcmp(inputs[input], "counts") != 0)
             CHILD_CHECK(isfinite(s.loss) && s.loss > 0 && s.tokens == (double)total, "input %d: loss %g tokens %g",
                         input, s.loss, s.tokens);
         vae_model_free(m);
@@ -412,17 +413,16 @@ static void vocab_1e6_case(void)
 
     /* A model over 10^6 words, a forward pass over both rows, a checkpoint written and read back. */
     vae_model_config cfg;
-    vae_model_config_default(&cfg, V);
-    cfg.num_enc = 1;
-    cfg.enc_hidden[0] = 8;
-    cfg.num_dec = 0;
-    cfg.latent = 2;
+    CHILD_OK(vae_model_config_init(&cfg, "bow", V));
+    CHILD_OK(vae_model_config_set(&cfg, "encoder_hidden", "8"));
+    CHILD_OK(vae_model_config_set(&cfg, "decoder_hidden", ""));
+    CHILD_OK(vae_model_config_set(&cfg, "latent", "2"));
     vae_model *m = NULL;
     vae_loss_sums s;
-    CHILD_OK(vae_model_new(&m, &cfg, 2, 0));
+    CHILD_OK(vae_model_new(&m, &cfg, 2));
     vae_model_init_params(m, 3);
     vae_step_opts o = {.beta = 1, .sample = 1, .noise_seed = 1, .noise_step = 0, .scale = 0.5f};
-    CHILD_OK(vae_model_forward(m, &d, &o, &s));
+    CHILD_OK(vae_model_forward(m, &(vae_batch){.docs = &d}, &o, &s));
     CHILD_CHECK(isfinite(s.loss) && s.loss > 0, "loss %g", s.loss);
     path_in(ckpt, sizeof ckpt, "vocab-ckpt.h5");
     vae_checkpoint_data data = {.model = vae_model_config_of(m), .layout = vae_model_layout(m),

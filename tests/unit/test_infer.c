@@ -1,5 +1,5 @@
-/* vae-infer's scoring (src/infer.c) on tiny hand-set models and hand-worked tables: top-k order and
- * ties, topics ranked by the rise of probability, NPMI of single pairs and of topics
+/* vae-infer's scoring (src/infer/score.c) on tiny hand-set models and hand-worked tables: top-k
+ * order and ties, topics ranked by the rise of probability, NPMI of single pairs and of topics
  * counted over documents in batches, diversity, generation (keyed by the documented streams,
  * reproducible, inverse CDF right, temperature), and keywords chosen by contrast among the
  * document's words. */
@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -43,16 +44,24 @@ static float *weight_at(vae_model *m, const char *name, int64_t r, int64_t c)
 
 /* z straight to the output layer (log p(w | z) = W z + b - lse), all encoder weights zero so that
  * every document's mu is enc.mu.bias = mu. */
-static vae_model *hand_model(const float *bias, const float *mu, int max_batch)
+/* A bow model over `words` words with `latent` units, one encoder layer of 3 and no decoder layer. */
+static vae_model *linear_decoder_model(int64_t words, int latent, int max_batch)
 {
     vae_model_config cfg;
-    vae_model_config_default(&cfg, V);
-    cfg.latent = L;
-    cfg.num_enc = 1;
-    cfg.enc_hidden[0] = 3;
-    cfg.num_dec = 0;
+    char text[16];
+    snprintf(text, sizeof text, "%d", latent);
+    assert_int_equal(vae_model_config_init(&cfg, "bow", words), VAE_OK);
+    assert_int_equal(vae_model_config_set(&cfg, "latent", text), VAE_OK);
+    assert_int_equal(vae_model_config_set(&cfg, "encoder_hidden", "3"), VAE_OK);
+    assert_int_equal(vae_model_config_set(&cfg, "decoder_hidden", ""), VAE_OK);
     vae_model *m = NULL;
-    assert_int_equal(vae_model_new(&m, &cfg, max_batch, 0), VAE_OK);
+    assert_int_equal(vae_model_new(&m, &cfg, max_batch), VAE_OK);
+    return m;
+}
+
+static vae_model *hand_model(const float *bias, const float *mu, int max_batch)
+{
+    vae_model *m = linear_decoder_model(V, L, max_batch);
     float *b = tensor(m, "dec.out.bias");
     for (int v = 0; v < V; v++) {
         *weight_at(m, "dec.out.weight", v, 0) = w_unit0[v];
@@ -217,14 +226,7 @@ static void test_generate_reproducible_and_in_vocabulary(void **state)
 static void test_generate_z_from_documented_stream(void **state)
 {
     /* Two words, one unit: p(word 0 | z) = sigmoid(40 z), so the words tell the sign of z. */
-    vae_model_config cfg;
-    vae_model_config_default(&cfg, 2);
-    cfg.latent = 1;
-    cfg.num_enc = 1;
-    cfg.enc_hidden[0] = 2;
-    cfg.num_dec = 0;
-    vae_model *m = NULL;
-    assert_int_equal(vae_model_new(&m, &cfg, 2, 0), VAE_OK);
+    vae_model *m = linear_decoder_model(2, 1, 2);
     *weight_at(m, "dec.out.weight", 0, 0) = 20.0f;
     *weight_at(m, "dec.out.weight", 1, 0) = -20.0f;
     for (int64_t doc = 0; doc < 40; doc++) {
@@ -290,10 +292,12 @@ static void test_keywords_by_contrast(void **state)
     assert_int_equal(count[1], 0);
     assert_int_equal(count[2], 1);
     assert_int_equal(kw[4], 1);
-    /* The encoder's mu is what infer_encode_docs leaves for encode. */
-    assert_int_equal(infer_encode_docs(m, &d), VAE_OK);
-    near(vae_model_mu(m)[2 * L], 1.0f, 0);
-    near(vae_model_mu(m)[2 * L + 1], 0.0f, 0);
+    /* The encoder's mu, which encode writes: enc.mu.bias for every document. */
+    float enc_mu[3 * L], enc_logvar[3 * L];
+    assert_int_equal(vae_model_encode(m, &(vae_batch){.docs = &d}, enc_mu, enc_logvar), VAE_OK);
+    near(enc_mu[2 * L], 1.0f, 0);
+    near(enc_mu[2 * L + 1], 0.0f, 0);
+    near(enc_logvar[0], 0.0f, 0);
     vae_model_free(m);
 }
 

@@ -1,8 +1,10 @@
-/* The model against an independent reference: a dense, double-precision implementation of SPEC's
- * model written here from the formulas, whose central finite differences check every gradient
- * tensor of the C model, for every activation and input transform, with and without decoder
- * hidden layers. Also: log-softmax on extreme logits, figures of a hand-worked case, KL against
- * Monte Carlo, layout names and shapes. */
+/* The model interface and its family bow against an independent reference: a dense,
+ * double-precision implementation of SPEC's model written here from the formulas, whose central
+ * finite differences check every gradient tensor of the C model, for every activation and input
+ * transform, with and without decoder hidden layers. Also: the family registry and the settings'
+ * text forms, a model on caller buffers that never touches what follows the gradients, log-softmax
+ * on extreme logits, figures of a hand-worked case, KL against Monte Carlo, layout names and
+ * shapes. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,10 +14,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "layers.h"
 #include "blas.h"
+#include "bow.h"
 #include "threads.h"
-#include "vae/model.h"
+#include "vae/family.h"
 #include "vae/rng.h"
 
 /* A small batch: 3 documents over V = 9 words, one of them long, with varied counts. */
@@ -59,7 +61,7 @@ static void ref_linear(const double *p, const vae_layout *l, int layer, const do
 }
 
 /* sum_d (recon_d + beta kl_d) in double, straight from SPEC's formulas with a dense input. */
-static double ref_loss(const vae_model_config *c, const vae_layout *l, const double *p, const vae_docs *d,
+static double ref_loss(const vae_bow_config *c, const vae_layout *l, const double *p, const vae_docs *d,
                        const float *eps, double beta)
 {
     const int64_t V = c->vocab_size;
@@ -113,25 +115,32 @@ static double ref_loss(const vae_model_config *c, const vae_layout *l, const dou
     return total;
 }
 
+static void set(vae_model_config *c, const char *key, const char *text)
+{
+    if (vae_model_config_set(c, key, text) != VAE_OK)
+        fail_msg("%s = '%s': %s", key, text, vae_error_message());
+}
+
 static void config_small(vae_model_config *c, vae_activation a, vae_input_transform t, int num_dec)
 {
-    vae_model_config_default(c, 9);
-    c->latent = 3;
-    c->num_enc = 2;
-    c->enc_hidden[0] = 6, c->enc_hidden[1] = 5;
-    c->num_dec = num_dec;
-    c->dec_hidden[0] = 4, c->dec_hidden[1] = 7;
-    c->activation = a;
-    c->input = t;
+    static const char *const dec[] = {"", "4", "4,7"};
+    assert_int_equal(vae_model_config_init(c, "bow", 9), VAE_OK);
+    set(c, "latent", "3");
+    set(c, "encoder_hidden", "6,5");
+    set(c, "decoder_hidden", dec[num_dec]);
+    set(c, "activation", vae_activation_names[a]);
+    set(c, "input_transform", vae_input_transform_names[t]);
 }
 
 /* Compares the model's loss and every gradient tensor with the reference's central differences. */
 static void check_gradients(vae_activation a, vae_input_transform t, int num_dec, int sample)
 {
-    vae_model_config c;
-    config_small(&c, a, t, num_dec);
+    vae_model_config mc;
+    vae_bow_config c;
+    config_small(&mc, a, t, num_dec);
+    vae_bow_config_of(&mc, &c);
     vae_model *m = NULL;
-    assert_int_equal(vae_model_new(&m, &c, 4, 0), VAE_OK);
+    assert_int_equal(vae_model_new(&m, &mc, 4), VAE_OK);
     vae_model_init_params(m, 7);
     const vae_layout *l = vae_model_layout(m);
     const size_t P = l->num_params;
@@ -146,14 +155,15 @@ static void check_gradients(vae_activation a, vae_input_transform t, int num_dec
         p[i] = pf[i];
 
     vae_docs d = small_batch();
+    const vae_batch b = {.docs = &d};
     const float scale = 0.25f, beta = 0.7f;
     vae_step_opts o = {.beta = beta, .sample = sample, .noise_seed = 5, .noise_step = 9, .scale = scale};
     vae_loss_sums s;
-    assert_int_equal(vae_model_forward(m, &d, &o, &s), VAE_OK);
+    assert_int_equal(vae_model_forward(m, &b, &o, &s), VAE_OK);
     float *stale = vae_model_grads(m);
     for (size_t i = 0; i < P; i++)
         stale[i] = 7.0f; /* backward replaces what the buffer held: none of this may survive */
-    vae_model_backward(m, &d, &o);
+    vae_model_backward(m, &b, &o);
 
     float eps[3 * 3] = {0};
     if (sample)
@@ -213,7 +223,7 @@ static vae_model *small_model(void)
     vae_model_config c;
     config_small(&c, VAE_ACT_RELU, VAE_INPUT_LOG1P, 2);
     vae_model *m = NULL;
-    assert_int_equal(vae_model_new(&m, &c, 4, 0), VAE_OK);
+    assert_int_equal(vae_model_new(&m, &c, 4), VAE_OK);
     vae_model_init_params(m, 3);
     return m;
 }
@@ -224,15 +234,16 @@ static void test_empty_batch_zero_gradient(void **state)
     (void)state;
     vae_model *m = small_model();
     vae_docs d = small_batch();
+    const vae_batch b = {.docs = &d};
     vae_step_opts o = {.beta = 1.0f, .sample = 1, .noise_seed = 1, .noise_step = 1, .scale = 1.0f};
     vae_loss_sums s;
-    assert_int_equal(vae_model_forward(m, &d, &o, &s), VAE_OK);
-    vae_model_backward(m, &d, &o);
+    assert_int_equal(vae_model_forward(m, &b, &o, &s), VAE_OK);
+    vae_model_backward(m, &b, &o);
     d.num_docs = 0;
     d.nnz = 0;
-    assert_int_equal(vae_model_forward(m, &d, &o, &s), VAE_OK);
-    assert_true(s.docs == 0.0 && s.loss == 0.0);
-    vae_model_backward(m, &d, &o);
+    assert_int_equal(vae_model_forward(m, &b, &o, &s), VAE_OK);
+    assert_true(s.units == 0.0 && s.loss == 0.0);
+    vae_model_backward(m, &b, &o);
     const float *g = vae_model_grads(m);
     for (size_t i = 0; i < vae_model_num_params(m); i++)
         assert_true(g[i] == 0.0f);
@@ -283,7 +294,7 @@ static void test_layout_names_and_shapes(void **state)
 {
     (void)state;
     vae_model_config c;
-    vae_model_config_default(&c, 10000);
+    assert_int_equal(vae_model_config_init(&c, "bow", 10000), VAE_OK);
     vae_layout l;
     assert_int_equal(vae_layout_compute(&c, &l), VAE_OK);
     const char *names[] = {"enc.0.weight", "enc.0.bias", "enc.1.weight", "enc.1.bias", "enc.mu.weight",
@@ -305,9 +316,13 @@ static void test_layout_names_and_shapes(void **state)
     assert_ptr_equal(vae_layout_find(&l, "dec.out.bias"), &l.tensors[13]);
     for (int i = 0; i < 14; i++) /* enc.0.weight is word-major, dec.out.weight [last, V] */
         assert_int_equal(l.tensors[i].transposed, i == 0 || i == 12);
-    c.num_enc = 0;
-    assert_int_not_equal(vae_layout_compute(&c, &l), VAE_OK);
-    assert_non_null(strstr(vae_error_message(), "--encoder-hidden"));
+    vae_layout stats;
+    assert_int_equal(vae_state_layout_compute(&c, &stats), VAE_OK);
+    assert_int_equal(stats.num_tensors, 0); /* bow keeps no running statistics */
+    assert_int_equal(stats.num_params, 0);
+    c.vocab_size = 0;
+    assert_int_equal(vae_layout_compute(&c, &l), VAE_ERR_ARG);
+    assert_non_null(strstr(vae_error_message(), "vocabulary size 0"));
 }
 
 /* A transposed tensor's element (r, c) lives at offset + c * rows + r; the [rows, cols] form
@@ -316,8 +331,8 @@ static void test_tensor_transposed_views(void **state)
 {
     (void)state;
     vae_model_config c;
-    vae_model_config_default(&c, 5);
-    c.enc_hidden[0] = 3;
+    assert_int_equal(vae_model_config_init(&c, "bow", 5), VAE_OK);
+    set(&c, "encoder_hidden", "3,64");
     vae_layout l;
     assert_int_equal(vae_layout_compute(&c, &l), VAE_OK);
     const vae_tensor *w = vae_layout_find(&l, "enc.0.weight"), *b = vae_layout_find(&l, "enc.0.bias");
@@ -382,13 +397,12 @@ static void test_figures_hand_worked(void **state)
 {
     (void)state;
     vae_model_config c;
-    vae_model_config_default(&c, 2);
-    c.latent = 2;
-    c.num_enc = 1;
-    c.enc_hidden[0] = 2;
-    c.num_dec = 0;
+    assert_int_equal(vae_model_config_init(&c, "bow", 2), VAE_OK);
+    set(&c, "latent", "2");
+    set(&c, "encoder_hidden", "2");
+    set(&c, "decoder_hidden", "");
     vae_model *m = NULL;
-    assert_int_equal(vae_model_new(&m, &c, 4, 0), VAE_OK);
+    assert_int_equal(vae_model_new(&m, &c, 4), VAE_OK);
     const vae_layout *l = vae_model_layout(m);
     float *p = vae_model_params(m);
     const vae_tensor *ob = vae_layout_find(l, "dec.out.bias");
@@ -399,21 +413,26 @@ static void test_figures_hand_worked(void **state)
     int64_t idx[] = {0, 1, 2};
     vae_docs d = {.num_docs = 3, .nnz = 2, .indptr = (int64_t *)indptr, .indices = indices,
                   .counts = counts, .doc_index = idx};
+    const vae_batch b = {.docs = &d};
     double sums[VAE_SUM_FIXED + 4] = {0};
-    assert_int_equal(vae_model_eval(m, &d, 3, VAE_EVAL_SEED, sums), VAE_OK);
+    assert_int_equal(vae_model_eval_sums_len(m), VAE_SUM_FIXED + 4);
+    assert_int_equal(vae_model_eval(m, &b, 3, VAE_EVAL_SEED, sums), VAE_OK);
     vae_figures f;
-    vae_figures_from_sums(sums, 2, &f);
+    vae_model_figures(m, sums, &f);
     const double r0 = -2 * log(0.75), r1 = -log(0.25);
-    assert_float_equal(f.docs, 2, 0);
-    assert_float_equal(f.empty_docs, 1, 0);
-    assert_float_equal(f.tokens, 3, 0);
-    assert_float_equal(f.kl, 0, 1e-9);
-    assert_float_equal(f.recon, (r0 + r1) / 2, 1e-5);
-    assert_float_equal(f.recon_mean, (r0 + r1) / 2, 1e-5);
-    assert_float_equal(f.elbo, -(r0 + r1) / 2, 1e-5);
-    assert_float_equal(f.ppl_doc, exp((r0 / 2 + r1 / 1) / 2), 1e-4);
-    assert_float_equal(f.ppl_corpus, exp((r0 + r1) / 3), 1e-4);
-    assert_int_equal(f.active_units, 0);
+    /* SPEC's figures, in the order vae-infer eval reports them. */
+    static const char *const names[] = {"docs", "empty_docs", "tokens", "recon", "kl", "elbo", "recon_mean",
+                                        "ppl_doc", "ppl_corpus", "active_units"};
+    const double want[] = {2, 1, 3, (r0 + r1) / 2, 0, -(r0 + r1) / 2, (r0 + r1) / 2, exp((r0 / 2 + r1 / 1) / 2),
+                           exp((r0 + r1) / 3), 0};
+    assert_int_equal(f.count, 10);
+    for (int i = 0; i < 10; i++) {
+        assert_string_equal(f.of[i].name, names[i]);
+        assert_ptr_equal(vae_figures_find(&f, names[i]), &f.of[i]);
+        assert_int_equal(f.of[i].integer, i < 3 || i == 9);
+        assert_float_equal(f.of[i].value, want[i], 1e-4 * fabs(want[i]) + 1e-9);
+    }
+    assert_null(vae_figures_find(&f, "nll"));
     vae_model_free(m);
 }
 
@@ -444,20 +463,20 @@ static void test_noise_independent_of_batch_position(void **state)
     vae_step_opts o = {.beta = 1, .sample = 1, .noise_seed = 77, .noise_step = 4, .scale = 1};
     vae_docs d = small_batch();
     vae_loss_sums all, one, rest;
-    assert_int_equal(vae_model_forward(m, &d, &o, &all), VAE_OK);
+    assert_int_equal(vae_model_forward(m, &(vae_batch){.docs = &d}, &o, &all), VAE_OK);
     /* The last document alone, then the first two alone. */
     const int64_t ip_last[] = {0, 5}, ip_first[] = {0, 3, 4};
     vae_docs last = {.num_docs = 1, .nnz = 5, .indptr = (int64_t *)ip_last, .indices = (int32_t *)doc_indices + 4,
                      .counts = (int32_t *)doc_counts + 4, .doc_index = (int64_t *)doc_index + 2};
     vae_docs first = {.num_docs = 2, .nnz = 4, .indptr = (int64_t *)ip_first, .indices = (int32_t *)doc_indices,
                       .counts = (int32_t *)doc_counts, .doc_index = (int64_t *)doc_index};
-    assert_int_equal(vae_model_forward(m, &last, &o, &one), VAE_OK);
-    assert_int_equal(vae_model_forward(m, &first, &o, &rest), VAE_OK);
+    assert_int_equal(vae_model_forward(m, &(vae_batch){.docs = &last}, &o, &one), VAE_OK);
+    assert_int_equal(vae_model_forward(m, &(vae_batch){.docs = &first}, &o, &rest), VAE_OK);
     assert_true(fabs(all.loss - (one.loss + rest.loss)) < 1e-4 * fabs(all.loss));
     /* A different step draws different noise. */
     o.noise_step = 5;
     vae_loss_sums other;
-    assert_int_equal(vae_model_forward(m, &d, &o, &other), VAE_OK);
+    assert_int_equal(vae_model_forward(m, &(vae_batch){.docs = &d}, &o, &other), VAE_OK);
     assert_true(fabs(other.loss - all.loss) > 1e-6);
     vae_model_free(m);
 }
@@ -468,13 +487,177 @@ static void test_batch_capacity_enforced(void **state)
     vae_model_config c;
     config_small(&c, VAE_ACT_RELU, VAE_INPUT_LOG1P, 2);
     vae_model *m = NULL;
-    assert_int_equal(vae_model_new(&m, &c, 2, 0), VAE_OK);
+    assert_int_equal(vae_model_new(&m, &c, 2), VAE_OK);
     vae_docs d = small_batch();
     vae_step_opts o = {.beta = 1, .sample = 0, .scale = 1};
     vae_loss_sums s;
-    assert_int_equal(vae_model_forward(m, &d, &o, &s), VAE_ERR_ARG);
+    assert_int_equal(vae_model_forward(m, &(vae_batch){.docs = &d}, &o, &s), VAE_ERR_ARG);
     assert_non_null(strstr(vae_error_message(), "capacity"));
+    float z[3 * 3] = {0}, logp[3 * 9];
+    assert_int_equal(vae_model_decode(m, z, 3, logp), VAE_ERR_ARG);
+    assert_non_null(strstr(vae_error_message(), "capacity"));
+    /* A batch without the family's unit: bow reads documents. */
+    vae_seqs q;
+    vae_seqs_init(&q);
+    assert_int_equal(vae_model_forward(m, &(vae_batch){.seqs = &q}, &o, &s), VAE_ERR_ARG);
+    assert_non_null(strstr(vae_error_message(), "the bow model takes a batch of documents"));
     vae_model_free(m);
+}
+
+/* The registry finds bow, lists it, and refuses an unknown name with a message naming it. */
+static void test_family_registry(void **state)
+{
+    (void)state;
+    const vae_family *f = NULL;
+    assert_int_equal(vae_family_find("bow", &f), VAE_OK);
+    assert_string_equal(f->name, "bow");
+    assert_int_equal(f->unit, VAE_UNIT_DOCS);
+    assert_non_null(f->decode);
+    int listed = 0;
+    for (int i = 0; vae_family_at(i); i++)
+        listed += vae_family_at(i) == f;
+    assert_int_equal(listed, 1);
+    assert_null(vae_family_at(-1));
+    vae_error_clear();
+    assert_int_equal(vae_family_find("nosuch", &f), VAE_ERR_ARG);
+    assert_null(f);
+    assert_non_null(strstr(vae_error_message(), "'nosuch'"));
+    assert_non_null(strstr(vae_error_message(), "bow"));
+    vae_model_config c;
+    vae_error_clear();
+    assert_int_equal(vae_model_config_init(&c, "nosuch", 9), VAE_ERR_ARG);
+    assert_non_null(strstr(vae_error_message(), "'nosuch'"));
+}
+
+/* The index of setting key in c's family. */
+static int setting(const vae_model_config *c, const char *key)
+{
+    for (int i = 0; i < c->family->num_settings; i++)
+        if (strcmp(c->family->settings[i].key, key) == 0)
+            return i;
+    fail_msg("no setting %s", key);
+    return -1;
+}
+
+static void refused(vae_model_config *c, const char *key, const char *text, const char *what)
+{
+    vae_error_clear();
+    if (vae_model_config_set(c, key, text) != VAE_ERR_ARG)
+        fail_msg("%s = '%s' was accepted", key, text);
+    if (!strstr(vae_error_message(), what))
+        fail_msg("%s = '%s': message '%s' lacks '%s'", key, text, vae_error_message(), what);
+}
+
+/* Settings read from their text form and written back; what is not a value is refused, keeping the
+ * value before; a configuration filled by hand is checked before a layout; differences named. */
+static void test_settings_text_forms(void **state)
+{
+    (void)state;
+    vae_model_config c, d;
+    char text[64], why[256];
+    assert_int_equal(vae_model_config_init(&c, "bow", 9), VAE_OK);
+    static const char *const keys[] = {"latent", "encoder_hidden", "decoder_hidden", "activation",
+                                       "input_transform"};
+    static const char *const defaults[] = {"32", "128,64", "64,128", "relu", "log1p"};
+    assert_int_equal(c.family->num_settings, 5);
+    for (int i = 0; i < 5; i++) {
+        assert_string_equal(c.family->settings[i].key, keys[i]);
+        vae_model_config_text(&c, i, text, sizeof text);
+        assert_string_equal(text, defaults[i]);
+    }
+    const int latent = setting(&c, "latent"), enc = setting(&c, "encoder_hidden"), dec = setting(&c, "decoder_hidden");
+    for (const char *const *bad = (const char *const[]){"abc", " 5", "+5", "0", "65537", "5x", "", NULL}; *bad; bad++)
+        refused(&c, "latent", *bad, "not an integer in [1, 65536]");
+    for (const char *const *bad = (const char *const[]){"5,x", "128,,64", "64, 128", ",4", "4,", "", "0",
+                                                         "1,2,3,4,5,6,7,8,9", "65537", NULL};
+         *bad; bad++)
+        refused(&c, "encoder_hidden", *bad, "list of 1 to 8 integers in [1, 65536]");
+    refused(&c, "activation", "gelu", "'gelu' is not one of relu|tanh|softplus");
+    refused(&c, "embedding", "256", "the bow model has no setting 'embedding'");
+    vae_model_config_text(&c, enc, text, sizeof text);
+    assert_string_equal(text, "128,64");
+    set(&c, "latent", "16");
+    set(&c, "decoder_hidden", "");
+    set(&c, "encoder_hidden", "1,2,3,4,5,6,7,65536");
+    vae_model_config_text(&c, dec, text, sizeof text);
+    assert_string_equal(text, "");
+    vae_model_config_text(&c, enc, text, sizeof text);
+    assert_string_equal(text, "1,2,3,4,5,6,7,65536");
+    d = c;
+    assert_null(vae_model_config_diff(&c, &d, why, sizeof why));
+    set(&d, "latent", "32");
+    assert_non_null(vae_model_config_diff(&c, &d, why, sizeof why));
+    assert_string_equal(why, "latent 16 against 32");
+    d = c;
+    set(&d, "encoder_hidden", "1,2,3,4,5,6,7,8");
+    assert_string_equal(vae_model_config_diff(&c, &d, why, sizeof why),
+                        "encoder_hidden 1,2,3,4,5,6,7,65536 against 1,2,3,4,5,6,7,8");
+    d = c;
+    d.vocab_size = 10;
+    assert_string_equal(vae_model_config_diff(&c, &d, why, sizeof why), "vocab_size 9 against 10");
+    /* By hand, past the rules: refused before any layout. */
+    vae_layout l;
+    d = c;
+    d.values[latent].num = 0;
+    assert_int_equal(vae_layout_compute(&d, &l), VAE_ERR_ARG);
+    assert_non_null(strstr(vae_error_message(), "the bow model's latent is 0"));
+    d = c;
+    d.values[enc].num = 0;
+    assert_int_equal(vae_model_new(&(vae_model *){NULL}, &d, 2), VAE_ERR_ARG);
+    assert_non_null(strstr(vae_error_message(), "encoder_hidden has 0 entries"));
+    d = c;
+    d.values[setting(&c, "activation")].num = 3;
+    assert_int_equal(vae_layout_compute(&d, &l), VAE_ERR_ARG);
+    assert_non_null(strstr(vae_error_message(), "activation"));
+}
+
+/* On caller buffers, the model reads and writes num_params floats of each, never what the caller
+ * keeps after the gradients, computes what a model on its own buffers does, and frees neither. */
+static void test_model_on_caller_buffers(void **state)
+{
+    (void)state;
+    vae_model_config c;
+    config_small(&c, VAE_ACT_TANH, VAE_INPUT_LOG1P, 1);
+    vae_layout l;
+    assert_int_equal(vae_layout_compute(&c, &l), VAE_OK);
+    const size_t n = l.num_params, extra = 5;
+    float *params = calloc(n, sizeof *params), *grads = calloc(n + extra, sizeof *grads);
+    assert_non_null(params);
+    assert_non_null(grads);
+    for (size_t i = 0; i < extra; i++)
+        grads[n + i] = 1234.5f + (float)i;
+    vae_model *mine = NULL, *own = NULL;
+    assert_int_equal(vae_model_new_on(&mine, &c, 3, params, grads), VAE_OK);
+    assert_int_equal(vae_model_new(&own, &c, 3), VAE_OK);
+    assert_ptr_equal(vae_model_params(mine), params);
+    assert_ptr_equal(vae_model_grads(mine), grads);
+    assert_int_equal(vae_model_num_params(mine), n);
+    assert_int_equal(vae_model_latent(mine), 3);
+    assert_null(vae_model_state(mine));
+    vae_model_init_params(mine, 11);
+    vae_model_init_params(own, 11);
+    assert_memory_equal(params, vae_model_params(own), n * sizeof *params);
+    vae_docs d = small_batch();
+    const vae_batch b = {.docs = &d};
+    vae_step_opts o = {.beta = 0.5f, .sample = 1, .noise_seed = 3, .noise_step = 2, .scale = 1.0f / 3};
+    vae_loss_sums s1, s2;
+    assert_int_equal(vae_model_forward(mine, &b, &o, &s1), VAE_OK);
+    vae_model_backward(mine, &b, &o);
+    assert_int_equal(vae_model_forward(own, &b, &o, &s2), VAE_OK);
+    vae_model_backward(own, &b, &o);
+    assert_memory_equal(&s1, &s2, sizeof s1);
+    assert_memory_equal(grads, vae_model_grads(own), n * sizeof *grads);
+    for (size_t i = 0; i < extra; i++)
+        assert_true(grads[n + i] == 1234.5f + (float)i);
+    /* Only one of the two buffers given is refused. */
+    vae_model *half = NULL;
+    assert_int_equal(vae_model_new_on(&half, &c, 3, params, NULL), VAE_ERR_ARG);
+    assert_null(half);
+    vae_model_free(mine);
+    vae_model_free(own);
+    params[0] = 1.0f; /* still the caller's */
+    free(params);
+    free(grads);
 }
 
 int main(void)
@@ -492,6 +675,9 @@ int main(void)
         cmocka_unit_test(test_kl_matches_monte_carlo),
         cmocka_unit_test(test_noise_independent_of_batch_position),
         cmocka_unit_test(test_batch_capacity_enforced),
+        cmocka_unit_test(test_family_registry),
+        cmocka_unit_test(test_settings_text_forms),
+        cmocka_unit_test(test_model_on_caller_buffers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,69 @@
+/* The split evaluation of evaluate.h, shared by the trainer and vae-infer eval. */
+#include "vae/evaluate.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct vae_evaluator {
+    int64_t batch;   /* the model's capacity */
+    size_t num_sums;
+    double *sums;
+    int64_t *rows; /* [the model's capacity]: the rows of a batch */
+    vae_docs docs;
+};
+
+void vae_evaluator_free(vae_evaluator *e)
+{
+    if (!e)
+        return;
+    free(e->sums);
+    free(e->rows);
+    vae_docs_free(&e->docs);
+    free(e);
+}
+
+int vae_evaluator_new(vae_evaluator **out, const vae_model *m)
+{
+    vae_evaluator *e = vae_calloc_array(1, sizeof *e);
+    *out = NULL;
+    if (!e)
+        return VAE_ERR_NOMEM;
+    vae_docs_init(&e->docs);
+    e->batch = vae_model_max_batch(m);
+    e->num_sums = vae_model_eval_sums_len(m);
+    if (!(e->sums = vae_calloc_array(e->num_sums, sizeof *e->sums)) ||
+        !(e->rows = vae_malloc_array((size_t)e->batch, sizeof *e->rows))) {
+        vae_evaluator_free(e);
+        return VAE_ERR_NOMEM;
+    }
+    *out = e;
+    return VAE_OK;
+}
+
+int vae_evaluate_split(vae_evaluator *e, vae_model *m, vae_corpus *corpus, const char *split, int samples,
+                       vae_comm *comm, vae_figures *f, int *who)
+{
+    const int rank = vae_comm_rank(comm), ranks = vae_comm_size(comm);
+    const int64_t cap = e->batch;
+    const vae_batch batch = {.docs = &e->docs};
+    vae_split_info info;
+    memset(e->sums, 0, e->num_sums * sizeof *e->sums);
+    int rc = vae_corpus_split_info(corpus, split, &info);
+    if (rc == VAE_OK && (vae_model_max_batch(m) != cap || vae_model_eval_sums_len(m) != e->num_sums))
+        rc = vae_fail(VAE_ERR_ARG, "evaluation of a model of another size than the evaluator's");
+    const int64_t D = rc == VAE_OK ? info.num_docs : 0;
+    const int64_t lo = D * rank / ranks, hi = D * (rank + 1) / ranks;
+    for (int64_t a = lo; rc == VAE_OK && a < hi; a += cap) {
+        const int64_t n = hi - a < cap ? hi - a : cap;
+        for (int64_t i = 0; i < n; i++)
+            e->rows[i] = a + i;
+        if ((rc = vae_corpus_read_docs(corpus, split, e->rows, n, &e->docs)) == VAE_OK)
+            rc = vae_model_eval(m, &batch, samples, VAE_EVAL_SEED, e->sums);
+    }
+    /* Every rank joins the sum whatever happened locally; the failure is agreed on after it. */
+    const int sum_rc = vae_comm_sum_doubles(comm, e->sums, e->num_sums);
+    rc = vae_comm_agree(comm, rc != VAE_OK ? rc : sum_rc, who);
+    if (rc == VAE_OK)
+        vae_model_figures(m, e->sums, f);
+    return rc;
+}

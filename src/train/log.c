@@ -1,0 +1,88 @@
+/* The lines of summary.jsonl (SPEC.md "A training run's folder") and the progress on stderr: train
+ * lines from the summed step sums, eval lines from the split evaluation's figures. Rank 0 writes. */
+#include "vae/family.h"
+#include "trainer.h"
+
+static int rank0(const trainer *t) { return t->rank == 0; }
+
+static void summary_line(trainer *t, json_buf *j)
+{
+    json_end(j);
+    if (t->summary && !j->failed) {
+        fprintf(t->summary, "%s\n", j->buf);
+        fflush(t->summary);
+    }
+}
+
+static void log_eval(trainer *t, const char *split, const vae_figures *f)
+{
+    if (!rank0(t))
+        return;
+    json_buf *j = &t->json;
+    json_begin(j);
+    json_str(j, "kind", "eval");
+    json_int(j, "step", t->step);
+    json_int(j, "epoch", t->epoch);
+    json_str(j, "split", split);
+    json_figures(j, f);
+    json_num(j, "wall_s", vae_wtime() - t->run_start);
+    summary_line(t, j);
+    if (t->cfg->quiet)
+        return;
+    fprintf(stderr, "vae-dist: step %lld eval %s:", (long long)t->step, split);
+    for (int i = 0; i < f->count; i++)
+        if (f->of[i].headline && f->of[i].integer)
+            fprintf(stderr, " %s %lld", f->of[i].name, (long long)f->of[i].value);
+        else if (f->of[i].headline)
+            fprintf(stderr, " %s %.3f", f->of[i].name, f->of[i].value);
+    fputc('\n', stderr);
+}
+
+int trainer_eval_and_log(trainer *t, int *who)
+{
+    vae_split_info info;
+    if (vae_corpus_split_info(t->corpus, "valid", &info) != VAE_OK || !info.present)
+        return VAE_OK;
+    vae_figures f;
+    int rc = vae_evaluate_split(t->evaluator, t->model, t->corpus, "valid", 1, t->comm, &f, who);
+    if (rc == VAE_OK)
+        log_eval(t, "valid", &f);
+    return rc;
+}
+
+void trainer_log_train(trainer *t, const float *x, float beta)
+{
+    const double now = vae_wtime(), wall = now - t->t_interval_start;
+    if (rank0(t)) {
+        const double units = x[X_UNITS] > 0 ? x[X_UNITS] : 1;
+        const char *unit = vae_unit_names[vae_model_family(t->model)->unit];
+        char per_s[32];
+        snprintf(per_s, sizeof per_s, "%s_per_s", unit);
+        json_buf *j = &t->json;
+        json_begin(j);
+        json_str(j, "kind", "train");
+        json_int(j, "step", t->step);
+        json_int(j, "epoch", t->epoch);
+        json_num(j, "loss", x[X_LOSS] / units);
+        json_num(j, "recon", x[X_RECON] / units);
+        json_num(j, "kl", x[X_KL] / units);
+        json_num(j, "beta", beta);
+        json_num(j, per_s, t->units_interval / wall);
+        json_num(j, "tokens_per_s", t->tokens_interval / wall);
+        json_num(j, "wall_s", now - t->run_start);
+        json_num(j, "compute_s", t->t_compute);
+        json_num(j, "allreduce_s", t->t_comm);
+        json_num(j, "data_s", t->t_data);
+        summary_line(t, j);
+        if (!t->cfg->quiet) {
+            const double rate = (double)(t->step) / (now - t->run_start + 1e-9);
+            const double left = rate > 0 ? (double)(t->total_steps - t->step) / rate : 0;
+            fprintf(stderr, "vae-dist: step %lld/%lld epoch %lld loss %.3f %s/s %.0f eta %.0fs\n",
+                    (long long)t->step, (long long)t->total_steps, (long long)t->epoch, x[X_LOSS] / units, unit,
+                    t->units_interval / wall, left);
+        }
+    }
+    t->t_data = t->t_compute = t->t_comm = 0;
+    t->units_interval = t->tokens_interval = 0;
+    t->t_interval_start = now;
+}

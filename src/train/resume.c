@@ -1,0 +1,165 @@
+/* Checkpoints of a run (SPEC.md "Checkpoint file", "Training semantics"): rank 0 writes the current
+ * position with the model's parameters, running statistics and the optimizer's moments, and a run
+ * starts fresh, resumes exactly from one (--resume) or takes its parameters (--init-from). */
+#include <stdio.h>
+#include <string.h>
+
+#include "rundir.h"
+#include "trainer.h"
+#include "vae/checkpoint.h"
+
+/* The corpus's tokenizer settings travel into checkpoints so vae-infer tokenizes new text alike. */
+static const char *const tokenizer_attrs[] = {"tokenizer", "tokenizer_min_len", "tokenizer_max_len",
+                                              "tokenizer_keep_digits", NULL};
+
+/* Rank 0's checkpoint of the current position at its path in the run folder, rotated in. */
+static int write_checkpoint(trainer *t)
+{
+    char path[4096], values[4][64];
+    const char *attrs[2 * 4 + 1];
+    int na = 0;
+    for (int i = 0; tokenizer_attrs[i]; i++) {
+        int64_t iv;
+        if (vae_corpus_get_attr_str(t->corpus, tokenizer_attrs[i], values[i], sizeof values[i]) != VAE_OK) {
+            if (vae_corpus_get_attr_int(t->corpus, tokenizer_attrs[i], &iv) != VAE_OK)
+                continue;
+            snprintf(values[i], sizeof values[i], "%lld", (long long)iv);
+        }
+        attrs[na++] = tokenizer_attrs[i];
+        attrs[na++] = values[i];
+    }
+    attrs[na] = NULL;
+    const char *const *words = NULL;
+    const int64_t *df, *tf;
+    float *m, *v;
+    vae_optim_moments(t->optim, &m, &v);
+    int rc = vae_corpus_vocab(t->corpus, &words, &df, &tf);
+    rundir_checkpoint_path(t->cfg->out_dir, t->step, path, sizeof path);
+    vae_checkpoint_data data = {.model = vae_model_config_of(t->model), .layout = vae_model_layout(t->model),
+                                .params = vae_model_params(t->model), .m = m, .v = v,
+                                .state = vae_model_state(t->model), .words = words, .attrs = attrs};
+    vae_checkpoint_state state = {.step = t->step, .epoch = t->epoch, .step_in_epoch = t->step_in_epoch,
+                                  .optim_t = vae_optim_updates(t->optim), .seed = t->cfg->seed,
+                                  .config_json = t->config_json};
+    if (rc == VAE_OK)
+        rc = vae_checkpoint_write(path, &data, &state);
+    if (rc == VAE_OK)
+        rc = rundir_commit_checkpoint(t->cfg->out_dir, path, t->cfg->keep_checkpoints);
+    if (rc == VAE_OK)
+        snprintf(t->last_checkpoint, sizeof t->last_checkpoint, "%s", path);
+    return rc;
+}
+
+int trainer_save_checkpoint(trainer *t, int *who)
+{
+    int rc = VAE_OK;
+    float *m, *v;
+    vae_optim_moments(t->optim, &m, &v);
+    /* Each rank's moments are current on its own block only: gather them (all ranks take part). */
+    const size_t n = vae_model_num_params(t->model);
+    if (t->sharded && ((rc = vae_comm_allgather_floats(t->comm, m, n)) != VAE_OK ||
+                       (rc = vae_comm_allgather_floats(t->comm, v, n)) != VAE_OK))
+        return vae_comm_agree(t->comm, rc, who);
+    return vae_comm_agree(t->comm, t->rank == 0 ? write_checkpoint(t) : VAE_OK, who);
+}
+
+/* Rank 0 loads a checkpoint's parameters and statistics (and, to resume, its optimizer and
+ * position) after checking that it fits this run: the same model, the same vocabulary as the
+ * corpus. */
+static int load_checkpoint(trainer *t, const char *path, int resume)
+{
+    vae_checkpoint *ck = NULL;
+    const char *const *ck_words = NULL, *const *words = NULL;
+    const int64_t *df, *tf;
+    int64_t V = 0;
+    char why[512];
+    float *m, *v;
+    vae_optim_moments(t->optim, &m, &v);
+    int rc = vae_checkpoint_open(&ck, path);
+    if (rc != VAE_OK)
+        goto cleanup;
+    if (vae_model_config_diff(vae_checkpoint_model(ck), vae_model_config_of(t->model), why, sizeof why)) {
+        rc = vae_fail(VAE_ERR_ARG, "%s: the checkpoint's model differs from this run's flags (the checkpoint's "
+                                   "against the run's): %s", path, why);
+        goto cleanup;
+    }
+    if ((rc = vae_checkpoint_vocab(ck, &ck_words, &V)) != VAE_OK ||
+        (rc = vae_corpus_vocab(t->corpus, &words, &df, &tf)) != VAE_OK)
+        goto cleanup;
+    for (int64_t w = 0; w < V; w++)
+        if (strcmp(words[w], ck_words[w]) != 0) {
+            rc = vae_fail(VAE_ERR_ARG, "%s: vocabulary differs from corpus %s at word %lld ('%s' vs '%s')", path,
+                          t->cfg->corpus, (long long)w, ck_words[w], words[w]);
+            goto cleanup;
+        }
+    if ((rc = vae_checkpoint_read_params(ck, vae_model_layout(t->model), vae_model_params(t->model))) != VAE_OK ||
+        (rc = vae_checkpoint_read_state(ck, vae_model_state_layout(t->model), vae_model_state(t->model))) != VAE_OK)
+        goto cleanup;
+    if (resume) {
+        const vae_checkpoint_state *s = vae_checkpoint_state_of(ck);
+        if (!vae_checkpoint_has_optimizer(ck)) {
+            rc = vae_fail(VAE_ERR_FORMAT, "%s: holds no optimizer state, so it cannot be resumed (use --init-from)",
+                          path);
+            goto cleanup;
+        }
+        if ((rc = vae_checkpoint_read_optimizer(ck, vae_model_layout(t->model), m, v)) != VAE_OK)
+            goto cleanup;
+        if (s->seed != t->cfg->seed) {
+            rc = vae_fail(VAE_ERR_ARG, "%s: was trained with --seed %llu, not %llu", path,
+                          (unsigned long long)s->seed, (unsigned long long)t->cfg->seed);
+            goto cleanup;
+        }
+        t->step = s->step;
+        t->epoch = s->epoch;
+        t->step_in_epoch = s->step_in_epoch;
+        vae_optim_set_updates(t->optim, s->optim_t);
+    }
+cleanup:
+    vae_checkpoint_free(ck);
+    return rc;
+}
+
+/* Rank 0's choice: the run folder's latest checkpoint, --resume's, --init-from's, or none. */
+static int choose_start(trainer *t)
+{
+    const vae_train_config *c = t->cfg;
+    char path[4096];
+    int found = 0, rc = VAE_OK;
+    if (c->resume && strcmp(c->resume, "auto") == 0)
+        rc = rundir_find_resume(c->out_dir, path, sizeof path, &found);
+    else if (c->resume) {
+        snprintf(path, sizeof path, "%s", c->resume);
+        found = 1;
+    } else if (rundir_has_checkpoints(c->out_dir))
+        rc = vae_fail(VAE_ERR_ARG, "%s already holds checkpoints: pass --resume auto to continue that run, "
+                                   "or choose another --out", c->out_dir);
+    vae_model_init_params(t->model, c->seed);
+    if (rc == VAE_OK && found) {
+        rc = load_checkpoint(t, path, 1);
+        if (rc == VAE_OK && !c->quiet)
+            fprintf(stderr, "vae-dist: resuming from %s at step %lld\n", path, (long long)t->step);
+    } else if (rc == VAE_OK && c->init_from)
+        rc = load_checkpoint(t, c->init_from, 0);
+    return rc;
+}
+
+int trainer_starting_point(trainer *t, int *who)
+{
+    int rc = vae_comm_agree(t->comm, t->rank == 0 ? choose_start(t) : VAE_OK, who);
+    if (rc != VAE_OK)
+        return rc;
+    int64_t pos[4] = {t->step, t->epoch, t->step_in_epoch, vae_optim_updates(t->optim)};
+    const size_t n = vae_model_num_params(t->model), ns = vae_model_state_layout(t->model)->num_params;
+    float *m, *v;
+    vae_optim_moments(t->optim, &m, &v);
+    if ((rc = vae_comm_broadcast(t->comm, pos, sizeof pos, 0)) != VAE_OK ||
+        (rc = t->shared ? vae_comm_shared_spread_params(t->shared, n)
+                        : vae_comm_broadcast(t->comm, vae_model_params(t->model), n * sizeof(float), 0)) != VAE_OK ||
+        (rc = vae_comm_broadcast(t->comm, m, n * sizeof(float), 0)) != VAE_OK ||
+        (rc = vae_comm_broadcast(t->comm, v, n * sizeof(float), 0)) != VAE_OK ||
+        (ns && (rc = vae_comm_broadcast(t->comm, vae_model_state(t->model), ns * sizeof(float), 0)) != VAE_OK))
+        return rc;
+    t->step = pos[0], t->epoch = pos[1], t->step_in_epoch = pos[2];
+    vae_optim_set_updates(t->optim, pos[3]);
+    return VAE_OK;
+}
