@@ -86,13 +86,13 @@ static int is_abbreviation(const unsigned char *w, size_t n)
     if (n < 2 || !is_letter(w[0]))
         return 0;
     for (const char *a = abbreviations[(w[0] | 0x20) - 'a']; a && *a; a += *a == ' ') {
-        size_t len = strcspn(a, " ");
-        if (len == n) {
-            for (k = 1; k < n && (w[k] | 0x20) == (unsigned char)a[k] && is_letter(w[k]); k++)
-                ;
-            if (k == n)
-                return 1;
-        }
+        size_t len = 0;
+        while (a[len] && a[len] != ' ')
+            len++;
+        for (k = 1; len == n && k < n && (w[k] | 0x20) == (unsigned char)a[k] && is_letter(w[k]); k++)
+            ;
+        if (len == n && k == n)
+            return 1;
         a += len;
     }
     return 0;
