@@ -388,8 +388,9 @@ static int finish(synth *s)
                       (long long)s->o.docs, (long long)V, (long long)K, (long long)s->o.length, s->o.alpha,
                       (long long)s->o.seed, s->o.valid_frac, s->o.test_frac);
     if (s->o.seqs)
-        at += snprintf(json + at, sizeof json - (size_t)at, ", \"sequences\": %lld, \"seq_length\": %lld, \"stay\": %.17g",
-                       (long long)s->o.seqs, (long long)s->o.seq_length, STAY);
+        at += snprintf(json + at, sizeof json - (size_t)at,
+                       ", \"sequences\": %lld, \"seq_length\": %lld, \"stay\": %.17g", (long long)s->o.seqs,
+                       (long long)s->o.seq_length, STAY);
     snprintf(json + at, sizeof json - (size_t)at, "}");
     if (vae_corpus_writer_set_vocab(s->w, (const char *const *)words, s->split[0].df, s->split[0].tf, V) !=
             VAE_OK ||
@@ -413,8 +414,9 @@ static int finish(synth *s)
             (rc = put_floats(s, split_names[i], "oracle_ppl", &oracle, 1, 0)) != 0 ||
             (rc = put_floats(s, split_names[i], "unigram_ppl", &unigram, 1, 0)) != 0)
             goto cleanup;
-        if (s->o.seqs && ((rc = put_floats(s, split_names[i], "seq_oracle_nll", sp->seq_nll, sp->D * s->o.seqs, 0)) != 0 ||
-                          (rc = put_floats(s, split_names[i], "seq_oracle_ppl", &seq_oracle, 1, 0)) != 0))
+        if (s->o.seqs &&
+            ((rc = put_floats(s, split_names[i], "seq_oracle_nll", sp->seq_nll, sp->D * s->o.seqs, 0)) != 0 ||
+             (rc = put_floats(s, split_names[i], "seq_oracle_ppl", &seq_oracle, 1, 0)) != 0))
             goto cleanup;
         if (!s->o.quiet)
             printf(

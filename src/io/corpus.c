@@ -114,8 +114,8 @@ static int open_seqs(vae_corpus *c, split *s)
         rc = corpus_fail(c, VAE_ERR_FORMAT, s->seq_path, "attribute num_tokens is %lld, but %s holds %lld tokens",
                          (long long)num_tokens, s->seq_tokens.path, (long long)s->num_seq_tokens);
     else if ((s->unit = vae_seq_unit_index(unit)) < 0)
-        rc = corpus_fail(c, VAE_ERR_FORMAT, s->seq_path, "attribute unit is '%.32s', expected sentence, line or document",
-                         unit);
+        rc = corpus_fail(c, VAE_ERR_FORMAT, s->seq_path,
+                         "attribute unit is '%.32s', expected sentence, line or document", unit);
     else if (s->max_length < 1)
         rc = corpus_fail(c, VAE_ERR_FORMAT, s->seq_path, "attribute max_length is %lld, expected 1 or more",
                          (long long)s->max_length);
@@ -274,6 +274,15 @@ cleanup:
     return rc;
 }
 
+/* A split's datasets, for opening and closing them all. */
+#define NUM_SPLIT_COLUMNS 7
+static void split_columns(split *s, column *cols[NUM_SPLIT_COLUMNS])
+{
+    column *all[NUM_SPLIT_COLUMNS] = {&s->indptr,     &s->indices,    &s->counts, &s->doc_ids,
+                                      &s->seq_indptr, &s->seq_tokens, &s->seq_doc};
+    memcpy(cols, all, sizeof all);
+}
+
 int vae_corpus_open(vae_corpus **out, const char *path)
 {
     vae_corpus *c = vae_calloc_array(1, sizeof *c);
@@ -288,8 +297,9 @@ int vae_corpus_open(vae_corpus **out, const char *path)
     for (int i = 0; i < VAE_NUM_SPLITS; i++) {
         split *s = &c->splits[i];
         s->group = s->seq_group = H5I_INVALID_HID;
-        column *cols[7] = {&s->indptr, &s->indices, &s->counts, &s->doc_ids, &s->seq_indptr, &s->seq_tokens, &s->seq_doc};
-        for (int k = 0; k < 7; k++)
+        column *cols[NUM_SPLIT_COLUMNS];
+        split_columns(s, cols);
+        for (int k = 0; k < NUM_SPLIT_COLUMNS; k++)
             corpus_column_init(cols[k]);
     }
     if (!(c->path = strdup(path))) {
@@ -323,8 +333,9 @@ void vae_corpus_free(vae_corpus *c)
         return;
     for (int i = 0; i < VAE_NUM_SPLITS; i++) {
         split *s = &c->splits[i];
-        column *cols[7] = {&s->indptr, &s->indices, &s->counts, &s->doc_ids, &s->seq_indptr, &s->seq_tokens, &s->seq_doc};
-        for (int k = 0; k < 7; k++)
+        column *cols[NUM_SPLIT_COLUMNS];
+        split_columns(s, cols);
+        for (int k = 0; k < NUM_SPLIT_COLUMNS; k++)
             corpus_column_close(cols[k]);
         vae_h5_close(&s->seq_group);
         vae_h5_close(&s->group);

@@ -323,7 +323,8 @@ int vae_corpus_read_seqs(vae_corpus *c, const char *name, const int64_t *seq_ind
         rc = VAE_ERR_NOMEM;
         goto cleanup;
     }
-    if ((rc = gather_seq_docs(c, s, &p, &q, doc)) != VAE_OK || (rc = gather_entries(c, &s->seq_indptr, &p, &q)) != VAE_OK)
+    if ((rc = gather_seq_docs(c, s, &p, &q, doc)) != VAE_OK ||
+        (rc = gather_entries(c, &s->seq_indptr, &p, &q)) != VAE_OK)
         goto cleanup;
     if (!(tokens = vae_malloc_array((size_t)q.len, sizeof *tokens))) {
         rc = VAE_ERR_NOMEM;

@@ -1,7 +1,8 @@
 /* The corpus writer (SPEC.md "Corpus file", versions 1 and 2): documents and their sequences are
  * appended to any split in any interleaving, buffered per dataset and appended in blocks to
- * chunked, compressed, extendible datasets; the file is written under a temporary name and appears under its final name only once
- * whole (vae_corpus_writer_commit). It refuses what the reader would reject (corpus_internal.h). */
+ * chunked, compressed, extendible datasets; the file is written under a temporary name and
+ * appears under its final name only once whole (vae_corpus_writer_commit). It refuses what the
+ * reader would reject (corpus_internal.h). */
 #include "vae/corpus.h"
 
 #include "corpus_internal.h"
@@ -395,8 +396,8 @@ int vae_corpus_writer_add_doc(vae_corpus_writer *w, const char *split, const int
         return rc;
     }
     end = s->nnz + nnz;
-    if ((rc = push(w, s, COL_INDICES, indices, nnz)) != VAE_OK || (rc = push(w, s, COL_COUNTS, counts, nnz)) != VAE_OK ||
-        (rc = push(w, s, COL_INDPTR, &end, 1)) != VAE_OK) {
+    if ((rc = push(w, s, COL_INDICES, indices, nnz)) != VAE_OK ||
+        (rc = push(w, s, COL_COUNTS, counts, nnz)) != VAE_OK || (rc = push(w, s, COL_INDPTR, &end, 1)) != VAE_OK) {
         w->broken = 1;
         return rc;
     }

@@ -57,7 +57,8 @@ static size_t end_mark(const unsigned char *s, size_t n, int *cjk)
         return 0;
     if (s[0] == 0xE2 && s[1] == 0x80 && s[2] == 0xA6)
         return 3;
-    if ((s[0] == 0xE3 && s[1] == 0x80 && s[2] == 0x82) || (s[0] == 0xEF && s[1] == 0xBC && (s[2] == 0x81 || s[2] == 0x9F))) {
+    if ((s[0] == 0xE3 && s[1] == 0x80 && s[2] == 0x82) ||
+        (s[0] == 0xEF && s[1] == 0xBC && (s[2] == 0x81 || s[2] == 0x9F))) {
         *cjk = 1;
         return 3;
     }

@@ -3,8 +3,8 @@
  * read_docs returns exactly the rows asked for, in the order asked, duplicates included, across the
  * coalescing boundaries and the writer's buffer and chunk boundaries; every rule of the format is
  * enforced with a message naming the file, the dataset and the position (tests/bad_corpora.c; the
- * sequences' rules too), and a failed read returns no rows. Sequences are test_corpus_seqs.c's. `test_corpus --write-bad-corpora DIR` writes the bad files for
- * script tests. */
+ * sequences' rules too), and a failed read returns no rows. Sequences are test_corpus_seqs.c's.
+ * `test_corpus --write-bad-corpora DIR` writes the bad files for script tests. */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -66,7 +66,8 @@ static void test_quotes_and_brackets(void **state)
 static void test_abbreviations(void **state)
 {
     assert_string_equal(sentences("This is Mr. Smith's dog. It barks."), "This is Mr. Smith's dog.|It barks.");
-    assert_string_equal(sentences("MR. Brown and mrs. Green met Dr. Who. Ok"), "MR. Brown and mrs. Green met Dr. Who.|Ok");
+    assert_string_equal(sentences("MR. Brown and mrs. Green met Dr. Who. Ok"),
+                        "MR. Brown and mrs. Green met Dr. Who.|Ok");
     assert_string_equal(sentences("Use tools, e.g. hammers, i.e. heavy ones. Done."),
                         "Use tools, e.g. hammers, i.e. heavy ones.|Done.");
     assert_string_equal(sentences("Fruit (e.g. apples) is good. So."), "Fruit (e.g. apples) is good.|So.");
