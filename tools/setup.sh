@@ -10,7 +10,7 @@ extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --sanitize) cmake_args+=(-DVAE_SANITIZE=ON); build_dir=build-asan ;;
-    # build-valgrind/: Release (-O3) with -g, so valgrind's reports name our lines; without
+    # build-valgrind/: Release (-O3) with -g, so valgrind's reports name our lines; never with
     # -march=native, since valgrind 3.19 cannot run AVX-512 code. The CMocka tests run under
     # memcheck, which fails them on an error or a definite leak (tests/harness/valgrind.supp: only errors
     # inside Open MPI, OpenBLAS and HDF5).
@@ -28,14 +28,21 @@ done
 
 packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev
           hdf5-tools libcmocka-dev python3-h5py python3-scipy python3-numpy "${extra[@]}")
+# Only the missing ones, so that a machine that has them all needs neither root nor the network;
+# without dpkg (not Debian) nothing is installed and CMake names what it cannot find.
 missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
+if command -v dpkg-query >/dev/null; then
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   sudo_cmd=()
-  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "setup: installing ${missing[*]} needs root or sudo" >&2; exit 1; }
+    sudo_cmd=(sudo)
+  fi
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

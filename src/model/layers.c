@@ -176,6 +176,14 @@ void activation_backward(float *dy, const float *y, size_t n, vae_activation a)
     }
 }
 
+/* GCC 12 vectorizes the exp loops below only with AVX-512's masked lanes: a portable build
+ * (VAE_NATIVE off) also carries an x86-64-v4 clone of them, chosen when the program loads. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__AVX512F__)
+#define EXP_CLONES __attribute__((target_clones("arch=x86-64-v4", "default")))
+#else
+#define EXP_CLONES
+#endif
+
 /* exp(x) by range reduction x = k ln2 + f, |f| <= ln2/2, and a degree-6 polynomial for exp(f)
  * (relative error below 2e-7); inputs below -87 give 0. Branch-free so that it vectorizes. */
 static inline float exp_nonpositive(float x)
@@ -194,7 +202,7 @@ static inline float exp_nonpositive(float x)
     return p * scale.f;
 }
 
-void vexp_shifted(float *out, const float *x, float shift, float mul, int64_t n)
+EXP_CLONES void vexp_shifted(float *out, const float *x, float shift, float mul, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
         out[i] = mul * exp_nonpositive(x[i] - shift);
@@ -218,7 +226,7 @@ static inline lanes8 max8(lanes8 a, lanes8 m)
     return (lanes8)((greater & (mask8)a) | (~greater & (mask8)m));
 }
 
-float logsumexp_row(float *restrict logits, const float *restrict bias, int64_t V)
+EXP_CLONES float logsumexp_row(float *restrict logits, const float *restrict bias, int64_t V)
 {
     int64_t v = 0;
     float mx = logits[0] + (bias ? bias[0] : 0.0f);

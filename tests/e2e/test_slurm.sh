@@ -13,6 +13,8 @@ set +e
 root=$(cd "$tests/.." && pwd)
 # Nothing from an enclosing Slurm job or the caller's Slurm settings may leak into ours.
 while read -r v; do unset "$v"; done < <(compgen -e | grep -E '^(SLURM_|SBATCH_|SALLOC_|SRUN_|SQUEUE_|SINFO_|SCONTROL_|SCANCEL_)')
+# The daemons live in /usr/sbin, which a caller's PATH may leave out: a plain `ctest` needs no set-up.
+PATH=$PATH:/usr/sbin:/sbin
 
 T=$work
 chmod 755 "$T"                       # munged wants every folder above its socket searchable
