@@ -1,14 +1,16 @@
-/* Benchmark of the trainer's ways of combining a gradient (not a test): one in-place allreduce
- * (the default) against --shard-optimizer's exchanges: comm.c's ring reduce-scatter followed by an
- * allgather over all ranks, and, when every node holds the same number of ranks, the node-shared
- * exchange: on one node a barrier, each rank's block summed straight from every rank's gradient
- * (as the update's pass reads it; the sum is kept in L1, not written back) and the collective that
- * ends the step (no allgather); across nodes (VAE_RANKS_PER_NODE=k emulates nodes of k ranks)
- * the node sums, a reduce-scatter and an allgather among counterparts, then that collective. A buffer
- * the size of a model's gradient, through the library's comm module exactly as the trainer calls
- * it. Between repetitions a 64 MB buffer is rewritten, so that, as in training, the
- * gradient is not left in cache by the previous repetition. Prints rank 0's medians.
- * usage: mpirun -np N vae-bench-comm [--floats N] [--reps R] */
+/* Benchmark of the ways of the gradient exchange (exchange.h; not a test): one in-place allreduce
+ * (--gradient-exchange allreduce) against the sharded exchange's: comm.c's ring reduce-scatter
+ * followed by an allgather over all ranks, and, when every node holds the same number of ranks,
+ * the node-shared exchange: on one node a barrier, each rank's block summed straight from every
+ * rank's gradient (as the update's pass reads it; the sum is kept in L1, not written back) and the
+ * collective that ends the step (no allgather); across nodes (--ranks-per-node K emulates nodes of
+ * K ranks) the node sums, a reduce-scatter and an allgather among counterparts, then that
+ * collective. A buffer the size of a model's gradient, through the library's comm module exactly
+ * as exchange.c calls it. Between repetitions a 64 MB buffer is rewritten, so that, as in
+ * training, the gradient is not left in cache by the previous repetition. Prints rank 0's medians.
+ * Open MPI's single-copy transport is off, as vae-dist's default (--shm-single-copy off), unless
+ * the environment sets OMPI_MCA_btl_vader_single_copy_mechanism (=cma measures it on).
+ * usage: mpirun -np N vae-bench-comm [--floats N] [--reps R] [--ranks-per-node K] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,37 +22,51 @@
 
 enum { EVICT_BYTES = 64 << 20 };
 
+typedef struct {
+    int64_t floats, reps, ranks_per_node;
+} bench_opts;
+
+static const cli_entry entries[] = {
+    {"floats", "N", "floats in the buffer (the default: the default model's gradient at V = 10000)", CLI_INT,
+     CLI_AT(bench_opts, floats), .min = 16, .max = (int64_t)1 << 30},
+    {"reps", "R", "timed repetitions", CLI_INT, CLI_AT(bench_opts, reps), .min = 1, .max = 100000},
+    {"ranks-per-node", "K", "count runs of K consecutive ranks as nodes (default 0: the machines)", CLI_INT,
+     CLI_AT(bench_opts, ranks_per_node), .min = 0, .max = 1 << 20},
+};
+
+static const cli_table table = {
+    .prog = "vae-bench-comm",
+    .usage = "usage: mpirun -np N vae-bench-comm [options]\n"
+             "Times the ways of combining a gradient across the ranks; prints rank 0's medians.\n\n",
+    CLI_ENTRIES(entries),
+};
+
 int main(int argc, char **argv)
 {
     vae_comm *comm = NULL;
+    setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 0);
     if (vae_comm_init(&comm, &argc, &argv) != VAE_OK) {
         fprintf(stderr, "vae-bench-comm: %s\n", vae_error_message());
         return 1;
     }
-    cli_opt opts[] = {{.name = "floats", .takes_value = 1}, {.name = "reps", .takes_value = 1}, {.name = "help"}};
+    bench_opts b = {.floats = 2592976, .reps = 40};
     cli_args a;
-    int64_t n, reps;
-    if (cli_parse(&a, "vae-bench-comm", opts, 3, argc, argv, 1) ||
-        cli_get_int(&a, "floats", 2592976, 16, (int64_t)1 << 30, &n) || cli_get_int(&a, "reps", 40, 1, 100000, &reps)) {
-        cli_free(&a);
-        vae_comm_free(comm);
-        return 2;
-    }
-    if (cli_given(&a, "help")) {
-        if (vae_comm_rank(comm) == 0)
-            puts("usage: mpirun -np N vae-bench-comm [--floats N] [--reps R]\n"
-                 "default N: the default model's gradient at V = 10000");
-        cli_free(&a);
-        vae_comm_free(comm);
-        return 0;
-    }
+    cli_set_silent(vae_comm_rank(comm) != 0);
+    const int status = cli_run(&a, &table, &b, argc, argv, 1);
     cli_free(&a);
+    if (status != 0) {
+        vae_comm_free(comm);
+        return status == CLI_EXIT ? 0 : status;
+    }
+    const int64_t n = b.floats, reps = b.reps;
     float *g = malloc(sizeof *g * (size_t)n);
     char *evict = malloc(EVICT_BYTES);
     double *t_all = malloc(sizeof(double) * (size_t)reps), *t_rs = malloc(sizeof(double) * (size_t)reps),
            *t_ag = malloc(sizeof(double) * (size_t)reps);
     double *t_shm = malloc(sizeof(double) * (size_t)reps);
-    int rc = g && evict && t_all && t_rs && t_ag && t_shm ? VAE_OK : VAE_ERR_NOMEM;
+    int rc = vae_comm_set_ranks_per_node(comm, (int)b.ranks_per_node);
+    if (rc == VAE_OK && !(g && evict && t_all && t_rs && t_ag && t_shm))
+        rc = VAE_ERR_NOMEM;
     vae_comm_shared *shared = NULL;
     const int use_shared = vae_comm_nodes_even(comm), nodes = vae_comm_nodes(comm);
     const float **terms = NULL;

@@ -2,11 +2,12 @@
 # Strong scaling of vae-dist on this machine (a benchmark, not a test): the same corpus and global
 # batch at 1 and 2 ranks (1 BLAS thread each), alternated several times. Prints for each layout the
 # median docs/s of the train lines (the first line of a run, which includes start-up, is dropped),
-# the share of step time spent in the allreduce, and the strong-scaling efficiency
-# rate(2) / (2 * rate(1)). Each layout of more than one rank runs three times: with the one
-# allreduce of the gradient (the default), with --shard-optimizer ("2s" in the table: node-shared
-# memory on this one node) and with --shard-optimizer over MPI's flat reduce-scatter + allgather
-# ("2f": VAE_NO_SHARED_MEMORY=1, the exchange of uneven nodes).
+# the share of step time spent in the gradient exchange, the speed-up rate(2) / rate(1) and the
+# strong-scaling efficiency rate(2) / (2 * rate(1)). Each layout of more than one rank runs three
+# times: with the default exchange ("2s": sharded, through node-shared memory on this one node), with
+# --gradient-exchange allreduce ("2a": one allreduce of the gradient) and with the sharded exchange
+# over MPI's flat reduce-scatter + allgather ("2f": --shared-memory off, the exchange of uneven
+# nodes).
 # usage: tools/bench_scaling.sh [--vocab V] [--docs N] [--steps S] [--repeats K] [--ranks "1 2"]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,14 +26,15 @@ trap 'rm -rf "$work"' EXIT
 "$bin/vae-synth" -o "$work/c.h5" --docs "$docs" --vocab "$vocab" --topics 50 --doc-length 120 --seed 1 --quiet
 for rep in $(seq "$repeats"); do
   for n in $ranks; do
-    modes=(plain)
-    [ "$n" -gt 1 ] && modes+=(sharded flat)
+    modes=(default)
+    [ "$n" -gt 1 ] && modes+=(allreduce flat)
     for mode in "${modes[@]}"; do
       rm -rf "$work/run"
-      extra=() tag=$n flat=0
-      [ "$mode" = sharded ] && extra=(--shard-optimizer) tag=${n}s
-      [ "$mode" = flat ] && extra=(--shard-optimizer) tag=${n}f flat=1
-      VAE_NO_SHARED_MEMORY=$flat mpirun -np "$n" --oversubscribe --bind-to core "$bin/vae-dist" --corpus "$work/c.h5" --out "$work/run" \
+      extra=() tag=$n
+      [ "$mode" = default ] && [ "$n" -gt 1 ] && tag=${n}s
+      [ "$mode" = allreduce ] && extra=(--gradient-exchange allreduce) tag=${n}a
+      [ "$mode" = flat ] && extra=(--shared-memory off) tag=${n}f
+      mpirun -np "$n" --oversubscribe --bind-to core "$bin/vae-dist" --corpus "$work/c.h5" --out "$work/run" \
         --max-steps "$steps" --batch-size 256 --threads 1 --eval-every 0 --checkpoint-every 0 --log-every 10 \
         --quiet "${extra[@]}" </dev/null
       grep '"kind": "train"' "$work/run/summary.jsonl" | tail -n +2 | sed "s/^/$tag /" >>"$work/lines"
@@ -45,9 +47,10 @@ rows = {}
 for line in open(sys.argv[1]):
     tag, obj = line.split(" ", 1)
     rows.setdefault(tag, []).append(json.loads(obj))
-ranks = lambda tag: int(tag.rstrip("sf"))
-print(f"V={sys.argv[2]}, global batch 256, 1 BLAS thread per rank ('s': --shard-optimizer through node-shared "
-      f"memory; 'f': --shard-optimizer through MPI's reduce-scatter + allgather)")
+ranks = lambda tag: int(tag.rstrip("saf"))
+print(f"V={sys.argv[2]}, global batch 256, 1 BLAS thread per rank ('s': the default exchange, sharded through "
+      f"node-shared memory; 'a': --gradient-exchange allreduce; 'f': --shared-memory off, the sharded exchange "
+      f"through MPI's reduce-scatter + allgather)")
 rate = {}
 for tag, rs in sorted(rows.items(), key=lambda kv: (ranks(kv[0]), kv[0])):
     rate[tag] = statistics.median(r["docs_per_s"] for r in rs)
@@ -61,4 +64,5 @@ for tag in sorted(rate, key=lambda t: (ranks(t), t)):
     if ranks(tag) != ranks(base):
         print(f"strong-scaling efficiency at {tag} ranks: "
               f"{rate[tag] / (ranks(tag) / ranks(base) * rate[base]):.3f}")
+        print(f"speed-up at {tag} ranks over {base}: {rate[tag] / rate[base]:.2f}x")
 PY

@@ -2,7 +2,7 @@
  * machine's sgemm rate on the model's own GEMM shapes and the step's useful FLOP rate (the FLOPs
  * the step actually does: dense layers forward and both backward GEMMs, the sparse first layer by
  * its non-zeros), and prints docs/s and the ratio of the two.
- * usage: vae-bench-step [--vocab V] [--batch B] [--nnz-per-doc K] [--threads T] [--reps R] */
+ * usage: vae-bench-step [--vocab V] [--batch B] [--nnz-per-doc K] [--threads T] [--reps R] (see --help) */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,24 +79,37 @@ static double sgemm_rate(int B, int H, int64_t V, int reps)
     return rate;
 }
 
+typedef struct {
+    int64_t V, B, K, T, reps;
+} bench_opts;
+
+static const cli_entry entries[] = {
+    {"vocab", "V", "words", CLI_INT, CLI_AT(bench_opts, V), .min = 16, .max = 1 << 24},
+    {"batch", "B", "documents a step", CLI_INT, CLI_AT(bench_opts, B), .min = 1, .max = 1 << 16},
+    {"nnz-per-doc", "K", "distinct words a document (at most V)", CLI_INT, CLI_AT(bench_opts, K), .min = 1,
+     .max = 100000},
+    {"threads", "T", "BLAS threads", CLI_INT, CLI_AT(bench_opts, T), .min = 1, .max = 256},
+    {"reps", "R", "timed steps (after 2 warm-up steps)", CLI_INT, CLI_AT(bench_opts, reps), .min = 1,
+     .max = 100000},
+};
+
+static const cli_table table = {
+    .prog = "vae-bench-step",
+    .usage = "usage: vae-bench-step [options]\n"
+             "Times the default model's training step against sgemm on the model's own shapes.\n\n",
+    CLI_ENTRIES(entries),
+};
+
 int main(int argc, char **argv)
 {
-    cli_opt opts[] = {{.name = "vocab", .takes_value = 1}, {.name = "batch", .takes_value = 1},
-                      {.name = "nnz-per-doc", .takes_value = 1}, {.name = "threads", .takes_value = 1},
-                      {.name = "reps", .takes_value = 1}, {.name = "help"}};
+    bench_opts b = {.V = 10000, .B = 256, .K = 100, .T = 1, .reps = 20};
     cli_args a;
-    int64_t V, B, K, T, reps;
-    if (cli_parse(&a, "vae-bench-step", opts, 6, argc, argv, 1) || cli_get_int(&a, "vocab", 10000, 16, 1 << 24, &V) ||
-        cli_get_int(&a, "batch", 256, 1, 1 << 16, &B) || cli_get_int(&a, "nnz-per-doc", 100, 1, 100000, &K) ||
-        cli_get_int(&a, "threads", 1, 1, 256, &T) || cli_get_int(&a, "reps", 20, 1, 100000, &reps)) {
-        cli_free(&a);
-        return 2;
-    }
-    if (cli_given(&a, "help")) {
-        puts("usage: vae-bench-step [--vocab V] [--batch B] [--nnz-per-doc K] [--threads T] [--reps R]");
-        cli_free(&a);
-        return 0;
-    }
+    const int status = cli_run(&a, &table, &b, argc, argv, 1);
+    cli_free(&a);
+    if (status != 0)
+        return status == CLI_EXIT ? 0 : status;
+    const int64_t V = b.V, B = b.B, T = b.T, reps = b.reps;
+    int64_t K = b.K;
     if (K > V)
         K = V;
     vae_set_blas_threads((int)T);
@@ -151,6 +164,5 @@ int main(int argc, char **argv)
     vae_docs_free(&d);
     vae_optim_free(o);
     vae_model_free(m);
-    cli_free(&a);
     return 0;
 }

@@ -39,23 +39,6 @@
 
 static const char *const split_names[NUM_SPLITS] = {"train", "valid", "test"};
 
-static const char usage[] =
-    "usage: vae-synth -o OUT.h5 [--docs N] [--vocab V] [--topics K] [--doc-length L] [--alpha A]\n"
-    "                 [--seed S] [--valid-frac F] [--test-frac F] [--sequences N [--seq-length L]]\n"
-    "                 [--quiet]\n"
-    "Writes a vae-corpus file of N documents (default 2000) over V words (1000) drawn from K planted\n"
-    "topics (10): each document mixes the topics by theta ~ Dirichlet(A) (A = 0.1) and has\n"
-    "1 + Poisson(L - 1) tokens (L = 80). The first documents go to train, a fraction F to valid\n"
-    "(0.1) and to test (0.1). The same flags give the same file. /synthetic holds the topics, each\n"
-    "document's theta and oracle NLL per token, and per split the oracle and unigram perplexities,\n"
-    "which are also printed as JSON unless --quiet.\n"
-    "--sequences N: each document is instead N sentences (a version 2 file with /<split>/seq, unit\n"
-    "sentence), each of a topic drawn from theta, 1 + Poisson(L - 1) tokens (L = 12, at most 4L:\n"
-    "the max_length), a first word from the topic, then each next word the successor (w + 1 mod V)\n"
-    "of the last with probability 0.5, else a fresh draw from the topic; /synthetic/<split> then\n"
-    "also holds seq_oracle_nll and seq_oracle_ppl (the exact likelihood given theta). Not with\n"
-    "--doc-length.\n";
-
 /* ---- a tiny seeded generator: splitmix64 seeding xoshiro256** ---- */
 
 typedef struct {
@@ -505,90 +488,62 @@ cleanup:
     return rc;
 }
 
-/* Reads the flags into o; returns 0, or the exit status (0 after --help or --version). */
-static int parse(int argc, char **argv, synth_opts *o, int *done)
-{
-    cli_opt opts[] = {
-        {.name = "out", .takes_value = 1},
-        {.name = "docs", .takes_value = 1},
-        {.name = "vocab", .takes_value = 1},
-        {.name = "topics", .takes_value = 1},
-        {.name = "doc-length", .takes_value = 1},
-        {.name = "alpha", .takes_value = 1},
-        {.name = "seed", .takes_value = 1},
-        {.name = "valid-frac", .takes_value = 1},
-        {.name = "test-frac", .takes_value = 1},
-        {.name = "sequences", .takes_value = 1},
-        {.name = "seq-length", .takes_value = 1},
-        {.name = "quiet"},
-        {.name = "help"},
-        {.name = "version"},
-    };
-    cli_args a;
-    char **args = calloc((size_t)argc + 1, sizeof *args);
-    int rc;
-    *done = 1;
-    if (!args)
-        return fail("out of memory");
-    /* The short spellings, as the long ones for the shared parser. */
-    for (int i = 0; i < argc; i++)
-        args[i] = strcmp(argv[i], "-o") == 0 ? "--out" : strcmp(argv[i], "-h") == 0 ? "--help" : argv[i];
-    rc = cli_parse(&a, "vae-synth", opts, (int)(sizeof opts / sizeof *opts), argc, args, 1);
-    if (rc != 0)
-        goto cleanup;
-    if (cli_given(&a, "help")) {
-        fputs(usage, stdout);
-        goto cleanup;
-    }
-    if (cli_given(&a, "version")) {
-        printf("vae-synth %s\n", vae_version());
-        goto cleanup;
-    }
-    if (a.num_positional > 0) {
-        fprintf(stderr, "vae-synth: unexpected argument '%s' (see --help)\n", a.positional[0]);
-        rc = 2;
-        goto cleanup;
-    }
-    o->out = cli_get_str(&a, "out", NULL);
-    o->quiet = cli_given(&a, "quiet");
-    if ((rc = cli_get_int(&a, "docs", 2000, 1, INT32_MAX, &o->docs)) != 0 ||
-        (rc = cli_get_int(&a, "vocab", 1000, 1, INT32_MAX, &o->V)) != 0 ||
-        (rc = cli_get_int(&a, "topics", 10, 1, 1 << 16, &o->K)) != 0 ||
-        (rc = cli_get_int(&a, "doc-length", 80, 1, 1 << 24, &o->length)) != 0 ||
-        (rc = cli_get_double(&a, "alpha", 0.1, 1e-3, 1e6, &o->alpha)) != 0 ||
-        (rc = cli_get_int(&a, "seed", 0, 0, INT64_MAX, &o->seed)) != 0 ||
-        (rc = cli_get_double(&a, "valid-frac", 0.1, 0.0, 1.0, &o->valid_frac)) != 0 ||
-        (rc = cli_get_double(&a, "test-frac", 0.1, 0.0, 1.0, &o->test_frac)) != 0 ||
-        (rc = cli_get_int(&a, "sequences", 0, 0, 64, &o->seqs)) != 0 ||
-        (rc = cli_get_int(&a, "seq-length", 12, 1, 1 << 16, &o->seq_length)) != 0)
-        goto cleanup;
-    rc = 2;
-    if (!o->out)
-        fprintf(stderr, "vae-synth: option -o (--out) is required (see --help)\n");
-    else if (o->seqs && cli_given(&a, "doc-length"))
-        fprintf(stderr, "vae-synth: --doc-length is not used with --sequences (see --help)\n");
-    else if (!o->seqs && cli_given(&a, "seq-length"))
-        fprintf(stderr, "vae-synth: --seq-length needs --sequences (see --help)\n");
-    else if (o->K > o->V)
-        fprintf(stderr, "vae-synth: --topics %lld exceeds --vocab %lld (see --help)\n", (long long)o->K,
-                (long long)o->V);
-    else if (o->docs - (int64_t)floor((double)o->docs * o->valid_frac + 0.5) -
-                 (int64_t)floor((double)o->docs * o->test_frac + 0.5) <
-             1)
-        fprintf(stderr, "vae-synth: --valid-frac and --test-frac leave no training document (see --help)\n");
-    else
-        rc = *done = 0;
-cleanup:
-    cli_free(&a);
-    free(args);
-    return rc;
-}
+/* ---- the command line ---- */
+
+static const cli_entry entries[] = {
+    {"out", "OUT.h5", "the corpus file to write", CLI_STRING, CLI_AT(synth_opts, out), .alias = "-o",
+     .required = 1},
+    {"docs", "N", "documents in all", CLI_INT, CLI_AT(synth_opts, docs), .min = 1, .max = INT32_MAX},
+    {"vocab", "V", "words", CLI_INT, CLI_AT(synth_opts, V), .min = 1, .max = INT32_MAX},
+    {"topics", "K", "planted topics", CLI_INT, CLI_AT(synth_opts, K), .min = 1, .max = 1 << 16},
+    {"doc-length", "L", "mean tokens of a document: 1 + Poisson(L - 1)", CLI_INT, CLI_AT(synth_opts, length),
+     .min = 1, .max = 1 << 24},
+    {"alpha", "A", "each document mixes the topics by theta ~ Dirichlet(A)", CLI_REAL, CLI_AT(synth_opts, alpha),
+     .lo = 1e-3, .hi = 1e6},
+    {"seed", "S", "the same flags and seed give the same file", CLI_INT, CLI_AT(synth_opts, seed), .min = 0,
+     .max = INT64_MAX},
+    {"valid-frac", "F", "fraction of the documents in valid (after those of train)", CLI_REAL,
+     CLI_AT(synth_opts, valid_frac), .lo = 0.0, .hi = 1.0},
+    {"test-frac", "F", "fraction in test (the last ones)", CLI_REAL, CLI_AT(synth_opts, test_frac), .lo = 0.0,
+     .hi = 1.0},
+    {"sequences", "N", "each document is instead N sentences (a version 2 file with /<split>/seq, unit "
+     "sentence): each of a topic drawn from theta, of 1 + Poisson(L - 1) tokens (L = --seq-length, at most 4L: "
+     "the max_length), a first word from the topic, then each next word the successor (w + 1 mod V) of the one "
+     "before with probability 0.5, else a fresh draw from the topic; /synthetic/<split> then also holds "
+     "seq_oracle_nll and seq_oracle_ppl, the exact likelihood given theta. Not with --doc-length",
+     CLI_INT, CLI_AT(synth_opts, seqs), .min = 0, .max = 64},
+    {"seq-length", "L", "mean tokens of a sentence of --sequences", CLI_INT, CLI_AT(synth_opts, seq_length),
+     .min = 1, .max = 1 << 16},
+    {"quiet", NULL, "print nothing", CLI_SWITCH, CLI_AT(synth_opts, quiet), .on = 1},
+};
+
+static const cli_table table = {
+    .prog = "vae-synth",
+    .usage = "usage: vae-synth -o OUT.h5 [options]\n"
+             "Writes a vae-corpus file of documents drawn from planted topics; the first documents go to train,\n"
+             "then valid, then test. /synthetic holds the topics, each document's theta and oracle NLL per token,\n"
+             "and per split the oracle and unigram perplexities, which are also printed as JSON unless --quiet.\n"
+             "\n",
+    CLI_ENTRIES(entries),
+};
 
 int main(int argc, char **argv)
 {
-    synth_opts o;
-    int done;
-    memset(&o, 0, sizeof o);
-    int rc = parse(argc, argv, &o, &done);
-    return done ? rc : run(&o);
+    synth_opts o = {.docs = 2000, .V = 1000, .K = 10, .length = 80, .alpha = 0.1, .valid_frac = 0.1,
+                    .test_frac = 0.1, .seq_length = 12};
+    cli_args a;
+    int rc = cli_run(&a, &table, &o, argc, argv, 1);
+    if (rc == 0 && o.seqs && cli_given(&a, "doc-length"))
+        rc = cli_say("vae-synth: --doc-length is not used with --sequences (see --help)\n");
+    else if (rc == 0 && !o.seqs && cli_given(&a, "seq-length"))
+        rc = cli_say("vae-synth: --seq-length needs --sequences (see --help)\n");
+    else if (rc == 0 && o.K > o.V)
+        rc = cli_say("vae-synth: --topics %lld exceeds --vocab %lld (see --help)\n", (long long)o.K, (long long)o.V);
+    else if (rc == 0 && o.docs - (int64_t)floor((double)o.docs * o.valid_frac + 0.5) -
+                                (int64_t)floor((double)o.docs * o.test_frac + 0.5) < 1)
+        rc = cli_say("vae-synth: --valid-frac and --test-frac leave no training document (see --help)\n");
+    if (rc == 0)
+        rc = run(&o);
+    cli_free(&a);
+    return rc == CLI_EXIT ? 0 : rc;
 }

@@ -1,6 +1,7 @@
-/* Communication between ranks: the only module that calls MPI. The trainer and vae-infer see
- * ranks, sums and agreement; a new transport replaces this file alone. Works as one rank without
- * mpirun (a singleton MPI process). */
+/* Communication between ranks: with exchange.h, the only module that calls MPI. vae-infer sees
+ * ranks, sums and agreement, the trainer also the gradient exchange (exchange.h) built on the
+ * blocks and node-shared buffers below; a new transport replaces src/dist alone. Works as one
+ * rank without mpirun (a singleton MPI process). */
 #ifndef VAE_COMM_H
 #define VAE_COMM_H
 
@@ -12,10 +13,12 @@ extern "C" {
 
 typedef struct vae_comm vae_comm;
 
-/* MPI_Init with errors returned (not fatal), so a failure on one rank can be agreed on and reported
- * once instead of aborting the job with MPI's noise. */
+/* MPI_Init (unless the caller initialized MPI already) with errors returned (not fatal), so a
+ * failure on one rank can be agreed on and reported once instead of aborting the job with MPI's
+ * noise. Every call below talks on a duplicate of MPI_COMM_WORLD of its own. The MPI library's
+ * parameters are the program's to set beforehand (Open MPI reads them at MPI_Init). */
 int vae_comm_init(vae_comm **out, int *argc, char ***argv);
-/* MPI_Finalize and free. */
+/* Frees the communicator; MPI_Finalize when vae_comm_init called MPI_Init. */
 void vae_comm_free(vae_comm *c);
 
 int vae_comm_rank(const vae_comm *c);
@@ -23,10 +26,12 @@ int vae_comm_size(const vae_comm *c);
 /* Ranks sharing this rank's machine. */
 int vae_comm_local_size(const vae_comm *c);
 /* Nodes of the run, and whether every node holds the same number of ranks (what the node-shared
- * exchange needs). VAE_RANKS_PER_NODE=k makes consecutive runs of k ranks count as nodes, so that
- * one machine can run the multi-node exchange. */
+ * exchange needs). */
 int vae_comm_nodes(const vae_comm *c);
 int vae_comm_nodes_even(const vae_comm *c);
+/* Collective, before any vae_comm_shared exists: k > 0 makes consecutive runs of k ranks count as
+ * nodes (so that one machine can run the multi-node exchange); 0, the default, the machines. */
+int vae_comm_set_ranks_per_node(vae_comm *c, int ranks_per_node);
 
 /* In-place sums over all ranks (counts above INT_MAX are sent in pieces). */
 int vae_comm_sum_floats(vae_comm *c, float *buf, size_t n);
@@ -55,8 +60,8 @@ int vae_comm_allgather_floats(vae_comm *c, float *buf, size_t n);
  * stretch of the buffer (their "node block"); each sums it over its node in shared memory, then
  * the counterparts reduce-scatter it among themselves (a ring over the nodes, not over every rank)
  * and later allgather the updated blocks into their node's parameters. vae_comm_shared_new is
- * collective; VAE_ERR_ARG when the nodes hold different numbers of ranks (use the flat
- * reduce-scatter then). Both buffers start zeroed. */
+ * collective, with the same status on every rank; VAE_ERR_ARG when the nodes hold different
+ * numbers of ranks (use the flat reduce-scatter then). Both buffers start zeroed. */
 typedef struct vae_comm_shared vae_comm_shared;
 int vae_comm_shared_new(vae_comm *c, size_t num_params, size_t num_grads, vae_comm_shared **out);
 void vae_comm_shared_free(vae_comm_shared *s);
@@ -82,7 +87,8 @@ int vae_comm_shared_reduce_scatter(vae_comm_shared *s);
 int vae_comm_shared_allgather(vae_comm_shared *s);
 /* Collective: every rank passes its local status; all get the same answer. Returns VAE_OK when
  * every rank is fine, else the status of the lowest failing rank, whose rank is put in *who (may
- * be NULL). That rank alone should print its message, so the user reads one clear error. */
+ * be NULL), and its message becomes every rank's vae_error_message(). That rank alone should
+ * print it, so the user reads one clear error. */
 int vae_comm_agree(vae_comm *c, int status, int *who);
 
 double vae_wtime(void);

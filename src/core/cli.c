@@ -1,13 +1,16 @@
-/* Option parsing shared by vae-prep, vae-dist and vae-infer; see cli.h for the rules. */
+/* Command-line tables: parsing, --config, storing typed values and --help; see cli.h. */
 #include "cli.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "vae/common.h"
+
+enum { HELP_WIDTH = 100, MAX_LIST = 64, NOT_FOUND = -1, IS_HELP = -2, IS_VERSION = -3, IS_CONFIG = -4 };
 
 static int silent;
 
@@ -21,50 +24,106 @@ int cli_say(const char *fmt, ...)
         vfprintf(stderr, fmt, ap);
         va_end(ap);
     }
-    return 2;
+    return CLI_USAGE;
 }
 
-static int usage_error(const cli_args *a, const char *fmt, const char *what, const char *detail)
+/* "prog: <message> (see --help)" */
+static int usage(const cli_args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int usage(const cli_args *a, const char *fmt, ...)
 {
     char msg[512];
-    snprintf(msg, sizeof msg, fmt, what, detail);
-    return cli_say("%s: %s (see --help)\n", a->prog, msg);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return cli_say("%s: %s (see --help)\n", a->table->prog, msg);
 }
 
-cli_opt *cli_find(cli_args *a, const char *name)
+/* ---- fields: integers and reals of the sizes C gives them, copied so that any type works ---- */
+
+typedef union {
+    int64_t i8;
+    int32_t i4;
+    double f8;
+    float f4;
+} number;
+
+static number read_field(const char *field, size_t size)
 {
-    for (int i = 0; i < a->num_opts; i++)
-        if (strcmp(a->opts[i].name, name) == 0)
-            return &a->opts[i];
-    return NULL;
+    number v = {0};
+    memcpy(&v, field, size);
+    return v;
 }
 
-int cli_given(cli_args *a, const char *name)
+static int64_t get_int(const char *field, size_t size)
 {
-    cli_opt *o = cli_find(a, name);
-    return o && o->value;
+    const number v = read_field(field, size);
+    return size == sizeof(int64_t) ? v.i8 : v.i4;
 }
 
-static cli_opt *find_len(cli_args *a, const char *name, size_t len)
+static void put_int(char *field, size_t size, int64_t x)
 {
-    for (int i = 0; i < a->num_opts; i++)
-        if (strlen(a->opts[i].name) == len && strncmp(a->opts[i].name, name, len) == 0)
-            return &a->opts[i];
-    return NULL;
+    number v;
+    if (size == sizeof(int64_t))
+        v.i8 = x;
+    else
+        v.i4 = (int32_t)x;
+    memcpy(field, &v, size);
 }
 
-int cli_parse(cli_args *a, const char *prog, cli_opt *opts, int num_opts, int argc, char **argv,
-              int first)
+static int choice_index(const char *const *choices, const char *v)
 {
-    memset(a, 0, sizeof *a);
-    a->prog = prog;
-    a->opts = opts;
-    a->num_opts = num_opts;
-    a->positional = calloc((size_t)(argc > 0 ? argc : 1), sizeof *a->positional);
-    if (!a->positional) {
-        cli_say("%s: out of memory\n", prog);
-        return 1;
-    }
+    for (int i = 0; choices[i]; i++)
+        if (strcmp(choices[i], v) == 0)
+            return i;
+    return NOT_FOUND;
+}
+
+/* "a|b|c" into buf. */
+static void join_choices(const char *const *choices, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    for (int i = 0; choices[i]; i++)
+        snprintf(buf + strlen(buf), size - strlen(buf), "%s%s", i ? "|" : "", choices[i]);
+}
+
+/* ---- parsing ---- */
+
+static int find(const cli_table *t, const char *name, size_t len)
+{
+    for (int i = 0; i < t->num_entries; i++)
+        if (t->entries[i].name && strlen(t->entries[i].name) == len && strncmp(t->entries[i].name, name, len) == 0)
+            return i;
+    if (len == 4 && strncmp(name, "help", 4) == 0)
+        return IS_HELP;
+    if (len == 7 && strncmp(name, "version", 7) == 0)
+        return IS_VERSION;
+    if (t->config && len == 6 && strncmp(name, "config", 6) == 0)
+        return IS_CONFIG;
+    return NOT_FOUND;
+}
+
+static int find_alias(const cli_table *t, const char *arg)
+{
+    for (int i = 0; i < t->num_entries; i++)
+        if (t->entries[i].alias && strcmp(t->entries[i].alias, arg) == 0)
+            return i;
+    return strcmp(arg, "-h") == 0 ? IS_HELP : NOT_FOUND;
+}
+
+static int takes_value(const cli_table *t, int k)
+{
+    return k == IS_CONFIG || (k >= 0 && t->entries[k].kind != CLI_SWITCH);
+}
+
+static const char *entry_name(const cli_table *t, int k)
+{
+    return k == IS_HELP ? "help" : k == IS_VERSION ? "version" : k == IS_CONFIG ? "config" : t->entries[k].name;
+}
+
+static int parse_argv(cli_args *a, int argc, char **argv, int first)
+{
+    const cli_table *t = a->table;
     int only_positional = 0;
     for (int i = first; i < argc; i++) {
         char *arg = argv[i];
@@ -76,26 +135,35 @@ int cli_parse(cli_args *a, const char *prog, cli_opt *opts, int num_opts, int ar
             only_positional = 1;
             continue;
         }
-        if (arg[1] != '-')
-            return usage_error(a, "unknown option %s%s", arg, "");
-        const char *name = arg + 2;
-        const char *eq = strchr(name, '=');
-        size_t len = eq ? (size_t)(eq - name) : strlen(name);
-        cli_opt *o = find_len(a, name, len);
-        if (!o)
-            return usage_error(a, "unknown option %s%s", arg, "");
-        if (!o->takes_value) {
-            if (eq)
-                return usage_error(a, "option --%s takes no value%s", o->name, "");
-            o->value = "1";
-        } else if (eq) {
-            o->value = eq + 1;
-        } else {
-            if (i + 1 >= argc)
-                return usage_error(a, "option --%s needs a value%s", o->name, "");
-            o->value = argv[++i];
+        const char *eq = NULL;
+        int k = find_alias(t, arg);
+        if (k == NOT_FOUND && arg[1] == '-') {
+            eq = strchr(arg + 2, '=');
+            k = find(t, arg + 2, eq ? (size_t)(eq - arg - 2) : strlen(arg + 2));
         }
-        o->from_cli = 1;
+        if (k == NOT_FOUND)
+            return usage(a, "unknown option %s", arg);
+        const char *value = "1";
+        if (!takes_value(t, k)) {
+            if (eq)
+                return usage(a, "option --%s takes no value", entry_name(t, k));
+        } else if (eq) {
+            value = eq + 1;
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            return usage(a, "option --%s needs a value", entry_name(t, k));
+        }
+        if (k == IS_HELP)
+            a->help = 1;
+        else if (k == IS_VERSION)
+            a->version = 1;
+        else if (k == IS_CONFIG)
+            a->config_path = value;
+        else {
+            a->values[k] = value;
+            a->from_cli[k] = 1;
+        }
     }
     return 0;
 }
@@ -110,35 +178,33 @@ static char *trim(char *s)
     return s;
 }
 
-int cli_load_config(cli_args *a, const char *path)
+/* `key = value` lines (# comments, blank lines) into the flags the command line did not give. */
+static int load_config(cli_args *a, const char *path)
 {
+    const char *prog = a->table->prog;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        cli_say("%s: --config %s: cannot open: %s\n", a->prog, path, strerror(errno));
+        cli_say("%s: --config %s: cannot open: %s\n", prog, path, strerror(errno));
         return 1;
     }
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    if (size < 0 || size > (1L << 24)) {
+    long size = -1;
+    if (fseek(f, 0, SEEK_END) == 0)
+        size = ftell(f);
+    if (size < 0 || size > (1L << 24) || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);
-        cli_say("%s: --config %s: not a readable file of at most 16 MiB\n", a->prog, path);
+        cli_say("%s: --config %s: not a readable file of at most 16 MiB\n", prog, path);
         return 1;
     }
-    if (a->config_storage) {
-        cli_say("%s: --config given twice\n", a->prog);
-        return 2;
-    }
-    a->config_storage = malloc((size_t)size + 1);
-    if (!a->config_storage || fread(a->config_storage, 1, (size_t)size, f) != (size_t)size) {
+    a->config_text = malloc((size_t)size + 1);
+    if (!a->config_text || fread(a->config_text, 1, (size_t)size, f) != (size_t)size) {
         fclose(f);
-        cli_say("%s: --config %s: cannot read\n", a->prog, path);
+        cli_say("%s: --config %s: cannot read\n", prog, path);
         return 1;
     }
     fclose(f);
-    a->config_storage[size] = '\0';
+    a->config_text[size] = '\0';
     int lineno = 0;
-    for (char *line = a->config_storage; line; ) {
+    for (char *line = a->config_text; line;) {
         char *next = strchr(line, '\n');
         if (next)
             *next++ = '\0';
@@ -152,130 +218,358 @@ int cli_load_config(cli_args *a, const char *path)
             continue;
         char *eq = strchr(s, '=');
         if (!eq) {
-            cli_say("%s: --config %s: line %d: expected key = value\n", a->prog, path, lineno);
-            return 2;
+            cli_say("%s: --config %s: line %d: expected key = value\n", prog, path, lineno);
+            return CLI_USAGE;
         }
         *eq = '\0';
-        char *key = trim(s);
-        char *value = trim(eq + 1);
+        char *key = trim(s), *value = trim(eq + 1);
         if (key[0] == '-' && key[1] == '-')
             key += 2;
-        cli_opt *o = cli_find(a, key);
-        if (!o || strcmp(key, "config") == 0) {
-            cli_say("%s: --config %s: line %d: unknown key '%s'\n", a->prog, path, lineno, key);
-            return 2;
+        const int k = find(a->table, key, strlen(key));
+        if (k < 0) {
+            cli_say("%s: --config %s: line %d: unknown key '%s'\n", prog, path, lineno, key);
+            return CLI_USAGE;
         }
-        if (o->from_cli)
+        if (a->from_cli[k])
             continue;
-        if (!o->takes_value) {
-            if (strcmp(value, "true") && strcmp(value, "1") && strcmp(value, "false") && strcmp(value, "0")) {
-                cli_say("%s: --config %s: line %d: %s takes true or false\n", a->prog, path,
-                        lineno, key);
-                return 2;
+        if (a->table->entries[k].kind == CLI_SWITCH) {
+            const int yes = strcmp(value, "true") == 0 || strcmp(value, "1") == 0;
+            if (!yes && strcmp(value, "false") && strcmp(value, "0")) {
+                cli_say("%s: --config %s: line %d: %s takes true or false\n", prog, path, lineno, key);
+                return CLI_USAGE;
             }
-            o->value = (strcmp(value, "true") == 0 || strcmp(value, "1") == 0) ? "1" : NULL;
+            a->values[k] = yes ? "1" : NULL;
         } else {
-            o->value = value;
+            a->values[k] = value;
         }
     }
+    return 0;
+}
+
+/* ---- typed values ---- */
+
+static int store_int(cli_args *a, const cli_entry *e, const char *v, char *field)
+{
+    char *end;
+    errno = 0;
+    const long long x = strtoll(v, &end, 10);
+    if (errno || end == v || *end != '\0')
+        return usage(a, "--%s: '%s' is not an integer", e->name, v);
+    if (x < e->min || x > e->max)
+        return usage(a, "--%s: %lld is out of range [%lld, %lld]", e->name, x, (long long)e->min, (long long)e->max);
+    put_int(field, e->size, x);
+    return 0;
+}
+
+static int store_real(cli_args *a, const cli_entry *e, const char *v, char *field)
+{
+    char *end;
+    errno = 0;
+    const double x = strtod(v, &end);
+    if (errno || end == v || *end != '\0' || !isfinite(x))
+        return usage(a, "--%s: '%s' is not a finite number", e->name, v);
+    if (x < e->lo || x > e->hi || (e->open_lo && x == e->lo))
+        return usage(a, "--%s: %g is out of range %c%g, %g]", e->name, x, e->open_lo ? '(' : '[', e->lo, e->hi);
+    number n;
+    if (e->size == sizeof(double))
+        n.f8 = x;
+    else
+        n.f4 = (float)x;
+    memcpy(field, &n, e->size);
+    return 0;
+}
+
+static int store_choice(cli_args *a, const cli_entry *e, const char *v, char *field)
+{
+    const int k = choice_index(e->choices, v);
+    if (k == NOT_FOUND) {
+        char allowed[256];
+        join_choices(e->choices, allowed, sizeof allowed);
+        return usage(a, "--%s: '%s' is not one of %s", e->name, v, allowed);
+    }
+    if (e->kind == CLI_CHOICE)
+        put_int(field, e->size, k);
+    else
+        memcpy(field, &e->choices[k], sizeof(const char *));
+    return 0;
+}
+
+static int store_list(cli_args *a, const cli_entry *e, const char *v, char *base)
+{
+    const int max = (int)(e->size / sizeof(int));
+    int list[MAX_LIST], n = 0;
+    for (const char *s = v; *s;) {
+        char *end;
+        errno = 0;
+        const long x = strtol(s, &end, 10);
+        if (errno || end == s || x <= 0 || x > (1L << 24) || (*end && *end != ','))
+            return usage(a, "--%s: '%s' is not a comma-separated list of positive integers", e->name, v);
+        if (n == max || n == MAX_LIST)
+            return usage(a, "--%s: at most %d entries", e->name, max);
+        list[n++] = (int)x;
+        if (*end == ',' && end[1] == '\0')
+            return usage(a, "--%s: '%s' ends with a comma", e->name, v);
+        s = *end ? end + 1 : end;
+    }
+    if (n < e->min)
+        return usage(a, "--%s: needs at least %lld entr%s", e->name, (long long)e->min, e->min == 1 ? "y" : "ies");
+    memcpy(base + e->offset, list, sizeof(int) * (size_t)n);
+    memcpy(base + e->count_offset, &n, sizeof n);
+    return 0;
+}
+
+static int store(cli_args *a, const cli_entry *e, const char *v, char *base)
+{
+    char *field = base + e->offset;
+    switch (e->kind) {
+    case CLI_SWITCH:
+        put_int(field, e->size, e->on);
+        return 0;
+    case CLI_INT:
+        return store_int(a, e, v, field);
+    case CLI_REAL:
+        return store_real(a, e, v, field);
+    case CLI_STRING:
+        if (e->choices)
+            return store_choice(a, e, v, field);
+        memcpy(field, &v, sizeof v);
+        return 0;
+    case CLI_CHOICE:
+        return store_choice(a, e, v, field);
+    case CLI_LIST:
+        return store_list(a, e, v, base);
+    case CLI_HEADING:
+        break;
+    }
+    return 0;
+}
+
+int cli_run(cli_args *a, const cli_table *t, void *opts, int argc, char **argv, int first)
+{
+    memset(a, 0, sizeof *a);
+    a->table = t;
+    a->values = calloc((size_t)t->num_entries + 1, sizeof *a->values);
+    a->from_cli = calloc((size_t)t->num_entries + 1, 1);
+    a->positional = calloc((size_t)(argc > 0 ? argc : 1), sizeof *a->positional);
+    if (!a->values || !a->from_cli || !a->positional) {
+        cli_say("%s: out of memory\n", t->prog);
+        return 1;
+    }
+    int rc = parse_argv(a, argc, argv, first);
+    if (rc != 0)
+        return rc;
+    if (a->help) {
+        if (!silent)
+            cli_help(t, opts, stdout);
+        return CLI_EXIT;
+    }
+    if (a->version) {
+        if (!silent)
+            printf("%s %s\n", t->prog, vae_version());
+        return CLI_EXIT;
+    }
+    if (a->config_path && (rc = load_config(a, a->config_path)) != 0)
+        return rc;
+    if (!t->positional && a->num_positional > 0)
+        return usage(a, "unexpected argument '%s'", a->positional[0]);
+    for (int i = 0; i < t->num_entries; i++) {
+        const cli_entry *e = &t->entries[i];
+        if (e->required && !a->values[i])
+            return e->alias ? usage(a, "--%s (%s) is required", e->name, e->alias)
+                            : usage(a, "--%s is required", e->name);
+    }
+    for (int i = 0; i < t->num_entries; i++)
+        if (a->values[i] && (rc = store(a, &t->entries[i], a->values[i], opts)) != 0)
+            return rc;
     return 0;
 }
 
 void cli_free(cli_args *a)
 {
+    free(a->values);
+    free(a->from_cli);
     free(a->positional);
-    free(a->config_storage);
-    a->positional = NULL;
-    a->config_storage = NULL;
+    free(a->config_text);
+    memset(a, 0, sizeof *a);
 }
 
-int cli_get_int(cli_args *a, const char *name, int64_t def, int64_t lo, int64_t hi, int64_t *out)
+int cli_given(const cli_args *a, const char *name)
 {
-    cli_opt *o = cli_find(a, name);
-    if (!o || !o->value) {
-        *out = def;
-        return 0;
-    }
-    char *end;
-    errno = 0;
-    long long v = strtoll(o->value, &end, 10);
-    if (errno || end == o->value || *end != '\0')
-        return usage_error(a, "--%s: '%s' is not an integer", name, o->value);
-    if (v < lo || v > hi) {
-        cli_say("%s: --%s: %lld is out of range [%lld, %lld] (see --help)\n", a->prog, name,
-                v, (long long)lo, (long long)hi);
-        return 2;
-    }
-    *out = v;
-    return 0;
+    const int k = find(a->table, name, strlen(name));
+    return k >= 0 && a->values[k] != NULL;
 }
 
-int cli_get_double(cli_args *a, const char *name, double def, double lo, double hi, double *out)
-{
-    cli_opt *o = cli_find(a, name);
-    if (!o || !o->value) {
-        *out = def;
-        return 0;
-    }
-    char *end;
-    errno = 0;
-    double v = strtod(o->value, &end);
-    if (errno || end == o->value || *end != '\0' || !isfinite(v))
-        return usage_error(a, "--%s: '%s' is not a finite number", name, o->value);
-    if (v < lo || v > hi) {
-        cli_say("%s: --%s: %g is out of range [%g, %g] (see --help)\n", a->prog, name, v, lo, hi);
-        return 2;
-    }
-    *out = v;
-    return 0;
-}
+/* ---- --help ---- */
 
-const char *cli_get_str(cli_args *a, const char *name, const char *def)
+/* Writes text's words from column *col on, wrapping at HELP_WIDTH to column indent; whole: text
+ * is one word (a short parenthesis is not split). */
+static void wrap(FILE *out, int *col, int indent, const char *text, int whole)
 {
-    cli_opt *o = cli_find(a, name);
-    return o && o->value ? o->value : def;
-}
-
-int cli_get_choice(cli_args *a, const char *name, const char *const *choices, int def, int *out)
-{
-    cli_opt *o = cli_find(a, name);
-    if (!o || !o->value) {
-        *out = def;
-        return 0;
-    }
-    for (int i = 0; choices[i]; i++)
-        if (strcmp(choices[i], o->value) == 0) {
-            *out = i;
-            return 0;
+    for (const char *p = text; *p;) {
+        while (*p == ' ')
+            p++;
+        const size_t n = whole ? strlen(p) : strcspn(p, " ");
+        if (n == 0)
+            break;
+        if (*col > indent && *col + 1 + (int)n > HELP_WIDTH) {
+            fprintf(out, "\n%*s", indent, "");
+            *col = indent;
+        } else if (*col > indent) {
+            fputc(' ', out);
+            (*col)++;
         }
-    char allowed[256] = "";
-    for (int i = 0; choices[i]; i++) {
-        strncat(allowed, i ? "|" : "", sizeof allowed - strlen(allowed) - 1);
-        strncat(allowed, choices[i], sizeof allowed - strlen(allowed) - 1);
+        fwrite(p, 1, n, out);
+        *col += (int)n;
+        p += n;
     }
-    cli_say("%s: --%s: '%s' is not one of %s (see --help)\n", a->prog, name, o->value, allowed);
-    return 2;
 }
 
-int cli_get_int_list(cli_args *a, const char *name, const char *def, int *out, int max, int *count)
+/* "--name META" ("-o, --name META" with an alias; a choice without a placeholder shows its
+ * choices); in a synopsis, as users type it: the alias alone when there is one. */
+static void flag_text(const cli_entry *e, int synopsis, char *buf, size_t size)
 {
-    const char *s = cli_get_str(a, name, def);
-    *count = 0;
-    while (*s) {
-        char *end;
-        errno = 0;
-        long v = strtol(s, &end, 10);
-        if (errno || end == s || v <= 0 || v > (1L << 24) || (*end && *end != ','))
-            return usage_error(a, "--%s: '%s' is not a comma-separated list of positive integers",
-                               name, cli_get_str(a, name, def));
-        if (*count == max) {
-            cli_say("%s: --%s: at most %d entries\n", a->prog, name, max);
-            return 2;
-        }
-        out[(*count)++] = (int)v;
-        if (*end == ',' && end[1] == '\0')
-            return usage_error(a, "--%s: '%s' ends with a comma", name, cli_get_str(a, name, def));
-        s = *end ? end + 1 : end;
+    char choices[256] = "";
+    if (e->choices && !e->meta)
+        join_choices(e->choices, choices, sizeof choices);
+    const char *value = e->kind == CLI_SWITCH ? "" : e->meta ? e->meta : choices, *space = *value ? " " : "";
+    if (synopsis && e->alias)
+        snprintf(buf, size, "%s%s%s", e->alias, space, value);
+    else
+        snprintf(buf, size, "%s%s--%s%s%s", e->alias ? e->alias : "", e->alias ? ", " : "", e->name, space, value);
+}
+
+/* The default, read from the entry's field, into buf ("" when there is none to show). */
+static void default_text(const cli_entry *e, const void *opts, char *buf, size_t size)
+{
+    const char *field = (const char *)opts + e->offset;
+    const char *s = NULL;
+    buf[0] = '\0';
+    if (e->default_text) {
+        snprintf(buf, size, "%s", e->default_text);
+        return;
     }
-    return 0;
+    if (e->required)
+        return;
+    switch (e->kind) {
+    case CLI_INT:
+        snprintf(buf, size, "default %lld", (long long)get_int(field, e->size));
+        break;
+    case CLI_REAL:
+        snprintf(buf, size, "default %g", e->size == sizeof(double) ? read_field(field, e->size).f8
+                                                                     : read_field(field, e->size).f4);
+        break;
+    case CLI_STRING:
+        memcpy(&s, field, sizeof s);
+        if (s && *s)
+            snprintf(buf, size, "default %s", s);
+        break;
+    case CLI_CHOICE: {
+        const int64_t k = get_int(field, e->size);
+        int n = 0;
+        while (e->choices[n])
+            n++;
+        if (k >= 0 && k < n)
+            snprintf(buf, size, "default %s", e->choices[k]);
+        break;
+    }
+    case CLI_LIST: {
+        int n, list[MAX_LIST];
+        memcpy(&n, (const char *)opts + e->count_offset, sizeof n);
+        n = n < 0 ? 0 : n > MAX_LIST ? MAX_LIST : n;
+        memcpy(list, field, sizeof(int) * (size_t)n);
+        snprintf(buf, size, "default %s", n ? "" : "none");
+        for (int i = 0; i < n; i++)
+            snprintf(buf + strlen(buf), size - strlen(buf), "%s%d", i ? "," : "", list[i]);
+        break;
+    }
+    case CLI_SWITCH:
+    case CLI_HEADING:
+        break;
+    }
+}
+
+/* The column where the help texts start: past the longest flag of reasonable length. */
+static int help_column(const cli_table *t, int indent)
+{
+    int col = indent + (int)strlen("--help, --version") + 2;
+    for (int i = 0; i < t->num_entries; i++) {
+        char flag[320];
+        if (!t->entries[i].name)
+            continue;
+        flag_text(&t->entries[i], 0, flag, sizeof flag);
+        const int w = indent + (int)strlen(flag) + 2;
+        col = w > col && w <= indent + 28 ? w : col;
+    }
+    return col;
+}
+
+static void entry_line(FILE *out, int indent, int column, const char *flag, const char *help, const char *paren)
+{
+    int col = fprintf(out, "%*s%s", indent, "", flag);
+    if (col + 1 > column) {
+        fputc('\n', out);
+        col = 0;
+    }
+    fprintf(out, "%*s", column - col, "");
+    col = column;
+    wrap(out, &col, column, help, 0);
+    if (paren[0]) {
+        char text[600];
+        snprintf(text, sizeof text, "(%s)", paren);
+        wrap(out, &col, column, text, strlen(text) <= 24);
+    }
+    fputc('\n', out);
+}
+
+void cli_help_entries(const cli_table *t, const void *opts, int indent, FILE *out)
+{
+    const int column = help_column(t, indent);
+    for (int i = 0; i < t->num_entries; i++) {
+        const cli_entry *e = &t->entries[i];
+        if (e->kind == CLI_HEADING) {
+            cli_paragraph(out, 0, e->help);
+            continue;
+        }
+        char flag[320], paren[512] = "", def[256];
+        flag_text(e, 0, flag, sizeof flag);
+        if (e->choices && e->meta)
+            join_choices(e->choices, paren, sizeof paren);
+        default_text(e, opts, def, sizeof def);
+        if (def[0])
+            snprintf(paren + strlen(paren), sizeof paren - strlen(paren), "%s%s", paren[0] ? "; " : "", def);
+        entry_line(out, indent, column, flag, e->help ? e->help : "", paren);
+    }
+}
+
+void cli_paragraph(FILE *out, int indent, const char *text)
+{
+    int col = fprintf(out, "%*s", indent, "");
+    wrap(out, &col, indent, text, 0);
+    fputc('\n', out);
+}
+
+void cli_help(const cli_table *t, const void *opts, FILE *out)
+{
+    const int column = help_column(t, 2);
+    fputs(t->usage, out);
+    cli_help_entries(t, opts, 2, out);
+    if (t->config)
+        entry_line(out, 2, column, "--config FILE", "lines of `key = value` with these flags' names (switches: true or "
+                   "false), for the flags the command line does not give", "");
+    entry_line(out, 2, column, "--help, --version", "this text; the version", "");
+    if (t->epilog)
+        fputs(t->epilog, out);
+}
+
+void cli_synopsis(const cli_table *t, FILE *out)
+{
+    for (int i = 0, first = 1; i < t->num_entries; i++) {
+        const cli_entry *e = &t->entries[i];
+        if (!e->name)
+            continue;
+        char flag[320];
+        flag_text(e, 1, flag, sizeof flag);
+        fprintf(out, "%s%s%s%s", first ? "" : " ", e->required ? "" : "[", flag, e->required ? "" : "]");
+        first = 0;
+    }
 }

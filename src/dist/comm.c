@@ -1,22 +1,29 @@
-/* MPI behind include/vae/comm.h. MPI errors are returned (MPI_ERRORS_RETURN) and turned into
- * vae_status with the MPI message, never aborts with MPI's own noise. */
+/* MPI behind include/vae/comm.h, on a communicator of its own (a duplicate of MPI_COMM_WORLD, so
+ * that no message of ours meets one of a caller that shares MPI with us). MPI errors are returned
+ * (MPI_ERRORS_RETURN) and turned into vae_status with the MPI message, never aborts with MPI's own
+ * noise. */
 #include "vae/comm.h"
 
 #include <limits.h>
 #include <mpi.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-enum { RING_PIECE = 65536 };
+/* RING_PIECE: floats of one piece of the ring; MESSAGE_BYTES: what vae_error_message holds (common.c). */
+enum { RING_PIECE = 65536, MESSAGE_BYTES = 1024 };
 
 struct vae_comm {
-    MPI_Comm world;
-    /* The ranks of this rank's node (VAE_RANKS_PER_NODE=k: consecutive runs of k ranks stand for
-     * nodes, so that one machine can test the multi-node exchange); and, when every node holds the
-     * same number of ranks, the ranks at this rank's place on each node, one per node, ordered as
-     * the nodes are (else MPI_COMM_NULL). */
+    MPI_Comm world;   /* ours: MPI_COMM_WORLD duplicated */
+    int finalize_mpi; /* MPI_Init was ours, so MPI_Finalize is too */
+    /* The ranks of this rank's node (vae_comm_set_ranks_per_node(k): consecutive runs of k ranks
+     * stand for nodes, so that one machine can test the multi-node exchange); and, when every node
+     * holds the same number of ranks, the ranks at this rank's place on each node, one per node,
+     * ordered as the nodes are (else MPI_COMM_NULL). */
     MPI_Comm node, cross;
+    int ranks_per_node;
+    int shared_alive; /* vae_comm_shared objects built on the present layout */
     int rank, size, local_size;
     int node_rank, node_size, num_nodes, node_index;
     int *block_of;        /* [size]: where each rank's block lies among the blocks of a buffer */
@@ -35,23 +42,31 @@ static int mpi_status(int err, const char *what)
     return vae_fail(VAE_ERR_COMM, "%s failed: %s", what, msg);
 }
 
+static void free_node_comms(vae_comm *c)
+{
+    if (c->cross != MPI_COMM_NULL)
+        MPI_Comm_free(&c->cross);
+    if (c->node != MPI_COMM_NULL)
+        MPI_Comm_free(&c->node);
+}
+
 /* Nodes, counterparts and the order of the blocks. A sharded buffer is laid out node-major within
  * each place: the blocks of the ranks at place p on nodes 0..N-1 are adjacent, so that place p's
  * ranks together own one contiguous stretch (its "node block"), summed within each node through
  * shared memory and then across nodes among counterparts. On one node that is rank order. */
-static int node_layout(vae_comm *c)
+static int node_layout(vae_comm *c, int ranks_per_node)
 {
+    free_node_comms(c);
+    c->ranks_per_node = ranks_per_node;
     MPI_Comm shared;
     int rc = mpi_status(MPI_Comm_split_type(c->world, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &shared),
                         "MPI_Comm_split_type");
     if (rc != VAE_OK)
         return rc;
     MPI_Comm_size(shared, &c->local_size);
-    const char *emulate = getenv("VAE_RANKS_PER_NODE");
-    const int per_node = emulate ? atoi(emulate) : 0;
-    if (per_node > 0) {
+    if (ranks_per_node > 0) {
         MPI_Comm_free(&shared);
-        rc = mpi_status(MPI_Comm_split(c->world, c->rank / per_node, c->rank, &c->node), "MPI_Comm_split");
+        rc = mpi_status(MPI_Comm_split(c->world, c->rank / ranks_per_node, c->rank, &c->node), "MPI_Comm_split");
     } else {
         c->node = shared;
     }
@@ -65,6 +80,7 @@ static int node_layout(vae_comm *c)
         (rc = mpi_status(MPI_Allreduce(MPI_IN_PLACE, &leaders, 1, MPI_INT, MPI_SUM, c->world), "MPI_Allreduce")))
         return rc;
     c->num_nodes = leaders;
+    c->node_index = 0;
     int place = c->rank;
     if (sizes[0] == -sizes[1]) {
         if ((rc = mpi_status(MPI_Comm_split(c->world, c->node_rank, leader, &c->cross), "MPI_Comm_split")) != VAE_OK)
@@ -81,24 +97,25 @@ int vae_comm_init(vae_comm **out, int *argc, char ***argv)
     int initialized = 0;
     MPI_Initialized(&initialized);
     if (!initialized) {
-        /* Ranks on one node exchange the gradient through Open MPI's shared-memory transport. Its
-         * default single-copy path (CMA, one kernel copy of the whole message) measured slower here
-         * than the pipelined copy through shared buffers, which stays in cache: a 10.4 MB in-place
-         * allreduce at 2 ranks took 0.85 ms against 1.37 ms (vae-bench-comm, median of 40). A
-         * user's own setting of the parameter wins (no overwrite). */
-        setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 0);
         int rc = mpi_status(MPI_Init(argc, argv), "MPI_Init");
         if (rc != VAE_OK)
             return rc;
+        /* MPI is ours: its errors, even the duplicate's below, are returned, not fatal. */
+        MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     }
     vae_comm *c = calloc(1, sizeof *c);
     if (!c)
         return vae_fail(VAE_ERR_NOMEM, "out of memory");
-    c->world = MPI_COMM_WORLD;
+    c->finalize_mpi = !initialized;
+    c->world = c->node = c->cross = MPI_COMM_NULL;
+    int rc = mpi_status(MPI_Comm_dup(MPI_COMM_WORLD, &c->world), "MPI_Comm_dup");
+    if (rc != VAE_OK) {
+        vae_comm_free(c);
+        return rc;
+    }
     MPI_Comm_set_errhandler(c->world, MPI_ERRORS_RETURN);
     MPI_Comm_rank(c->world, &c->rank);
     MPI_Comm_size(c->world, &c->size);
-    c->node = c->cross = MPI_COMM_NULL;
     c->counts = calloc((size_t)c->size, sizeof *c->counts);
     c->displs = calloc((size_t)c->size, sizeof *c->displs);
     c->block_of = calloc((size_t)c->size, sizeof *c->block_of);
@@ -108,8 +125,7 @@ int vae_comm_init(vae_comm **out, int *argc, char ***argv)
         vae_comm_free(c);
         return vae_fail(VAE_ERR_NOMEM, "out of memory for %d ranks", size);
     }
-    int rc = node_layout(c);
-    if (rc != VAE_OK) {
+    if ((rc = node_layout(c, 0)) != VAE_OK) {
         vae_comm_free(c);
         return rc;
     }
@@ -121,10 +137,10 @@ void vae_comm_free(vae_comm *c)
 {
     if (!c)
         return;
-    if (c->cross != MPI_COMM_NULL)
-        MPI_Comm_free(&c->cross);
-    if (c->node != MPI_COMM_NULL)
-        MPI_Comm_free(&c->node);
+    free_node_comms(c);
+    if (c->world != MPI_COMM_NULL)
+        MPI_Comm_free(&c->world);
+    const int finalize = c->finalize_mpi;
     free(c->counts);
     free(c->displs);
     free(c->block_of);
@@ -132,8 +148,17 @@ void vae_comm_free(vae_comm *c)
     free(c);
     int finalized = 0;
     MPI_Finalized(&finalized);
-    if (!finalized)
+    if (finalize && !finalized)
         MPI_Finalize();
+}
+
+int vae_comm_set_ranks_per_node(vae_comm *c, int ranks_per_node)
+{
+    if (ranks_per_node < 0)
+        return vae_fail(VAE_ERR_ARG, "ranks per node must be positive (0: the machine's nodes), not %d", ranks_per_node);
+    if (c->shared_alive > 0)
+        return vae_fail(VAE_ERR_ARG, "the nodes cannot change while node-shared buffers exist");
+    return ranks_per_node == c->ranks_per_node ? VAE_OK : node_layout(c, ranks_per_node);
 }
 
 int vae_comm_rank(const vae_comm *c) { return c->rank; }
@@ -281,6 +306,7 @@ void vae_comm_shared_free(vae_comm_shared *s)
 {
     if (!s)
         return;
+    s->c->shared_alive--;
     if (s->grads_win != MPI_WIN_NULL) {
         MPI_Win_unlock_all(s->grads_win);
         MPI_Win_free(&s->grads_win);
@@ -329,20 +355,24 @@ static int node_block_layout(vae_comm_shared *s, size_t n)
 int vae_comm_shared_new(vae_comm *c, size_t num_params, size_t num_grads, vae_comm_shared **out)
 {
     *out = NULL;
-    if (c->cross == MPI_COMM_NULL)
+    if (c->cross == MPI_COMM_NULL) /* the same verdict on every rank */
         return vae_fail(VAE_ERR_ARG, "the nodes hold different numbers of ranks: no node-shared exchange");
     vae_comm_shared *s = calloc(1, sizeof *s);
-    if (!s)
-        return vae_fail(VAE_ERR_NOMEM, "out of memory");
-    s->c = c;
-    s->params_win = s->grads_win = MPI_WIN_NULL;
-    int rc = VAE_OK;
-    if (!(s->grads = calloc((size_t)c->node_size, sizeof *s->grads)) ||
-        !(s->cross_counts = calloc((size_t)c->num_nodes, sizeof *s->cross_counts)) ||
-        !(s->cross_displs = calloc((size_t)c->num_nodes, sizeof *s->cross_displs)))
-        rc = vae_fail(VAE_ERR_NOMEM, "out of memory");
+    int rc = s ? VAE_OK : vae_fail(VAE_ERR_NOMEM, "out of memory");
+    if (s) {
+        s->c = c;
+        c->shared_alive++;
+        s->params_win = s->grads_win = MPI_WIN_NULL;
+        if (!(s->grads = calloc((size_t)c->node_size, sizeof *s->grads)) ||
+            !(s->cross_counts = calloc((size_t)c->num_nodes, sizeof *s->cross_counts)) ||
+            !(s->cross_displs = calloc((size_t)c->num_nodes, sizeof *s->cross_displs)))
+            rc = vae_fail(VAE_ERR_NOMEM, "out of memory");
+    }
     if (rc == VAE_OK)
         rc = node_block_layout(s, num_params);
+    /* A local failure is agreed on before the windows, whose allocation every rank of a node joins;
+     * the windows' own failures before the barrier that ends this. */
+    rc = vae_comm_agree(c, rc, NULL);
     float *mine = NULL;
     if (rc == VAE_OK)
         rc = shared_window(s, c->node_rank == 0 ? num_params * sizeof(float) : 0, &s->params_win, &s->params);
@@ -362,8 +392,9 @@ int vae_comm_shared_new(vae_comm *c, size_t num_params, size_t num_grads, vae_co
         memset(mine, 0, num_grads * sizeof(float));
         if (c->node_rank == 0)
             memset(s->params, 0, num_params * sizeof(float));
-        rc = vae_comm_shared_sync(s, NULL, 0);
     }
+    if ((rc = vae_comm_agree(c, rc, NULL)) == VAE_OK)
+        rc = vae_comm_shared_sync(s, NULL, 0);
     if (rc != VAE_OK) {
         vae_comm_shared_free(s);
         return rc;
@@ -430,11 +461,20 @@ int vae_comm_agree(vae_comm *c, int status, int *who)
         return rc;
     if (outv[0] == c->size)
         return VAE_OK;
-    int agreed = status;
-    rc = mpi_status(MPI_Bcast(&agreed, 1, MPI_INT, outv[0], c->world), "MPI_Bcast");
+    /* Its status and message travel to every rank, so that a caller nested in another agreement
+     * fails with the message of the rank that failed first, whichever rank ends up printing it. */
+    struct {
+        int status;
+        char message[MESSAGE_BYTES];
+    } agreed = {.status = status};
+    if (c->rank == outv[0])
+        snprintf(agreed.message, sizeof agreed.message, "%s", vae_error_message());
+    rc = mpi_status(MPI_Bcast(&agreed, (int)sizeof agreed, MPI_BYTE, outv[0], c->world), "MPI_Bcast");
+    if (rc != VAE_OK)
+        return rc;
     if (who)
         *who = outv[0];
-    return rc != VAE_OK ? rc : agreed;
+    return vae_fail(agreed.status, "%s", agreed.message);
 }
 
 double vae_wtime(void)

@@ -28,14 +28,14 @@ static void json_model(json_buf *j, const vae_model_config *c)
     }
 }
 
-int trainer_config_json(trainer *t, const char *exchange)
+int trainer_config_json(trainer *t)
 {
     const vae_train_config *c = t->cfg;
     json_buf *j = &t->json;
     json_begin(j);
     json_str(j, "corpus", c->corpus);
     json_str(j, "out", c->out_dir);
-    json_int(j, "epochs", c->epochs);
+    json_int(j, "epochs", trainer_epoch_limit(c));
     json_int(j, "max_steps", c->max_steps);
     json_int(j, "batch_size", c->batch_size);
     json_float(j, "lr", c->optim.lr);
@@ -54,9 +54,14 @@ int trainer_config_json(trainer *t, const char *exchange)
     json_int(j, "log_every", c->log_every);
     json_int(j, "checkpoint_every", c->checkpoint_every);
     json_int(j, "keep_checkpoints", c->keep_checkpoints);
+    json_int(j, "keep_best", c->keep_best);
+    json_int(j, "early_stop", c->early_stop);
     json_int(j, "shuffle", c->shuffle);
-    json_int(j, "shard_optimizer", c->shard_optimizer);
-    json_str(j, "gradient_exchange", exchange);
+    json_str(j, "gradient_exchange_kind", vae_exchange_kind_names[c->exchange.kind]);
+    json_str(j, "gradient_exchange", vae_exchange_name(t->exchange));
+    json_str(j, "shared_memory", c->exchange.shared_memory ? "on" : "off");
+    json_int(j, "ranks_per_node", c->exchange.ranks_per_node);
+    json_str(j, "shm_single_copy", c->shm_single_copy ? "on" : "off");
     json_int(j, "ranks", t->ranks);
     json_str(j, "version", vae_version());
     json_str(j, "mpi", vae_comm_library_version());

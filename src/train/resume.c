@@ -12,11 +12,12 @@
 static const char *const tokenizer_attrs[] = {"tokenizer", "tokenizer_min_len", "tokenizer_max_len",
                                               "tokenizer_keep_digits", NULL};
 
-/* Rank 0's checkpoint of the current position at its path in the run folder, rotated in. */
-static int write_checkpoint(trainer *t)
+/* Rank 0's checkpoint of the current position at its path in the run folder (named by
+ * checkpoints/best when is_best), rotated in. */
+static int write_checkpoint(trainer *t, int is_best)
 {
-    char path[4096], values[4][64];
-    const char *attrs[2 * 4 + 1];
+    char path[4096], values[4][64], best[TRAIN_BEST_ATTRS][32];
+    const char *attrs[2 * 4 + 2 * TRAIN_BEST_ATTRS + 1];
     int na = 0;
     for (int i = 0; tokenizer_attrs[i]; i++) {
         int64_t iv;
@@ -28,6 +29,7 @@ static int write_checkpoint(trainer *t)
         attrs[na++] = tokenizer_attrs[i];
         attrs[na++] = values[i];
     }
+    na = train_best_attrs(&t->best, best, attrs, na);
     attrs[na] = NULL;
     const char *const *words = NULL;
     const int64_t *df, *tf;
@@ -43,6 +45,8 @@ static int write_checkpoint(trainer *t)
                                   .config_json = t->config_json};
     if (rc == VAE_OK)
         rc = vae_checkpoint_write(path, &data, &state);
+    if (rc == VAE_OK && is_best)
+        rc = rundir_point(t->cfg->out_dir, "best", path);
     if (rc == VAE_OK)
         rc = rundir_commit_checkpoint(t->cfg->out_dir, path, t->cfg->keep_checkpoints);
     if (rc == VAE_OK)
@@ -50,17 +54,12 @@ static int write_checkpoint(trainer *t)
     return rc;
 }
 
-int trainer_save_checkpoint(trainer *t, int *who)
+int trainer_save_checkpoint(trainer *t, int is_best, int *who)
 {
-    int rc = VAE_OK;
-    float *m, *v;
-    vae_optim_moments(t->optim, &m, &v);
-    /* Each rank's moments are current on its own block only: gather them (all ranks take part). */
-    const size_t n = vae_model_num_params(t->model);
-    if (t->sharded && ((rc = vae_comm_allgather_floats(t->comm, m, n)) != VAE_OK ||
-                       (rc = vae_comm_allgather_floats(t->comm, v, n)) != VAE_OK))
+    int rc = vae_exchange_gather_moments(t->exchange, t->optim);
+    if (rc != VAE_OK)
         return vae_comm_agree(t->comm, rc, who);
-    return vae_comm_agree(t->comm, t->rank == 0 ? write_checkpoint(t) : VAE_OK, who);
+    return vae_comm_agree(t->comm, t->rank == 0 ? write_checkpoint(t, is_best) : VAE_OK, who);
 }
 
 /* Rank 0 loads a checkpoint's parameters and statistics (and, to resume, its optimizer and
@@ -109,6 +108,8 @@ static int load_checkpoint(trainer *t, const char *path, int resume)
                           (unsigned long long)s->seed, (unsigned long long)t->cfg->seed);
             goto cleanup;
         }
+        if ((rc = train_best_restore(&t->best, ck, path)) != VAE_OK)
+            goto cleanup;
         t->step = s->step;
         t->epoch = s->epoch;
         t->step_in_epoch = s->step_in_epoch;
@@ -148,18 +149,13 @@ int trainer_starting_point(trainer *t, int *who)
     int rc = vae_comm_agree(t->comm, t->rank == 0 ? choose_start(t) : VAE_OK, who);
     if (rc != VAE_OK)
         return rc;
-    int64_t pos[4] = {t->step, t->epoch, t->step_in_epoch, vae_optim_updates(t->optim)};
-    const size_t n = vae_model_num_params(t->model), ns = vae_model_state_layout(t->model)->num_params;
-    float *m, *v;
-    vae_optim_moments(t->optim, &m, &v);
+    int64_t pos[3] = {t->step, t->epoch, t->step_in_epoch};
+    const size_t ns = vae_model_state_layout(t->model)->num_params;
     if ((rc = vae_comm_broadcast(t->comm, pos, sizeof pos, 0)) != VAE_OK ||
-        (rc = t->shared ? vae_comm_shared_spread_params(t->shared, n)
-                        : vae_comm_broadcast(t->comm, vae_model_params(t->model), n * sizeof(float), 0)) != VAE_OK ||
-        (rc = vae_comm_broadcast(t->comm, m, n * sizeof(float), 0)) != VAE_OK ||
-        (rc = vae_comm_broadcast(t->comm, v, n * sizeof(float), 0)) != VAE_OK ||
+        (rc = vae_comm_broadcast(t->comm, &t->best, sizeof t->best, 0)) != VAE_OK ||
+        (rc = vae_exchange_spread_start(t->exchange, t->optim)) != VAE_OK ||
         (ns && (rc = vae_comm_broadcast(t->comm, vae_model_state(t->model), ns * sizeof(float), 0)) != VAE_OK))
         return rc;
     t->step = pos[0], t->epoch = pos[1], t->step_in_epoch = pos[2];
-    vae_optim_set_updates(t->optim, pos[3]);
     return VAE_OK;
 }

@@ -176,24 +176,53 @@ static void free_names(char **names, int count)
     free(names);
 }
 
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+int rundir_point(const char *dir, const char *pointer, const char *ckpt_path)
+{
+    char path[4200], line[512];
+    snprintf(path, sizeof path, "%s/checkpoints/%s", dir, pointer);
+    snprintf(line, sizeof line, "%s\n", base_name(ckpt_path));
+    return rundir_write_atomic(path, line);
+}
+
+/* What DIR/checkpoints/<pointer> holds into name ("" when there is no such file); 1 when that is
+ * a file name of the folder (not empty, no '/'). */
+static int read_pointer(const char *dir, const char *pointer, char *name, size_t size)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/checkpoints/%s", dir, pointer);
+    name[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    if (!fgets(name, (int)size, f))
+        name[0] = '\0';
+    fclose(f);
+    name[strcspn(name, "\r\n")] = '\0';
+    return name[0] && !strchr(name, '/');
+}
+
 int rundir_commit_checkpoint(const char *dir, const char *ckpt_path, int keep)
 {
-    char latest[4096], line[512];
-    const char *base = strrchr(ckpt_path, '/');
-    base = base ? base + 1 : ckpt_path;
-    snprintf(latest, sizeof latest, "%s/checkpoints/latest", dir);
-    snprintf(line, sizeof line, "%s\n", base);
-    int rc = rundir_write_atomic(latest, line);
+    const char *base = base_name(ckpt_path);
+    char best[512];
+    int rc = rundir_point(dir, "latest", ckpt_path);
+    if (!read_pointer(dir, "best", best, sizeof best))
+        best[0] = '\0';
     char **names = NULL;
     int count = 0;
     if (rc == VAE_OK && (rc = list_checkpoints(dir, &names, &count)) == VAE_OK) {
-        for (int i = 0, excess = count - (keep > 1 ? keep : 1); i < count && excess > 0; i++) {
-            if (strcmp(names[i], base) == 0)
+        for (int i = 0; i < count - (keep > 1 ? keep : 1); i++) {
+            if (strcmp(names[i], base) == 0 || strcmp(names[i], best) == 0)
                 continue;
             char path[4400];
             snprintf(path, sizeof path, "%s/checkpoints/%s", dir, names[i]);
             unlink(path);
-            excess--;
         }
     }
     free_names(names, count);
@@ -220,17 +249,14 @@ static int checkpoint_valid(const char *path)
 
 int rundir_find_resume(const char *dir, char *path, size_t size, int *found)
 {
-    char latest[4096], name[512] = "";
+    char latest[4096], name[512];
     *found = 0;
     snprintf(latest, sizeof latest, "%s/checkpoints/latest", dir);
-    FILE *f = fopen(latest, "r");
-    if (f) {
-        if (!fgets(name, sizeof name, f))
-            name[0] = '\0';
-        fclose(f);
-        name[strcspn(name, "\r\n")] = '\0';
+    const int has_latest = access(latest, F_OK) == 0;
+    if (has_latest) {
+        const int usable = read_pointer(dir, "latest", name, sizeof name);
         snprintf(path, size, "%s/checkpoints/%s", dir, name);
-        if (name[0] && !strchr(name, '/') && checkpoint_valid(path)) {
+        if (usable && checkpoint_valid(path)) {
             *found = 1;
             return VAE_OK;
         }
@@ -247,7 +273,7 @@ int rundir_find_resume(const char *dir, char *path, size_t size, int *found)
         else
             fprintf(stderr, "vae-dist: skipping invalid checkpoint %s: %s\n", path, vae_error_message());
     }
-    if (*found && f)
+    if (*found && has_latest)
         fprintf(stderr, "vae-dist: resuming from %s instead\n", path);
     free_names(names, count);
     return rc;

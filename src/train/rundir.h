@@ -16,8 +16,11 @@ int rundir_remove_stale_temps(const char *dir, int *removed);
 void rundir_checkpoint_path(const char *dir, int64_t step, char *buf, size_t size);
 /* Writes text to path through a temporary file, fsync and rename: never a partial file. */
 int rundir_write_atomic(const char *path, const char *text);
-/* Points DIR/checkpoints/latest at the checkpoint file name, then removes all but the newest
- * `keep` checkpoints (never the one just written). */
+/* Points DIR/checkpoints/<pointer> ("latest", "best") at the checkpoint's file name: a one-line
+ * file holding that name, replaced atomically. */
+int rundir_point(const char *dir, const char *pointer, const char *ckpt_path);
+/* Points `latest` at the checkpoint, then removes all but the newest `keep` checkpoints, never the
+ * one just written nor the one `best` names. */
 int rundir_commit_checkpoint(const char *dir, const char *ckpt_path, int keep);
 /* 1 when DIR/checkpoints holds any checkpoint or a latest pointer. */
 int rundir_has_checkpoints(const char *dir);

@@ -20,7 +20,7 @@ for n in 1 2; do
     grep -q "^node-shared memory (barrier, sum, barrier): *[0-9.]* ms" "$work/comm$n" ||
     fail "vae-bench-comm on $n ranks: $(cat "$work/comm$n")"
 done
-VAE_RANKS_PER_NODE=1 mpi 2 "$bin/vae-bench-comm" --floats 100000 --reps 3 >"$work/comm-nodes" &&
+mpi 2 "$bin/vae-bench-comm" --floats 100000 --reps 3 --ranks-per-node 1 >"$work/comm-nodes" &&
   grep -q "^node-shared memory, 2 nodes (.*): *[0-9.]* ms" "$work/comm-nodes" ||
   fail "vae-bench-comm on 2 emulated nodes: $(cat "$work/comm-nodes")"
 for prog in vae-bench-comm vae-bench-step; do
@@ -36,13 +36,14 @@ echo "$pass passed, 0 failed"
 
 VAE_DIST_BIN="$bin" "$tests/../tools/bench_scaling.sh" --vocab 300 --docs 3000 --steps 30 --repeats 1 >"$work/scaling" ||
   fail "bench_scaling.sh: $(cat "$work/scaling")"
-for tag in 1 2 2s 2f; do
+for tag in 1 2s 2a 2f; do
   grep -q "^$tag rank(s): median [0-9]* docs/s over [0-9]* train lines; communication [0-9.]*% of step time" "$work/scaling" ||
     fail "bench_scaling.sh: no line for $tag in: $(cat "$work/scaling")"
 done
-[ "$(grep -c "^strong-scaling efficiency at 2[sf]\{0,1\} ranks: [0-9.]*$" "$work/scaling")" -eq 3 ] ||
-  fail "bench_scaling.sh: efficiencies missing in: $(cat "$work/scaling")"
-ok "bench_scaling.sh prints docs/s, communication share and efficiency for 1, 2, 2s and 2f"
+[ "$(grep -c "^strong-scaling efficiency at 2[saf] ranks: [0-9.]*$" "$work/scaling")" -eq 3 ] &&
+  [ "$(grep -c "^speed-up at 2[saf] ranks over 1: [0-9.]*x$" "$work/scaling")" -eq 3 ] ||
+  fail "bench_scaling.sh: efficiencies or speed-ups missing in: $(cat "$work/scaling")"
+ok "bench_scaling.sh prints docs/s, communication share, efficiency and speed-up for 1, 2s (default), 2a and 2f"
 
 "$py" "$tests/../tools/scaling_model.py" >"$work/model" || fail "scaling_model.py: $(cat "$work/model")"
 for R in 2 8 16 64 256 1024; do

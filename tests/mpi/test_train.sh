@@ -1,97 +1,114 @@
 #!/usr/bin/env bash
 # vae-dist end to end under mpirun: rank-count independence (1-4 ranks), exact resume (bitwise on
-# the same ranks, 1e-4 on another count), the sharded optimizer, SIGUSR1 mid-run, uneven shards and a corpus smaller
-# than the number of ranks, non-finite loss, bad flags, and learning on a planted-topics corpus.
+# the same ranks, 1e-4 on another count), both gradient exchanges (sharded, the default, in each of
+# its ways, and allreduce), SIGUSR1 mid-run, uneven shards and a corpus smaller than the number of
+# ranks, non-finite loss, bad flags, and learning on a planted-topics corpus.
 source "${VAE_TESTS:?}/harness/lib.sh" train
 
 "$bin/vae-synth" -o "$work/c.h5" --docs 1200 --vocab 400 --topics 8 --seed 3 >/dev/null
 common=(--corpus "$work/c.h5" --batch-size 64 --eval-every 0 --log-every 5 --quiet --threads 1 --seed 11)
 
-# Rank-count independence.
+# Rank-count independence, with the default exchange (r: sharded) and with the allreduce (a).
+allreduce=(--gradient-exchange allreduce)
 for n in 1 2 3 4; do
   mpi "$n" "$bin/vae-dist" "${common[@]}" --out "$work/r$n" --max-steps 30
+  mpi "$n" "$bin/vae-dist" "${common[@]}" --out "$work/a$n" --max-steps 30 "${allreduce[@]}"
 done
 for n in 2 3 4; do
-  $py "$tests/harness/ckpt_compare.py" "$(latest "$work/r1")" "$(latest "$work/r$n")" 1e-4 || fail "1 vs $n ranks"
+  for x in r a; do
+    $py "$tests/harness/ckpt_compare.py" "$(latest "$work/r1")" "$(latest "$work/$x$n")" 1e-4 || fail "1 vs $n ranks ($x)"
+  done
 done
 ppl() { grep '"kind": "eval"' "$1/summary.jsonl" | tail -1 | $py -c 'import json,sys; print(json.loads(sys.stdin.read())["ppl_doc"])'; }
 for n in 2 3 4; do
   $py -c "import sys; a,b=$(ppl "$work/r1"),$(ppl "$work/r$n"); sys.exit(abs(a-b) > 1e-4*a)" || fail "valid perplexity 1 vs $n ranks"
 done
-ok "parameters and valid perplexity agree across 1, 2, 3, 4 ranks"
+ok "parameters and valid perplexity agree across 1, 2, 3, 4 ranks, sharded and allreduce"
 
-# Exact resume: 60 straight vs 30 + 30, on 2 ranks (bitwise) and resumed on 3 ranks (1e-4).
-mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/straight" --max-steps 60
-mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/split" --max-steps 30
-mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/split" --max-steps 60 --resume auto
-$py "$tests/harness/ckpt_compare.py" "$(latest "$work/straight")" "$(latest "$work/split")" exact || fail "resume not bitwise"
-cp -r "$work/r2" "$work/other"
-mpi 3 "$bin/vae-dist" "${common[@]}" --out "$work/other" --max-steps 60 --resume auto
-$py "$tests/harness/ckpt_compare.py" "$(latest "$work/straight")" "$(latest "$work/other")" 1e-4 || fail "resume on 3 ranks"
-ok "resume: bitwise on the same ranks, within 1e-4 on another rank count"
+# Exact resume: 60 straight vs 30 + 30, on 2 ranks (bitwise) and resumed on 3 ranks (1e-4), with
+# either exchange.
+for x in "" allreduce; do
+  flags=(${x:+--gradient-exchange $x})
+  mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/straight$x" --max-steps 60 "${flags[@]}"
+  mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/split$x" --max-steps 30 "${flags[@]}"
+  mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/split$x" --max-steps 60 --resume auto "${flags[@]}"
+  $py "$tests/harness/ckpt_compare.py" "$(latest "$work/straight$x")" "$(latest "$work/split$x")" exact ||
+    fail "resume not bitwise ${x:-sharded}"
+  cp -r "$work/r2" "$work/other$x"
+  mpi 3 "$bin/vae-dist" "${common[@]}" --out "$work/other$x" --max-steps 60 --resume auto "${flags[@]}"
+  $py "$tests/harness/ckpt_compare.py" "$(latest "$work/straight$x")" "$(latest "$work/other$x")" 1e-4 ||
+    fail "resume on 3 ranks ${x:-sharded}"
+done
+ok "resume: bitwise on the same ranks, within 1e-4 on another rank count (sharded and allreduce)"
 
-# --shard-optimizer (each rank updates its block of the parameters): the model of one allreduce,
-# through the three exchanges: node-shared memory (all ranks on one node, the default there);
-# hierarchical across nodes (node-shared sums, then counterparts across nodes: VAE_RANKS_PER_NODE=1
+# The sharded exchange (each rank updates its block of the parameters) gives the model of the
+# allreduce through each of its ways: node-shared memory (all ranks on one node: the default);
+# hierarchical across nodes (node-shared sums, then counterparts across nodes: --ranks-per-node 1
 # makes every rank a node of its own); and reduce-scatter + allgather over all ranks (what runs
-# when nodes are uneven; VAE_NO_SHARED_MEMORY=1 forces it here).
+# when nodes are uneven; --shared-memory off forces it here).
 # Bitwise at 2 ranks (a sum of two is the same in either order), moments included; within 1e-4 of
 # 1 rank on 3 and 4; clipping by the global norm assembled from the blocks; resume bitwise with
-# the moments gathered into the checkpoint, and an unsharded run resumes from it.
-exchange() { $py -c 'import json,sys; print(json.load(open(sys.argv[1]))["gradient_exchange"])' "$1/config.json"; }
+# the moments gathered into the checkpoint, and the allreduce resumes from it.
+exchange() { $py -c 'import json,sys; c=json.load(open(sys.argv[1])); print(c["gradient_exchange_kind"] + ": " + c["gradient_exchange"])' "$1/config.json"; }
+mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/clip" --max-steps 30 --clip-norm 0.5 "${allreduce[@]}"
 for via in shm nodes mpi; do
-  export VAE_NO_SHARED_MEMORY=$([ $via = mpi ] && echo 1 || echo 0)
-  export VAE_RANKS_PER_NODE=$([ $via = nodes ] && echo 1 || echo 0)
   case $via in
-    shm) want="node-shared memory" ;;
-    nodes) want="node-shared memory, reduce-scatter + allgather across nodes" ;;
-    mpi) want="reduce-scatter + allgather" ;;
+    shm) way=() want="sharded: node-shared memory" ;;
+    nodes) way=(--ranks-per-node 1) want="sharded: node-shared memory, reduce-scatter + allgather across nodes" ;;
+    mpi) way=(--shared-memory off) want="sharded: reduce-scatter + allgather" ;;
   esac
   d="$work/$via"
-  mpi 2 "$bin/vae-dist" "${common[@]}" --out "$d-sh2" --max-steps 30 --shard-optimizer
-  [ "$(exchange "$d-sh2")" = "$want" ] || fail "$via: gradient_exchange is $(exchange "$d-sh2")"
-  $py "$tests/harness/ckpt_compare.py" "$(latest "$work/r2")" "$(latest "$d-sh2")" exact optimizer || fail "$via: sharded 2 ranks"
+  mpi 2 "$bin/vae-dist" "${common[@]}" --out "$d-sh2" --max-steps 30 "${way[@]}"
+  [ "$(exchange "$d-sh2")" = "$want" ] || fail "$via: gradient exchange is $(exchange "$d-sh2")"
+  $py "$tests/harness/ckpt_compare.py" "$(latest "$work/a2")" "$(latest "$d-sh2")" exact optimizer || fail "$via: sharded 2 ranks"
   for n in 3 4; do
-    mpi "$n" "$bin/vae-dist" "${common[@]}" --out "$d-sh$n" --max-steps 30 --shard-optimizer
+    mpi "$n" "$bin/vae-dist" "${common[@]}" --out "$d-sh$n" --max-steps 30 "${way[@]}"
     $py "$tests/harness/ckpt_compare.py" "$(latest "$work/r1")" "$(latest "$d-sh$n")" 1e-4 optimizer || fail "$via: sharded $n ranks vs 1"
   done
-  mpi 2 "$bin/vae-dist" "${common[@]}" --out "$d-clip_sh" --max-steps 30 --clip-norm 0.5 --shard-optimizer
-  [ $via = shm ] && mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/clip" --max-steps 30 --clip-norm 0.5
+  mpi 2 "$bin/vae-dist" "${common[@]}" --out "$d-clip_sh" --max-steps 30 --clip-norm 0.5 "${way[@]}"
   $py "$tests/harness/ckpt_compare.py" "$(latest "$work/clip")" "$(latest "$d-clip_sh")" 1e-5 || fail "$via: sharded clipping"
   ! $py "$tests/harness/ckpt_compare.py" "$(latest "$d-sh2")" "$(latest "$d-clip_sh")" 1e-3 >/dev/null || fail "$via: clipping had no effect"
-  mpi 3 "$bin/vae-dist" "${common[@]}" --out "$d-sh_straight" --max-steps 60 --shard-optimizer
+  mpi 3 "$bin/vae-dist" "${common[@]}" --out "$d-sh_straight" --max-steps 60 "${way[@]}"
   cp -r "$d-sh3" "$d-sh_split"
-  mpi 3 "$bin/vae-dist" "${common[@]}" --out "$d-sh_split" --max-steps 60 --shard-optimizer --resume auto
+  mpi 3 "$bin/vae-dist" "${common[@]}" --out "$d-sh_split" --max-steps 60 --resume auto "${way[@]}"
   $py "$tests/harness/ckpt_compare.py" "$(latest "$d-sh_straight")" "$(latest "$d-sh_split")" exact optimizer || fail "$via: sharded resume"
   cp -r "$d-sh3" "$d-sh_plain"
-  mpi 2 "$bin/vae-dist" "${common[@]}" --out "$d-sh_plain" --max-steps 60 --resume auto
-  $py "$tests/harness/ckpt_compare.py" "$(latest "$work/straight")" "$(latest "$d-sh_plain")" 1e-4 optimizer || fail "$via: unsharded resume from sharded"
+  mpi 2 "$bin/vae-dist" "${common[@]}" --out "$d-sh_plain" --max-steps 60 --resume auto "${allreduce[@]}"
+  $py "$tests/harness/ckpt_compare.py" "$(latest "$work/straightallreduce")" "$(latest "$d-sh_plain")" 1e-4 optimizer || fail "$via: allreduce resume from sharded"
 done
-unset VAE_NO_SHARED_MEMORY
-[ "$(exchange "$work/r2")" = allreduce ] || fail "plain run: gradient_exchange is $(exchange "$work/r2")"
+[ "$(exchange "$work/a2")" = "allreduce: allreduce" ] || fail "--gradient-exchange allreduce: $(exchange "$work/a2")"
+[ "$(exchange "$work/r1")" = "sharded: allreduce" ] || fail "one rank: $(exchange "$work/r1")"
 # Two nodes of two ranks: sums within each node, then across; three ranks in nodes of two and one
 # are uneven, so they take the flat exchange.
-export VAE_RANKS_PER_NODE=2
+nodes=(--ranks-per-node 2)
 d="$work/2x2"
-mpi 4 "$bin/vae-dist" "${common[@]}" --out "$d" --max-steps 30 --shard-optimizer
-[ "$(exchange "$d")" = "node-shared memory, reduce-scatter + allgather across nodes" ] || fail "2x2: gradient_exchange is $(exchange "$d")"
+mpi 4 "$bin/vae-dist" "${common[@]}" --out "$d" --max-steps 30 "${nodes[@]}"
+[ "$(exchange "$d")" = "sharded: node-shared memory, reduce-scatter + allgather across nodes" ] || fail "2x2: gradient exchange is $(exchange "$d")"
 $py "$tests/harness/ckpt_compare.py" "$(latest "$work/r1")" "$(latest "$d")" 1e-4 optimizer || fail "2x2 nodes vs 1 rank"
-mpi 4 "$bin/vae-dist" "${common[@]}" --out "$d-clip" --max-steps 30 --clip-norm 0.5 --shard-optimizer
+mpi 4 "$bin/vae-dist" "${common[@]}" --out "$d-clip" --max-steps 30 --clip-norm 0.5 "${nodes[@]}"
 $py "$tests/harness/ckpt_compare.py" "$(latest "$work/clip")" "$(latest "$d-clip")" 1e-4 || fail "2x2 nodes, clipping"
-mpi 4 "$bin/vae-dist" "${common[@]}" --out "$d-straight" --max-steps 60 --shard-optimizer
+mpi 4 "$bin/vae-dist" "${common[@]}" --out "$d-straight" --max-steps 60 "${nodes[@]}"
 cp -r "$d" "$d-split"
-mpi 4 "$bin/vae-dist" "${common[@]}" --out "$d-split" --max-steps 60 --shard-optimizer --resume auto
+mpi 4 "$bin/vae-dist" "${common[@]}" --out "$d-split" --max-steps 60 --resume auto "${nodes[@]}"
 $py "$tests/harness/ckpt_compare.py" "$(latest "$d-straight")" "$(latest "$d-split")" exact optimizer || fail "2x2 nodes, resume"
-mpi 3 "$bin/vae-dist" "${common[@]}" --out "$work/uneven" --max-steps 30 --shard-optimizer
-[ "$(exchange "$work/uneven")" = "reduce-scatter + allgather" ] || fail "uneven nodes: gradient_exchange is $(exchange "$work/uneven")"
+mpi 3 "$bin/vae-dist" "${common[@]}" --out "$work/uneven" --max-steps 30 "${nodes[@]}"
+[ "$(exchange "$work/uneven")" = "sharded: reduce-scatter + allgather" ] || fail "uneven nodes: gradient exchange is $(exchange "$work/uneven")"
 $py "$tests/harness/ckpt_compare.py" "$(latest "$work/r1")" "$(latest "$work/uneven")" 1e-4 optimizer || fail "uneven nodes vs 1 rank"
-unset VAE_RANKS_PER_NODE
-ok "--shard-optimizer, node-shared memory, hierarchical across nodes (1x2..4, 2x2) and reduce-scatter + allgather: bitwise at 2 ranks, 1e-4 on 3 and 4, clipping, resume exact and across modes"
+# --shard-optimizer, the old name of the default, still works; config.json records the flags.
+mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/old_flag" --max-steps 30 --shard-optimizer --shm-single-copy on
+$py "$tests/harness/ckpt_compare.py" "$(latest "$work/r2")" "$(latest "$work/old_flag")" exact optimizer || fail "--shard-optimizer"
+$py - "$work/old_flag/config.json" "$work/2x2/config.json" <<'PY' || fail "config.json does not record the exchange's flags"
+import json, sys
+old, nodes = (json.load(open(p)) for p in sys.argv[1:])
+assert (old["gradient_exchange_kind"], old["shared_memory"], old["ranks_per_node"], old["shm_single_copy"]) == ("sharded", "on", 0, "on"), old
+assert (nodes["ranks_per_node"], nodes["shm_single_copy"]) == (2, "off"), nodes
+PY
+ok "sharded exchange: node-shared memory, hierarchical across nodes (1x2..4, 2x2) and reduce-scatter + allgather: bitwise at 2 ranks, 1e-4 on 3 and 4, clipping, resume exact and across exchanges; --shard-optimizer"
 
-# The train lines, plain and sharded alike: one every --log-every steps, with the rates and the
+# The train lines, of either exchange: one every --log-every steps, with the rates and the
 # time split of the steps since the previous line (wall_s counts from the start of the run, so an
 # interval is the difference of two lines; it holds 5 steps of at most 64 documents).
-for run in r1:1 r2:2 shm-sh2:2 nodes-sh3:3 mpi-sh3:3 2x2:4; do
+for run in r1:1 a2:2 r2:2 nodes-sh3:3 mpi-sh3:3 2x2:4; do
   $py - "$work/${run%%:*}/summary.jsonl" "${run##*:}" <<'PY' || fail "train lines of ${run%%:*}"
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1]) if '"kind": "train"' in l]
@@ -119,11 +136,12 @@ set +e; msg=$(mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/straight" --max-
 ok "an existing run folder is not overwritten"
 
 # SIGUSR1 mid-run: exit 0, a whole checkpoint, and resume completes with the uninterrupted result;
-# with the sharded optimizer too, whose step's sums (the stop flag among them) travel after the
-# update. mpirun itself in the background (not through a function), so that $! is mpirun, which
+# with either exchange (the sharded one's step sums, the stop flag among them, travel after the
+# update). mpirun itself in the background (not through a function), so that $! is mpirun, which
 # forwards the signal to every rank.
-for shard in "" --shard-optimizer; do
-  d="$work/sig$shard"
+for x in sharded allreduce; do
+  shard="--gradient-exchange $x"
+  d="$work/sig$x"
   mpirun -np 2 "${mpi_flags[@]}" "$bin/vae-dist" "${common[@]}" --out "$d" --max-steps 100000 --epochs 100000 \
     --checkpoint-every 0 $shard &
   pid=$!
@@ -132,6 +150,8 @@ for shard in "" --shard-optimizer; do
   kill -USR1 $pid
   set +e; wait $pid; rc=$?; set -e
   [ $rc -eq 0 ] || fail "SIGUSR1 $shard: exit $rc"
+  $py -c 'import json,sys; l=json.loads(open(sys.argv[1]).read().splitlines()[-1]); sys.exit(l["reason"] != "signal" or l["signal"] != 10)' \
+    "$d/summary.jsonl" || fail "SIGUSR1 $shard: the end line is $(tail -1 "$d/summary.jsonl")"
   ck=$(latest "$d")
   step=$($py -c "import h5py; print(int(h5py.File('$ck','r').attrs['step']))")
   [ "$step" -gt 0 ] && [ "$step" -lt 100000 ] || fail "SIGUSR1 $shard: checkpoint at step $step"
@@ -139,7 +159,7 @@ for shard in "" --shard-optimizer; do
   mpi 2 "$bin/vae-dist" "${common[@]}" --out "$d-ref" --max-steps $((step + 10)) --epochs 100000 $shard
   $py "$tests/harness/ckpt_compare.py" "$(latest "$d-ref")" "$(latest "$d")" exact || fail "resume after SIGUSR1 $shard"
 done
-ok "SIGUSR1 stops with exit 0, checkpoint whole, resume exact (plain and sharded; last at step $step)"
+ok "SIGUSR1 stops with exit 0, checkpoint whole, resume exact (sharded and allreduce; last at step $step)"
 
 # SIGTERM: a plain process exits 143 after a checkpoint. Under mpirun the ranks are signalled
 # directly, as Slurm does at a time limit: all stop after the same step with one checkpoint.
@@ -171,8 +191,8 @@ $py "$tests/harness/ckpt_compare.py" "$(latest "$work/t1")" "$(latest "$work/t4"
 ok "uneven shards and a corpus smaller than the number of ranks"
 
 # A huge learning rate: stops naming the step, exit 1, keeps the last good checkpoint, writes no NaN;
-# with the optimizer sharded too.
-for shard in "" --shard-optimizer; do
+# with either exchange.
+for shard in --gradient-exchange=sharded --gradient-exchange=allreduce; do
   set +e
   msg=$(mpi 2 "$bin/vae-dist" "${common[@]}" --out "$work/nan$shard" --lr 1e5 --optimizer sgd --max-steps 200 \
         --checkpoint-every 1 $shard 2>&1)
@@ -191,7 +211,9 @@ done
 ok "non-finite loss stops cleanly: $(grep -o 'non-finite[^:]*' <<<"$msg" | head -1)"
 
 # Bad flags: exit 2 with one line naming the flag, from every rank count; nothing created.
-for args in "--batch-size 0" "--bogus 1" "--activation gelu" "--lr abc" "--encoder-hidden 5,x" "--model nosuch"; do
+for args in "--batch-size 0" "--bogus 1" "--activation gelu" "--lr abc" "--encoder-hidden 5,x" "--model nosuch" \
+            "--ranks-per-node 0" "--ranks-per-node two" "--shared-memory no" "--gradient-exchange ring" \
+            "--shm-single-copy yes" "--shard-optimizer --gradient-exchange allreduce"; do
   set +e; msg=$(mpi 2 "$bin/vae-dist" --corpus "$work/c.h5" --out "$work/bad" $args 2>&1); rc=$?; set -e
   [ $rc -eq 2 ] || fail "'$args': exit $rc"
   # mpirun adds its own report of a non-zero exit; ours is the one vae-dist line.
