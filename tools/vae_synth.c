@@ -8,11 +8,21 @@
  *   /synthetic/<split>/unigram_ppl  float32 [1]     the split's perplexity under the training unigram
  *                                                   distribution, add-one smoothed: (tf_w + 1) / (T + V)
  *   root attribute synthetic                        the generating flags as JSON
+ * and with --sequences N (a version 2 file: /<split>/seq, unit sentence, max_length 4 L_s):
+ *   /synthetic/<split>/seq_oracle_nll float32 [S]   -(1/T_s) log p(sequence s | theta_d, topics)
+ *   /synthetic/<split>/seq_oracle_ppl float32 [1]   exp(sum_s T_s seq_oracle_nll_s / sum_s T_s)
  *
  * Topic k puts 95% of its mass on its own block of words [k V / K, (k + 1) V / K), spread by a
  * Dirichlet(0.5) draw, and 5% uniformly on all words. A document draws theta ~ Dirichlet(alpha),
  * a length N = 1 + Poisson(L - 1), then N words, each from a topic drawn from theta. Documents go
- * in order to train, valid, test; words are named w00000, w00001, ...; doc_ids are synth-<n>. */
+ * in order to train, valid, test; words are named w00000, w00001, ...; doc_ids are synth-<n>.
+ *
+ * With --sequences N a document is instead N sequences (its bag of words is theirs), each from a
+ * Markov chain of known structure: a topic k drawn from theta, a length T = min(1 + Poisson(L_s - 1),
+ * 4 L_s), a first word drawn from topic k, then each next word the successor of the one before
+ * ((w + 1) mod V) with probability STAY, else a fresh draw from topic k. The oracle of a sequence
+ * sums over its topic: p = sum_k theta_k phi_k(w_1) prod_t (STAY [w_t = w_{t-1} + 1] + (1 - STAY)
+ * phi_k(w_t)); a document's oracle_nll is then its sequences' (the same process, per token). */
 #include "cli.h"
 #include "vae/corpus.h"
 
@@ -25,6 +35,7 @@
 #define TOPIC_CONCENTRATION 0.5
 #define BACKGROUND 0.05
 #define NUM_SPLITS 3
+#define STAY 0.5 /* a sequence's next word is the successor of the last one with this probability */
 
 static const char *const split_names[NUM_SPLITS] = {"train", "valid", "test"};
 
@@ -128,6 +139,7 @@ static int64_t search_cdf(const double *cdf, int64_t n, double u)
 
 typedef struct {
     int64_t docs, V, K, length, seed;
+    int64_t seqs, seq_length; /* sequences per document (0: none), their mean length */
     double alpha, valid_frac, test_frac;
     const char *out;
     int quiet;
@@ -140,6 +152,9 @@ typedef struct {
     int64_t *tf, *df; /* [V] */
     float *nll; /* [D] */
     float *theta; /* [D, K] */
+    float *seq_nll; /* [D * seqs] */
+    int64_t seq_tokens;
+    double seq_nll_sum; /* sum over sequences of T_s * seq_oracle_nll_s */
 } synth_split;
 
 typedef struct {
@@ -147,7 +162,8 @@ typedef struct {
     rng r;
     double *phi, *cdf; /* [K, V]: topics and their running sums */
     double *theta; /* [K] of the current document */
-    int32_t *tokens, *ids, *cnt;
+    double *logp; /* [K] of the current sequence, given each topic */
+    int32_t *tokens, *ids, *cnt, *sorted;
     int64_t cap_tokens;
     synth_split split[NUM_SPLITS];
     vae_corpus_writer *w;
@@ -169,10 +185,10 @@ static int fail(const char *fmt, ...)
 /* Makes room for documents of n tokens in the token, id and count arrays. */
 static int reserve_tokens(synth *s, int64_t n)
 {
-    int32_t **arrays[3] = {&s->tokens, &s->ids, &s->cnt};
+    int32_t **arrays[4] = {&s->tokens, &s->ids, &s->cnt, &s->sorted};
     if (n <= s->cap_tokens)
         return 0;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         int32_t *p = realloc(*arrays[i], (size_t)n * sizeof *p);
         if (!p)
             return fail("out of memory for a document of %lld tokens", (long long)n);
@@ -202,30 +218,84 @@ static void make_topics(synth *s)
     }
 }
 
-/* Draws document d of split sp (its i-th) and adds it to the writer. */
+/* A word of topic k. */
+static int32_t draw_word(synth *s, int64_t k)
+{
+    int64_t V = s->o.V;
+    return (int32_t)search_cdf(s->cdf + k * V, V, rng_open01(&s->r) * s->cdf[k * V + V - 1]);
+}
+
+/* A topic drawn from the current document's theta. */
+static int64_t draw_topic(synth *s)
+{
+    double u = rng_open01(&s->r), acc = 0.0;
+    int64_t k = 0;
+    while (k < s->o.K - 1 && (acc += s->theta[k]) <= u)
+        k++;
+    return k;
+}
+
+/* Draws sequence tokens[0..n) (see the top comment) and returns -log p(it | theta). */
+static double make_seq(synth *s, int32_t *tokens, int64_t n)
+{
+    int64_t k = draw_topic(s), V = s->o.V, K = s->o.K;
+    tokens[0] = draw_word(s, k);
+    for (int64_t t = 1; t < n; t++)
+        tokens[t] = rng_open01(&s->r) < STAY ? (int32_t)((tokens[t - 1] + 1) % V) : draw_word(s, k);
+    double top = -INFINITY, sum = 0.0;
+    for (int64_t j = 0; j < K; j++) {
+        const double *phi = s->phi + j * V;
+        double lp = log(s->theta[j]) + log(phi[tokens[0]]);
+        for (int64_t t = 1; t < n; t++)
+            lp += log(STAY * (tokens[t] == (tokens[t - 1] + 1) % V) + (1.0 - STAY) * phi[tokens[t]]);
+        s->logp[j] = lp;
+        top = lp > top ? lp : top;
+    }
+    for (int64_t j = 0; j < K; j++)
+        sum += exp(s->logp[j] - top);
+    return -(top + log(sum));
+}
+
+/* Draws the current document's N sequences into s->tokens (lengths in lens): their total. */
+static int64_t make_seqs(synth *s, synth_split *sp, int64_t i, int64_t *lens)
+{
+    int64_t total = 0, cap = 4 * s->o.seq_length;
+    for (int64_t q = 0; q < s->o.seqs; q++) {
+        int64_t n = 1 + rng_poisson(&s->r, (double)(s->o.seq_length - 1));
+        lens[q] = n < cap ? n : cap;
+        double nll = make_seq(s, s->tokens + total, lens[q]);
+        sp->seq_nll[i * s->o.seqs + q] = (float)(nll / (double)lens[q]);
+        sp->seq_nll_sum += nll;
+        sp->seq_tokens += lens[q];
+        total += lens[q];
+    }
+    return total;
+}
+
+/* Draws document d of split sp (its i-th) and adds it to the writer (and its sequences). */
 static int make_doc(synth *s, synth_split *sp, int which, int64_t i)
 {
-    int64_t K = s->o.K, V = s->o.V, nnz = 0;
-    int64_t n = 1 + rng_poisson(&s->r, (double)(s->o.length - 1));
-    double nll = 0.0;
+    int64_t K = s->o.K, V = s->o.V, nnz = 0, lens[64];
+    int64_t n = s->o.seqs ? s->o.seqs * 4 * s->o.seq_length : 1 + rng_poisson(&s->r, (double)(s->o.length - 1));
+    double nll = 0.0, seq_nll = sp->seq_nll_sum;
     char doc_id[32];
     if (reserve_tokens(s, n) != 0)
         return 1;
     rng_dirichlet(&s->r, s->o.alpha, K, s->theta);
-    for (int64_t t = 0; t < n; t++) {
-        double u = rng_open01(&s->r), acc = 0.0;
-        int64_t k = 0;
-        while (k < K - 1 && (acc += s->theta[k]) <= u)
-            k++;
-        s->tokens[t] = (int32_t)search_cdf(s->cdf + k * V, V, rng_open01(&s->r) * s->cdf[k * V + V - 1]);
+    if (s->o.seqs) {
+        n = make_seqs(s, sp, i, lens);
+    } else {
+        for (int64_t t = 0; t < n; t++)
+            s->tokens[t] = draw_word(s, draw_topic(s));
     }
-    qsort(s->tokens, (size_t)n, sizeof *s->tokens, cmp_int32);
+    memcpy(s->sorted, s->tokens, (size_t)n * sizeof *s->sorted);
+    qsort(s->sorted, (size_t)n, sizeof *s->sorted, cmp_int32);
     for (int64_t t = 0; t < n; t++) {
-        if (nnz > 0 && s->ids[nnz - 1] == s->tokens[t]) {
+        if (nnz > 0 && s->ids[nnz - 1] == s->sorted[t]) {
             s->cnt[nnz - 1]++;
             continue;
         }
-        s->ids[nnz] = s->tokens[t];
+        s->ids[nnz] = s->sorted[t];
         s->cnt[nnz++] = 1;
     }
     for (int64_t e = 0; e < nnz; e++) {
@@ -236,6 +306,9 @@ static int make_doc(synth *s, synth_split *sp, int which, int64_t i)
         sp->tf[s->ids[e]] += s->cnt[e];
         sp->df[s->ids[e]]++;
     }
+    /* With sequences the document's tokens come from its sequences' process. */
+    if (s->o.seqs)
+        nll = sp->seq_nll_sum - seq_nll;
     for (int64_t k = 0; k < K; k++)
         sp->theta[i * K + k] = (float)s->theta[k];
     sp->nll[i] = (float)(nll / (double)n);
@@ -244,6 +317,9 @@ static int make_doc(synth *s, synth_split *sp, int which, int64_t i)
     snprintf(doc_id, sizeof doc_id, "synth-%lld", (long long)(sp->first + i));
     if (vae_corpus_writer_add_doc(s->w, split_names[which], s->ids, s->cnt, nnz, doc_id) != VAE_OK)
         return fail("%s", vae_error_message());
+    for (int64_t q = 0, at = 0; q < s->o.seqs; at += lens[q], q++)
+        if (vae_corpus_writer_add_seq(s->w, split_names[which], i, s->tokens + at, lens[q]) != VAE_OK)
+            return fail("%s", vae_error_message());
     return 0;
 }
 
@@ -289,11 +365,16 @@ static int finish(synth *s)
     }
     for (int64_t i = 0; i < K * V; i++)
         topics[i] = (float)s->phi[i];
-    snprintf(json, sizeof json,
-             "{\"docs\": %lld, \"vocab\": %lld, \"topics\": %lld, \"doc_length\": %lld, \"alpha\": %.17g, "
-             "\"seed\": %lld, \"valid_frac\": %.17g, \"test_frac\": %.17g}",
-             (long long)s->o.docs, (long long)V, (long long)K, (long long)s->o.length, s->o.alpha,
-             (long long)s->o.seed, s->o.valid_frac, s->o.test_frac);
+    int at = snprintf(json, sizeof json,
+                      "{\"docs\": %lld, \"vocab\": %lld, \"topics\": %lld, \"doc_length\": %lld, \"alpha\": %.17g, "
+                      "\"seed\": %lld, \"valid_frac\": %.17g, \"test_frac\": %.17g",
+                      (long long)s->o.docs, (long long)V, (long long)K, (long long)s->o.length, s->o.alpha,
+                      (long long)s->o.seed, s->o.valid_frac, s->o.test_frac);
+    if (s->o.seqs)
+        at += snprintf(json + at, sizeof json - (size_t)at,
+                       ", \"sequences\": %lld, \"seq_length\": %lld, \"stay\": %.17g", (long long)s->o.seqs,
+                       (long long)s->o.seq_length, STAY);
+    snprintf(json + at, sizeof json - (size_t)at, "}");
     if (vae_corpus_writer_set_vocab(s->w, (const char *const *)words, s->split[0].df, s->split[0].tf, V) !=
             VAE_OK ||
         vae_corpus_writer_set_attr_str(s->w, "synthetic", json) != VAE_OK) {
@@ -310,15 +391,24 @@ static int finish(synth *s)
         float unigram = (float)unigram_ppl(s, sp);
         if (sp->D == 0 && i > 0)
             continue;
+        float seq_oracle = (float)exp(sp->seq_nll_sum / (double)(sp->seq_tokens ? sp->seq_tokens : 1));
         if ((rc = put_floats(s, split_names[i], "theta", sp->theta, sp->D, K)) != 0 ||
             (rc = put_floats(s, split_names[i], "oracle_nll", sp->nll, sp->D, 0)) != 0 ||
             (rc = put_floats(s, split_names[i], "oracle_ppl", &oracle, 1, 0)) != 0 ||
             (rc = put_floats(s, split_names[i], "unigram_ppl", &unigram, 1, 0)) != 0)
             goto cleanup;
+        if (s->o.seqs &&
+            ((rc = put_floats(s, split_names[i], "seq_oracle_nll", sp->seq_nll, sp->D * s->o.seqs, 0)) != 0 ||
+             (rc = put_floats(s, split_names[i], "seq_oracle_ppl", &seq_oracle, 1, 0)) != 0))
+            goto cleanup;
         if (!s->o.quiet)
             printf(
-                ", \"%s\": {\"docs\": %lld, \"tokens\": %lld, \"oracle_ppl\": %.6g, \"unigram_ppl\": %.6g}",
+                ", \"%s\": {\"docs\": %lld, \"tokens\": %lld, \"oracle_ppl\": %.6g, \"unigram_ppl\": %.6g",
                 split_names[i], (long long)sp->D, (long long)sp->tokens, oracle, unigram);
+        if (!s->o.quiet && s->o.seqs)
+            printf(", \"seqs\": %lld, \"seq_oracle_ppl\": %.6g", (long long)(sp->D * s->o.seqs), seq_oracle);
+        if (!s->o.quiet)
+            printf("}");
     }
     if (!s->o.quiet)
         printf("}\n");
@@ -345,6 +435,7 @@ static int run(const synth_opts *o)
     s.phi = calloc((size_t)(o->K * o->V), sizeof *s.phi);
     s.cdf = calloc((size_t)(o->K * o->V), sizeof *s.cdf);
     s.theta = calloc((size_t)o->K, sizeof *s.theta);
+    s.logp = calloc((size_t)o->K, sizeof *s.logp);
     for (int i = 0; i < NUM_SPLITS; first += sizes[i], i++) {
         synth_split *sp = &s.split[i];
         sp->first = first;
@@ -353,14 +444,16 @@ static int run(const synth_opts *o)
         sp->df = calloc((size_t)o->V, sizeof *sp->df);
         sp->nll = calloc((size_t)(sp->D ? sp->D : 1), sizeof *sp->nll);
         sp->theta = calloc((size_t)(sp->D ? sp->D * o->K : 1), sizeof *sp->theta);
-        if (!sp->tf || !sp->df || !sp->nll || !sp->theta)
+        sp->seq_nll = calloc((size_t)(sp->D * o->seqs > 0 ? sp->D * o->seqs : 1), sizeof *sp->seq_nll);
+        if (!sp->tf || !sp->df || !sp->nll || !sp->theta || !sp->seq_nll)
             rc = 1;
     }
-    if (rc || !s.phi || !s.cdf || !s.theta) {
+    if (rc || !s.phi || !s.cdf || !s.theta || !s.logp) {
         rc = fail("out of memory for the topics and documents");
         goto cleanup;
     }
-    if (vae_corpus_writer_new(&s.w, o->out) != VAE_OK) {
+    if (vae_corpus_writer_new(&s.w, o->out) != VAE_OK ||
+        (o->seqs && vae_corpus_writer_set_sequences(s.w, "sentence", 4 * o->seq_length) != VAE_OK)) {
         rc = fail("%s", vae_error_message());
         goto cleanup;
     }
@@ -382,13 +475,16 @@ cleanup:
         free(s.split[i].df);
         free(s.split[i].nll);
         free(s.split[i].theta);
+        free(s.split[i].seq_nll);
     }
     free(s.phi);
     free(s.cdf);
     free(s.theta);
+    free(s.logp);
     free(s.tokens);
     free(s.ids);
     free(s.cnt);
+    free(s.sorted);
     return rc;
 }
 
@@ -410,6 +506,14 @@ static const cli_entry entries[] = {
      CLI_AT(synth_opts, valid_frac), .lo = 0.0, .hi = 1.0},
     {"test-frac", "F", "fraction in test (the last ones)", CLI_REAL, CLI_AT(synth_opts, test_frac), .lo = 0.0,
      .hi = 1.0},
+    {"sequences", "N", "each document is instead N sentences (a version 2 file with /<split>/seq, unit "
+     "sentence): each of a topic drawn from theta, of 1 + Poisson(L - 1) tokens (L = --seq-length, at most 4L: "
+     "the max_length), a first word from the topic, then each next word the successor (w + 1 mod V) of the one "
+     "before with probability 0.5, else a fresh draw from the topic; /synthetic/<split> then also holds "
+     "seq_oracle_nll and seq_oracle_ppl, the exact likelihood given theta. Not with --doc-length",
+     CLI_INT, CLI_AT(synth_opts, seqs), .min = 0, .max = 64},
+    {"seq-length", "L", "mean tokens of a sentence of --sequences", CLI_INT, CLI_AT(synth_opts, seq_length),
+     .min = 1, .max = 1 << 16},
     {"quiet", NULL, "print nothing", CLI_SWITCH, CLI_AT(synth_opts, quiet), .on = 1},
 };
 
@@ -426,10 +530,14 @@ static const cli_table table = {
 int main(int argc, char **argv)
 {
     synth_opts o = {.docs = 2000, .V = 1000, .K = 10, .length = 80, .alpha = 0.1, .valid_frac = 0.1,
-                    .test_frac = 0.1};
+                    .test_frac = 0.1, .seq_length = 12};
     cli_args a;
     int rc = cli_run(&a, &table, &o, argc, argv, 1);
-    if (rc == 0 && o.K > o.V)
+    if (rc == 0 && o.seqs && cli_given(&a, "doc-length"))
+        rc = cli_say("vae-synth: --doc-length is not used with --sequences (see --help)\n");
+    else if (rc == 0 && !o.seqs && cli_given(&a, "seq-length"))
+        rc = cli_say("vae-synth: --seq-length needs --sequences (see --help)\n");
+    else if (rc == 0 && o.K > o.V)
         rc = cli_say("vae-synth: --topics %lld exceeds --vocab %lld (see --help)\n", (long long)o.K, (long long)o.V);
     else if (rc == 0 && o.docs - (int64_t)floor((double)o.docs * o.valid_frac + 0.5) -
                                 (int64_t)floor((double)o.docs * o.test_frac + 0.5) < 1)

@@ -1,6 +1,7 @@
-/* The corpus file (SPEC.md "Corpus file", format vae-corpus version 1): opening and validating it,
- * reading any set of documents of a split as a CSR batch, and writing one (vae-prep, vae-synth).
- * This module and checkpoint.c are the only places that call HDF5. */
+/* The corpus file (SPEC.md "Corpus file", format vae-corpus versions 1 and 2): opening and
+ * validating it, reading any set of documents of a split as a CSR batch and any set of its
+ * sequences (version 2), and writing one (vae-prep, vae-synth). This module and checkpoint.c are
+ * the only places that call HDF5. */
 #ifndef VAE_CORPUS_H
 #define VAE_CORPUS_H
 
@@ -12,7 +13,8 @@ extern "C" {
 #endif
 
 #define VAE_CORPUS_FORMAT "vae-corpus"
-#define VAE_CORPUS_VERSION 1
+/* The newest version this library reads. It writes version 1 unless the file holds sequences. */
+#define VAE_CORPUS_VERSION 2
 
 typedef struct {
     int present;        /* 0 when the split's group is missing */
@@ -20,6 +22,12 @@ typedef struct {
     int64_t num_tokens;
     int64_t nnz;
     int has_doc_ids;
+    /* The split's sequences (/<split>/seq, version 2); all zero, unit "", when it has none. */
+    int has_seqs;
+    int64_t num_seqs;
+    int64_t num_seq_tokens;
+    const char *unit;   /* "sentence", "line" or "document" (a static string) */
+    int64_t max_length; /* no sequence is longer */
 } vae_split_info;
 
 typedef struct vae_corpus vae_corpus;
@@ -27,9 +35,11 @@ typedef struct vae_corpus vae_corpus;
 /* Opens path read-only and validates what can be validated without reading whole splits: the root
  * attributes, /vocab (shapes, types, words unique and non-empty), each present split's datasets and
  * attributes (shapes and types) and its whole indptr (indptr[0] = 0, non-decreasing, indptr[D] =
- * nnz). Row contents (ids in range and increasing, counts > 0) are checked as rows are read, and
- * all of them by vae_corpus_validate_split. Errors name the file, the dataset and the first bad
- * position. */
+ * nnz); the same of its seq group when it has one (version 2), whose indptr must also leave no
+ * sequence empty or longer than max_length. Row contents (ids in range and increasing, counts > 0)
+ * and sequence contents (ids in [0, V], documents non-decreasing and in the split) are checked as
+ * they are read, and all of them by vae_corpus_validate_split. Errors name the file, the dataset
+ * and the first bad position. */
 int vae_corpus_open(vae_corpus **out, const char *path);
 void vae_corpus_free(vae_corpus *c);
 
@@ -47,8 +57,16 @@ int vae_corpus_split_info(const vae_corpus *c, const char *split, vae_split_info
 int vae_corpus_read_docs(vae_corpus *c, const char *split, const int64_t *doc_index, int64_t n,
                          vae_docs *out);
 
+/* Reads the sequences seq_index[0..n) of split into out (in that order, duplicates allowed),
+ * replacing its contents, with few HDF5 reads as vae_corpus_read_docs does. Every sequence read is
+ * validated; a bad one fails naming the dataset and the position, and out then holds none. A split
+ * without sequences (any split of a version 1 file) is VAE_ERR_FORMAT naming the file. */
+int vae_corpus_read_seqs(vae_corpus *c, const char *split, const int64_t *seq_index, int64_t n,
+                         vae_seqs *out);
+
 /* Reads and validates every row of split in chunks (memory bounded by the chunk, not the split),
- * including the split's num_tokens attribute against the sum of its counts. */
+ * including the split's num_tokens attribute against the sum of its counts; and every sequence
+ * when the split has them. */
 int vae_corpus_validate_split(vae_corpus *c, const char *split);
 
 /* Root attributes beyond the format's own (vae-prep records its tokenizer settings this way).
@@ -83,6 +101,14 @@ int vae_corpus_writer_set_vocab(vae_corpus_writer *w, const char *const *words,
  * one for every document. */
 int vae_corpus_writer_add_doc(vae_corpus_writer *w, const char *split, const int32_t *indices,
                               const int32_t *counts, int64_t nnz, const char *doc_id);
+/* Declares that the file holds sequences (version 2) of unit ("sentence", "line" or "document"),
+ * none longer than max_length tokens (>= 1): every split in the file gets a seq group, empty where
+ * no sequence is added. Once, before any add_seq. */
+int vae_corpus_writer_set_sequences(vae_corpus_writer *w, const char *unit, int64_t max_length);
+/* Appends a sequence of n tokens (1..max_length, ids in [0, V]; checked) to split, taken from its
+ * document doc: a document already added, and not one before the split's previous sequence's. */
+int vae_corpus_writer_add_seq(vae_corpus_writer *w, const char *split, int64_t doc, const int32_t *tokens,
+                              int64_t n);
 /* Puts split ("train", "valid" or "test") in the file even if no document is ever added to it
  * (then with indptr = [0]); commit does this for train. */
 int vae_corpus_writer_add_split(vae_corpus_writer *w, const char *split);

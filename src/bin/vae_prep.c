@@ -13,6 +13,7 @@
 
 typedef vae_prep_options P;
 static const char *const formats[] = {"lines", "files", "jsonl", NULL}; /* vae_input_format's order */
+static const char *const units[] = {"sentence", "line", "document", NULL}; /* vae_unit's order */
 
 static const cli_entry entries[] = {
     {.help = "Input:", .kind = CLI_HEADING},
@@ -46,6 +47,23 @@ static const cli_entry entries[] = {
     {.help = "Documents with no vocabulary word are dropped and counted (root attribute docs_dropped_empty).",
      .kind = CLI_HEADING},
     {.help = "", .kind = CLI_HEADING},
+    {.help = "Sequences (for models that read words in order):", .kind = CLI_HEADING},
+    {"sequences", NULL, "also write each document's units as token ids in text order (/<split>/seq, format "
+     "vae-corpus 2; a word outside the vocabulary is id V); units without a token are left out. Changes the "
+     "defaults to those of a language model: --stopwords none --min-token-len 1 --max-df-frac 1 (flags given "
+     "still win)", CLI_CHOICE, CLI_AT(P, seq_unit), .choices = units, .default_text = "default none"},
+    {"max-length", "N", "cut a longer unit into pieces of N tokens, the last one shorter (root attribute "
+     "units_cut counts the units cut)", CLI_INT, CLI_AT(P, max_length), .min = 1, .max = INT32_MAX},
+    {.help = "A line ends at each LF. A sentence (rule sentences-v1) ends after a run of . ! ? or U+2026 and any "
+             "closing quotes and brackets (\" ' ) ] } U+2019 U+201D U+00BB U+203A U+300D U+300F U+FF09) when "
+             "white space or the end of the text follows, or at once after the CJK marks U+3002 U+FF01 U+FF1F; "
+             "but not after one '.' ending an abbreviation: a word (opening quotes and brackets left out; any "
+             "case) among mr mrs ms mx dr prof rev fr sr jr st mt gen col lt sgt capt gov sen rep hon vs cf viz al "
+             "approx fig figs vol pp ed eds dept est jan feb mar apr jun jul aug sep sept oct nov dec, or single "
+             "letters joined by dots (J. U.S. e.g. i.e. a.m.). A blank line (only spaces, tabs or CRs between two "
+             "LFs) always ends a sentence.",
+     .kind = CLI_HEADING},
+    {.help = "", .kind = CLI_HEADING},
     {.help = "Other:", .kind = CLI_HEADING},
     {"output", "OUT.h5", "the corpus file to write", CLI_STRING, CLI_AT(P, out_path), .alias = "-o", .required = 1},
     {"quiet", NULL, "no progress or summary on stderr", CLI_SWITCH, CLI_AT(P, quiet), .on = 1},
@@ -54,7 +72,8 @@ static const cli_entry entries[] = {
 static const cli_table table = {
     .prog = "vae-prep",
     .usage = "Usage: vae-prep [options] -o OUT.h5 INPUT...\n"
-             "Turns raw text into a corpus file (format vae-corpus 1) in two passes over the inputs.\n"
+             "Turns raw text into a corpus file (format vae-corpus 1, or 2 with --sequences) in two passes\n"
+             "over the inputs.\n"
              "INPUT: files, or folders taken recursively (entries in name order, names starting with '.'\n"
              "skipped). The output is written under a temporary name and renamed once whole.\n"
              "\n",
@@ -67,6 +86,8 @@ static const cli_table table = {
 /* The checks that span several flags, after the table's own; 2 after one message. */
 static int check_options(const cli_args *a, vae_prep_options *o)
 {
+    if (!o->sequences && cli_given(a, "max-length"))
+        return cli_say("vae-prep: --max-length needs --sequences (see --help)\n");
     if (o->tok.min_len > o->tok.max_len)
         return cli_say("vae-prep: --min-token-len is above --max-token-len (see --help)\n");
     if (o->vocab_from && (cli_given(a, "vocab-size") || cli_given(a, "min-df") || cli_given(a, "max-df-frac")))
@@ -84,12 +105,16 @@ static int check_options(const cli_args *a, vae_prep_options *o)
 
 static void print_summary(const vae_prep_options *o, const vae_prep_stats *s)
 {
+    char seqs[96] = "";
+    if (o->sequences)
+        snprintf(seqs, sizeof seqs, "; %lld sequences (%ss, %lld cut)", (long long)s->seqs_written,
+                 vae_unit_name(o->seq_unit), (long long)s->units_cut);
     fprintf(stderr,
             "vae-prep: wrote %s: %lld words; documents: %lld train, %lld valid, %lld test "
-            "(%lld read, %lld dropped empty); %.1f MB read twice in %.2f s (%.1f MB/s)\n",
+            "(%lld read, %lld dropped empty)%s; %.1f MB read twice in %.2f s (%.1f MB/s)\n",
             o->out_path, (long long)s->vocab_size, (long long)s->split_docs[VAE_SPLIT_TRAIN],
             (long long)s->split_docs[VAE_SPLIT_VALID], (long long)s->split_docs[VAE_SPLIT_TEST],
-            (long long)s->docs_read, (long long)s->docs_dropped_empty, (double)s->input_bytes / 1e6,
+            (long long)s->docs_read, (long long)s->docs_dropped_empty, seqs, (double)s->input_bytes / 1e6,
             s->seconds, s->seconds > 0 ? (double)s->input_bytes / 1e6 / s->seconds : 0.0);
 }
 
@@ -122,6 +147,14 @@ int main(int argc, char **argv)
     vae_prep_options_init(&o);
     cli_args a;
     int rc = cli_run(&a, &table, &o, argc, argv, 1);
+    if (rc == 0 && cli_given(&a, "sequences")) {
+        /* --sequences changes the defaults: parse again over them, so that the flags given win. */
+        vae_unit unit = o.seq_unit;
+        cli_free(&a);
+        vae_prep_options_init(&o);
+        vae_prep_options_sequences(&o, unit);
+        rc = cli_run(&a, &table, &o, argc, argv, 1);
+    }
     if (rc == 0)
         rc = check_options(&a, &o);
     if (rc == 0 && rank0)

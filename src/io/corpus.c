@@ -1,6 +1,7 @@
-/* The corpus reader (SPEC.md "Corpus file", vae-corpus version 1): opening and validating a file
- * (root attributes, vocabulary, each split's datasets and its whole indptr), the vocabulary, the
- * splits' figures and the file's attributes. Reading rows is corpus_rows.c's. Memory stays bounded
+/* The corpus reader (SPEC.md "Corpus file", vae-corpus versions 1 and 2): opening and validating a
+ * file (root attributes, vocabulary, each split's datasets and its whole indptr, and the same of
+ * its sequences), the vocabulary, the splits' figures and the file's attributes. Reading rows and
+ * sequences is corpus_rows.c's. Memory stays bounded
  * by what is asked for: whole datasets are only ever scanned in chunks. */
 #include "corpus_file.h"
 
@@ -8,38 +9,121 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The whole indptr: starts at 0, never decreases, no row longer than the vocabulary (its ids
- * increase strictly in [0, V)), ends at nnz. Checked before any row is read, so a hostile indptr
- * can neither send a read past the data nor ask for a huge buffer. */
-static int check_indptr(vae_corpus *c, split *s)
+/* The rules of a pointer dataset: a split's indptr into its entries, or its seq/indptr into its
+ * tokens, and the words its messages use. */
+typedef struct {
+    const column *col;
+    int64_t end;              /* the last pointer: the length of the target dataset */
+    const char *end_name;     /* "nnz" */
+    const char *target;       /* the target's path */
+    const char *noun, *items; /* "row", "entries" */
+    int64_t min_len, max_len; /* of every row */
+    const char *max_name;     /* "vocab_size" */
+} pointer_rules;
+
+/* The whole pointer dataset: starts at 0, never decreases, no row shorter than min_len or longer
+ * than max_len, ends at end. Checked before any row is read, so a hostile indptr can neither send a
+ * read past the data nor ask for a huge buffer. */
+static int check_pointers(vae_corpus *c, const pointer_rules *r)
 {
     indptr_cursor cur;
     int64_t prev = 0, v = 0;
-    const char *path = s->indptr.path;
-    int rc = corpus_cursor_init(&cur, c, &s->indptr);
-    for (int64_t pos = 0; rc == VAE_OK && pos < s->indptr.len; pos++, prev = v) {
+    const char *path = r->col->path;
+    int rc = corpus_cursor_init(&cur, c, r->col);
+    for (int64_t pos = 0; rc == VAE_OK && pos < r->col->len; pos++, prev = v) {
         if ((rc = corpus_indptr_at(&cur, pos, &v)) != VAE_OK)
             break;
         if (pos == 0 && v != 0)
             rc = corpus_fail(c, VAE_ERR_FORMAT, path, "indptr[0] is %lld, expected 0", (long long)v);
         else if (v < prev)
-            rc = corpus_fail(
-                c, VAE_ERR_FORMAT, path, "indptr[%lld] = %lld is less than indptr[%lld] = %lld (row %lld)",
-                (long long)pos, (long long)v, (long long)pos - 1, (long long)prev, (long long)pos - 1);
-        else if (v > s->nnz)
-            rc = corpus_fail(c, VAE_ERR_FORMAT, path,
-                             "indptr[%lld] = %lld is past nnz = %lld, the length of %s", (long long)pos,
-                             (long long)v, (long long)s->nnz, s->indices.path);
-        else if (v - prev > c->V)
-            rc =
-                corpus_fail(c, VAE_ERR_FORMAT, path, "row %lld has %lld entries, more than vocab_size = %lld",
-                            (long long)pos - 1, (long long)(v - prev), (long long)c->V);
+            rc = corpus_fail(c, VAE_ERR_FORMAT, path, "indptr[%lld] = %lld is less than indptr[%lld] = %lld (%s %lld)",
+                             (long long)pos, (long long)v, (long long)pos - 1, (long long)prev, r->noun,
+                             (long long)pos - 1);
+        else if (v > r->end)
+            rc = corpus_fail(c, VAE_ERR_FORMAT, path, "indptr[%lld] = %lld is past %s = %lld, the length of %s",
+                             (long long)pos, (long long)v, r->end_name, (long long)r->end, r->target);
+        else if (v - prev > r->max_len)
+            rc = corpus_fail(c, VAE_ERR_FORMAT, path, "%s %lld has %lld %s, more than %s = %lld", r->noun,
+                             (long long)pos - 1, (long long)(v - prev), r->items, r->max_name,
+                             (long long)r->max_len);
+        else if (pos > 0 && v - prev < r->min_len)
+            rc = corpus_fail(c, VAE_ERR_FORMAT, path, "%s %lld is empty (indptr[%lld] = indptr[%lld] = %lld)",
+                             r->noun, (long long)pos - 1, (long long)pos - 1, (long long)pos, (long long)v);
     }
-    if (rc == VAE_OK && prev != s->nnz)
-        rc =
-            corpus_fail(c, VAE_ERR_FORMAT, path, "indptr[%lld] = %lld, expected nnz = %lld, the length of %s",
-                        (long long)s->num_docs, (long long)prev, (long long)s->nnz, s->indices.path);
+    if (rc == VAE_OK && prev != r->end)
+        rc = corpus_fail(c, VAE_ERR_FORMAT, path, "indptr[%lld] = %lld, expected %s = %lld, the length of %s",
+                         (long long)r->col->len - 1, (long long)prev, r->end_name, (long long)r->end, r->target);
     free(cur.buf);
+    return rc;
+}
+
+/* A dataset of a group to open: where its state goes, its name in the group, its class. */
+typedef struct {
+    column *col;
+    const char *name;
+    H5T_class_t cls;
+    int optional;
+} column_spec;
+
+/* Opens the n datasets of the group at prefix ("/train") that specs names. */
+static int open_columns(vae_corpus *c, const char *prefix, const column_spec *specs, int n)
+{
+    char what[48];
+    int rc = VAE_OK;
+    for (int i = 0; i < n && rc == VAE_OK; i++) {
+        snprintf(what, sizeof what, "%s/%s", prefix, specs[i].name);
+        rc = corpus_open_column(c, what, specs[i].cls, specs[i].optional, specs[i].col);
+    }
+    return rc;
+}
+
+/* /<split>/seq (version 2): its datasets, their shapes, its attributes and its whole indptr. */
+static int open_seqs(vae_corpus *c, split *s)
+{
+    char *unit = NULL;
+    int64_t num_seqs = 0, num_tokens = 0;
+    int rc = VAE_OK;
+    snprintf(s->seq_path, sizeof s->seq_path, "%s/seq", s->path);
+    s->has_seqs = 1;
+    if (c->version < 2)
+        return corpus_fail(c, VAE_ERR_FORMAT, s->seq_path,
+                           "present in a version 1 file (sequences need root attribute version = 2)");
+    if ((s->seq_group = H5Gopen2(s->group, "seq", H5P_DEFAULT)) < 0)
+        return corpus_fail(c, VAE_ERR_FORMAT, s->seq_path, "not a group");
+    const column_spec cols[3] = {{&s->seq_indptr, "indptr", H5T_INTEGER, 0},
+                                 {&s->seq_tokens, "tokens", H5T_INTEGER, 0},
+                                 {&s->seq_doc, "doc", H5T_INTEGER, 0}};
+    if ((rc = open_columns(c, s->seq_path, cols, 3)) != VAE_OK)
+        return rc;
+    if (s->seq_indptr.len < 1)
+        return corpus_fail(c, VAE_ERR_FORMAT, s->seq_indptr.path, "is empty; it needs num_seqs + 1 entries");
+    s->num_seqs = s->seq_indptr.len - 1;
+    s->num_seq_tokens = s->seq_tokens.len;
+    if (s->seq_doc.len != s->num_seqs)
+        return corpus_fail(c, VAE_ERR_FORMAT, s->seq_doc.path, "holds %lld entries, but %s describes %lld sequences",
+                           (long long)s->seq_doc.len, s->seq_indptr.path, (long long)s->num_seqs);
+    if ((rc = vae_h5_attr_get_int(s->seq_group, "num_seqs", &num_seqs, c->path)) != VAE_OK ||
+        (rc = vae_h5_attr_get_int(s->seq_group, "num_tokens", &num_tokens, c->path)) != VAE_OK ||
+        (rc = vae_h5_attr_get_int(s->seq_group, "max_length", &s->max_length, c->path)) != VAE_OK ||
+        (rc = vae_h5_attr_get_str(s->seq_group, "unit", &unit, c->path)) != VAE_OK)
+        goto cleanup;
+    if (num_seqs != s->num_seqs)
+        rc = corpus_fail(c, VAE_ERR_FORMAT, s->seq_path, "attribute num_seqs is %lld, but %s describes %lld sequences",
+                         (long long)num_seqs, s->seq_indptr.path, (long long)s->num_seqs);
+    else if (num_tokens != s->num_seq_tokens)
+        rc = corpus_fail(c, VAE_ERR_FORMAT, s->seq_path, "attribute num_tokens is %lld, but %s holds %lld tokens",
+                         (long long)num_tokens, s->seq_tokens.path, (long long)s->num_seq_tokens);
+    else if ((s->unit = vae_seq_unit_index(unit)) < 0)
+        rc = corpus_fail(c, VAE_ERR_FORMAT, s->seq_path,
+                         "attribute unit is '%.32s', expected sentence, line or document", unit);
+    else if (s->max_length < 1)
+        rc = corpus_fail(c, VAE_ERR_FORMAT, s->seq_path, "attribute max_length is %lld, expected 1 or more",
+                         (long long)s->max_length);
+    else
+        rc = check_pointers(c, &(pointer_rules){&s->seq_indptr, s->num_seq_tokens, "num_tokens", s->seq_tokens.path,
+                                                "sequence", "tokens", 1, s->max_length, "max_length"});
+cleanup:
+    free(unit);
     return rc;
 }
 
@@ -48,7 +132,6 @@ static int open_split(vae_corpus *c, int which)
     split *s = &c->splits[which];
     const char *name = vae_split_names[which];
     const char *path = s->path;
-    char what[48];
     int64_t num_docs = 0;
     int rc = VAE_OK;
     if (H5Lexists(c->file, name, H5P_DEFAULT) <= 0)
@@ -58,20 +141,12 @@ static int open_split(vae_corpus *c, int which)
     s->group = H5Gopen2(c->file, name, H5P_DEFAULT);
     if (s->group < 0)
         return corpus_fail(c, VAE_ERR_FORMAT, path, "not a group");
-    const struct {
-        column *col;
-        const char *name;
-        H5T_class_t cls;
-        int optional;
-    } cols[4] = {{&s->indptr, "indptr", H5T_INTEGER, 0},
-                 {&s->indices, "indices", H5T_INTEGER, 0},
-                 {&s->counts, "counts", H5T_INTEGER, 0},
-                 {&s->doc_ids, "doc_ids", H5T_STRING, 1}};
-    for (int i = 0; i < 4; i++) {
-        snprintf(what, sizeof what, "%s/%s", path, cols[i].name);
-        if ((rc = corpus_open_column(c, what, cols[i].cls, cols[i].optional, cols[i].col)) != VAE_OK)
-            return rc;
-    }
+    const column_spec cols[4] = {{&s->indptr, "indptr", H5T_INTEGER, 0},
+                                 {&s->indices, "indices", H5T_INTEGER, 0},
+                                 {&s->counts, "counts", H5T_INTEGER, 0},
+                                 {&s->doc_ids, "doc_ids", H5T_STRING, 1}};
+    if ((rc = open_columns(c, path, cols, 4)) != VAE_OK)
+        return rc;
     if (s->indptr.len < 1)
         return corpus_fail(c, VAE_ERR_FORMAT, s->indptr.path, "is empty; it needs num_docs + 1 entries");
     s->num_docs = s->indptr.len - 1;
@@ -93,13 +168,15 @@ static int open_split(vae_corpus *c, int which)
     if (s->num_tokens < 0)
         return corpus_fail(c, VAE_ERR_FORMAT, path, "attribute num_tokens is negative (%lld)",
                            (long long)s->num_tokens);
-    return check_indptr(c, s);
+    if ((rc = check_pointers(c, &(pointer_rules){&s->indptr, s->nnz, "nnz", s->indices.path, "row", "entries", 0,
+                                                 c->V, "vocab_size"})) != VAE_OK)
+        return rc;
+    return H5Lexists(s->group, "seq", H5P_DEFAULT) > 0 ? open_seqs(c, s) : VAE_OK;
 }
 
 static int check_root(vae_corpus *c)
 {
     char *format = NULL;
-    int64_t version = 0;
     int rc = vae_h5_attr_get_str(c->file, "format", &format, c->path);
     if (rc != VAE_OK)
         goto cleanup;
@@ -108,11 +185,11 @@ static int check_root(vae_corpus *c)
                          VAE_CORPUS_FORMAT);
         goto cleanup;
     }
-    if ((rc = vae_h5_attr_get_int(c->file, "version", &version, c->path)) != VAE_OK)
+    if ((rc = vae_h5_attr_get_int(c->file, "version", &c->version, c->path)) != VAE_OK)
         goto cleanup;
-    if (version != VAE_CORPUS_VERSION) {
+    if (c->version < 1 || c->version > VAE_CORPUS_VERSION) {
         rc = corpus_fail(c, VAE_ERR_FORMAT, "root attribute 'version'",
-                         "is %lld; this reader reads version %d", (long long)version, VAE_CORPUS_VERSION);
+                         "is %lld; this reader reads versions 1 to %d", (long long)c->version, VAE_CORPUS_VERSION);
         goto cleanup;
     }
     if ((rc = vae_h5_attr_get_int(c->file, "vocab_size", &c->V, c->path)) != VAE_OK)
@@ -197,6 +274,15 @@ cleanup:
     return rc;
 }
 
+/* A split's datasets, for opening and closing them all. */
+#define NUM_SPLIT_COLUMNS 7
+static void split_columns(split *s, column *cols[NUM_SPLIT_COLUMNS])
+{
+    column *all[NUM_SPLIT_COLUMNS] = {&s->indptr,     &s->indices,    &s->counts, &s->doc_ids,
+                                      &s->seq_indptr, &s->seq_tokens, &s->seq_doc};
+    memcpy(cols, all, sizeof all);
+}
+
 int vae_corpus_open(vae_corpus **out, const char *path)
 {
     vae_corpus *c = vae_calloc_array(1, sizeof *c);
@@ -210,11 +296,11 @@ int vae_corpus_open(vae_corpus **out, const char *path)
     corpus_column_init(&c->term_freq);
     for (int i = 0; i < VAE_NUM_SPLITS; i++) {
         split *s = &c->splits[i];
-        s->group = H5I_INVALID_HID;
-        corpus_column_init(&s->indptr);
-        corpus_column_init(&s->indices);
-        corpus_column_init(&s->counts);
-        corpus_column_init(&s->doc_ids);
+        s->group = s->seq_group = H5I_INVALID_HID;
+        column *cols[NUM_SPLIT_COLUMNS];
+        split_columns(s, cols);
+        for (int k = 0; k < NUM_SPLIT_COLUMNS; k++)
+            corpus_column_init(cols[k]);
     }
     if (!(c->path = strdup(path))) {
         rc = vae_fail(VAE_ERR_NOMEM, "out of memory");
@@ -247,10 +333,11 @@ void vae_corpus_free(vae_corpus *c)
         return;
     for (int i = 0; i < VAE_NUM_SPLITS; i++) {
         split *s = &c->splits[i];
-        corpus_column_close(&s->indptr);
-        corpus_column_close(&s->indices);
-        corpus_column_close(&s->counts);
-        corpus_column_close(&s->doc_ids);
+        column *cols[NUM_SPLIT_COLUMNS];
+        split_columns(s, cols);
+        for (int k = 0; k < NUM_SPLIT_COLUMNS; k++)
+            corpus_column_close(cols[k]);
+        vae_h5_close(&s->seq_group);
         vae_h5_close(&s->group);
     }
     corpus_column_close(&c->words);
@@ -353,6 +440,11 @@ int vae_corpus_split_info(const vae_corpus *c, const char *name, vae_split_info 
     info->num_tokens = s->num_tokens;
     info->nnz = s->nnz;
     info->has_doc_ids = s->doc_ids.dset >= 0;
+    info->has_seqs = s->has_seqs;
+    info->num_seqs = s->num_seqs;
+    info->num_seq_tokens = s->num_seq_tokens;
+    info->unit = s->has_seqs ? vae_seq_units[s->unit] : "";
+    info->max_length = s->max_length;
     return VAE_OK;
 }
 
@@ -373,8 +465,6 @@ int vae_corpus_get_attr_str(const vae_corpus *c, const char *name, char *buf, si
     free(value);
     return rc;
 }
-
-/* gather's consumer for names: a copy of each distinct row's name. */
 
 int vae_corpus_read_floats(vae_corpus *c, const char *dataset, float **data, int64_t *rows, int64_t *cols)
 {

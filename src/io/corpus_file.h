@@ -1,5 +1,6 @@
-/* What the corpus reader's files share (corpus.c opens and validates, corpus_rows.c reads rows,
- * corpus_columns.c reads datasets): the open file's state and the dataset helpers. HDF5 here. */
+/* What the corpus reader's files share (corpus.c opens and validates, corpus_rows.c reads rows and
+ * sequences, corpus_columns.c reads datasets): the open file's state and the dataset helpers. HDF5
+ * here. */
 #ifndef VAE_CORPUS_FILE_H
 #define VAE_CORPUS_FILE_H
 
@@ -26,12 +27,19 @@ typedef struct {
     hid_t group;
     column indptr, indices, counts, doc_ids;
     int64_t num_docs, num_tokens, nnz;
+    /* the seq group (version 2), when has_seqs */
+    int has_seqs;
+    char seq_path[24]; /* "/train/seq" */
+    hid_t seq_group;
+    column seq_indptr, seq_tokens, seq_doc;
+    int64_t num_seqs, num_seq_tokens, max_length;
+    int unit; /* index in vae_seq_units */
 } split;
 
 struct vae_corpus {
     char *path;
     hid_t file, dxpl;
-    int64_t V;
+    int64_t V, version;
     column words, doc_freq, term_freq;
     split splits[VAE_NUM_SPLITS];
     void *window; /* WINDOW elements of up to 8 bytes, for gathering rows (allocated on first use) */

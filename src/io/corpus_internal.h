@@ -1,5 +1,6 @@
-/* The corpus format's rules shared by the reader (corpus.c), the writer (corpus_write.c) and their
- * tests, so that the writer refuses exactly what the reader would reject. No HDF5 here. */
+/* The corpus format's rules shared by the reader (corpus.c, corpus_rows.c), the writer
+ * (corpus_write.c) and their tests, so that the writer refuses exactly what the reader would
+ * reject. No HDF5 here. */
 #ifndef VAE_CORPUS_INTERNAL_H
 #define VAE_CORPUS_INTERNAL_H
 
@@ -30,6 +31,22 @@ typedef struct {
  * then cover the entries before it. */
 int64_t vae_row_check(const int32_t *ids, const int32_t *counts, int64_t n, int64_t V, int32_t *prev,
                       int64_t *tokens, vae_row_fault *fault);
+
+/* The units a sequence may be (SPEC.md "Corpus file, format vae-corpus, version 2"): "sentence",
+ * "line", "document"; vae_seq_unit_index gives a name's index, -1 for none of them. */
+#define VAE_NUM_SEQ_UNITS 3
+extern const char *const vae_seq_units[VAE_NUM_SEQ_UNITS];
+int vae_seq_unit_index(const char *unit);
+
+/* Checks the n tokens of one sequence (or a part of it): ids in [0, V], V being a word outside the
+ * vocabulary. Returns -1 when all are good, else the index of the first bad one with fault->why
+ * filled in. */
+int64_t vae_seq_check(const int32_t *tokens, int64_t n, int64_t V, vae_row_fault *fault);
+
+/* Checks doc, the document of a sequence: in [0, num_docs) and not below prev, the document of
+ * the sequence before it in the split (-1 for the first). 0 when good, else -1 with fault->why
+ * filled in. */
+int vae_seq_doc_check(int64_t doc, int64_t prev, int64_t num_docs, vae_row_fault *fault);
 
 /* Groups the intervals [start[i], end[i]) (start and end non-decreasing in i) into windows, each
  * read with one contiguous read: an interval joins the open window when it begins at most max_gap

@@ -1,6 +1,7 @@
-/* Reading any set of a split's rows (vae_corpus_read_docs) with few HDF5 reads: requests sorted
- * and deduplicated, neighbouring rows coalesced into windows, every row validated as it arrives;
- * the scan that validates a whole split; and the optional document names. */
+/* Reading any set of a split's rows (vae_corpus_read_docs) or sequences (vae_corpus_read_seqs)
+ * with few HDF5 reads: requests sorted and deduplicated, neighbours coalesced into windows, every
+ * row or sequence validated as it arrives; the scan that validates a whole split; and the optional
+ * document names. Rows and sequences are alike: a pointer dataset (indptr) into entries. */
 #include "corpus_file.h"
 
 #include <stdio.h>
@@ -32,15 +33,16 @@ static void plan_free(row_plan *p)
     vae_free_ptr(&p->which);
 }
 
-/* Sorts the requested rows of s (each checked to be in the split) into a row_plan. */
-static int plan_rows(vae_corpus *c, const char *name, const split *s, const int64_t *doc_index, int64_t n,
-                     row_plan *p)
+/* Sorts the requested rows index[0..n) (each checked to be in [0, count); what names them, e.g.
+ * "document") into a row_plan. */
+static int plan_rows(vae_corpus *c, const char *name, int64_t count, const char *what, const int64_t *index,
+                     int64_t n, row_plan *p)
 {
     request *req = NULL;
     int rc = VAE_OK;
     memset(p, 0, sizeof *p);
     if (n < 0)
-        return vae_fail(VAE_ERR_ARG, "%s: split %s: cannot read %lld documents", c->path, name, (long long)n);
+        return vae_fail(VAE_ERR_ARG, "%s: split %s: cannot read %lld %ss", c->path, name, (long long)n, what);
     if (!(req = vae_malloc_array((size_t)n, sizeof *req)) ||
         !(p->rows = vae_malloc_array((size_t)n, sizeof *p->rows)) ||
         !(p->which = vae_malloc_array((size_t)n, sizeof *p->which))) {
@@ -48,13 +50,12 @@ static int plan_rows(vae_corpus *c, const char *name, const split *s, const int6
         goto cleanup;
     }
     for (int64_t i = 0; i < n; i++) {
-        if (doc_index[i] < 0 || doc_index[i] >= s->num_docs) {
-            rc = vae_fail(VAE_ERR_ARG,
-                          "%s: split %s: document %lld (position %lld of the request) is not in [0, %lld)",
-                          c->path, name, (long long)doc_index[i], (long long)i, (long long)s->num_docs);
+        if (index[i] < 0 || index[i] >= count) {
+            rc = vae_fail(VAE_ERR_ARG, "%s: split %s: %s %lld (position %lld of the request) is not in [0, %lld)",
+                          c->path, name, what, (long long)index[i], (long long)i, (long long)count);
             goto cleanup;
         }
-        req[i].row = doc_index[i];
+        req[i].row = index[i];
         req[i].pos = i;
     }
     qsort(req, (size_t)n, sizeof *req, cmp_request);
@@ -86,7 +87,7 @@ static int gather_init(gather_plan *q, int64_t n)
 {
     memset(q, 0, sizeof *q);
     if ((uint64_t)n > SIZE_MAX / 6 / sizeof(int64_t))
-        return vae_fail(VAE_ERR_NOMEM, "request of %lld documents too large", (long long)n);
+        return vae_fail(VAE_ERR_NOMEM, "request of %lld rows too large", (long long)n);
     if (!(q->block = vae_malloc_array((size_t)n * 6, sizeof *q->block)))
         return VAE_ERR_NOMEM;
     q->n = n;
@@ -163,36 +164,66 @@ static int gather_packed(vae_corpus *c, const column *col, hid_t mtype, size_t s
     return gather(c, col, mtype, size, q, pack_piece, &p);
 }
 
+/* Sets q's intervals to [row, row + width) of each row that p plans, grouped into windows. */
+static void gather_rows(gather_plan *q, const row_plan *p, int64_t width)
+{
+    for (int64_t k = 0; k < p->n_rows; k++) {
+        q->start[k] = p->rows[k];
+        q->end[k] = p->rows[k] + width;
+    }
+    gather_windows(q);
+}
+
+/* Reads each planned row's pointers (ptr[row], ptr[row + 1]) and sets q's intervals to the rows'
+ * entries, grouped into windows. */
+static int gather_entries(vae_corpus *c, const column *ptr, const row_plan *p, gather_plan *q)
+{
+    int64_t *pairs = NULL;
+    int rc;
+    gather_rows(q, p, 2);
+    if (!(pairs = vae_malloc_array((size_t)q->len, sizeof *pairs)))
+        return VAE_ERR_NOMEM;
+    if ((rc = gather_packed(c, ptr, H5T_NATIVE_INT64, sizeof *pairs, q, pairs)) == VAE_OK) {
+        for (int64_t k = 0; k < p->n_rows; k++) {
+            q->start[k] = pairs[2 * k];
+            q->end[k] = pairs[2 * k + 1];
+        }
+        gather_windows(q);
+    }
+    free(pairs);
+    return rc;
+}
+
+/* The number of entries of the requested positions (a row asked twice counts twice). */
+static int request_total(const row_plan *p, const gather_plan *q, int64_t n, int64_t *total)
+{
+    *total = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (__builtin_add_overflow(*total, q->end[p->which[i]] - q->start[p->which[i]], total))
+            return vae_fail(VAE_ERR_NOMEM, "the requested rows have more than 2^63 entries");
+    return VAE_OK;
+}
+
+/* Lays the planned rows' entries (packed in src) out in dst in the requested order, and their
+ * pointers in indptr[1..n] when indptr is not NULL. */
+static void place_packed(const row_plan *p, const gather_plan *q, int64_t n, const int32_t *src, int32_t *dst,
+                         int64_t *indptr)
+{
+    int64_t at = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t k = p->which[i], len = q->end[k] - q->start[k];
+        if (len > 0)
+            memcpy(dst + at, src + q->at[k], (size_t)len * sizeof *src);
+        at += len;
+        if (indptr)
+            indptr[i + 1] = at;
+    }
+}
+
 static int row_fail(vae_corpus *c, const split *s, const vae_row_fault *fault, int64_t row, int64_t entry)
 {
     return corpus_fail(c, VAE_ERR_FORMAT, fault->in_counts ? s->counts.path : s->indices.path,
                        "row %lld, entry %lld: %s", (long long)row, (long long)entry, fault->why);
-}
-
-/* Copies the planned rows (validated, packed in ids/cnt) into out in the requested order. */
-static int place_rows(const row_plan *p, const gather_plan *q, const int32_t *ids, const int32_t *cnt,
-                      const int64_t *doc_index, int64_t n, vae_docs *out)
-{
-    int64_t total = 0, at = 0;
-    for (int64_t i = 0; i < n; i++)
-        if (__builtin_add_overflow(total, q->end[p->which[i]] - q->start[p->which[i]], &total))
-            return vae_fail(VAE_ERR_NOMEM, "the requested documents have more than 2^63 entries");
-    int rc = vae_docs_reserve(out, n, total);
-    if (rc != VAE_OK)
-        return rc;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t k = p->which[i], len = q->end[k] - q->start[k];
-        if (len > 0) {
-            memcpy(out->indices + at, ids + q->at[k], (size_t)len * sizeof *ids);
-            memcpy(out->counts + at, cnt + q->at[k], (size_t)len * sizeof *cnt);
-        }
-        at += len;
-        out->indptr[i + 1] = at;
-        out->doc_index[i] = doc_index[i];
-    }
-    out->num_docs = n;
-    out->nnz = total;
-    return VAE_OK;
 }
 
 int vae_corpus_read_docs(vae_corpus *c, const char *name, const int64_t *doc_index, int64_t n, vae_docs *out)
@@ -200,32 +231,15 @@ int vae_corpus_read_docs(vae_corpus *c, const char *name, const int64_t *doc_ind
     split *s = NULL;
     row_plan p = {0};
     gather_plan q = {0};
-    int64_t *ptr = NULL;
     int32_t *ids = NULL, *cnt = NULL;
+    int64_t total = 0;
     int rc;
     /* Until the end, out holds no rows: a failure returns none, never a part. */
     out->num_docs = out->nnz = 0;
     if ((rc = vae_docs_reserve(out, 0, 0)) != VAE_OK || (rc = corpus_present_split(c, name, &s)) != VAE_OK ||
-        (rc = plan_rows(c, name, s, doc_index, n, &p)) != VAE_OK ||
-        (rc = gather_init(&q, p.n_rows)) != VAE_OK)
+        (rc = plan_rows(c, name, s->num_docs, "document", doc_index, n, &p)) != VAE_OK ||
+        (rc = gather_init(&q, p.n_rows)) != VAE_OK || (rc = gather_entries(c, &s->indptr, &p, &q)) != VAE_OK)
         goto cleanup;
-    /* First each row's indptr pair (row, row + 1), then the rows' entries. */
-    for (int64_t k = 0; k < p.n_rows; k++) {
-        q.start[k] = p.rows[k];
-        q.end[k] = p.rows[k] + 2;
-    }
-    gather_windows(&q);
-    if (!(ptr = vae_malloc_array((size_t)q.len, sizeof *ptr))) {
-        rc = VAE_ERR_NOMEM;
-        goto cleanup;
-    }
-    if ((rc = gather_packed(c, &s->indptr, H5T_NATIVE_INT64, sizeof *ptr, &q, ptr)) != VAE_OK)
-        goto cleanup;
-    for (int64_t k = 0; k < p.n_rows; k++) {
-        q.start[k] = ptr[2 * k];
-        q.end[k] = ptr[2 * k + 1];
-    }
-    gather_windows(&q);
     if (!(ids = vae_malloc_array((size_t)q.len, sizeof *ids)) ||
         !(cnt = vae_malloc_array((size_t)q.len, sizeof *cnt))) {
         rc = VAE_ERR_NOMEM;
@@ -245,9 +259,14 @@ int vae_corpus_read_docs(vae_corpus *c, const char *name, const int64_t *doc_ind
             goto cleanup;
         }
     }
-    rc = place_rows(&p, &q, ids, cnt, doc_index, n, out);
+    if ((rc = request_total(&p, &q, n, &total)) != VAE_OK || (rc = vae_docs_reserve(out, n, total)) != VAE_OK)
+        goto cleanup;
+    place_packed(&p, &q, n, ids, out->indices, out->indptr);
+    place_packed(&p, &q, n, cnt, out->counts, NULL);
+    memcpy(out->doc_index, doc_index, (size_t)n * sizeof *doc_index);
+    out->num_docs = n;
+    out->nnz = total;
 cleanup:
-    free(ptr);
     free(ids);
     free(cnt);
     free(q.block);
@@ -255,21 +274,132 @@ cleanup:
     return rc;
 }
 
-int vae_corpus_validate_split(vae_corpus *c, const char *name)
+/* The split called name, which must be in the file and hold sequences. */
+static int seq_split(vae_corpus *c, const char *name, split **s)
+{
+    int rc = corpus_present_split(c, name, s);
+    if (rc == VAE_OK && !(*s)->has_seqs)
+        rc = corpus_fail(c, VAE_ERR_FORMAT, (*s)->path,
+                         "no sequences (no %s/seq group): prepare it with vae-prep --sequences", (*s)->path);
+    return rc;
+}
+
+static int seq_fail(vae_corpus *c, const column *col, const vae_row_fault *fault, int64_t seq, int64_t token)
+{
+    if (token < 0)
+        return corpus_fail(c, VAE_ERR_FORMAT, col->path, "sequence %lld: %s", (long long)seq, fault->why);
+    return corpus_fail(c, VAE_ERR_FORMAT, col->path, "sequence %lld, token %lld: %s", (long long)seq,
+                       (long long)token, fault->why);
+}
+
+/* The planned sequences' documents (doc[k] of p->rows[k]), checked: in the split, and not
+ * decreasing along the rows, which are in increasing order. */
+static int gather_seq_docs(vae_corpus *c, const split *s, const row_plan *p, gather_plan *q, int64_t *doc)
+{
+    vae_row_fault fault;
+    gather_rows(q, p, 1);
+    int rc = gather_packed(c, &s->seq_doc, H5T_NATIVE_INT64, sizeof *doc, q, doc);
+    for (int64_t k = 0; rc == VAE_OK && k < p->n_rows; k++)
+        if (vae_seq_doc_check(doc[k], k > 0 ? doc[k - 1] : -1, s->num_docs, &fault) != 0)
+            rc = seq_fail(c, &s->seq_doc, &fault, p->rows[k], -1);
+    return rc;
+}
+
+int vae_corpus_read_seqs(vae_corpus *c, const char *name, const int64_t *seq_index, int64_t n, vae_seqs *out)
 {
     split *s = NULL;
-    indptr_cursor cur = {0};
-    int32_t *ids = NULL, *cnt = NULL, prev = -1;
-    int64_t row = 0, row_start = 0, row_end = 0, tokens = 0;
+    row_plan p = {0};
+    gather_plan q = {0};
+    int32_t *tokens = NULL;
+    int64_t *doc = NULL, total = 0;
     int rc;
-    if ((rc = corpus_present_split(c, name, &s)) != VAE_OK || (rc = corpus_cursor_init(&cur, c, &s->indptr)) != VAE_OK)
+    /* Until the end, out holds no sequences: a failure returns none, never a part. */
+    out->num_seqs = out->num_tokens = 0;
+    if ((rc = vae_seqs_reserve(out, 0, 0)) != VAE_OK || (rc = seq_split(c, name, &s)) != VAE_OK ||
+        (rc = plan_rows(c, name, s->num_seqs, "sequence", seq_index, n, &p)) != VAE_OK ||
+        (rc = gather_init(&q, p.n_rows)) != VAE_OK)
+        goto cleanup;
+    if (!(doc = vae_malloc_array((size_t)p.n_rows, sizeof *doc))) {
+        rc = VAE_ERR_NOMEM;
+        goto cleanup;
+    }
+    if ((rc = gather_seq_docs(c, s, &p, &q, doc)) != VAE_OK ||
+        (rc = gather_entries(c, &s->seq_indptr, &p, &q)) != VAE_OK)
+        goto cleanup;
+    if (!(tokens = vae_malloc_array((size_t)q.len, sizeof *tokens))) {
+        rc = VAE_ERR_NOMEM;
+        goto cleanup;
+    }
+    if ((rc = gather_packed(c, &s->seq_tokens, H5T_NATIVE_INT32, sizeof *tokens, &q, tokens)) != VAE_OK)
+        goto cleanup;
+    for (int64_t k = 0; k < p.n_rows; k++) {
+        vae_row_fault fault;
+        int64_t bad = vae_seq_check(tokens + q.at[k], q.end[k] - q.start[k], c->V, &fault);
+        if (bad >= 0) {
+            rc = seq_fail(c, &s->seq_tokens, &fault, p.rows[k], bad);
+            goto cleanup;
+        }
+    }
+    if ((rc = request_total(&p, &q, n, &total)) != VAE_OK || (rc = vae_seqs_reserve(out, n, total)) != VAE_OK)
+        goto cleanup;
+    place_packed(&p, &q, n, tokens, out->tokens, out->indptr);
+    for (int64_t i = 0; i < n; i++) {
+        out->seq_index[i] = seq_index[i];
+        out->doc[i] = doc[p.which[i]];
+    }
+    out->num_seqs = n;
+    out->num_tokens = total;
+cleanup:
+    free(tokens);
+    free(doc);
+    free(q.block);
+    plan_free(&p);
+    return rc;
+}
+
+/* A forward walk over the rows of a pointer dataset: the row that holds a given entry. */
+typedef struct {
+    indptr_cursor cur;
+    int64_t row, start, end; /* the row's entries are [start, end) */
+} row_walk;
+
+static int walk_init(row_walk *w, vae_corpus *c, const column *ptr)
+{
+    int rc = corpus_cursor_init(&w->cur, c, ptr);
+    w->row = w->start = w->end = 0;
+    if (rc == VAE_OK && ptr->len > 1)
+        rc = corpus_indptr_at(&w->cur, 1, &w->end);
+    return rc;
+}
+
+/* Moves w forward to the row that holds entry at (< the pointers' last value), passing empty
+ * rows; *moved tells whether it left the row it was on. */
+static int walk_to(row_walk *w, int64_t at, int *moved)
+{
+    int rc = VAE_OK;
+    *moved = 0;
+    while (rc == VAE_OK && w->end <= at) {
+        w->row++;
+        w->start = w->end;
+        *moved = 1;
+        rc = corpus_indptr_at(&w->cur, w->row + 1, &w->end);
+    }
+    return rc;
+}
+
+/* Every row's entries, and num_tokens against the sum of the counts. */
+static int validate_rows(vae_corpus *c, const split *s)
+{
+    row_walk w;
+    int32_t *ids = NULL, *cnt = NULL, prev = -1;
+    int64_t tokens = 0;
+    int moved, rc;
+    if ((rc = walk_init(&w, c, &s->indptr)) != VAE_OK)
         goto cleanup;
     if (!(ids = vae_malloc_array(WINDOW, sizeof *ids)) || !(cnt = vae_malloc_array(WINDOW, sizeof *cnt))) {
         rc = VAE_ERR_NOMEM;
         goto cleanup;
     }
-    if (s->num_docs > 0 && (rc = corpus_indptr_at(&cur, 1, &row_end)) != VAE_OK)
-        goto cleanup;
     /* Entries stream by in chunks that cut rows anywhere; a row's check resumes after prev. */
     for (int64_t first = 0; first < s->nnz; first += WINDOW) {
         int64_t end = s->nnz - first < WINDOW ? s->nnz : first + WINDOW;
@@ -277,19 +407,15 @@ int vae_corpus_validate_split(vae_corpus *c, const char *name)
             (rc = corpus_read_range(c, &s->counts, H5T_NATIVE_INT32, first, end, cnt)) != VAE_OK)
             goto cleanup;
         for (int64_t at = first; at < end;) {
-            while (row_end == at) {
-                row++;
-                row_start = row_end;
-                prev = -1;
-                if ((rc = corpus_indptr_at(&cur, row + 1, &row_end)) != VAE_OK)
-                    goto cleanup;
-            }
-            int64_t stop = row_end < end ? row_end : end;
+            if ((rc = walk_to(&w, at, &moved)) != VAE_OK)
+                goto cleanup;
+            prev = moved ? -1 : prev;
+            int64_t stop = w.end < end ? w.end : end;
             vae_row_fault fault;
             int64_t bad = vae_row_check(ids + (at - first), cnt + (at - first), stop - at, c->V, &prev,
                                         &tokens, &fault);
             if (bad >= 0) {
-                rc = row_fail(c, s, &fault, row, at - row_start + bad);
+                rc = row_fail(c, s, &fault, w.row, at - w.start + bad);
                 goto cleanup;
             }
             at = stop;
@@ -299,9 +425,66 @@ int vae_corpus_validate_split(vae_corpus *c, const char *name)
         rc = corpus_fail(c, VAE_ERR_FORMAT, s->path, "attribute num_tokens is %lld, but %s sums to %lld",
                          (long long)s->num_tokens, s->counts.path, (long long)tokens);
 cleanup:
-    free(cur.buf);
+    free(w.cur.buf);
     free(ids);
     free(cnt);
+    return rc;
+}
+
+/* Every sequence's tokens and document (its indptr was checked at open). */
+static int validate_seqs(vae_corpus *c, const split *s)
+{
+    row_walk w;
+    int64_t *buf = NULL, prev = -1;
+    vae_row_fault fault;
+    int moved, rc;
+    if ((rc = walk_init(&w, c, &s->seq_indptr)) != VAE_OK)
+        goto cleanup;
+    if (!(buf = vae_malloc_array(WINDOW, sizeof *buf))) {
+        rc = VAE_ERR_NOMEM;
+        goto cleanup;
+    }
+    int32_t *tokens = (int32_t *)buf;
+    for (int64_t first = 0; first < s->num_seq_tokens; first += WINDOW) {
+        int64_t end = s->num_seq_tokens - first < WINDOW ? s->num_seq_tokens : first + WINDOW;
+        if ((rc = corpus_read_range(c, &s->seq_tokens, H5T_NATIVE_INT32, first, end, tokens)) != VAE_OK)
+            goto cleanup;
+        for (int64_t at = first; at < end;) {
+            if ((rc = walk_to(&w, at, &moved)) != VAE_OK)
+                goto cleanup;
+            int64_t stop = w.end < end ? w.end : end;
+            int64_t bad = vae_seq_check(tokens + (at - first), stop - at, c->V, &fault);
+            if (bad >= 0) {
+                rc = seq_fail(c, &s->seq_tokens, &fault, w.row, at - w.start + bad);
+                goto cleanup;
+            }
+            at = stop;
+        }
+    }
+    for (int64_t first = 0; first < s->num_seqs; first += WINDOW) {
+        int64_t end = s->num_seqs - first < WINDOW ? s->num_seqs : first + WINDOW;
+        if ((rc = corpus_read_range(c, &s->seq_doc, H5T_NATIVE_INT64, first, end, buf)) != VAE_OK)
+            goto cleanup;
+        for (int64_t i = first; i < end; prev = buf[i - first], i++)
+            if (vae_seq_doc_check(buf[i - first], prev, s->num_docs, &fault) != 0) {
+                rc = seq_fail(c, &s->seq_doc, &fault, i, -1);
+                goto cleanup;
+            }
+    }
+cleanup:
+    free(w.cur.buf);
+    free(buf);
+    return rc;
+}
+
+int vae_corpus_validate_split(vae_corpus *c, const char *name)
+{
+    split *s = NULL;
+    int rc = corpus_present_split(c, name, &s);
+    if (rc == VAE_OK)
+        rc = validate_rows(c, s);
+    if (rc == VAE_OK && s->has_seqs)
+        rc = validate_seqs(c, s);
     return rc;
 }
 
@@ -328,18 +511,14 @@ int vae_corpus_read_doc_ids(vae_corpus *c, const char *name, const int64_t *doc_
         rc = corpus_fail(c, VAE_ERR_FORMAT, s->doc_ids.path, "missing (the split has no document names)");
         goto cleanup;
     }
-    if ((rc = plan_rows(c, name, s, doc_index, n, &p)) != VAE_OK ||
+    if ((rc = plan_rows(c, name, s->num_docs, "document", doc_index, n, &p)) != VAE_OK ||
         (rc = gather_init(&q, p.n_rows)) != VAE_OK)
         goto cleanup;
     if (!(distinct = vae_calloc_array((size_t)p.n_rows, sizeof *distinct))) {
         rc = VAE_ERR_NOMEM;
         goto cleanup;
     }
-    for (int64_t k = 0; k < p.n_rows; k++) {
-        q.start[k] = p.rows[k];
-        q.end[k] = p.rows[k] + 1;
-    }
-    gather_windows(&q);
+    gather_rows(&q, &p, 1);
     if ((rc = gather(c, &s->doc_ids, s->doc_ids.str_type, sizeof(char *), &q, copy_name, distinct)) != VAE_OK)
         goto cleanup;
     for (int64_t i = 0; i < n && rc == VAE_OK; i++)

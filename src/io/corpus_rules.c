@@ -1,16 +1,28 @@
 /* The corpus format's rules that the reader (corpus.c), the writer (corpus_write.c) and the
- * checkpoint reader share (corpus_internal.h): a row's entries, and coalescing rows into reads. */
+ * checkpoint reader share (corpus_internal.h): a row's entries, a sequence's tokens and document,
+ * and coalescing rows into reads. */
 #include "corpus_internal.h"
 
 #include <stdio.h>
+#include <string.h>
 
 const char *const vae_split_names[VAE_NUM_SPLITS] = {"train", "valid", "test"};
+const char *const vae_seq_units[VAE_NUM_SEQ_UNITS] = {"sentence", "line", "document"};
+
+int vae_seq_unit_index(const char *unit)
+{
+    for (int i = 0; unit && i < VAE_NUM_SEQ_UNITS; i++)
+        if (strcmp(unit, vae_seq_units[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* INT32_MIN is also what a wider value that does not fit int32 reads as (vae_h5_int_dxpl). */
+static const char beyond[] = " (or a value beyond the int32 range)";
 
 int64_t vae_row_check(const int32_t *ids, const int32_t *counts, int64_t n, int64_t V, int32_t *prev,
                       int64_t *tokens, vae_row_fault *fault)
 {
-    /* INT32_MIN is also what a wider value that does not fit int32 reads as (vae_h5_int_dxpl). */
-    static const char beyond[] = " (or a value beyond the int32 range)";
     for (int64_t i = 0; i < n; i++) {
         int64_t sum;
         fault->in_counts = 0;
@@ -39,6 +51,34 @@ int64_t vae_row_check(const int32_t *ids, const int32_t *counts, int64_t n, int6
     }
     return -1;
 }
+
+int64_t vae_seq_check(const int32_t *tokens, int64_t n, int64_t V, vae_row_fault *fault)
+{
+    fault->in_counts = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] > V) {
+            snprintf(fault->why, sizeof fault->why, "token id %d not in [0, %lld]%s", tokens[i], (long long)V,
+                     tokens[i] == INT32_MIN ? beyond : "");
+            return i;
+        }
+    return -1;
+}
+
+int vae_seq_doc_check(int64_t doc, int64_t prev, int64_t num_docs, vae_row_fault *fault)
+{
+    fault->in_counts = 0;
+    if (doc < 0 || doc >= num_docs)
+        snprintf(fault->why, sizeof fault->why, "document %lld not in [0, %lld), the split's documents%s",
+                 (long long)doc, (long long)num_docs, doc == INT64_MIN ? " (or a value beyond the int64 range)" : "");
+    else if (doc < prev)
+        snprintf(fault->why, sizeof fault->why,
+                 "document %lld after document %lld: the documents of sequences must not decrease", (long long)doc,
+                 (long long)prev);
+    else
+        return 0;
+    return -1;
+}
+
 int64_t vae_coalesce(const int64_t *start, const int64_t *end, int64_t n, int64_t max_gap, int64_t max_len,
                      int64_t *wstart, int64_t *wend, int64_t *wfirst)
 {

@@ -1,7 +1,8 @@
-/* The corpus writer (SPEC.md "Corpus file"): documents are appended to any split in any
- * interleaving, buffered per split and appended in blocks to chunked, compressed, extendible
- * datasets; the file is written under a temporary name and appears under its final name only once
- * whole (vae_corpus_writer_commit). It refuses what the reader would reject (corpus_internal.h). */
+/* The corpus writer (SPEC.md "Corpus file", versions 1 and 2): documents and their sequences are
+ * appended to any split in any interleaving, buffered per dataset and appended in blocks to
+ * chunked, compressed, extendible datasets; the file is written under a temporary name and
+ * appears under its final name only once whole (vae_corpus_writer_commit). It refuses what the
+ * reader would reject (corpus_internal.h). */
 #include "vae/corpus.h"
 
 #include "corpus_internal.h"
@@ -18,26 +19,41 @@
  * 160k documents (11.7M entries), 128 scattered rows cost 24 ms of CPU with 16Ki-element chunks
  * against 72 ms with 64Ki, while whole-split scans and the file size stay within 1%. */
 #define CHUNK 16384
-/* Buffered per split before an append: index and count entries (1 MiB together), and documents
- * (their indptr entries and names). Appending in blocks keeps H5Dset_extent calls rare. */
+/* Buffered per dataset before an append: entries (index, count, token: 512 KiB each), and
+ * documents or sequences (their pointers, names, documents). Appending in blocks keeps
+ * H5Dset_extent calls rare. */
 #define BUF_ENTRIES 131072
 #define BUF_DOCS 16384
 
-enum { COL_INDPTR, COL_INDICES, COL_COUNTS, COL_DOC_IDS, NUM_COLS };
+enum { COL_INDPTR, COL_INDICES, COL_COUNTS, COL_DOC_IDS, COL_SEQ_INDPTR, COL_SEQ_TOKENS, COL_SEQ_DOC, NUM_COLS };
 
-static const char *const col_names[NUM_COLS] = {"indptr", "indices", "counts", "doc_ids"};
+/* Each dataset of a split: its name in the split's group, element size and buffer. The file
+ * types are little-endian int64 or int32 and variable-length UTF-8 (doc_ids). */
+static const struct {
+    const char *name;
+    size_t size;
+    int64_t cap;
+} col_specs[NUM_COLS] = {
+    {"indptr", sizeof(int64_t), BUF_DOCS},      {"indices", sizeof(int32_t), BUF_ENTRIES},
+    {"counts", sizeof(int32_t), BUF_ENTRIES},   {"doc_ids", sizeof(char *), BUF_DOCS},
+    {"seq/indptr", sizeof(int64_t), BUF_DOCS},  {"seq/tokens", sizeof(int32_t), BUF_ENTRIES},
+    {"seq/doc", sizeof(int64_t), BUF_DOCS},
+};
+
+typedef struct {
+    hid_t dset; /* invalid until created */
+    hsize_t written;
+    char *buf; /* cap elements, allocated on first use; doc_ids: strings the column owns */
+    int64_t n; /* buffered */
+} out_col;
 
 typedef struct {
     const char *name;
-    hid_t group; /* invalid until the split's first document (or add_split) */
-    hid_t dset[NUM_COLS]; /* doc_ids only once a document comes with a name */
-    hsize_t written[NUM_COLS];
+    hid_t group, seq_group; /* invalid until the split's first document (or add_split) */
+    out_col cols[NUM_COLS]; /* doc_ids only once a document comes with a name */
     int64_t num_docs, nnz, num_tokens;
     int named; /* 0: no document yet, 1: every document has a doc_id, -1: none has */
-    int64_t *ptr_buf;
-    int32_t *ids_buf, *cnt_buf;
-    char **name_buf;
-    int64_t ptr_n, ent_n, name_n;
+    int64_t num_seqs, seq_tokens, last_doc; /* last_doc: of the last sequence, -1 before any */
 } split_writer;
 
 struct vae_corpus_writer {
@@ -45,6 +61,9 @@ struct vae_corpus_writer {
     hid_t file;
     int64_t V; /* 0 until set_vocab */
     int32_t max_id; /* the largest word id of the documents so far (-1: none) */
+    int32_t max_token; /* the largest token id of the sequences so far (-1: none) */
+    int unit; /* of the sequences, index in vae_seq_units; -1: the file holds none */
+    int64_t max_length;
     int committed;
     int broken; /* a write failed half-way: the file cannot be committed */
     split_writer splits[VAE_NUM_SPLITS];
@@ -86,104 +105,137 @@ static int find_split(vae_corpus_writer *w, const char *name, split_writer **out
     return writer_fail(w, VAE_ERR_ARG, "unknown split '%s' (train, valid or test)", name ? name : "(null)");
 }
 
-/* Creates the empty, extendible dataset /<split>/<column>. */
-static int create_column(vae_corpus_writer *w, split_writer *s, int col, hid_t type)
+/* The memory type of a column's elements (doc_ids: *str_type, made on first use). */
+static hid_t mem_type(int col, hid_t *str_type)
+{
+    if (col == COL_DOC_IDS)
+        return *str_type >= 0 ? *str_type : (*str_type = vae_h5_str_type());
+    return col_specs[col].size == sizeof(int64_t) ? H5T_NATIVE_INT64 : H5T_NATIVE_INT32;
+}
+
+/* Creates the empty, extendible dataset of column col in split s. */
+static int create_column(vae_corpus_writer *w, split_writer *s, int col)
 {
     hsize_t zero = 0, unlimited = H5S_UNLIMITED, chunk = CHUNK;
-    hid_t space = H5Screate_simple(1, &zero, &unlimited);
+    hid_t space = H5Screate_simple(1, &zero, &unlimited), str_type = H5I_INVALID_HID;
+    hid_t type = col == COL_DOC_IDS ? mem_type(col, &str_type)
+                 : col_specs[col].size == sizeof(int64_t) ? H5T_STD_I64LE : H5T_STD_I32LE;
     /* Shuffle groups the bytes of sorted ids and small counts, which deflate then squeezes;
-     * for strings (heap references) it buys nothing. */
-    hid_t dcpl = vae_h5_dcpl(1, &chunk, col != COL_DOC_IDS);
+     * for strings (heap references) it buys nothing. Tokens in text order are near random bytes
+     * to any filter: on tools/bench_prep.sh's sentence-dense input, deflate made --sequences take
+     * 1.5 times as long as a plain run, HDF5's scale-offset 1.18 times (files 1.7 times smaller
+     * than unfiltered), no filter 1.10 times. They are chunked but stored as they are. */
+    hid_t dcpl = vae_h5_dcpl(1, col == COL_SEQ_TOKENS ? NULL : &chunk, col != COL_DOC_IDS);
+    if (col == COL_SEQ_TOKENS && dcpl >= 0 && H5Pset_chunk(dcpl, 1, &chunk) < 0)
+        vae_h5_close(&dcpl);
     int rc = VAE_OK;
-    if (space >= 0 && dcpl >= 0)
-        s->dset[col] = H5Dcreate2(s->group, col_names[col], type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    if (s->dset[col] < 0) {
+    if (space >= 0 && dcpl >= 0 && type >= 0)
+        s->cols[col].dset = H5Dcreate2(s->group, col_specs[col].name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (s->cols[col].dset < 0) {
         w->broken = 1;
-        rc = writer_fail(w, VAE_ERR_IO, "/%s/%s: cannot create", s->name, col_names[col]);
+        rc = writer_fail(w, VAE_ERR_IO, "/%s/%s: cannot create", s->name, col_specs[col].name);
     }
+    vae_h5_close(&str_type);
     vae_h5_close(&dcpl);
     vae_h5_close(&space);
     return rc;
 }
 
-/* Creates /<split> and its datasets, and buffers indptr[0] = 0. */
-static int create_split(vae_corpus_writer *w, split_writer *s)
+/* Appends data[0..n) to the end of column col of s. */
+static int append(vae_corpus_writer *w, split_writer *s, int col, const void *data, int64_t n)
 {
-    hid_t gcpl = vae_h5_gcpl();
-    int rc = VAE_OK;
-    if (s->group >= 0)
-        goto cleanup;
-    s->ptr_buf = vae_malloc_array(BUF_DOCS, sizeof *s->ptr_buf);
-    s->ids_buf = vae_malloc_array(BUF_ENTRIES, sizeof *s->ids_buf);
-    s->cnt_buf = vae_malloc_array(BUF_ENTRIES, sizeof *s->cnt_buf);
-    s->name_buf = vae_calloc_array(BUF_DOCS, sizeof *s->name_buf);
-    if (!s->ptr_buf || !s->ids_buf || !s->cnt_buf || !s->name_buf) {
-        rc = VAE_ERR_NOMEM;
-        goto cleanup;
-    }
-    if (gcpl >= 0)
-        s->group = H5Gcreate2(w->file, s->name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
-    if (s->group < 0) {
-        rc = writer_fail(w, VAE_ERR_IO, "/%s: cannot create the group", s->name);
-        goto cleanup;
-    }
-    if ((rc = create_column(w, s, COL_INDPTR, H5T_STD_I64LE)) != VAE_OK ||
-        (rc = create_column(w, s, COL_INDICES, H5T_STD_I32LE)) != VAE_OK ||
-        (rc = create_column(w, s, COL_COUNTS, H5T_STD_I32LE)) != VAE_OK)
-        goto cleanup;
-    s->ptr_buf[s->ptr_n++] = 0;
-cleanup:
-    if (rc != VAE_OK)
-        w->broken = 1;
-    vae_h5_close(&gcpl);
-    return rc;
-}
-
-/* Appends data[0..n) (memory type mtype) to the end of /<split>/<column>. */
-static int append(vae_corpus_writer *w, split_writer *s, int col, hid_t mtype, const void *data, int64_t n)
-{
-    hsize_t start = s->written[col], count = (hsize_t)n, size = start + count;
-    hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+    out_col *o = &s->cols[col];
+    hsize_t start = o->written, count = (hsize_t)n, size = start + count;
+    hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID, str_type = H5I_INVALID_HID;
+    hid_t mtype = mem_type(col, &str_type);
     int rc = VAE_OK;
     if (n == 0)
         return VAE_OK;
-    if (H5Dset_extent(s->dset[col], &size) >= 0)
-        fspace = H5Dget_space(s->dset[col]);
+    if (mtype >= 0 && H5Dset_extent(o->dset, &size) >= 0)
+        fspace = H5Dget_space(o->dset);
     mspace = H5Screate_simple(1, &count, NULL);
-    if (fspace < 0 || mspace < 0 ||
-        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL) < 0 ||
-        H5Dwrite(s->dset[col], mtype, mspace, fspace, H5P_DEFAULT, data) < 0) {
+    if (fspace < 0 || mspace < 0 || H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL) < 0 ||
+        H5Dwrite(o->dset, mtype, mspace, fspace, H5P_DEFAULT, data) < 0) {
         w->broken = 1;
-        rc = writer_fail(w, VAE_ERR_IO, "/%s/%s: cannot append %lld entries", s->name, col_names[col],
+        rc = writer_fail(w, VAE_ERR_IO, "/%s/%s: cannot append %lld entries", s->name, col_specs[col].name,
                          (long long)n);
     } else {
-        s->written[col] = size;
+        o->written = size;
     }
+    vae_h5_close(&str_type);
     vae_h5_close(&mspace);
     vae_h5_close(&fspace);
     return rc;
 }
 
-/* Appends everything the split has buffered. */
-static int flush_split(vae_corpus_writer *w, split_writer *s)
+/* Frees the names a doc_ids buffer holds. */
+static void free_names(out_col *o)
 {
-    hid_t str_type = H5I_INVALID_HID;
-    int rc;
-    if ((rc = append(w, s, COL_INDPTR, H5T_NATIVE_INT64, s->ptr_buf, s->ptr_n)) != VAE_OK ||
-        (rc = append(w, s, COL_INDICES, H5T_NATIVE_INT32, s->ids_buf, s->ent_n)) != VAE_OK ||
-        (rc = append(w, s, COL_COUNTS, H5T_NATIVE_INT32, s->cnt_buf, s->ent_n)) != VAE_OK)
-        goto cleanup;
-    s->ptr_n = s->ent_n = 0;
-    if (s->name_n > 0) {
-        str_type = vae_h5_str_type();
-        rc = str_type < 0 ? writer_fail(w, VAE_ERR_IO, "cannot make a string type")
-                          : append(w, s, COL_DOC_IDS, str_type, s->name_buf, s->name_n);
-        for (int64_t i = 0; i < s->name_n; i++)
-            vae_free_ptr(&s->name_buf[i]);
-        s->name_n = 0;
+    for (int64_t i = 0; i < o->n; i++)
+        free(((char **)o->buf)[i]);
+    o->n = 0;
+}
+
+/* Appends what column col of s has buffered. */
+static int flush_column(vae_corpus_writer *w, split_writer *s, int col)
+{
+    out_col *o = &s->cols[col];
+    int rc = append(w, s, col, o->buf, o->n);
+    if (col == COL_DOC_IDS)
+        free_names(o);
+    o->n = 0;
+    return rc;
+}
+
+/* Adds data[0..n) to column col of s: to its buffer, flushed first when it would overflow, or
+ * straight to the file when larger than the buffer. A name pushed to doc_ids is the column's. */
+static int push(vae_corpus_writer *w, split_writer *s, int col, const void *data, int64_t n)
+{
+    out_col *o = &s->cols[col];
+    const size_t size = col_specs[col].size;
+    const int64_t cap = col_specs[col].cap;
+    int rc = VAE_OK;
+    if (o->n + n > cap && (rc = flush_column(w, s, col)) != VAE_OK)
+        return rc;
+    if (n > cap)
+        return append(w, s, col, data, n);
+    if (!o->buf && !(o->buf = vae_malloc_array((size_t)cap, size))) {
+        w->broken = 1;
+        return VAE_ERR_NOMEM;
     }
+    memcpy(o->buf + (size_t)o->n * size, data, (size_t)n * size);
+    o->n += n;
+    return VAE_OK;
+}
+
+/* Creates /<split> and its datasets (and /<split>/seq's when the file holds sequences), and
+ * buffers their indptr[0] = 0. */
+static int create_split(vae_corpus_writer *w, split_writer *s)
+{
+    static const int64_t zero = 0;
+    hid_t gcpl = vae_h5_gcpl();
+    int rc = VAE_OK;
+    if (s->group >= 0)
+        goto cleanup;
+    if (gcpl >= 0)
+        s->group = H5Gcreate2(w->file, s->name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    if (s->group >= 0 && w->unit >= 0 && gcpl >= 0)
+        s->seq_group = H5Gcreate2(s->group, "seq", H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    if (s->group < 0 || (w->unit >= 0 && s->seq_group < 0)) {
+        rc = writer_fail(w, VAE_ERR_IO, "/%s: cannot create the group", s->name);
+        goto cleanup;
+    }
+    for (int col = COL_INDPTR; col < NUM_COLS && rc == VAE_OK; col++)
+        if (col != COL_DOC_IDS && (col < COL_SEQ_INDPTR || w->unit >= 0))
+            rc = create_column(w, s, col);
+    if (rc == VAE_OK)
+        rc = push(w, s, COL_INDPTR, &zero, 1);
+    if (rc == VAE_OK && w->unit >= 0)
+        rc = push(w, s, COL_SEQ_INDPTR, &zero, 1);
 cleanup:
-    vae_h5_close(&str_type);
+    if (rc != VAE_OK)
+        w->broken = 1;
+    vae_h5_close(&gcpl);
     return rc;
 }
 
@@ -196,13 +248,15 @@ int vae_corpus_writer_new(vae_corpus_writer **out, const char *path)
     if (!w)
         return VAE_ERR_NOMEM;
     w->file = H5I_INVALID_HID;
-    w->max_id = -1;
+    w->max_id = w->max_token = -1;
+    w->unit = -1;
     for (int i = 0; i < VAE_NUM_SPLITS; i++) {
         split_writer *s = &w->splits[i];
         s->name = vae_split_names[i];
-        s->group = H5I_INVALID_HID;
+        s->group = s->seq_group = H5I_INVALID_HID;
+        s->last_doc = -1;
         for (int c = 0; c < NUM_COLS; c++)
-            s->dset[c] = H5I_INVALID_HID;
+            s->cols[c].dset = H5I_INVALID_HID;
     }
     if (!(w->path = strdup(path)) || !(w->tmp = malloc(tmp_size))) {
         rc = vae_fail(VAE_ERR_NOMEM, "out of memory");
@@ -230,7 +284,7 @@ static int same_word_in_memory(void *ctx, int64_t earlier, int64_t later, int *e
 }
 
 /* The vocabulary the reader would accept: V in [1, 2^31), words non-empty UTF-8 and unique,
- * frequencies not negative, and every word id already used below V. */
+ * frequencies not negative, every word id already used below V, every token id at most V. */
 static int check_vocab(vae_corpus_writer *w, const char *const *words, const int64_t *doc_freq,
                        const int64_t *term_freq, int64_t V)
 {
@@ -244,6 +298,9 @@ static int check_vocab(vae_corpus_writer *w, const char *const *words, const int
     if (w->max_id >= V)
         return writer_fail(w, VAE_ERR_ARG, "a document uses word id %d, but the vocabulary has %lld words",
                            w->max_id, (long long)V);
+    if (w->max_token > V)
+        return writer_fail(w, VAE_ERR_ARG, "a sequence uses token id %d, but the vocabulary has %lld words "
+                           "(token ids 0..%lld)", w->max_token, (long long)V, (long long)V);
     if ((rc = vae_wordset_init(&set, V)) != VAE_OK)
         return rc;
     for (int64_t i = 0; i < V && rc == VAE_OK; i++) {
@@ -319,46 +376,94 @@ int vae_corpus_writer_add_doc(vae_corpus_writer *w, const char *split, const int
                               const int32_t *counts, int64_t nnz, const char *doc_id)
 {
     split_writer *s = NULL;
-    int64_t tokens = 0;
-    hid_t str_type = H5I_INVALID_HID;
+    int64_t tokens = 0, end;
+    char *name = NULL;
     int rc;
     if ((rc = find_split(w, split, &s)) != VAE_OK ||
         (rc = check_doc(w, s, indices, counts, nnz, doc_id, &tokens)) != VAE_OK ||
         (rc = create_split(w, s)) != VAE_OK)
-        goto cleanup;
-    if (doc_id && s->dset[COL_DOC_IDS] < 0) {
-        str_type = vae_h5_str_type();
-        if ((rc = create_column(w, s, COL_DOC_IDS, str_type)) != VAE_OK)
-            goto cleanup;
-    }
-    if (s->ent_n + nnz > BUF_ENTRIES || s->ptr_n == BUF_DOCS || s->name_n == BUF_DOCS)
-        if ((rc = flush_split(w, s)) != VAE_OK)
-            goto cleanup;
-    if (nnz > BUF_ENTRIES) {
-        /* Larger than the buffer (just flushed): straight to the file. */
-        if ((rc = append(w, s, COL_INDICES, H5T_NATIVE_INT32, indices, nnz)) != VAE_OK ||
-            (rc = append(w, s, COL_COUNTS, H5T_NATIVE_INT32, counts, nnz)) != VAE_OK)
-            goto cleanup;
-    } else if (nnz > 0) {
-        memcpy(s->ids_buf + s->ent_n, indices, (size_t)nnz * sizeof *indices);
-        memcpy(s->cnt_buf + s->ent_n, counts, (size_t)nnz * sizeof *counts);
-        s->ent_n += nnz;
-    }
-    if (doc_id && !(s->name_buf[s->name_n++] = strdup(doc_id))) {
+        return rc;
+    if (doc_id && s->cols[COL_DOC_IDS].dset < 0 && (rc = create_column(w, s, COL_DOC_IDS)) != VAE_OK)
+        return rc;
+    if (doc_id && !(name = strdup(doc_id))) {
         w->broken = 1;
-        rc = vae_fail(VAE_ERR_NOMEM, "out of memory");
-        goto cleanup;
+        return vae_fail(VAE_ERR_NOMEM, "out of memory");
     }
-    s->nnz += nnz;
-    s->ptr_buf[s->ptr_n++] = s->nnz;
+    /* Once pushed the name is the column's; a push that fails leaves it this call's. */
+    if (name && (rc = push(w, s, COL_DOC_IDS, &name, 1)) != VAE_OK) {
+        free(name);
+        w->broken = 1;
+        return rc;
+    }
+    end = s->nnz + nnz;
+    if ((rc = push(w, s, COL_INDICES, indices, nnz)) != VAE_OK ||
+        (rc = push(w, s, COL_COUNTS, counts, nnz)) != VAE_OK || (rc = push(w, s, COL_INDPTR, &end, 1)) != VAE_OK) {
+        w->broken = 1;
+        return rc;
+    }
+    s->nnz = end;
     s->num_docs++;
     s->num_tokens = tokens;
     s->named = doc_id ? 1 : -1;
     if (nnz > 0 && indices[nnz - 1] > w->max_id)
         w->max_id = indices[nnz - 1];
-cleanup:
-    vae_h5_close(&str_type);
-    return rc;
+    return VAE_OK;
+}
+
+int vae_corpus_writer_set_sequences(vae_corpus_writer *w, const char *unit, int64_t max_length)
+{
+    int rc = writable(w, "set_sequences");
+    if (rc != VAE_OK)
+        return rc;
+    if (w->unit >= 0)
+        return writer_fail(w, VAE_ERR_ARG, "set_sequences called twice");
+    for (int i = 0; i < VAE_NUM_SPLITS; i++)
+        if (w->splits[i].group >= 0)
+            return writer_fail(w, VAE_ERR_ARG, "set_sequences after split %s was begun", w->splits[i].name);
+    if (vae_seq_unit_index(unit) < 0)
+        return writer_fail(w, VAE_ERR_ARG, "sequences of unit '%s', expected sentence, line or document",
+                           unit ? unit : "(null)");
+    if (max_length < 1)
+        return writer_fail(w, VAE_ERR_ARG, "max_length %lld of the sequences is below 1", (long long)max_length);
+    w->unit = vae_seq_unit_index(unit);
+    w->max_length = max_length;
+    return VAE_OK;
+}
+
+int vae_corpus_writer_add_seq(vae_corpus_writer *w, const char *split, int64_t doc, const int32_t *tokens,
+                              int64_t n)
+{
+    split_writer *s = NULL;
+    /* Before set_vocab any id that fits is accepted; set_vocab then checks the largest. */
+    int64_t V = w->V > 0 ? w->V : INT32_MAX, end, bad;
+    vae_row_fault fault;
+    int rc = find_split(w, split, &s);
+    if (rc != VAE_OK)
+        return rc;
+    if (w->unit < 0)
+        return writer_fail(w, VAE_ERR_ARG, "add_seq before set_sequences");
+    if (n < 1 || n > w->max_length || !tokens)
+        return writer_fail(w, VAE_ERR_ARG, "split %s, sequence %lld: %lld tokens (expected 1..%lld, with an array)",
+                           s->name, (long long)s->num_seqs, (long long)n, (long long)w->max_length);
+    if ((bad = vae_seq_check(tokens, n, V, &fault)) >= 0)
+        return writer_fail(w, VAE_ERR_ARG, "split %s, sequence %lld, token %lld: %s", s->name,
+                           (long long)s->num_seqs, (long long)bad, fault.why);
+    if (vae_seq_doc_check(doc, s->last_doc, s->num_docs, &fault) != 0)
+        return writer_fail(w, VAE_ERR_ARG, "split %s, sequence %lld: %s", s->name, (long long)s->num_seqs,
+                           fault.why);
+    end = s->seq_tokens + n;
+    if ((rc = push(w, s, COL_SEQ_TOKENS, tokens, n)) != VAE_OK || (rc = push(w, s, COL_SEQ_DOC, &doc, 1)) != VAE_OK ||
+        (rc = push(w, s, COL_SEQ_INDPTR, &end, 1)) != VAE_OK) {
+        w->broken = 1;
+        return rc;
+    }
+    s->seq_tokens = end;
+    s->num_seqs++;
+    s->last_doc = doc;
+    /* Only set_vocab needs the largest id, to check the ids accepted before it. */
+    for (int64_t i = 0; w->V == 0 && i < n; i++)
+        w->max_token = tokens[i] > w->max_token ? tokens[i] : w->max_token;
+    return VAE_OK;
 }
 
 /* Root attributes that commit writes itself. */
@@ -404,12 +509,31 @@ int vae_corpus_writer_put_floats(vae_corpus_writer *w, const char *dataset, cons
     return vae_h5_put_floats(w->file, dataset, data, cols ? 2 : 1, dims, w->path);
 }
 
-/* Closes the split's datasets and group. */
+/* Closes the split's datasets and groups. */
 static void close_split(split_writer *s)
 {
     for (int c = 0; c < NUM_COLS; c++)
-        vae_h5_close(&s->dset[c]);
+        vae_h5_close(&s->cols[c].dset);
+    vae_h5_close(&s->seq_group);
     vae_h5_close(&s->group);
+}
+
+/* Writes what split s has buffered and its attributes (and those of its seq group). */
+static int finish_split(vae_corpus_writer *w, split_writer *s)
+{
+    int rc = VAE_OK;
+    for (int col = 0; col < NUM_COLS && rc == VAE_OK; col++)
+        if (s->cols[col].dset >= 0)
+            rc = flush_column(w, s, col);
+    if (rc == VAE_OK && (rc = vae_h5_attr_put_int(s->group, "num_docs", s->num_docs, w->path)) == VAE_OK)
+        rc = vae_h5_attr_put_int(s->group, "num_tokens", s->num_tokens, w->path);
+    if (rc != VAE_OK || w->unit < 0)
+        return rc;
+    if ((rc = vae_h5_attr_put_int(s->seq_group, "num_seqs", s->num_seqs, w->path)) == VAE_OK &&
+        (rc = vae_h5_attr_put_int(s->seq_group, "num_tokens", s->seq_tokens, w->path)) == VAE_OK &&
+        (rc = vae_h5_attr_put_str(s->seq_group, "unit", vae_seq_units[w->unit], w->path)) == VAE_OK)
+        rc = vae_h5_attr_put_int(s->seq_group, "max_length", w->max_length, w->path);
+    return rc;
 }
 
 int vae_corpus_writer_commit(vae_corpus_writer *w)
@@ -426,14 +550,13 @@ int vae_corpus_writer_commit(vae_corpus_writer *w)
         split_writer *s = &w->splits[i];
         if (s->group < 0)
             continue;
-        if ((rc = flush_split(w, s)) != VAE_OK ||
-            (rc = vae_h5_attr_put_int(s->group, "num_docs", s->num_docs, w->path)) != VAE_OK ||
-            (rc = vae_h5_attr_put_int(s->group, "num_tokens", s->num_tokens, w->path)) != VAE_OK)
+        if ((rc = finish_split(w, s)) != VAE_OK)
             goto cleanup;
         close_split(s);
     }
+    /* Version 1 unless there are sequences, so that version 1 readers still read the file. */
     if ((rc = vae_h5_attr_put_str(w->file, "format", VAE_CORPUS_FORMAT, w->path)) != VAE_OK ||
-        (rc = vae_h5_attr_put_int(w->file, "version", VAE_CORPUS_VERSION, w->path)) != VAE_OK ||
+        (rc = vae_h5_attr_put_int(w->file, "version", w->unit >= 0 ? 2 : 1, w->path)) != VAE_OK ||
         (rc = vae_h5_attr_put_int(w->file, "vocab_size", w->V, w->path)) != VAE_OK)
         goto cleanup;
     if (H5Fclose(w->file) < 0) {
@@ -457,12 +580,9 @@ void vae_corpus_writer_free(vae_corpus_writer *w)
     for (int i = 0; i < VAE_NUM_SPLITS; i++) {
         split_writer *s = &w->splits[i];
         close_split(s);
-        for (int64_t k = 0; s->name_buf && k < s->name_n; k++)
-            free(s->name_buf[k]);
-        free(s->name_buf);
-        free(s->ptr_buf);
-        free(s->ids_buf);
-        free(s->cnt_buf);
+        free_names(&s->cols[COL_DOC_IDS]);
+        for (int c = 0; c < NUM_COLS; c++)
+            free(s->cols[c].buf);
     }
     vae_h5_close(&w->file);
     if (w->tmp && !w->committed)

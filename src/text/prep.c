@@ -1,5 +1,6 @@
 /* The vae-prep pipeline (see prep.h): list the inputs, count words in pass 1, choose the
- * vocabulary, write every document in pass 2, record the settings, commit the file. */
+ * vocabulary, write every document (and its sequences) in pass 2, record the settings, commit the
+ * file. */
 #include "prep.h"
 #include "hash.h"
 
@@ -20,7 +21,17 @@ void vae_prep_options_init(vae_prep_options *o)
     o->stopwords = "en";
     o->rules = (vae_vocab_rules){.min_df = 2, .max_df_frac = 0.5, .max_words = 10000};
     o->valid_frac = o->test_frac = 0.05;
+    o->max_length = 64;
     o->prog = "vae-prep";
+}
+
+void vae_prep_options_sequences(vae_prep_options *o, vae_unit unit)
+{
+    o->sequences = 1;
+    o->seq_unit = unit;
+    o->stopwords = "none";
+    o->tok.min_len = 1;
+    o->rules.max_df_frac = 1.0;
 }
 
 /* ---- splits ---- */
@@ -87,6 +98,7 @@ typedef struct {
     int64_t train_docs;    /* training documents with a token: the base of max_df_frac */
     vae_corpus_writer *writer;
     vae_bow *bow;
+    vae_seqs units;        /* with sequences: the document's units, as token ids */
     char *doc_id;
     size_t doc_id_cap;
     progress prog;
@@ -142,6 +154,8 @@ static int setup(prep *p)
     int rc = vae_tokenizer_check(&p->tok);
     if (!rc && o->rules.min_df < 1)
         rc = vae_fail(VAE_ERR_ARG, "min_df %lld is below 1", (long long)o->rules.min_df);
+    if (!rc && o->sequences && o->max_length < 1)
+        rc = vae_fail(VAE_ERR_ARG, "max_length %lld is below 1", (long long)o->max_length);
     if (!rc && o->valid_frac + o->test_frac >= 1.0)
         rc = vae_fail(VAE_ERR_ARG, "valid_frac + test_frac = %g leaves no training documents",
                       o->valid_frac + o->test_frac);
@@ -155,6 +169,8 @@ static int setup(prep *p)
     /* Created now so that an unwritable output fails before the long passes. */
     if (!rc)
         rc = vae_corpus_writer_new(&p->writer, o->out_path);
+    if (!rc && o->sequences)
+        rc = vae_corpus_writer_set_sequences(p->writer, vae_unit_name(o->seq_unit), o->max_length);
     p->prog = (progress){.prog = o->prog, .quiet = o->quiet, .start = now_s(),
                          .total_bytes = p->inputs ? p->inputs->total_bytes : 0};
     return rc;
@@ -269,10 +285,68 @@ static int format_doc_id(prep *p, const vae_input_doc *d)
     return VAE_OK;
 }
 
+/* The tokenizer's callback for a unit: its id, or V for a word outside the vocabulary, goes to the
+ * unit; a word of the vocabulary to the bag too. */
+static int unit_token(void *ctx, const char *token, size_t len)
+{
+    prep *p = ctx;
+    vae_seqs *u = &p->units;
+    int64_t id = vae_wordtab_find(p->vocab, token, len);
+    int rc = vae_bow_add(p->bow, id, token, len);
+    if (!rc && u->num_tokens == u->cap_tokens)
+        rc = vae_seqs_reserve(u, u->num_seqs, u->num_tokens + 1);
+    if (!rc)
+        u->tokens[u->num_tokens++] = (int32_t)(id < 0 ? p->bow->vocab_size : id);
+    return rc;
+}
+
+/* The document's bag and its units with at least one token, from one tokenization. The tokenizer
+ * is the one asked for, stopwords and all: they are dropped from the units, never made unknown. */
+static int read_units(prep *p, const vae_input_doc *d)
+{
+    vae_seqs *u = &p->units;
+    vae_units walk;
+    vae_span sp;
+    int rc = VAE_OK;
+    u->num_seqs = u->num_tokens = 0;
+    vae_bow_clear(p->bow);
+    vae_units_begin(&walk, p->o->seq_unit, d->text, d->len);
+    while (!rc && vae_units_next(&walk, &sp)) {
+        int64_t before = u->num_tokens;
+        rc = vae_tokenize(&p->tok, d->text + sp.start, sp.end - sp.start, unit_token, p);
+        if (!rc && u->num_tokens > before && (rc = vae_seqs_reserve(u, u->num_seqs + 1, u->num_tokens)) == VAE_OK)
+            u->indptr[++u->num_seqs] = u->num_tokens;
+    }
+    vae_bow_finish(p->bow);
+    if (rc)
+        p->bow->nnz = 0;
+    return rc;
+}
+
+/* Appends the units of document doc of split, a unit longer than max_length cut into pieces of
+ * max_length tokens (the last one shorter). */
+static int write_units(prep *p, int split, int64_t doc)
+{
+    const vae_seqs *u = &p->units;
+    const int64_t N = p->o->max_length;
+    int rc = VAE_OK;
+    for (int64_t k = 0; k < u->num_seqs && !rc; k++) {
+        int64_t start = u->indptr[k], end = u->indptr[k + 1];
+        p->st->units_cut += end - start > N;
+        for (int64_t at = start; at < end && !rc; at += N) {
+            rc = vae_corpus_writer_add_seq(p->writer, vae_split_name(split), doc, u->tokens + at,
+                                           end - at < N ? end - at : N);
+            p->st->seqs_written += !rc;
+        }
+    }
+    return rc;
+}
+
 static int write_doc(prep *p, const vae_input_doc *d)
 {
     int split = split_of(p, d);
-    int rc = vae_bow_from_text(p->bow, &p->map_tok, p->vocab, d->text, d->len);
+    int rc = p->o->sequences ? read_units(p, d)
+                             : vae_bow_from_text(p->bow, &p->map_tok, p->vocab, d->text, d->len);
     if (rc || p->bow->nnz == 0) {
         p->st->docs_dropped_empty += !rc;
         return rc;
@@ -281,6 +355,8 @@ static int write_doc(prep *p, const vae_input_doc *d)
     if (!rc)
         rc = vae_corpus_writer_add_doc(p->writer, vae_split_name(split), p->bow->ids,
                                        p->bow->counts, p->bow->nnz, p->doc_id);
+    if (!rc && p->o->sequences)
+        rc = write_units(p, split, p->st->split_docs[split]);
     p->st->docs_kept += !rc;
     p->st->split_docs[split] += !rc;
     return rc;
@@ -359,6 +435,12 @@ static int set_attrs(prep *p)
         rc = vae_corpus_writer_set_attr_int(w, "docs_dropped_empty", p->st->docs_dropped_empty);
     if (!rc)
         rc = vae_corpus_writer_set_attr_int(w, "docs_kept", p->st->docs_kept);
+    if (!rc && o->sequences)
+        rc = vae_corpus_writer_set_attr_int(w, "seqs_written", p->st->seqs_written);
+    if (!rc && o->sequences)
+        rc = vae_corpus_writer_set_attr_int(w, "units_cut", p->st->units_cut);
+    if (!rc && o->sequences && o->seq_unit == VAE_UNIT_SENTENCE)
+        rc = vae_corpus_writer_set_attr_str(w, "sentence_rule", VAE_SENTENCES_NAME);
     return rc;
 }
 
@@ -366,6 +448,7 @@ static void prep_free(prep *p)
 {
     vae_corpus_writer_free(p->writer);
     vae_bow_free(p->bow);
+    vae_seqs_free(&p->units);
     vae_wordtab_free(p->vocab);
     vae_wordtab_free(p->counts);
     vae_wordtab_free(p->stopwords);

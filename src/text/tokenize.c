@@ -145,17 +145,11 @@ void vae_bow_free(vae_bow *b)
     free(b);
 }
 
-typedef struct {
-    vae_bow *b;
-    const vae_wordtab *vocab;
-} bow_ctx;
+void vae_bow_clear(vae_bow *b) { b->nnz = b->num_tokens = b->num_unknown = 0; }
 
 /* ids collects each word's first occurrence; dense holds the counts until the document ends. */
-static int bow_token(void *pctx, const char *token, size_t len)
+int vae_bow_add(vae_bow *b, int64_t id, const char *token, size_t len)
 {
-    bow_ctx *c = pctx;
-    vae_bow *b = c->b;
-    int64_t id = vae_wordtab_find(c->vocab, token, len);
     if (id < 0) {
         b->num_unknown++;
         return VAE_OK;
@@ -169,6 +163,17 @@ static int bow_token(void *pctx, const char *token, size_t len)
     }
     b->num_tokens++;
     return VAE_OK;
+}
+
+typedef struct {
+    vae_bow *b;
+    const vae_wordtab *vocab;
+} bow_ctx;
+
+static int bow_token(void *pctx, const char *token, size_t len)
+{
+    bow_ctx *c = pctx;
+    return vae_bow_add(c->b, vae_wordtab_find(c->vocab, token, len), token, len);
 }
 
 /* Ids are distinct; an inline quicksort is several times faster than qsort's indirect calls here. */
@@ -227,20 +232,25 @@ static void order_ids(vae_bow *b)
     }
 }
 
+void vae_bow_finish(vae_bow *b)
+{
+    order_ids(b);
+    for (int64_t k = 0; k < b->nnz; k++) {
+        b->counts[k] = b->dense[b->ids[k]];
+        b->dense[b->ids[k]] = 0;
+    }
+}
+
 int vae_bow_from_text(vae_bow *b, const vae_tokenizer *t, const vae_wordtab *vocab, const char *text,
                       size_t n)
 {
     if (vae_wordtab_size(vocab) != b->vocab_size)
         return vae_fail(VAE_ERR_ARG, "bag of words for %lld words used with a vocabulary of %lld",
                         (long long)b->vocab_size, (long long)vae_wordtab_size(vocab));
-    b->nnz = b->num_tokens = b->num_unknown = 0;
+    vae_bow_clear(b);
     bow_ctx ctx = {b, vocab};
     int rc = vae_tokenize(t, text, n, bow_token, &ctx);
-    order_ids(b);
-    for (int64_t k = 0; k < b->nnz; k++) {
-        b->counts[k] = b->dense[b->ids[k]];
-        b->dense[b->ids[k]] = 0;
-    }
+    vae_bow_finish(b);
     if (rc)
         b->nnz = b->num_tokens = 0;
     return rc;

@@ -67,5 +67,11 @@ void vae_bow_free(vae_bow *b);
  * b->vocab_size), replacing b's contents. */
 int vae_bow_from_text(vae_bow *b, const vae_tokenizer *t, const vae_wordtab *vocab, const char *text,
                       size_t n);
+/* The same a token at a time, for callers that look the ids up themselves: vae_bow_clear, then
+ * vae_bow_add for each token (id in the vocabulary, -1 when it is not there; the token names it
+ * in a message), then vae_bow_finish, which orders the ids and fills the counts. */
+void vae_bow_clear(vae_bow *b);
+int vae_bow_add(vae_bow *b, int64_t id, const char *token, size_t len);
+void vae_bow_finish(vae_bow *b);
 
 #endif

@@ -2,7 +2,10 @@
 # vae-prep end to end: tokens and vocabulary rules on a made-up folder, jsonl and files formats,
 # split determinism (input order, file names, seed), --vocab-from, the settings attributes, and the
 # failures (bad flags exit 2, bad inputs exit 1, never an output file left behind). Every corpus
-# written is read back by tests/interop/interop_corpus.py (h5py + scipy.sparse).
+# written is read back by tests/interop/interop_corpus.py (h5py + scipy.sparse). --sequences: exact
+# sequences, ids, doc mapping and attributes of a hand-worked input, the language-model defaults
+# and the flags that override them; every sequences corpus is rebuilt by
+# tests/interop/interop_sequences.py from its own tokenizer and sentence splitter.
 source "${VAE_TESTS:?}/harness/lib.sh" prep
 # This script counts its failures and reports them all at the end, rather than stopping at the first.
 set +e
@@ -10,6 +13,7 @@ BIN=$bin
 PREP=$BIN/vae-prep
 PY=$py
 INTEROP=$tests/interop/interop_corpus.py
+SEQS=$tests/interop/interop_sequences.py
 T=$work
 failures=0
 
@@ -200,6 +204,96 @@ if prep_ok reuse --vocab-from "$T/gen1.h5" "$G/part2.txt"; then
     expect_true reuse 'sum(s["term_freq"]) == s["splits"]["train"]["num_tokens"]'
 fi
 
+# ---- sequences ---------------------------------------------------------------------------------
+# seq_ok NAME FORMAT ARGS...: prep_ok, then the sequences rebuilt by interop_sequences.py ($T/NAME.seq).
+seq_ok() {
+    local name=$1 format=$2
+    shift 2
+    prep_ok "$name" --format "$format" "$@" || return 1
+    "$PY" "$SEQS" "$T/$name.h5" "$format" >"$T/$name.seq" 2>"$T/interop_err" ||
+        { fail "$name: sequences: $(cat "$T/interop_err")"; return 1; }
+}
+# dump NAME SPLIT: the split's seq datasets and attributes, and the file's, one line each.
+dump() {
+    "$PY" - "$T/$1.h5" "$2" <<'EOF'
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+s = f[sys.argv[2]]["seq"]
+print(" ".join(map(str, s["indptr"][()])))
+print(" ".join(map(str, s["tokens"][()])))
+print(" ".join(map(str, s["doc"][()])))
+a = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in s.attrs.items()}
+print(a["num_seqs"], a["num_tokens"], a["unit"], a["max_length"])
+print(f.attrs["version"], f.attrs["docs_read"], f.attrs["docs_dropped_empty"], f.attrs["seqs_written"],
+      f.attrs["units_cut"], f.attrs.get("sentence_rule", "-"))
+print(" ".join(w.decode() for w in f["vocab/words"][()]))
+EOF
+}
+S=$T/seq
+mkdir -p "$S"
+printf '%s\n' 'The cat sat. Mr. Smith ran! "Why?" I asked.' 'A cat, e.g. Tom, and the dog (big). Ok' \
+    'the the the the the cat' 'Zebra qux.' >"$S/s.txt"
+# By hand: every document is train; df: cat 3, the 3 (0.75 of the 4 documents with a token: kept
+# only because --max-df-frac becomes 1), the rest 1 (below --min-df 2): V = 2, cat = 0, the = 1,
+# unknown = 2. Sentences: 'The cat sat.' 'Mr. Smith ran!' '"Why?"' 'I asked.' | 'A cat, e.g. Tom,
+# and the dog (big).' (9 tokens: cut 4 + 4 + 1) 'Ok' | 'the the the the the cat' (cut 4 + 2);
+# 'Zebra qux.' has no vocabulary word: its document is dropped.
+if seq_ok hand lines --sequences sentence --max-length 4 --valid-frac 0 --test-frac 0 "$S/s.txt"; then
+    expect_eq "$(dump hand train)" "0 3 6 7 9 13 17 18 19 23 25
+1 0 2 2 2 2 2 2 2 2 0 2 2 2 2 1 2 2 2 1 1 1 1 1 0
+0 0 0 0 1 1 1 1 2 2
+10 25 sentence 4
+2 4 1 10 2 sentences-v1
+cat the" "hand: sequences, ids, documents and attributes"
+    expect_eq "$(q hand 's["attrs"]["stopwords"], s["attrs"]["tokenizer_min_len"], s["attrs"]["vocab_max_df_frac"]')" \
+        "('none', 1, '1')" "hand: the defaults of --sequences"
+    expect_eq "$(q hand '[s["splits"]["train"]["num_docs"], s["splits"]["train"]["num_tokens"]]')" "[3, 10]" \
+        "hand: the bags (the words of the vocabulary only)"
+fi
+# Lines and whole documents (one file, one document); units without a token ('...') are left out.
+printf 'the cat\n...\n\nthe dog. the cat\n' >"$S/l.txt"
+if seq_ok lines files --sequences line --min-df 1 --valid-frac 0 --test-frac 0 "$S/l.txt"; then
+    expect_eq "$(dump lines train | sed -n '1p;3,4p')" "0 2 6
+0 0
+2 6 line 64" "lines: one sequence a line with a token"
+fi
+if seq_ok whole files --sequences document --max-length 5 --min-df 1 --valid-frac 0 --test-frac 0 "$S/l.txt"; then
+    expect_eq "$(dump whole train | sed -n '1p;4,5p')" "0 5 6
+2 6 document 5
+2 1 0 2 1 -" "whole: one document of 6 tokens cut in 5 + 1"
+fi
+# Flags given win over the defaults of --sequences; stopwords are dropped from the sequences too.
+if seq_ok given lines --sequences sentence --min-token-len 2 --min-df 1 --max-df-frac 0.9 \
+    --valid-frac 0 --test-frac 0 "$S/s.txt"; then
+    expect_eq "$(q given 's["attrs"]["tokenizer_min_len"], s["attrs"]["vocab_max_df_frac"], "i" in s["words"]')" \
+        "(2, '0.9', False)" "given: flags win over the defaults of --sequences"
+fi
+printf 'the\n' >"$T/stop-the.txt"
+if seq_ok stopped lines --sequences line --stopwords "$T/stop-the.txt" --min-df 1 --valid-frac 0 --test-frac 0 \
+    "$S/s.txt"; then
+    expect_true stopped '"the" not in s["words"]'
+fi
+# Splits are drawn per document, so no document's sequences are in two splits (interop_sequences.py
+# rebuilds each row from its own text); a mixed input with UTF-8 and broken bytes.
+"$PY" - "$S/mixed.txt" <<'EOF'
+import random, sys
+rng = random.Random(7)
+words = ["alpha", "Beta", "gamma", "d\u00e9lta", "\u65e5\u672c", "x", "I", "a", "the", "Dr.", "e.g.", "U.S."]
+ends = [". ", "! ", "? ", "... ", ".\u201d ", "\u3002", " ", " ", ", ", " (", ") ", "\t\t"]
+with open(sys.argv[1], "wb") as f:
+    for _ in range(400):
+        text = "".join(rng.choice(words) + rng.choice(ends) for _ in range(rng.randint(1, 30)))
+        if rng.random() < 0.1:
+            text += "broken\udcc3 byte"
+        f.write(text.encode("utf-8", "surrogateescape") + b"\n")
+EOF
+if seq_ok mixed lines --sequences sentence --max-length 6 --vocab-size 6 --valid-frac 0.2 --test-frac 0.2 \
+    --seed 3 "$S/mixed.txt"; then
+    expect_true mixed 'all(s["splits"][n]["num_docs"] > 0 for n in ("train", "valid", "test"))'
+    expect_eq "$("$PY" -c 'import json, sys; s = json.load(open(sys.argv[1])); print(s["unknown"] > 0, s["cut"] > 0)' \
+        "$T/mixed.seq")" "True True" "mixed: unknown words and cut units"
+fi
+
 # ---- failures: exit 2 for the command line, 1 for the rest, nothing left in the output folder --
 O=$T/out
 mkdir -p "$O"
@@ -224,6 +318,9 @@ expect_failure 2 --seed --seed -1 "$C"
 expect_failure 2 --vocab-from --vocab-from "$T/gen1.h5" --min-df 3 "$C"
 expect_failure 2 --quiet --quiet=1 "$C"
 expect_failure 2 INPUT
+expect_failure 2 --sequences --sequences paragraph "$C"
+expect_failure 2 --max-length --max-length 8 "$C"
+expect_failure 2 --max-length --sequences line --max-length 0 "$C"
 expect_failure 1 "$T/missing.txt" "$C" "$T/missing.txt"
 expect_failure 1 "$T/stop-missing" --stopwords "$T/stop-missing" "$C"
 printf 'hello world\n' | gzip >"$T/packed.txt.gz"
@@ -256,7 +353,7 @@ rc=0
 "$PREP" --help >"$T/help" 2>&1 || rc=$?
 expect_eq "$rc" 0 "--help exit status"
 for flag in format text-field vocab-size min-df max-df-frac stopwords vocab-from valid-frac test-frac \
-    seed quiet min-token-len max-token-len keep-digits help version; do
+    seed quiet min-token-len max-token-len keep-digits sequences max-length help version; do
     grep -q -- "--$flag" "$T/help" || fail "--help does not mention --$flag"
 done
 rc=0

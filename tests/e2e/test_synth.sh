@@ -2,7 +2,9 @@
 # vae-synth end to end: exit statuses (SPEC.md: --help 0, usage errors 2 naming the option, other
 # failures 1, no file left behind), determinism (the same flags give the same bytes and data,
 # another seed other data), and the file as h5py and scipy read it (tests/interop/interop_synth.py:
-# CSR matrices, num_tokens, frequencies, oracle perplexity below unigram perplexity).
+# CSR matrices, num_tokens, frequencies, oracle perplexity below unigram perplexity); with
+# --sequences, a version 2 file whose sequences interop_synth.py checks against their bags and the
+# Markov chain, which the bag-of-words trainer reads too.
 source "${VAE_TESTS:?}/harness/lib.sh" synth
 synth="$bin/vae-synth"
 interop=("$py" "$tests/interop/interop_synth.py")
@@ -59,4 +61,26 @@ import sys, h5py
 f = h5py.File(sys.argv[1], "r")
 assert "valid" not in f and list(f["test/indptr"][:]) == [0] and f["test"].attrs["num_docs"] == 0
 EOF
+# Sequences: N a document, the same bytes for the same flags, checked by interop_synth.py.
+expect_status 2 "$synth" -o "$tmp/x.h5" --sequences 3 --doc-length 40
+grep -q -- "--doc-length" "$tmp/err" || fail "--doc-length with --sequences not named"
+expect_status 2 "$synth" -o "$tmp/x.h5" --seq-length 5
+expect_status 2 "$synth" -o "$tmp/x.h5" --sequences 65
+seqflags=(--docs 200 --vocab 300 --topics 6 --sequences 5 --seq-length 9 --seed 4)
+"$synth" "${seqflags[@]}" -o "$tmp/s1.h5" >"$tmp/s1.json"
+"$synth" "${seqflags[@]}" -o "$tmp/s2.h5" --quiet
+cmp -s "$tmp/s1.h5" "$tmp/s2.h5" || fail "the same --sequences flags gave different files"
+"${interop[@]}" "$tmp/s1.h5" 6 >"$tmp/s1.check"
+grep -q "train: 800 sequences" "$tmp/s1.check" || fail "no train sequences checked: $(cat "$tmp/s1.check")"
+/usr/bin/python3 - "$tmp/s1.json" "$tmp/s1.h5" <<'EOF' || fail "the sequences summary or attributes are wrong"
+import json, sys, h5py
+s = json.load(open(sys.argv[1]))
+assert s["synthetic"]["sequences"] == 5 and s["train"]["seqs"] == 800 and s["test"]["seqs"] == 100
+assert all(s[k]["seq_oracle_ppl"] < s[k]["unigram_ppl"] for k in ("train", "valid", "test"))
+f = h5py.File(sys.argv[2], "r")
+assert f.attrs["version"] == 2 and f["train/seq"].attrs["max_length"] == 36
+EOF
+# A version 2 file is still a bag-of-words corpus.
+"$bin/vae-dist" --corpus "$tmp/s1.h5" --out "$tmp/run" --max-steps 2 --batch-size 16 --quiet ||
+  fail "vae-dist does not train on a corpus with sequences"
 echo "test_synth: ok"

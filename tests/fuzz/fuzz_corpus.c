@@ -1,12 +1,15 @@
 /* libFuzzer harness: the corpus reader over arbitrary files. The input is written to a scratch
  * file and opened with vae_corpus_open; then, for each split present, vae_corpus_validate_split
- * and vae_corpus_read_docs of a few rows (first, second, middle, last, one twice), the document
- * names, the vocabulary, a float dataset and the root attributes.
+ * and vae_corpus_read_docs of a few rows (first, second, middle, last, one twice), the same of its
+ * sequences with vae_corpus_read_seqs, the document names, the vocabulary, a float dataset and the
+ * root attributes.
  *
- * Checked: every failure names the file; a split that validates reads its rows; rows read are CSR
- * that the format allows (ids increasing in [0, V), counts > 0), in the order asked; the
- * vocabulary has V valid words. The seeds (tests/fuzz/seeds/corpus/) are small valid corpora
- * written by the library's writer, so that most mutations get through HDF5 to our checks. */
+ * Checked: every failure names the file; a split that validates reads its rows and sequences; rows
+ * read are CSR that the format allows (ids increasing in [0, V), counts > 0), in the order asked;
+ * sequences read have 1..max_length ids in [0, V] and documents in the split, not decreasing along
+ * the sequences; the vocabulary has V valid words. The seeds (tests/fuzz/seeds/corpus/) are small
+ * valid corpora written by the library's writer (seqs.h5 with sequences), so that most mutations
+ * get through HDF5 to our checks. */
 #include "fuzz_common.h"
 #include "fuzz_harnesses.h"
 
@@ -40,6 +43,50 @@ static void check_docs(const vae_docs *d, const int64_t *rows, int64_t n, int64_
                                       (size_t)len * sizeof(int32_t)) == 0,
                            "document %lld read twice differs", (long long)rows[i]);
             }
+}
+
+/* Rows read as seqs hold sequences want[0..n) (sorted here: they are asked in increasing order). */
+static void check_seqs(const vae_seqs *q, const int64_t *want, int64_t n, const vae_split_info *info, int64_t V)
+{
+    FUZZ_CHECK(q->num_seqs == n && q->indptr[0] == 0 && q->indptr[n] == q->num_tokens, "shape of the sequences read");
+    for (int64_t i = 0; i < n; i++) {
+        const int64_t len = q->indptr[i + 1] - q->indptr[i];
+        FUZZ_CHECK(q->seq_index[i] == want[i], "sequence %lld is %lld, asked %lld", (long long)i,
+                   (long long)q->seq_index[i], (long long)want[i]);
+        FUZZ_CHECK(len >= 1 && len <= info->max_length, "sequence %lld: length %lld", (long long)i, (long long)len);
+        FUZZ_CHECK(q->doc[i] >= 0 && q->doc[i] < info->num_docs && (i == 0 || q->doc[i] >= q->doc[i - 1]),
+                   "sequence %lld: document %lld", (long long)i, (long long)q->doc[i]);
+        for (int64_t k = q->indptr[i]; k < q->indptr[i + 1]; k++)
+            FUZZ_CHECK(q->tokens[k] >= 0 && q->tokens[k] <= V, "sequence %lld: id %d", (long long)i, q->tokens[k]);
+    }
+}
+
+static void fuzz_seqs(vae_corpus *c, const char *path, const char *split, const vae_split_info *info, int validated)
+{
+    vae_seqs q;
+    vae_seqs_init(&q);
+    int64_t want[4], n = 0;
+    const int64_t S = info->num_seqs, from[4] = {0, 1, S / 2, S - 1};
+    for (int i = 0; i < 4; i++)
+        if (from[i] >= 0 && from[i] < S && (n == 0 || from[i] > want[n - 1]))
+            want[n++] = from[i];
+    const int rc = vae_corpus_read_seqs(c, split, want, n, &q);
+    if (!info->has_seqs) {
+        FUZZ_CHECK(rc == VAE_ERR_FORMAT, "split %s has no sequences, yet read_seqs returned %d", split, rc);
+        FUZZ_CHECK_NAMES_FILE(rc, path);
+    } else if (rc == VAE_OK) {
+        check_seqs(&q, want, n, info, vae_corpus_vocab_size(c));
+    } else {
+        FUZZ_CHECK_NAMES_FILE(rc, path);
+        FUZZ_CHECK(validated != VAE_OK, "split %s validates, yet reading sequences fails: %s", split,
+                   vae_error_message());
+        FUZZ_CHECK(q.num_seqs == 0 && q.num_tokens == 0, "a failed read returned sequences");
+    }
+    const int64_t bad[2] = {-1, S};
+    FUZZ_CHECK(!info->has_seqs || (vae_corpus_read_seqs(c, split, &bad[0], 1, &q) == VAE_ERR_ARG &&
+                                   vae_corpus_read_seqs(c, split, &bad[1], 1, &q) == VAE_ERR_ARG),
+               "split %s: sequences -1 and %lld not refused", split, (long long)S);
+    vae_seqs_free(&q);
 }
 
 static void fuzz_split(vae_corpus *c, const char *path, const char *split)
@@ -87,6 +134,7 @@ static void fuzz_split(vae_corpus *c, const char *path, const char *split)
                    vae_corpus_read_docs(c, split, &bad[1], 1, &d) == VAE_ERR_ARG,
                "split %s: rows -1 and %lld not refused", split, (long long)D);
     vae_docs_free(&d);
+    fuzz_seqs(c, path, split, &info, validated);
     if (info.has_doc_ids && n > 0) {
         char *names[6];
         const int got = vae_corpus_read_doc_ids(c, split, rows, n, names);

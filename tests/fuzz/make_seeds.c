@@ -95,6 +95,23 @@ static void corpus_seeds(void)
         die("splits.h5");
     vae_corpus_writer_free(w);
 
+    /* sequences (version 2): ids up to V = 6 (unknown), a document without any, a cut at 3 */
+    static const int32_t toks[7] = {0, 6, 2, 5, 1, 1, 3};
+    w = corpus_begin("seqs.h5", words, 6);
+    if (vae_corpus_writer_set_sequences(w, "sentence", 3) != VAE_OK)
+        die("seqs.h5");
+    add(w, "train", ids, cnt, 3, "a.txt:1");
+    add(w, "train", ids + 3, cnt + 3, 1, "a.txt:2");
+    add(w, "train", ids + 1, cnt + 1, 2, "a.txt:3");
+    add(w, "valid", ids + 2, cnt + 2, 2, "b.txt:1");
+    if (vae_corpus_writer_add_seq(w, "train", 0, toks, 3) != VAE_OK ||
+        vae_corpus_writer_add_seq(w, "train", 0, toks + 3, 1) != VAE_OK ||
+        vae_corpus_writer_add_seq(w, "train", 2, toks + 4, 2) != VAE_OK ||
+        vae_corpus_writer_add_seq(w, "valid", 0, toks + 6, 1) != VAE_OK ||
+        vae_corpus_writer_set_attr_str(w, "tokenizer", "letters-v1") != VAE_OK || vae_corpus_writer_commit(w) != VAE_OK)
+        die("seqs.h5");
+    vae_corpus_writer_free(w);
+
     /* one word, one document */
     static const char *const one[1] = {"x"};
     w = corpus_begin("tiny.h5", one, 1);

@@ -8,9 +8,10 @@
 
 #include <stdint.h>
 
-/* Where the reader notices: vae_corpus_open, reading the bad row (vae_corpus_read_docs), or only
- * vae_corpus_validate_split (rows fine, an attribute wrong). */
-typedef enum { BAD_AT_OPEN, BAD_AT_READ, BAD_AT_VALIDATE } bad_stage;
+/* Where the reader notices: vae_corpus_open, reading the bad row (vae_corpus_read_docs), reading
+ * the bad sequence (vae_corpus_read_seqs; rows fine), or only vae_corpus_validate_split (rows and
+ * sequences fine, an attribute wrong). */
+typedef enum { BAD_AT_OPEN, BAD_AT_READ, BAD_AT_SEQS, BAD_AT_VALIDATE } bad_stage;
 
 /* A corpus as raw values, before any is written: tests alter one and write it. */
 enum raw_type { RAW_DEFAULT, RAW_I32, RAW_I64, RAW_U16, RAW_F32 };
@@ -23,6 +24,14 @@ typedef struct {
     int64_t num_docs, num_tokens;
     int n_doc_ids; /* 0: no doc_ids */
     int64_t huge_nnz; /* > 0: indices and counts declared this long, nothing written */
+    /* the seq group (version 2), when has_seq */
+    int has_seq;
+    int n_seq_indptr, n_seq_tokens, n_seq_doc; /* n_seq_doc < 0: no seq/doc */
+    int64_t seq_indptr[8], seq_tokens[16], seq_doc[8];
+    enum raw_type seq_tokens_type;
+    int seq_tokens_2d; /* tokens written as [n / 2, 2] */
+    int64_t num_seqs, seq_num_tokens, max_length;
+    const char *unit;
 } raw_split;
 
 typedef struct raw_corpus {
@@ -37,6 +46,8 @@ typedef struct raw_corpus {
 
 /* Fills r with the good corpus below; raw_write writes r to path (0 on success). */
 void raw_good(raw_corpus *r);
+/* Makes r version 2 with the good sequences below in both splits. */
+void raw_add_seqs(raw_corpus *r);
 int raw_write(const raw_corpus *r, const char *path);
 
 typedef struct {
@@ -45,7 +56,7 @@ typedef struct {
     const char *split; /* the split that holds the fault */
     const char *dataset; /* the message names it ... */
     const char *position; /* ... and contains this */
-    int64_t bad_row; /* BAD_AT_READ: the first bad row; the rows before it read fine */
+    int64_t bad_row; /* BAD_AT_READ, BAD_AT_SEQS: the first bad row or sequence; those before it read fine */
     void (*alter)(struct raw_corpus *r);
 } bad_corpus;
 
@@ -58,9 +69,13 @@ int good_corpus_write(const char *path);
 /* Its train split as CSR, for comparisons. */
 extern const int64_t good_train_indptr[5];
 extern const int32_t good_train_indices[8], good_train_counts[8];
+/* Its train sequences (raw_add_seqs): 5 of unit sentence, max_length 4, ids up to V = 6 (unknown). */
+extern const int64_t good_seq_indptr[6], good_seq_doc[5];
+extern const int32_t good_seq_tokens[14];
 
 int bad_corpus_write(const bad_corpus *b, const char *path);
-/* Writes DIR/<name>.h5 for every bad corpus, DIR/good.h5 and DIR/expected.tsv. */
+/* Writes DIR/<name>.h5 for every bad corpus, DIR/good.h5, DIR/good_seqs.h5 (with raw_add_seqs) and
+ * DIR/expected.tsv. */
 int bad_corpora_write_all(const char *dir);
 
 #endif

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Reads a vae-corpus file the way a Python user would (h5py, scipy.sparse) and checks it against
-SPEC.md "Corpus file"; for files written by vae-prep, also its own promises (the vocabulary's
+SPEC.md "Corpus file" (version 2: version 1 plus sequences, which interop_sequences.py checks); for
+files written by vae-prep, also its own promises (the vocabulary's
 frequencies match the training split, no empty documents, the settings attributes, the order of
 the vocabulary). Used by tests/test_prep.sh.
 
@@ -127,7 +128,9 @@ def main():
     with h5py.File(args[0], "r") as f:
         attrs = {k: plain(v) for k, v in f.attrs.items()}
         check(attrs.get("format") == "vae-corpus", f"format is {attrs.get('format')}")
-        check(attrs.get("version") == 1, f"version is {attrs.get('version')}")
+        seqs = any(name in f and "seq" in f[name] for name in SPLITS)
+        check(attrs.get("version") == (2 if seqs else 1),
+              f"version is {attrs.get('version')}, expected {2 if seqs else 1} (sequences: {seqs})")
         words, df, tf = read_vocab(f)
         mats, ids = {}, {}
         for name in SPLITS:

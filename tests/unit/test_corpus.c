@@ -2,9 +2,9 @@
  * a split empty, doc_ids, attributes, float datasets, the chunked and compressed layout);
  * read_docs returns exactly the rows asked for, in the order asked, duplicates included, across the
  * coalescing boundaries and the writer's buffer and chunk boundaries; every rule of the format is
- * enforced with a message naming the file, the dataset and the position (tests/bad_corpora.c), and
- * a failed read returns no rows. `test_corpus --write-bad-corpora DIR` writes the bad files for
- * script tests. */
+ * enforced with a message naming the file, the dataset and the position (tests/bad_corpora.c; the
+ * sequences' rules too), and a failed read returns no rows. Sequences are test_corpus_seqs.c's.
+ * `test_corpus --write-bad-corpora DIR` writes the bad files for script tests. */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -619,6 +619,8 @@ static void test_bad_corpora(void **state)
     vae_docs docs;
     ref_split good = {4, 8, (int64_t *)good_train_indptr, (int32_t *)good_train_indices,
                       (int32_t *)good_train_counts};
+    vae_seqs sq;
+    vae_seqs_init(&sq);
     vae_docs_init(&docs);
     path_in(path, sizeof path, "good.h5");
     assert_int_equal(good_corpus_write(path), 0);
@@ -652,10 +654,10 @@ static void test_bad_corpora(void **state)
         assert_int_equal(vae_corpus_split_info(c, b->split, &info), VAE_OK);
         for (int64_t r = 0; r < info.num_docs; r++)
             rows[r] = info.num_docs - 1 - r;
+        int64_t before[8];
+        for (int64_t r = 0; r < 8; r++)
+            before[r] = r;
         if (b->stage == BAD_AT_READ) {
-            int64_t before[8];
-            for (int64_t r = 0; r < b->bad_row; r++)
-                before[r] = r;
             assert_int_equal(vae_corpus_read_docs(c, b->split, before, b->bad_row, &docs), VAE_OK);
             if (strcmp(b->split, "train") == 0)
                 assert_rows(&docs, &good, before, b->bad_row);
@@ -666,12 +668,27 @@ static void test_bad_corpora(void **state)
         } else {
             assert_int_equal(vae_corpus_read_docs(c, b->split, rows, info.num_docs, &docs), VAE_OK);
         }
+        /* Sequences: those before the bad one read; all of them, backwards, fail and return none. */
+        if (info.has_seqs) {
+            int64_t seqs[8];
+            for (int64_t k = 0; k < info.num_seqs; k++)
+                seqs[k] = info.num_seqs - 1 - k;
+            int want = b->stage == BAD_AT_SEQS ? VAE_ERR_FORMAT : VAE_OK;
+            assert_int_equal(vae_corpus_read_seqs(c, b->split, before, b->stage == BAD_AT_SEQS ? b->bad_row : 0, &sq),
+                             VAE_OK);
+            assert_int_equal(vae_corpus_read_seqs(c, b->split, seqs, info.num_seqs, &sq), want);
+            if (want != VAE_OK) {
+                assert_message_has(path, b->dataset, b->position, NULL);
+                assert_int_equal(sq.num_seqs, 0);
+            }
+        }
         vae_error_clear();
         assert_int_equal(vae_corpus_validate_split(c, b->split), VAE_ERR_FORMAT);
         assert_message_has(path, b->dataset, b->position, NULL);
         vae_corpus_free(c);
     }
     vae_docs_free(&docs);
+    vae_seqs_free(&sq);
 }
 
 /* Integer datasets of other widths read the same when their values fit. */
