@@ -7,6 +7,7 @@
 #include "vae/comm.h"
 #include "vae/common.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,9 @@ int main(int argc, char **argv)
      * output is one file); the others read the same command line silently, so that every process
      * exits with the same status, and stop. */
     vae_comm *comm = NULL;
+    /* A write past the file size limit (ulimit -f) then fails with EFBIG, reported with the file,
+     * instead of killing the process mid-write. */
+    signal(SIGXFSZ, SIG_IGN);
     if (vae_comm_init(&comm, &argc, &argv) != VAE_OK) {
         fprintf(stderr, "vae-prep: %s\n", vae_error_message());
         return 1;

@@ -17,11 +17,55 @@
 
 void vae_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
+/* HDF5 1.10 cannot close a file whose final flush failed (a full disk): H5Fclose fails and keeps
+ * the id, and the library's clean-up at exit, closing it again, crashes the program after its
+ * error message. So that clean-up never runs (H5dont_atexit works only before HDF5 starts, hence
+ * at load): every file this library opens it closes itself, and what a failed close leaves is
+ * memory returned at exit. */
+__attribute__((constructor)) static void no_clean_up_at_exit(void) { H5dont_atexit(); }
+
 void vae_h5_close(hid_t *id)
 {
-    if (*id >= 0)
-        H5Idec_ref(*id);
+    /* The close function of the id's kind, never H5Idec_ref: when a close fails (a dataset whose
+     * cached chunks cannot be flushed to a full disk), H5Dclose and its kin still free the id,
+     * whereas H5Idec_ref keeps it, and HDF5's clean-up at exit then crashes closing it again. */
+    if (*id < 0)
+        return;
+    switch (H5Iget_type(*id)) {
+    case H5I_FILE: H5Fclose(*id); break;
+    case H5I_GROUP: H5Gclose(*id); break;
+    case H5I_DATASET: H5Dclose(*id); break;
+    case H5I_DATASPACE: H5Sclose(*id); break;
+    case H5I_DATATYPE: H5Tclose(*id); break;
+    case H5I_ATTR: H5Aclose(*id); break;
+    case H5I_GENPROP_LST: H5Pclose(*id); break;
+    default: H5Idec_ref(*id); break;
+    }
     *id = H5I_INVALID_HID;
+}
+
+/* Keeps the first system error number that HDF5's file driver recorded on the error stack. */
+static herr_t find_errno(unsigned n, const H5E_error2_t *err, void *found)
+{
+    (void)n;
+    const char *at = err->desc ? strstr(err->desc, ", errno = ") : NULL;
+    if (at && *(int *)found == 0)
+        *(int *)found = atoi(at + strlen(", errno = "));
+    return 0;
+}
+
+const char *vae_h5_why(void)
+{
+    int found = 0;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, find_errno, &found);
+    return found > 0 ? strerror(found) : "HDF5 error";
+}
+
+int vae_h5_flush(hid_t file, const char *path, const char *tmp)
+{
+    if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0)
+        return vae_fail(VAE_ERR_IO, "%s: cannot write %s: %s", path, tmp, vae_h5_why());
+    return VAE_OK;
 }
 
 const char *vae_h5_name(hid_t obj, char *buf, size_t size)
@@ -229,7 +273,8 @@ static int put_attr(hid_t obj, const char *name, hid_t ftype, hid_t mtype, const
         attr = H5Acreate2(obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
     if (attr < 0 || H5Awrite(attr, mtype, value) < 0) {
         char where[320];
-        rc = vae_fail(VAE_ERR_IO, "%s: cannot write %s", file, attr_where(obj, name, where, sizeof where));
+        const char *why = vae_h5_why();
+        rc = vae_fail(VAE_ERR_IO, "%s: cannot write %s: %s", file, attr_where(obj, name, where, sizeof where), why);
     }
     vae_h5_close(&attr);
     vae_h5_close(&space);
@@ -266,7 +311,7 @@ static int make_parents(hid_t loc, const char *path, const char *file)
         if (H5Lexists(loc, buf, H5P_DEFAULT) <= 0) {
             hid_t g = gcpl < 0 ? H5I_INVALID_HID : H5Gcreate2(loc, buf, H5P_DEFAULT, gcpl, H5P_DEFAULT);
             if (g < 0) {
-                rc = vae_fail(VAE_ERR_IO, "%s: cannot create group %s", file, buf);
+                rc = vae_fail(VAE_ERR_IO, "%s: cannot create group %s: %s", file, buf, vae_h5_why());
                 goto cleanup;
             }
             vae_h5_close(&g);
@@ -290,12 +335,13 @@ static int put_dataset(hid_t loc, const char *path, hid_t ftype, hid_t mtype, co
     if (space >= 0 && dcpl >= 0)
         dset = H5Dcreate2(loc, path, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (dset < 0) {
-        rc = vae_fail(VAE_ERR_IO, "%s: %s: cannot create the dataset (does it exist already?)", file, path);
+        rc = vae_fail(VAE_ERR_IO, "%s: %s: cannot create the dataset (does it exist already?): %s", file, path,
+                      vae_h5_why());
         goto cleanup;
     }
     if (H5Sget_simple_extent_npoints(space) > 0 &&
         H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-        rc = vae_fail(VAE_ERR_IO, "%s: %s: cannot write", file, path);
+        rc = vae_fail(VAE_ERR_IO, "%s: %s: cannot write: %s", file, path, vae_h5_why());
 cleanup:
     vae_h5_close(&dset);
     vae_h5_close(&space);
