@@ -2,6 +2,7 @@
  * vocabulary, write every document (and its sequences) in pass 2, record the settings, commit the
  * file. */
 #include "prep.h"
+#include "files.h"
 #include "hash.h"
 
 #include "vae/common.h"
@@ -160,10 +161,14 @@ static int setup(prep *p)
         rc = vae_fail(VAE_ERR_ARG, "valid_frac + test_frac = %g leaves no training documents",
                       o->valid_frac + o->test_frac);
     if (!rc)
+        rc = vae_check_not_input(o->out_path, o->vocab_from, "--vocab-from");
+    if (!rc)
+        rc = vae_check_not_input(o->out_path, o->stopwords, "--stopwords");
+    if (!rc)
         rc = vae_stopwords_load(&p->stopwords, o->stopwords);
     p->tok.stopwords = p->stopwords;
     if (!rc)
-        rc = vae_input_list_new(&p->inputs, o->inputs, o->num_inputs);
+        rc = vae_input_list_new(&p->inputs, o->inputs, o->num_inputs, o->out_path);
     if (!rc)
         rc = o->vocab_from ? load_vocab_from(p) : new_counting_table(p);
     /* Created now so that an unwritable output fails before the long passes. */
