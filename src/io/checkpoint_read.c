@@ -203,6 +203,8 @@ static int read_words(vae_checkpoint *c, hid_t file)
         rc = vae_fail(VAE_ERR_FORMAT, "%s: %s is not a 1-D dataset of variable-length strings", c->path, name);
         goto cleanup;
     }
+    if ((rc = vae_h5_check_filters(dset, c->path, name)) != VAE_OK)
+        goto cleanup;
     const int64_t n = (int64_t)H5Sget_simple_extent_npoints(space);
     if (n != c->model.vocab_size) {
         rc = vae_fail(VAE_ERR_FORMAT, "%s: %s holds %lld words, model_vocab_size is %lld", c->path, name,

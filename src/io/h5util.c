@@ -61,6 +61,25 @@ const char *vae_h5_why(void)
     return found > 0 ? strerror(found) : "HDF5 error";
 }
 
+int vae_h5_check_filters(hid_t dset, const char *file, const char *path)
+{
+    hid_t dcpl = H5Dget_create_plist(dset);
+    const int n = dcpl >= 0 ? H5Pget_nfilters(dcpl) : 0;
+    int rc = VAE_OK;
+    for (int i = 0; i < n && rc == VAE_OK; i++) {
+        char name[64] = "";
+        unsigned flags, config;
+        size_t num_values = 0;
+        const H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &num_values, NULL, sizeof name, name,
+                                               &config);
+        if (id >= 0 && H5Zfilter_avail(id) <= 0)
+            rc = vae_fail(VAE_ERR_FORMAT, "%s: %s: compressed with HDF5 filter %d ('%s'), which this HDF5 lacks: "
+                          "rewrite the file with gzip (h5py: compression='gzip')", file, path, (int)id, name);
+    }
+    vae_h5_close(&dcpl);
+    return rc;
+}
+
 int vae_h5_flush(hid_t file, const char *path, const char *tmp)
 {
     if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0)
@@ -399,6 +418,8 @@ int vae_h5_get_floats(hid_t loc, const char *path, float **data, int *rank, hsiz
         rc = vae_fail(VAE_ERR_FORMAT, "%s: %s: not a readable dataset", file, path);
         goto cleanup;
     }
+    if ((rc = vae_h5_check_filters(dset, file, path)) != VAE_OK)
+        goto cleanup;
     *rank = H5Sget_simple_extent_ndims(space);
     if (H5Tget_class(type) != H5T_FLOAT || *rank < 1 || *rank > 2) {
         rc = vae_fail(VAE_ERR_FORMAT, "%s: %s: expected a 1-D or 2-D float dataset", file, path);

@@ -28,6 +28,10 @@ const char *vae_h5_why(void);
  * would be published. */
 int vae_h5_flush(hid_t file, const char *path, const char *tmp);
 
+/* VAE_ERR_FORMAT naming the filter when dataset path of file is stored with a filter this HDF5
+ * does not have (h5py's LZF), which would otherwise fail at the first read with no reason. */
+int vae_h5_check_filters(hid_t dset, const char *file, const char *path);
+
 /* Opens path read-only: VAE_ERR_IO when it cannot be opened, VAE_ERR_FORMAT when it is not HDF5. */
 int vae_h5_open_read(const char *path, hid_t *file);
 /* Creates (truncates) path for writing; object modification times are not recorded, so that the

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "files.h"
+#include "resources.h"
 #include "rundir.h"
 #include "trainer.h"
 #include "vae/corpus.h"
@@ -65,6 +66,9 @@ static int open_corpus(trainer *t, size_t *num_params)
         return rc;
     if (info.num_docs == 0)
         return vae_fail(VAE_ERR_FORMAT, "%s: the train split has no documents", c->corpus);
+    if (info.num_tokens == 0)
+        return vae_fail(VAE_ERR_FORMAT, "%s: the train split's %lld documents are all empty (no tokens): nothing "
+                        "to train on", c->corpus, (long long)info.num_docs);
     /* One full pass over the rows before the first step, so a bad file fails at once with its
      * message instead of at whichever step first reads the bad row. Rank 0 alone: the others
      * wait at the agreement that follows setup. */
@@ -92,6 +96,8 @@ static int open_corpus(trainer *t, size_t *num_params)
     vae_layout layout;
     rc = vae_layout_compute(&t->model_cfg, &layout);
     *num_params = layout.num_params;
+    if (rc == VAE_OK)
+        rc = train_check_memory(layout.num_params, t->model_cfg.vocab_size, plan_max_rank_batch(&t->plan));
     return rc;
 }
 
