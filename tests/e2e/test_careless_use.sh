@@ -2,7 +2,9 @@
 # The smaller traps of issue 21 (item 9), each refused up front with a message that says what to
 # change: a corpus whose training documents are all empty, a corpus compressed with a filter this
 # HDF5 lacks (h5py's LZF), --threads far above the cores, model sizes whose buffers cannot fit in
-# memory (exit 2 with the figure); none of them leaves a run folder behind.
+# memory (exit 2 with the figure), a resume onto a corpus of another vocabulary (which blames the
+# corpus); none of them, nor a --resume that fails, leaves a run folder behind. And a run folder, its
+# checkpoints folder or `latest` is understood where a checkpoint is asked for.
 source "${VAE_TESTS:?}/harness/lib.sh" careless
 
 "$bin/vae-synth" -o "$work/c.h5" --docs 400 --vocab 300 --topics 4 --seed 3 --quiet
@@ -78,4 +80,34 @@ refused 2 "layers beyond memory" "GB a rank" "more than this machine's" "--laten
   "$bin/vae-dist" --corpus "$work/c.h5" --out "$work/run" "${train[@]}" --latent 65536 --encoder-hidden $big \
   --decoder-hidden $big
 ok "model sizes beyond the machine's memory exit 2 with the figure, before allocating"
+# A run folder, its checkpoints folder or a pointer file stand for the checkpoint they name, for
+# vae-infer --checkpoint and vae-dist --resume alike; a folder without one is refused, saying what to
+# name instead.
+"$bin/vae-dist" --corpus "$work/c.h5" --out "$work/r" "${train[@]}" --max-steps 4 --checkpoint-every 2
+"$bin/vae-infer" eval --checkpoint "$(latest "$work/r")" --corpus "$work/c.h5" >"$work/want.json"
+for given in "$work/r" "$work/r/checkpoints" "$work/r/checkpoints/latest"; do
+  "$bin/vae-infer" eval --checkpoint "$given" --corpus "$work/c.h5" >"$work/got.json" ||
+    fail "--checkpoint $given was not understood"
+  cmp -s "$work/want.json" "$work/got.json" || fail "--checkpoint $given is not the latest checkpoint"
+done
+refused 1 "--checkpoint a folder without checkpoints" "$work" "without checkpoints/latest" "checkpoint file" -- \
+  "$bin/vae-infer" eval --checkpoint "$work" --corpus "$work/c.h5"
+"$bin/vae-dist" --corpus "$work/c.h5" --out "$work/r" "${train[@]}" --max-steps 6 --resume "$work/r" 2>"$work/err"
+[ "$(cat "$work/r/checkpoints/latest")" = ckpt-00000006.h5 ] || fail "--resume DIR did not continue the run"
+"$bin/vae-dist" --corpus "$work/c.h5" --out "$work/r2" "${train[@]}" --max-steps 8 \
+  --resume "$work/r/checkpoints/latest" 2>"$work/err"
+[ "$(cat "$work/r2/checkpoints/latest")" = ckpt-00000008.h5 ] || fail "--resume .../latest did not continue the run"
+ok "--checkpoint and --resume take a run folder, its checkpoints folder or latest"
+
+# A --resume that fails creates no run folder.
+refused 1 "a --resume of a missing file" "$work/none.h5" -- \
+  "$bin/vae-dist" --corpus "$work/c.h5" --out "$work/run" "${train[@]}" --resume "$work/none.h5"
+ok "a failed --resume leaves no new run folder"
+
+# Resuming onto a corpus with another vocabulary blames the corpus, not the flags.
+"$bin/vae-synth" -o "$work/other.h5" --docs 400 --vocab 250 --topics 4 --seed 3 --quiet
+refused 1 "a resume onto another vocabulary" "corpus $work/other.h5 has another vocabulary" "250 words" \
+  "the corpus changed" -- "$bin/vae-dist" --corpus "$work/other.h5" --out "$work/run" "${train[@]}" \
+  --resume "$work/r"
+ok "a vocabulary change on resume blames the corpus"
 echo "$pass passed, 0 failed"
