@@ -23,6 +23,7 @@ void vae_prep_options_init(vae_prep_options *o)
     o->rules = (vae_vocab_rules){.min_df = 2, .max_df_frac = 0.5, .max_words = 10000};
     o->valid_frac = o->test_frac = 0.05;
     o->max_length = 64;
+    o->word_table_mb = 4096;
     o->prog = "vae-prep";
 }
 
@@ -125,6 +126,8 @@ static int load_vocab_from(prep *p)
 static int new_counting_table(prep *p)
 {
     int rc = vae_wordtab_new(&p->counts);
+    if (!rc)
+        vae_wordtab_set_limit(p->counts, (size_t)p->o->word_table_mb << 20);
     p->num_stopwords = p->stopwords ? vae_wordtab_size(p->stopwords) : 0;
     for (int64_t i = 0; !rc && i < p->num_stopwords; i++) {
         const char *w = vae_wordtab_word(p->stopwords, i);
@@ -227,6 +230,12 @@ static int count_pass(prep *p)
         if (split_of(p, &d) == VAE_SPLIT_TRAIN) {
             c.tokens = 0;
             rc = vae_tokenize(&tok, d.text, d.len, count_token, &c);
+            if (rc == VAE_ERR_NOMEM && grow) {
+                char why[512];
+                snprintf(why, sizeof why, "%s", vae_error_message());
+                rc = vae_fail(rc, "%s, at %s line %lld: raise --word-table-mb, or check the inputs (a binary "
+                              "file? the wrong --format?)", why, d.path, (long long)d.line);
+            }
             c.doc++;
             p->train_docs += c.tokens > 0;
         }

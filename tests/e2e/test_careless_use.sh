@@ -2,9 +2,10 @@
 # The smaller traps of issue 21 (item 9), each refused up front with a message that says what to
 # change: a corpus whose training documents are all empty, a corpus compressed with a filter this
 # HDF5 lacks (h5py's LZF), --threads far above the cores, model sizes whose buffers cannot fit in
-# memory (exit 2 with the figure), a resume onto a corpus of another vocabulary (which blames the
-# corpus); none of them, nor a --resume that fails, leaves a run folder behind. And a run folder, its
-# checkpoints folder or `latest` is understood where a checkpoint is asked for.
+# memory (exit 2 with the figure), vae-prep's table of distinct tokens past --word-table-mb, a
+# resume onto a corpus of another vocabulary (which blames the corpus); none of them, nor a --resume
+# that fails, leaves a run folder behind. And a run folder, its checkpoints folder or `latest` is
+# understood where a checkpoint is asked for.
 source "${VAE_TESTS:?}/harness/lib.sh" careless
 
 "$bin/vae-synth" -o "$work/c.h5" --docs 400 --vocab 300 --topics 4 --seed 3 --quiet
@@ -80,6 +81,23 @@ refused 2 "layers beyond memory" "GB a rank" "more than this machine's" "--laten
   "$bin/vae-dist" --corpus "$work/c.h5" --out "$work/run" "${train[@]}" --latent 65536 --encoder-hidden $big \
   --decoder-hidden $big
 ok "model sizes beyond the machine's memory exit 2 with the figure, before allocating"
+# Hostile text for vae-prep: 200 000 distinct random tokens. Its table of distinct tokens stops at
+# --word-table-mb with a message naming the flag and where it stopped; without the cap, the same
+# input passes the counting (and fails later, as no token repeats enough for the vocabulary).
+$py - "$work/hostile.txt" <<'EOF'
+import random, string, sys
+r = random.Random(5)
+with open(sys.argv[1], 'w') as f:
+    for _ in range(5000):
+        f.write(' '.join(''.join(r.choice(string.ascii_lowercase) for _ in range(10)) for _ in range(40)) + '\n')
+EOF
+refused 1 "a word table past its cap" "--word-table-mb" "limit of 4 MB" "$work/hostile.txt line" -- \
+  "$bin/vae-prep" --quiet --word-table-mb 4 -o "$work/h.h5" "$work/hostile.txt"
+[ ! -e "$work/h.h5" ] || fail "vae-prep left an output after the cap"
+expect_status 1 "$bin/vae-prep" --quiet -o "$work/h.h5" "$work/hostile.txt"
+grep -q "vocabulary rules" "$work/err" || fail "without the cap the counting did not pass: $(cat "$work/err")"
+ok "vae-prep's table of distinct tokens stops at --word-table-mb with a clear message"
+
 # A run folder, its checkpoints folder or a pointer file stand for the checkpoint they name, for
 # vae-infer --checkpoint and vae-dist --resume alike; a folder without one is refused, saying what to
 # name instead.
