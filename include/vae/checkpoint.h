@@ -79,7 +79,9 @@ typedef struct vae_checkpoint vae_checkpoint;
  * could not fit in the file is refused before anything is allocated for it, and a tensor's shape is
  * checked before its data is read.
  * Everything is read here (the file is closed on return), so a truncated or altered file is
- * refused at open with a message naming path and the first problem. */
+ * refused at open with a message naming path and the first problem. path may also be a run
+ * folder or its checkpoints/ folder (the checkpoint that checkpoints/latest names) or a pointer file
+ * (latest, best: the checkpoint it names). */
 int vae_checkpoint_open(vae_checkpoint **out, const char *path);
 void vae_checkpoint_free(vae_checkpoint *c);
 

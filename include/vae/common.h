@@ -18,7 +18,8 @@ typedef enum {
     VAE_ERR_NOMEM,   /* an allocation failed or a size would overflow */
     VAE_ERR_ARG,     /* a bad argument or option value */
     VAE_ERR_NUMERIC, /* a non-finite loss or gradient */
-    VAE_ERR_COMM     /* another rank failed or MPI reported an error */
+    VAE_ERR_COMM,    /* another rank failed or MPI reported an error */
+    VAE_ERR_LIMIT    /* settings that ask more than the machine has (memory, cores): a usage error */
 } vae_status;
 
 /* Records a printf-style message for the calling thread and returns status, so that a failing

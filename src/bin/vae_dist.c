@@ -6,11 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "blas.h"
 #include "threads.h"
 #include "vae/comm.h"
 #include "train_cli.h"
+
+/* --threads above this many a core is refused. */
+#define MAX_THREADS_PER_CORE 4
 
 static volatile sig_atomic_t stop_signal;
 
@@ -27,6 +31,11 @@ static int check_flags(train_cli_values *v)
         return cli_say("vae-dist: --resume and --init-from exclude each other (see --help)\n");
     if (c->early_stop > 0 && c->eval_every <= 0)
         return cli_say("vae-dist: --early-stop counts the evaluations of --eval-every, which is 0 (see --help)\n");
+    /* More threads than that only slow every step down (a typo's extra digit, most likely). */
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores > 0 && c->threads > MAX_THREADS_PER_CORE * cores)
+        return cli_say("vae-dist: --threads %d is far above the %ld cores of this machine (at most %ld, %d a core; "
+                       "see --help)\n", c->threads, cores, MAX_THREADS_PER_CORE * cores, MAX_THREADS_PER_CORE);
     return 0;
 }
 
@@ -92,6 +101,6 @@ int main(int argc, char **argv)
     cli_free(&a);
     vae_comm_free(comm);
     if (rc != VAE_OK)
-        return 1;
+        return rc == VAE_ERR_LIMIT ? 2 : 1;
     return stopped_by == SIGTERM ? 143 : 0;
 }

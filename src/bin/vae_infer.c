@@ -2,6 +2,7 @@
  * rank alike, rank 0 speaks), runs it from src/infer/infer.c (eval and encode on every rank, the
  * others on rank 0 alone), and turns the outcome into SPEC's exit status: 0, 1 on failure, 2 on
  * usage. The checkpoint names its model family: no flag chooses it. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,6 +211,8 @@ static int parse(cli_args *a, const command **cmd, infer_opts *o, char **usage, 
 int main(int argc, char **argv)
 {
     vae_comm *comm = NULL;
+    /* As vae-prep: encode past the file size limit fails with EFBIG naming its file. */
+    signal(SIGXFSZ, SIG_IGN);
     if (vae_comm_init(&comm, &argc, &argv) != VAE_OK) {
         fprintf(stderr, "vae-infer: %s\n", vae_error_message());
         return 1;

@@ -7,6 +7,7 @@
 #include "vae/comm.h"
 #include "vae/common.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,9 @@ static const cli_entry entries[] = {
     {.help = "", .kind = CLI_HEADING},
     {.help = "Other:", .kind = CLI_HEADING},
     {"output", "OUT.h5", "the corpus file to write", CLI_STRING, CLI_AT(P, out_path), .alias = "-o", .required = 1},
+    {"word-table-mb", "MB", "the memory cap of the first pass's table of distinct tokens (every token of the "
+     "inputs, before the vocabulary is chosen; 100 to 200 bytes a token): past it vae-prep stops with exit 1",
+     CLI_INT, CLI_AT(P, word_table_mb), .min = 1, .max = 1 << 24},
     {"quiet", NULL, "no progress or summary on stderr", CLI_SWITCH, CLI_AT(P, quiet), .on = 1},
 };
 
@@ -137,6 +141,9 @@ int main(int argc, char **argv)
      * output is one file); the others read the same command line silently, so that every process
      * exits with the same status, and stop. */
     vae_comm *comm = NULL;
+    /* A write past the file size limit (ulimit -f) then fails with EFBIG, reported with the file,
+     * instead of killing the process mid-write. */
+    signal(SIGXFSZ, SIG_IGN);
     if (vae_comm_init(&comm, &argc, &argv) != VAE_OK) {
         fprintf(stderr, "vae-prep: %s\n", vae_error_message());
         return 1;

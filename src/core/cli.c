@@ -158,6 +158,8 @@ static int parse_argv(cli_args *a, int argc, char **argv, int first)
             a->help = 1;
         else if (k == IS_VERSION)
             a->version = 1;
+        else if (k == IS_CONFIG && a->config_path)
+            return usage(a, "--config given twice (%s, then %s): one config file a run", a->config_path, value);
         else if (k == IS_CONFIG)
             a->config_path = value;
         else {
@@ -178,7 +180,31 @@ static char *trim(char *s)
     return s;
 }
 
-/* `key = value` lines (# comments, blank lines) into the flags the command line did not give. */
+/* The value of a config line after its '=': in quotes ("..." or '...', which are stripped, and may
+ * hold '#' and white space) or bare up to a comment, which starts at a '#' after white space (so
+ * that a value such as a#b stays whole); NULL when a quote is not closed or text follows it. */
+static char *config_value(char *v)
+{
+    v = trim(v);
+    if (*v == '"' || *v == '\'') {
+        char *close = strchr(v + 1, *v);
+        if (!close)
+            return NULL;
+        char *rest = trim(close + 1);
+        if (*rest && *rest != '#')
+            return NULL;
+        *close = '\0';
+        return v + 1;
+    }
+    for (char *p = v; *p; p++)
+        if (*p == '#' && p > v && isspace((unsigned char)p[-1])) {
+            *p = '\0';
+            break;
+        }
+    return trim(v);
+}
+
+/* `key = value` lines (comments, blank lines) into the flags the command line did not give. */
 static int load_config(cli_args *a, const char *path)
 {
     const char *prog = a->table->prog;
@@ -209,12 +235,9 @@ static int load_config(cli_args *a, const char *path)
         if (next)
             *next++ = '\0';
         lineno++;
-        char *hash = strchr(line, '#');
-        if (hash)
-            *hash = '\0';
         char *s = trim(line);
         line = next;
-        if (*s == '\0')
+        if (*s == '\0' || *s == '#')
             continue;
         char *eq = strchr(s, '=');
         if (!eq) {
@@ -222,10 +245,19 @@ static int load_config(cli_args *a, const char *path)
             return CLI_USAGE;
         }
         *eq = '\0';
-        char *key = trim(s), *value = trim(eq + 1);
+        char *key = trim(s), *value = config_value(eq + 1);
+        if (!value) {
+            cli_say("%s: --config %s: line %d: a quote is not closed, or text follows it\n", prog, path, lineno);
+            return CLI_USAGE;
+        }
         if (key[0] == '-' && key[1] == '-')
             key += 2;
         const int k = find(a->table, key, strlen(key));
+        if (k == IS_HELP || k == IS_VERSION || k == IS_CONFIG) {
+            cli_say("%s: --config %s: line %d: '%s' is a command-line flag, not a setting of a config file\n",
+                    prog, path, lineno, key);
+            return CLI_USAGE;
+        }
         if (k < 0) {
             cli_say("%s: --config %s: line %d: unknown key '%s'\n", prog, path, lineno, key);
             return CLI_USAGE;
@@ -555,7 +587,8 @@ void cli_help(const cli_table *t, const void *opts, FILE *out)
     cli_help_entries(t, opts, 2, out);
     if (t->config)
         entry_line(out, 2, column, "--config FILE", "lines of `key = value` with these flags' names (switches: true or "
-                   "false), for the flags the command line does not give", "");
+                   "false; a value may be quoted; '#' at the start of a line or after white space starts a comment), "
+                   "for the flags the command line does not give; once", "");
     entry_line(out, 2, column, "--help, --version", "this text; the version", "");
     if (t->epilog)
         fputs(t->epilog, out);

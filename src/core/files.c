@@ -6,6 +6,7 @@
 #include <libgen.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vae/common.h"
@@ -58,4 +59,25 @@ int vae_write_file_atomic(const char *path, const char *text)
         return vae_fail(VAE_ERR_IO, "%s: cannot write: %s", path, strerror(saved ? saved : errno));
     }
     return vae_publish_file(tmp, path);
+}
+
+int vae_check_not_input(const char *output, const char *input, const char *what)
+{
+    struct stat out, in;
+    if (!input || stat(output, &out) != 0 || stat(input, &in) != 0 || out.st_dev != in.st_dev ||
+        out.st_ino != in.st_ino)
+        return VAE_OK;
+    return vae_fail(VAE_ERR_ARG, "%s: the output is the input %s (%s): writing it would destroy it; choose "
+                    "another output", output, input, what);
+}
+
+int vae_is_temp_of(const char *name, const char *base)
+{
+    const size_t n = strlen(base);
+    if (strncmp(name, base, n) != 0 || strncmp(name + n, ".tmp.", 5) != 0)
+        return 0;
+    const char *p = name + n + 5;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    return p > name + n + 5 && *p == '\0';
 }

@@ -15,4 +15,11 @@ int vae_publish_file(const char *tmp, const char *path);
 /* Writes text to path by the rule above. */
 int vae_write_file_atomic(const char *path, const char *text);
 
+/* VAE_ERR_ARG naming both when writing output would replace input (what names it: a flag such as
+ * "--corpus"): the same file, by device and inode, symbolic links followed. A missing file is no
+ * other. */
+int vae_check_not_input(const char *output, const char *input, const char *what);
+/* Whether name is base's temporary name (vae_temp_path's "<base>.tmp.<digits>"). */
+int vae_is_temp_of(const char *name, const char *base);
+
 #endif

@@ -10,6 +10,18 @@
 /* The table starts with room for at most this many words, however many a file declares. */
 #define WORDSET_FIRST_SIZE 65536
 
+/* White space of ASCII and Unicode (the spaces the tokenizer separates at), and control characters:
+ * they would split a word in the programs' word lists (topics, summarize) or garble a terminal. */
+static const char *code_problem(uint32_t c)
+{
+    if ((c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 ||
+        (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000)
+        return "holds white space";
+    if (c < 0x20 || (c >= 0x7F && c <= 0x9F))
+        return "holds a control character";
+    return NULL;
+}
+
 const char *vae_word_problem(const char *word)
 {
     static const uint32_t min_code[4] = {0, 0x80, 0x800, 0x10000};
@@ -21,6 +33,8 @@ const char *vae_word_problem(const char *word)
         int more;
         uint32_t code;
         if (lead < 0x80) {
+            if (code_problem(lead))
+                return code_problem(lead);
             p++;
             continue;
         }
@@ -44,6 +58,8 @@ const char *vae_word_problem(const char *word)
         }
         if (code < min_code[more] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF))
             return "is not valid UTF-8";
+        if (code_problem(code))
+            return code_problem(code);
         p += more + 1;
     }
     return NULL;

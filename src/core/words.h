@@ -6,7 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* NULL when word is a valid vocabulary entry (non-empty UTF-8), else what is wrong with it. */
+/* NULL when word is a valid vocabulary entry (non-empty UTF-8 without white space or control
+ * characters), else what is wrong with it. */
 const char *vae_word_problem(const char *word);
 uint64_t vae_word_hash(const char *word);
 

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "embeddings_write.h"
+#include "files.h"
 #include "json.h"
 #include "tokenize.h"
 #include "vae/evaluate.h"
@@ -523,7 +524,11 @@ static int write_round(encoder *e, int64_t k)
 
 static int encode_setup(encoder *e)
 {
-    int rc = load(&e->m, e->o->checkpoint);
+    int rc = vae_check_not_input(e->o->output, e->o->checkpoint, "--checkpoint");
+    if (rc == VAE_OK)
+        rc = vae_check_not_input(e->o->output, e->o->corpus, "--corpus");
+    if (rc == VAE_OK)
+        rc = load(&e->m, e->o->checkpoint);
     if (rc == VAE_OK)
         rc = open_split(&e->m, e->o->corpus, e->o->split, &e->c, &e->info);
     if (rc != VAE_OK)

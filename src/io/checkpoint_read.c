@@ -3,9 +3,12 @@
  * describes a model its tensors fill. Versions 1 (before model families: family bow) and 2. */
 #include "checkpoint_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "checkpoint_seal.h"
 #include "corpus_internal.h"
@@ -203,6 +206,8 @@ static int read_words(vae_checkpoint *c, hid_t file)
         rc = vae_fail(VAE_ERR_FORMAT, "%s: %s is not a 1-D dataset of variable-length strings", c->path, name);
         goto cleanup;
     }
+    if ((rc = vae_h5_check_filters(dset, c->path, name)) != VAE_OK)
+        goto cleanup;
     const int64_t n = (int64_t)H5Sget_simple_extent_npoints(space);
     if (n != c->model.vocab_size) {
         rc = vae_fail(VAE_ERR_FORMAT, "%s: %s holds %lld words, model_vocab_size is %lld", c->path, name,
@@ -375,14 +380,60 @@ static int check_content(vae_checkpoint *c)
     return rc;
 }
 
-int vae_checkpoint_open(vae_checkpoint **out, const char *path)
+/* The checkpoint that a pointer file (latest, best: one file name of its folder) names, into buf. */
+static int follow_pointer(const char *pointer, char *buf, size_t size)
+{
+    char name[512] = "";
+    FILE *f = fopen(pointer, "r");
+    if (!f)
+        return vae_fail(VAE_ERR_IO, "%s: cannot open: %s", pointer, strerror(errno));
+    if (!fgets(name, (int)sizeof name, f))
+        name[0] = '\0';
+    fclose(f);
+    name[strcspn(name, "\r\n")] = '\0';
+    if (!name[0] || strchr(name, '/'))
+        return vae_fail(VAE_ERR_FORMAT, "%s: does not hold the name of a checkpoint of its folder", pointer);
+    const char *slash = strrchr(pointer, '/');
+    const int dir = slash ? (int)(slash - pointer + 1) : 0;
+    if ((size_t)snprintf(buf, size, "%.*s%s", dir, pointer, name) >= size)
+        return vae_fail(VAE_ERR_ARG, "%s: path too long", pointer);
+    return VAE_OK;
+}
+
+/* What path stands for: a run folder or its checkpoints folder, the checkpoint their latest names;
+ * a pointer file (latest, best), the checkpoint it names; anything else, itself. */
+static int checkpoint_file(const char *path, char *buf, size_t size)
+{
+    struct stat st;
+    char pointer[4200];
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(pointer, sizeof pointer, "%s/checkpoints/latest", path);
+        if (access(pointer, F_OK) != 0)
+            snprintf(pointer, sizeof pointer, "%s/latest", path);
+        if (access(pointer, F_OK) != 0)
+            return vae_fail(VAE_ERR_ARG, "%s: a folder without checkpoints/latest: name a run folder, or a "
+                            "checkpoint file (checkpoints/ckpt-<step>.h5)", path);
+        return follow_pointer(pointer, buf, size);
+    }
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (strcmp(base, "latest") == 0 || strcmp(base, "best") == 0))
+        return follow_pointer(path, buf, size);
+    if ((size_t)snprintf(buf, size, "%s", path) >= size)
+        return vae_fail(VAE_ERR_ARG, "%s: path too long", path);
+    return VAE_OK;
+}
+
+int vae_checkpoint_open(vae_checkpoint **out, const char *given)
 {
     vae_checkpoint *c = NULL;
     hid_t file = H5I_INVALID_HID;
     checkpoint_root r;
     unsigned long long file_size = 0;
-    int rc = VAE_OK;
+    char path[4200];
+    int rc = checkpoint_file(given, path, sizeof path);
     *out = NULL;
+    if (rc != VAE_OK)
+        return rc;
     if (!(c = vae_calloc_array(1, sizeof *c)) || !(c->path = strdup(path))) {
         rc = vae_fail(VAE_ERR_NOMEM, "%s: out of memory opening the checkpoint", path);
         goto cleanup;

@@ -62,6 +62,8 @@ int corpus_open_column(vae_corpus *c, const char *path, H5T_class_t cls, int opt
         rc = corpus_fail(c, VAE_ERR_FORMAT, path, "not a readable dataset");
         goto cleanup;
     }
+    if ((rc = vae_h5_check_filters(col->dset, c->path, path)) != VAE_OK)
+        goto cleanup;
     if (H5Tget_class(type) != cls) {
         rc = corpus_fail(c, VAE_ERR_FORMAT, path, "holds %s, expected %s", class_name(H5Tget_class(type)),
                          class_name(cls));

@@ -133,7 +133,7 @@ static int create_column(vae_corpus_writer *w, split_writer *s, int col)
         s->cols[col].dset = H5Dcreate2(s->group, col_specs[col].name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (s->cols[col].dset < 0) {
         w->broken = 1;
-        rc = writer_fail(w, VAE_ERR_IO, "/%s/%s: cannot create", s->name, col_specs[col].name);
+        rc = writer_fail(w, VAE_ERR_IO, "/%s/%s: cannot create: %s", s->name, col_specs[col].name, vae_h5_why());
     }
     vae_h5_close(&str_type);
     vae_h5_close(&dcpl);
@@ -157,8 +157,8 @@ static int append(vae_corpus_writer *w, split_writer *s, int col, const void *da
     if (fspace < 0 || mspace < 0 || H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL) < 0 ||
         H5Dwrite(o->dset, mtype, mspace, fspace, H5P_DEFAULT, data) < 0) {
         w->broken = 1;
-        rc = writer_fail(w, VAE_ERR_IO, "/%s/%s: cannot append %lld entries", s->name, col_specs[col].name,
-                         (long long)n);
+        rc = writer_fail(w, VAE_ERR_IO, "/%s/%s: cannot append %lld entries: %s", s->name, col_specs[col].name,
+                         (long long)n, vae_h5_why());
     } else {
         o->written = size;
     }
@@ -222,7 +222,7 @@ static int create_split(vae_corpus_writer *w, split_writer *s)
     if (s->group >= 0 && w->unit >= 0 && gcpl >= 0)
         s->seq_group = H5Gcreate2(s->group, "seq", H5P_DEFAULT, gcpl, H5P_DEFAULT);
     if (s->group < 0 || (w->unit >= 0 && s->seq_group < 0)) {
-        rc = writer_fail(w, VAE_ERR_IO, "/%s: cannot create the group", s->name);
+        rc = writer_fail(w, VAE_ERR_IO, "/%s: cannot create the group: %s", s->name, vae_h5_why());
         goto cleanup;
     }
     for (int col = COL_INDPTR; col < NUM_COLS && rc == VAE_OK; col++)
@@ -552,19 +552,22 @@ int vae_corpus_writer_commit(vae_corpus_writer *w)
             continue;
         if ((rc = finish_split(w, s)) != VAE_OK)
             goto cleanup;
-        close_split(s);
     }
     /* Version 1 unless there are sequences, so that version 1 readers still read the file. */
     if ((rc = vae_h5_attr_put_str(w->file, "format", VAE_CORPUS_FORMAT, w->path)) != VAE_OK ||
         (rc = vae_h5_attr_put_int(w->file, "version", w->unit >= 0 ? 2 : 1, w->path)) != VAE_OK ||
         (rc = vae_h5_attr_put_int(w->file, "vocab_size", w->V, w->path)) != VAE_OK)
         goto cleanup;
-    if (H5Fclose(w->file) < 0) {
-        w->file = H5I_INVALID_HID;
-        rc = writer_fail(w, VAE_ERR_IO, "cannot finish writing %s", w->tmp);
+    if ((rc = vae_h5_flush(w->file, w->path, w->tmp)) != VAE_OK)
+        goto cleanup;
+    for (int i = 0; i < VAE_NUM_SPLITS; i++)
+        close_split(&w->splits[i]);
+    const herr_t closed = H5Fclose(w->file);
+    w->file = H5I_INVALID_HID;
+    if (closed < 0) {
+        rc = writer_fail(w, VAE_ERR_IO, "cannot finish writing %s: %s", w->tmp, vae_h5_why());
         goto cleanup;
     }
-    w->file = H5I_INVALID_HID;
     if ((rc = vae_publish_file(w->tmp, w->path)) == VAE_OK)
         w->committed = 1;
 cleanup:

@@ -34,7 +34,7 @@ static int create_dataset(vae_embeddings_writer *w, const char *name, hid_t type
     if (space >= 0 && dcpl >= 0)
         *dset = H5Dcreate2(w->file, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (*dset < 0)
-        rc = vae_fail(VAE_ERR_IO, "%s: cannot create dataset %s in %s", w->path, name, w->tmp);
+        rc = vae_fail(VAE_ERR_IO, "%s: cannot create dataset %s in %s: %s", w->path, name, w->tmp, vae_h5_why());
     vae_h5_close(&dcpl);
     vae_h5_close(&space);
     return rc;
@@ -91,8 +91,8 @@ static int put_rows(vae_embeddings_writer *w, hid_t dset, hid_t mtype, int64_t f
     int rc = VAE_OK;
     if (fspace < 0 || mspace < 0 || H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
         H5Dwrite(dset, mtype, mspace, fspace, H5P_DEFAULT, data) < 0)
-        rc = vae_fail(VAE_ERR_IO, "%s: cannot write rows %lld to %lld of %s in %s", w->path, (long long)first,
-                      (long long)(first + n - 1), name, w->tmp);
+        rc = vae_fail(VAE_ERR_IO, "%s: cannot write rows %lld to %lld of %s in %s: %s", w->path, (long long)first,
+                      (long long)(first + n - 1), name, w->tmp, vae_h5_why());
     vae_h5_close(&mspace);
     vae_h5_close(&fspace);
     return rc;
@@ -116,15 +116,17 @@ int vae_embeddings_writer_put(vae_embeddings_writer *w, int64_t first, int64_t n
 
 int vae_embeddings_writer_commit(vae_embeddings_writer *w)
 {
+    int rc = vae_h5_flush(w->file, w->path, w->tmp);
+    if (rc != VAE_OK)
+        return rc;
     vae_h5_close(&w->mu);
     vae_h5_close(&w->logvar);
     vae_h5_close(&w->doc_ids);
-    /* HDF5 writes what it cached at close, so a full disk often shows up here. */
     const herr_t closed = H5Fclose(w->file);
     w->file = H5I_INVALID_HID;
     if (closed < 0)
-        return vae_fail(VAE_ERR_IO, "%s: cannot finish writing %s", w->path, w->tmp);
-    int rc = vae_publish_file(w->tmp, w->path);
+        return vae_fail(VAE_ERR_IO, "%s: cannot finish writing %s: %s", w->path, w->tmp, vae_h5_why());
+    rc = vae_publish_file(w->tmp, w->path);
     w->committed = rc == VAE_OK;
     return rc;
 }

@@ -17,11 +17,74 @@
 
 void vae_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
+/* HDF5 1.10 cannot close a file whose final flush failed (a full disk): H5Fclose fails and keeps
+ * the id, and the library's clean-up at exit, closing it again, crashes the program after its
+ * error message. So that clean-up never runs (H5dont_atexit works only before HDF5 starts, hence
+ * at load): every file this library opens it closes itself, and what a failed close leaves is
+ * memory returned at exit. */
+__attribute__((constructor)) static void no_clean_up_at_exit(void) { H5dont_atexit(); }
+
 void vae_h5_close(hid_t *id)
 {
-    if (*id >= 0)
-        H5Idec_ref(*id);
+    /* The close function of the id's kind, never H5Idec_ref: when a close fails (a dataset whose
+     * cached chunks cannot be flushed to a full disk), H5Dclose and its kin still free the id,
+     * whereas H5Idec_ref keeps it, and HDF5's clean-up at exit then crashes closing it again. */
+    if (*id < 0)
+        return;
+    switch (H5Iget_type(*id)) {
+    case H5I_FILE: H5Fclose(*id); break;
+    case H5I_GROUP: H5Gclose(*id); break;
+    case H5I_DATASET: H5Dclose(*id); break;
+    case H5I_DATASPACE: H5Sclose(*id); break;
+    case H5I_DATATYPE: H5Tclose(*id); break;
+    case H5I_ATTR: H5Aclose(*id); break;
+    case H5I_GENPROP_LST: H5Pclose(*id); break;
+    default: H5Idec_ref(*id); break;
+    }
     *id = H5I_INVALID_HID;
+}
+
+/* Keeps the first system error number that HDF5's file driver recorded on the error stack. */
+static herr_t find_errno(unsigned n, const H5E_error2_t *err, void *found)
+{
+    (void)n;
+    const char *at = err->desc ? strstr(err->desc, ", errno = ") : NULL;
+    if (at && *(int *)found == 0)
+        *(int *)found = atoi(at + strlen(", errno = "));
+    return 0;
+}
+
+const char *vae_h5_why(void)
+{
+    int found = 0;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, find_errno, &found);
+    return found > 0 ? strerror(found) : "HDF5 error";
+}
+
+int vae_h5_check_filters(hid_t dset, const char *file, const char *path)
+{
+    hid_t dcpl = H5Dget_create_plist(dset);
+    const int n = dcpl >= 0 ? H5Pget_nfilters(dcpl) : 0;
+    int rc = VAE_OK;
+    for (int i = 0; i < n && rc == VAE_OK; i++) {
+        char name[64] = "";
+        unsigned flags, config;
+        size_t num_values = 0;
+        const H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &num_values, NULL, sizeof name, name,
+                                               &config);
+        if (id >= 0 && H5Zfilter_avail(id) <= 0)
+            rc = vae_fail(VAE_ERR_FORMAT, "%s: %s: compressed with HDF5 filter %d ('%s'), which this HDF5 lacks: "
+                          "rewrite the file with gzip (h5py: compression='gzip')", file, path, (int)id, name);
+    }
+    vae_h5_close(&dcpl);
+    return rc;
+}
+
+int vae_h5_flush(hid_t file, const char *path, const char *tmp)
+{
+    if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0)
+        return vae_fail(VAE_ERR_IO, "%s: cannot write %s: %s", path, tmp, vae_h5_why());
+    return VAE_OK;
 }
 
 const char *vae_h5_name(hid_t obj, char *buf, size_t size)
@@ -229,7 +292,8 @@ static int put_attr(hid_t obj, const char *name, hid_t ftype, hid_t mtype, const
         attr = H5Acreate2(obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
     if (attr < 0 || H5Awrite(attr, mtype, value) < 0) {
         char where[320];
-        rc = vae_fail(VAE_ERR_IO, "%s: cannot write %s", file, attr_where(obj, name, where, sizeof where));
+        const char *why = vae_h5_why();
+        rc = vae_fail(VAE_ERR_IO, "%s: cannot write %s: %s", file, attr_where(obj, name, where, sizeof where), why);
     }
     vae_h5_close(&attr);
     vae_h5_close(&space);
@@ -266,7 +330,7 @@ static int make_parents(hid_t loc, const char *path, const char *file)
         if (H5Lexists(loc, buf, H5P_DEFAULT) <= 0) {
             hid_t g = gcpl < 0 ? H5I_INVALID_HID : H5Gcreate2(loc, buf, H5P_DEFAULT, gcpl, H5P_DEFAULT);
             if (g < 0) {
-                rc = vae_fail(VAE_ERR_IO, "%s: cannot create group %s", file, buf);
+                rc = vae_fail(VAE_ERR_IO, "%s: cannot create group %s: %s", file, buf, vae_h5_why());
                 goto cleanup;
             }
             vae_h5_close(&g);
@@ -290,12 +354,13 @@ static int put_dataset(hid_t loc, const char *path, hid_t ftype, hid_t mtype, co
     if (space >= 0 && dcpl >= 0)
         dset = H5Dcreate2(loc, path, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (dset < 0) {
-        rc = vae_fail(VAE_ERR_IO, "%s: %s: cannot create the dataset (does it exist already?)", file, path);
+        rc = vae_fail(VAE_ERR_IO, "%s: %s: cannot create the dataset (does it exist already?): %s", file, path,
+                      vae_h5_why());
         goto cleanup;
     }
     if (H5Sget_simple_extent_npoints(space) > 0 &&
         H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-        rc = vae_fail(VAE_ERR_IO, "%s: %s: cannot write", file, path);
+        rc = vae_fail(VAE_ERR_IO, "%s: %s: cannot write: %s", file, path, vae_h5_why());
 cleanup:
     vae_h5_close(&dset);
     vae_h5_close(&space);
@@ -353,6 +418,8 @@ int vae_h5_get_floats(hid_t loc, const char *path, float **data, int *rank, hsiz
         rc = vae_fail(VAE_ERR_FORMAT, "%s: %s: not a readable dataset", file, path);
         goto cleanup;
     }
+    if ((rc = vae_h5_check_filters(dset, file, path)) != VAE_OK)
+        goto cleanup;
     *rank = H5Sget_simple_extent_ndims(space);
     if (H5Tget_class(type) != H5T_FLOAT || *rank < 1 || *rank > 2) {
         rc = vae_fail(VAE_ERR_FORMAT, "%s: %s: expected a 1-D or 2-D float dataset", file, path);

@@ -17,6 +17,21 @@ void vae_h5_quiet(void);
  * it to H5I_INVALID_HID; an invalid id is left alone. */
 void vae_h5_close(hid_t *id);
 
+/* Why the HDF5 call that just failed failed, for its message: the system's reason that HDF5's file
+ * driver recorded ("No space left on device" for a full disk), or "HDF5 error". Call it before any
+ * other HDF5 call, which clears the record. */
+const char *vae_h5_why(void);
+
+/* Writes what HDF5 caches for file and its open objects (path: the final name, tmp: the file being
+ * written, both named by the message). A writer calls it before closing its objects: their closes
+ * write what is cached too, but a failure there (a full disk) cannot be told, and a file cut short
+ * would be published. */
+int vae_h5_flush(hid_t file, const char *path, const char *tmp);
+
+/* VAE_ERR_FORMAT naming the filter when dataset path of file is stored with a filter this HDF5
+ * does not have (h5py's LZF), which would otherwise fail at the first read with no reason. */
+int vae_h5_check_filters(hid_t dset, const char *file, const char *path);
+
 /* Opens path read-only: VAE_ERR_IO when it cannot be opened, VAE_ERR_FORMAT when it is not HDF5. */
 int vae_h5_open_read(const char *path, hid_t *file);
 /* Creates (truncates) path for writing; object modification times are not recorded, so that the

@@ -2,6 +2,7 @@
  * vocabulary, write every document (and its sequences) in pass 2, record the settings, commit the
  * file. */
 #include "prep.h"
+#include "files.h"
 #include "hash.h"
 
 #include "vae/common.h"
@@ -22,6 +23,7 @@ void vae_prep_options_init(vae_prep_options *o)
     o->rules = (vae_vocab_rules){.min_df = 2, .max_df_frac = 0.5, .max_words = 10000};
     o->valid_frac = o->test_frac = 0.05;
     o->max_length = 64;
+    o->word_table_mb = 4096;
     o->prog = "vae-prep";
 }
 
@@ -124,6 +126,8 @@ static int load_vocab_from(prep *p)
 static int new_counting_table(prep *p)
 {
     int rc = vae_wordtab_new(&p->counts);
+    if (!rc)
+        vae_wordtab_set_limit(p->counts, (size_t)p->o->word_table_mb << 20);
     p->num_stopwords = p->stopwords ? vae_wordtab_size(p->stopwords) : 0;
     for (int64_t i = 0; !rc && i < p->num_stopwords; i++) {
         const char *w = vae_wordtab_word(p->stopwords, i);
@@ -160,10 +164,14 @@ static int setup(prep *p)
         rc = vae_fail(VAE_ERR_ARG, "valid_frac + test_frac = %g leaves no training documents",
                       o->valid_frac + o->test_frac);
     if (!rc)
+        rc = vae_check_not_input(o->out_path, o->vocab_from, "--vocab-from");
+    if (!rc)
+        rc = vae_check_not_input(o->out_path, o->stopwords, "--stopwords");
+    if (!rc)
         rc = vae_stopwords_load(&p->stopwords, o->stopwords);
     p->tok.stopwords = p->stopwords;
     if (!rc)
-        rc = vae_input_list_new(&p->inputs, o->inputs, o->num_inputs);
+        rc = vae_input_list_new(&p->inputs, o->inputs, o->num_inputs, o->out_path);
     if (!rc)
         rc = o->vocab_from ? load_vocab_from(p) : new_counting_table(p);
     /* Created now so that an unwritable output fails before the long passes. */
@@ -222,6 +230,12 @@ static int count_pass(prep *p)
         if (split_of(p, &d) == VAE_SPLIT_TRAIN) {
             c.tokens = 0;
             rc = vae_tokenize(&tok, d.text, d.len, count_token, &c);
+            if (rc == VAE_ERR_NOMEM && grow) {
+                char why[512];
+                snprintf(why, sizeof why, "%s", vae_error_message());
+                rc = vae_fail(rc, "%s, at %s line %lld: raise --word-table-mb, or check the inputs (a binary "
+                              "file? the wrong --format?)", why, d.path, (long long)d.line);
+            }
             c.doc++;
             p->train_docs += c.tokens > 0;
         }

@@ -29,6 +29,7 @@ typedef struct {
     int sequences;            /* also write each document's units as sequences (version 2) */
     vae_unit seq_unit;        /* ... of this unit */
     int64_t max_length;       /* ... cut into pieces of at most this many tokens */
+    int64_t word_table_mb;    /* the cap on pass 1's table of distinct tokens */
     int quiet;                /* no progress lines on stderr */
     const char *prog;         /* names the progress lines */
     const char *out_path;

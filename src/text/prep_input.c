@@ -2,11 +2,13 @@
  * documents in the lines, files and jsonl formats. Rules in prep_input.h. */
 #include "prep_input.h"
 
+#include "files.h"
 #include "vae/common.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,16 @@
 #define READ_CHUNK (1 << 20)
 
 /* ---- listing ---- */
+
+/* A listing under way, and the output it leaves out of folders. */
+typedef struct {
+    vae_input_list *l;
+    int64_t cap;
+    const char *output;
+    struct stat out, out_dir; /* valid when out_exists, out_dir_exists */
+    int out_exists, out_dir_exists;
+    char out_base[256];
+} lister;
 
 static int append_path(vae_input_list *l, int64_t *cap, const char *path, int64_t size)
 {
@@ -77,9 +89,36 @@ static int read_folder(const char *path, char ***names, int64_t *n)
     return rc;
 }
 
-static int add_input(vae_input_list *l, int64_t *cap, const char *path, int depth);
+static int add_input(lister *ls, const char *path, int depth);
 
-static int add_folder(vae_input_list *l, int64_t *cap, const char *path, int depth)
+static int same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* Whether entry name of folder path is a temporary file of the output (one a killed run left),
+ * which a folder holding the output must not feed back as text. */
+static int is_output_temp(const lister *ls, const char *path, const char *name)
+{
+    struct stat dir;
+    return ls->out_dir_exists && vae_is_temp_of(name, ls->out_base) && stat(path, &dir) == 0 &&
+           same_file(&dir, &ls->out_dir);
+}
+
+/* Whether the file at path starts with HDF5's signature: an earlier run's output, not a text. */
+static int is_hdf5(const char *path)
+{
+    static const char signature[8] = "\x89HDF\r\n\x1a\n";
+    char head[8];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    const int is = fd >= 0 && read(fd, head, sizeof head) == (ssize_t)sizeof head &&
+                   memcmp(head, signature, sizeof head) == 0;
+    if (fd >= 0)
+        close(fd);
+    return is;
+}
+
+static int add_folder(lister *ls, const char *path, int depth)
 {
     if (depth >= MAX_DEPTH)
         return vae_fail(VAE_ERR_IO, "%s: folders nested more than %d deep (a symbolic link loop?)",
@@ -96,7 +135,8 @@ static int add_folder(vae_input_list *l, int64_t *cap, const char *path, int dep
             break;
         }
         sprintf(child, "%s%s%s", path, slash ? "" : "/", names[i]);
-        rc = add_input(l, cap, child, depth + 1);
+        if (!is_output_temp(ls, path, names[i]))
+            rc = add_input(ls, child, depth + 1);
         free(child);
     }
     for (int64_t i = 0; i < n; i++)
@@ -106,30 +146,42 @@ static int add_folder(vae_input_list *l, int64_t *cap, const char *path, int dep
 }
 
 /* depth 0: named on the command line, where anything but a file or a folder is an error. */
-static int add_input(vae_input_list *l, int64_t *cap, const char *path, int depth)
+static int add_input(lister *ls, const char *path, int depth)
 {
     struct stat st;
     if (stat(path, &st) != 0)
         return vae_fail(VAE_ERR_IO, "%s: cannot read the input: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
-        return add_folder(l, cap, path, depth);
+        return add_folder(ls, path, depth);
+    /* The output found in a folder (under its name or a link's) is left out when it is an earlier
+     * run's corpus; a text is an input that the output would destroy. */
+    if (S_ISREG(st.st_mode) && ls->out_exists && same_file(&st, &ls->out))
+        return depth > 0 && is_hdf5(path) ? VAE_OK : vae_check_not_input(ls->output, path, "INPUT");
     if (S_ISREG(st.st_mode))
-        return append_path(l, cap, path, (int64_t)st.st_size);
+        return append_path(ls->l, &ls->cap, path, (int64_t)st.st_size);
     if (depth == 0)
         return vae_fail(VAE_ERR_IO, "%s: not a file or a folder", path);
     return VAE_OK;
 }
 
-int vae_input_list_new(vae_input_list **out, const char *const *inputs, int num)
+int vae_input_list_new(vae_input_list **out, const char *const *inputs, int num, const char *output)
 {
     *out = NULL;
     vae_input_list *l = calloc(1, sizeof *l);
     if (!l)
         return vae_fail(VAE_ERR_NOMEM, "out of memory listing the inputs");
-    int64_t cap = 0;
+    lister ls = {.l = l, .output = output};
+    char dir[4096];
     int rc = VAE_OK;
+    if (output && strlen(output) < sizeof dir) {
+        ls.out_exists = stat(output, &ls.out) == 0;
+        strcpy(dir, output);
+        snprintf(ls.out_base, sizeof ls.out_base, "%s", basename(dir));
+        strcpy(dir, output);
+        ls.out_dir_exists = stat(dirname(dir), &ls.out_dir) == 0;
+    }
     for (int i = 0; !rc && i < num; i++)
-        rc = add_input(l, &cap, inputs[i], 0);
+        rc = add_input(&ls, inputs[i], 0);
     if (rc)
         vae_input_list_free(l);
     else

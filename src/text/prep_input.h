@@ -16,8 +16,11 @@ typedef struct {
 /* Lists inputs[0..num): a file is taken as is; a folder is replaced by the files under it, at any
  * depth, its entries taken in bytewise order of their names so that the result never depends on
  * the order of the directory, and its entries whose name starts with '.' skipped (as are entries
- * that are neither files nor folders). A missing or unreadable input fails naming it. */
-int vae_input_list_new(vae_input_list **out, const char *const *inputs, int num);
+ * that are neither files nor folders). A missing or unreadable input fails naming it. output (or
+ * NULL): the file the inputs become; an input that is it (same device and inode, links followed) is
+ * refused (VAE_ERR_ARG), except that in a folder an HDF5 file (an earlier run's output) is left out,
+ * as are the output's temporary files in its own folder. */
+int vae_input_list_new(vae_input_list **out, const char *const *inputs, int num, const char *output);
 void vae_input_list_free(vae_input_list *l);
 
 typedef enum { VAE_INPUT_LINES, VAE_INPUT_FILES, VAE_INPUT_JSONL } vae_input_format;

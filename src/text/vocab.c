@@ -29,7 +29,21 @@ struct vae_wordtab {
     int64_t *df, *tf, *last_doc;
     char *arena;
     size_t arena_len, arena_cap;
+    size_t limit; /* bytes the table may take; 0: no limit */
 };
+
+/* Bytes a word holds in the arrays beside the arena. */
+#define WORD_ARRAY_BYTES (sizeof(size_t) + sizeof(uint32_t) + 3 * sizeof(int64_t))
+
+/* VAE_ERR_NOMEM when growing the table by more bytes would pass its limit. */
+static int within_limit(const vae_wordtab *t, size_t more)
+{
+    const size_t now = (t->mask + 1) * sizeof(slot) + (size_t)t->cap * WORD_ARRAY_BYTES + t->arena_cap;
+    if (!t->limit || now + more <= t->limit)
+        return VAE_OK;
+    return vae_fail(VAE_ERR_NOMEM, "the word table of %lld distinct words would pass its limit of %zu MB",
+                    (long long)t->n, t->limit >> 20);
+}
 
 typedef struct {
     uint64_t hash, head;
@@ -136,11 +150,11 @@ static int insert(vae_wordtab *t, const char *w, size_t len, const word_key *k, 
     if (len >= MAX_WORD_BYTES)
         return vae_fail(VAE_ERR_ARG, "word table: a word of %zu bytes is too long", len);
     int rc = VAE_OK;
-    if ((size_t)(t->n + 1) * 2 > t->mask + 1)
+    if ((size_t)(t->n + 1) * 2 > t->mask + 1 && !(rc = within_limit(t, (t->mask + 1) * sizeof(slot))))
         rc = grow_slots(t);
-    if (!rc && t->n == t->cap)
+    if (!rc && t->n == t->cap && !(rc = within_limit(t, (size_t)t->cap * WORD_ARRAY_BYTES)))
         rc = resize_words(t, t->cap * 2);
-    if (!rc)
+    if (!rc && t->arena_len + len + 1 > t->arena_cap && !(rc = within_limit(t, t->arena_cap + len + 1)))
         rc = reserve_arena(t, len + 1);
     if (rc)
         return rc;
@@ -156,6 +170,8 @@ static int insert(vae_wordtab *t, const char *w, size_t len, const word_key *k, 
     *id = i;
     return VAE_OK;
 }
+
+void vae_wordtab_set_limit(vae_wordtab *t, size_t bytes) { t->limit = bytes; }
 
 int vae_wordtab_new(vae_wordtab **out)
 {

@@ -12,6 +12,9 @@
 typedef struct vae_wordtab vae_wordtab;
 
 int vae_wordtab_new(vae_wordtab **out);
+/* Caps the memory the table may take (its slots, word arrays and characters) at bytes, 0 for no
+ * cap: adding a word that would grow it past the cap fails with VAE_ERR_NOMEM naming the cap. */
+void vae_wordtab_set_limit(vae_wordtab *t, size_t bytes);
 /* A table holding words[0..n) with ids 0..n-1, e.g. a corpus's /vocab/words; a repeated word is
  * VAE_ERR_FORMAT naming it. Frequencies start at zero. */
 int vae_wordtab_from_words(vae_wordtab **out, const char *const *words, int64_t n);

@@ -77,20 +77,33 @@ static int load_checkpoint(trainer *t, const char *path, int resume)
     int rc = vae_checkpoint_open(&ck, path);
     if (rc != VAE_OK)
         goto cleanup;
+    /* The vocabulary first: when it differs, the corpus changed, not the flags (the model's
+     * vocab_size follows the corpus). */
+    if ((rc = vae_checkpoint_vocab(ck, &ck_words, &V)) != VAE_OK ||
+        (rc = vae_corpus_vocab(t->corpus, &words, &df, &tf)) != VAE_OK)
+        goto cleanup;
+    const int64_t corpus_V = vae_corpus_vocab_size(t->corpus);
+    int64_t w = 0;
+    while (w < V && w < corpus_V && strcmp(words[w], ck_words[w]) == 0)
+        w++;
+    if (w < V || w < corpus_V) {
+        char at[600];
+        if (w < V && w < corpus_V)
+            snprintf(at, sizeof at, "word %lld is '%.200s' in the corpus, '%.200s' in the checkpoint", (long long)w,
+                     words[w], ck_words[w]);
+        else
+            snprintf(at, sizeof at, "%lld words in the corpus, %lld in the checkpoint", (long long)corpus_V,
+                     (long long)V);
+        rc = vae_fail(VAE_ERR_ARG, "corpus %s has another vocabulary than checkpoint %s (%s): the corpus changed; "
+                      "give the corpus the checkpoint was trained on (its config.json names it)", t->cfg->corpus,
+                      path, at);
+        goto cleanup;
+    }
     if (vae_model_config_diff(vae_checkpoint_model(ck), vae_model_config_of(t->model), why, sizeof why)) {
         rc = vae_fail(VAE_ERR_ARG, "%s: the checkpoint's model differs from this run's flags (the checkpoint's "
                                    "against the run's): %s", path, why);
         goto cleanup;
     }
-    if ((rc = vae_checkpoint_vocab(ck, &ck_words, &V)) != VAE_OK ||
-        (rc = vae_corpus_vocab(t->corpus, &words, &df, &tf)) != VAE_OK)
-        goto cleanup;
-    for (int64_t w = 0; w < V; w++)
-        if (strcmp(words[w], ck_words[w]) != 0) {
-            rc = vae_fail(VAE_ERR_ARG, "%s: vocabulary differs from corpus %s at word %lld ('%s' vs '%s')", path,
-                          t->cfg->corpus, (long long)w, ck_words[w], words[w]);
-            goto cleanup;
-        }
     if ((rc = vae_checkpoint_read_params(ck, vae_model_layout(t->model), vae_model_params(t->model))) != VAE_OK ||
         (rc = vae_checkpoint_read_state(ck, vae_model_state_layout(t->model), vae_model_state(t->model))) != VAE_OK)
         goto cleanup;

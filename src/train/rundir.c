@@ -88,7 +88,27 @@ void rundir_checkpoint_path(const char *dir, int64_t step, char *buf, size_t siz
     snprintf(buf, size, "%s/checkpoints/ckpt-%08lld.h5", dir, (long long)step);
 }
 
-/* Checkpoint file names of DIR/checkpoints, sorted ascending (step order, as names are padded). */
+/* Whether name is a checkpoint's: "ckpt-" and the step, 8 digits or more (past 99 999 999), ".h5". */
+static int is_checkpoint_name(const char *name)
+{
+    const size_t len = strlen(name);
+    if (len < strlen("ckpt-00000000.h5") || strncmp(name, "ckpt-", 5) != 0 || strcmp(name + len - 3, ".h5") != 0)
+        return 0;
+    for (size_t i = 5; i < len - 3; i++)
+        if (name[i] < '0' || name[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* Step order of two checkpoint names: steps are padded to 8 digits, so a longer name is a later
+ * step, and names of one length sort as their digits. */
+static int step_order(const char *a, const char *b)
+{
+    const size_t la = strlen(a), lb = strlen(b);
+    return la != lb ? (la < lb ? -1 : 1) : strcmp(a, b);
+}
+
+/* Checkpoint file names of DIR/checkpoints, sorted ascending in step order. */
 static int list_checkpoints(const char *dir, char ***names, int *count)
 {
     char sub[4096];
@@ -100,8 +120,7 @@ static int list_checkpoints(const char *dir, char ***names, int *count)
         return errno == ENOENT ? VAE_OK : vae_fail(VAE_ERR_IO, "%s: cannot list: %s", sub, strerror(errno));
     int cap = 0, rc = VAE_OK;
     for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        const size_t len = strlen(e->d_name);
-        if (len != strlen("ckpt-00000000.h5") || strncmp(e->d_name, "ckpt-", 5) || strcmp(e->d_name + len - 3, ".h5"))
+        if (!is_checkpoint_name(e->d_name))
             continue;
         if (*count == cap) {
             cap = cap ? 2 * cap : 16;
@@ -120,7 +139,7 @@ static int list_checkpoints(const char *dir, char ***names, int *count)
     }
     closedir(d);
     for (int i = 1; i < *count; i++)
-        for (int j = i; j > 0 && strcmp((*names)[j - 1], (*names)[j]) > 0; j--) {
+        for (int j = i; j > 0 && step_order((*names)[j - 1], (*names)[j]) > 0; j--) {
             char *t = (*names)[j];
             (*names)[j] = (*names)[j - 1];
             (*names)[j - 1] = t;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "files.h"
+#include "resources.h"
 #include "rundir.h"
 #include "trainer.h"
 #include "vae/corpus.h"
@@ -65,6 +66,9 @@ static int open_corpus(trainer *t, size_t *num_params)
         return rc;
     if (info.num_docs == 0)
         return vae_fail(VAE_ERR_FORMAT, "%s: the train split has no documents", c->corpus);
+    if (info.num_tokens == 0)
+        return vae_fail(VAE_ERR_FORMAT, "%s: the train split's %lld documents are all empty (no tokens): nothing "
+                        "to train on", c->corpus, (long long)info.num_docs);
     /* One full pass over the rows before the first step, so a bad file fails at once with its
      * message instead of at whichever step first reads the bad row. Rank 0 alone: the others
      * wait at the agreement that follows setup. */
@@ -92,11 +96,13 @@ static int open_corpus(trainer *t, size_t *num_params)
     vae_layout layout;
     rc = vae_layout_compute(&t->model_cfg, &layout);
     *num_params = layout.num_params;
+    if (rc == VAE_OK)
+        rc = train_check_memory(layout.num_params, t->model_cfg.vocab_size, plan_max_rank_batch(&t->plan));
     return rc;
 }
 
 /* On the exchange's buffers, the model, and everything else sized once: no allocation inside a
- * step beyond the first window's growth. Then config.json and the run folder. */
+ * step beyond the first window's growth. */
 static int setup(trainer *t)
 {
     const vae_train_config *c = t->cfg;
@@ -111,8 +117,15 @@ static int setup(trainer *t)
     if (!(t->doc_list = vae_malloc_array((size_t)(t->window_steps * max_rank), sizeof *t->doc_list)) ||
         !(t->win_row = vae_malloc_array((size_t)t->window_steps + 1, sizeof *t->win_row)))
         return VAE_ERR_NOMEM;
-    if ((rc = trainer_config_json(t)) != VAE_OK)
-        return rc;
+    return trainer_config_json(t);
+}
+
+/* The run folder, config.json and summary.jsonl (rank 0), once the starting point is known, so
+ * that a run that cannot start (a --resume that fails) leaves no folder behind. */
+static int open_run_folder(trainer *t)
+{
+    const vae_train_config *c = t->cfg;
+    int rc = VAE_OK;
     if (rank0(t)) {
         char path[4200];
         int stale = 0;
@@ -211,6 +224,8 @@ int vae_train_run(const vae_train_config *c, vae_comm *comm, int *stopped_by, in
         rc = vae_comm_agree(comm, setup(t), failed_rank);
     if (rc == VAE_OK)
         rc = trainer_starting_point(t, failed_rank);
+    if (rc == VAE_OK)
+        rc = vae_comm_agree(comm, open_run_folder(t), failed_rank);
     const int64_t per_epoch = rc == VAE_OK ? plan_steps_per_epoch(&t->plan) : 1;
     /* Set when the run ends before its limits: "early_stop" (already, when a resumed run had
      * stopped early), "signal". */

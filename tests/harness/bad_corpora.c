@@ -235,6 +235,10 @@ static void alter_vocab_size(raw_corpus *r) { r->vocab_size = 7; }
 static void alter_duplicate_word(raw_corpus *r) { r->words[4] = "beta"; }
 static void alter_empty_word(raw_corpus *r) { r->words[2] = ""; }
 static void alter_bad_utf8(raw_corpus *r) { r->words[5] = "z\xC3("; }
+static void alter_word_space(raw_corpus *r) { r->words[3] = "new york"; }
+static void alter_word_tab(raw_corpus *r) { r->words[1] = "a\tb"; }
+static void alter_word_nbsp(raw_corpus *r) { r->words[2] = "a\xC2\xA0" "b"; }
+static void alter_word_control(raw_corpus *r) { r->words[4] = "x\x1B[31m"; }
 static void alter_no_doc_freq(raw_corpus *r) { r->has_doc_freq = 0; }
 static void alter_no_train(raw_corpus *r) { r->split[0].present = 0; }
 static void alter_indptr_start(raw_corpus *r) { r->split[0].indptr[0] = 1; }
@@ -367,6 +371,11 @@ const bad_corpus bad_corpora[] = {
      alter_duplicate_word},
     {"empty_word", BAD_AT_OPEN, "train", "/vocab/words", "word 2 is empty", 0, alter_empty_word},
     {"word_not_utf8", BAD_AT_OPEN, "train", "/vocab/words", "word 5 is not valid UTF-8", 0, alter_bad_utf8},
+    {"word_space", BAD_AT_OPEN, "train", "/vocab/words", "word 3 holds white space", 0, alter_word_space},
+    {"word_tab", BAD_AT_OPEN, "train", "/vocab/words", "word 1 holds white space", 0, alter_word_tab},
+    {"word_nbsp", BAD_AT_OPEN, "train", "/vocab/words", "word 2 holds white space", 0, alter_word_nbsp},
+    {"word_control", BAD_AT_OPEN, "train", "/vocab/words", "word 4 holds a control character", 0,
+     alter_word_control},
     {"missing_doc_freq", BAD_AT_OPEN, "train", "/vocab/doc_freq", "missing", 0, alter_no_doc_freq},
     {"missing_train", BAD_AT_OPEN, "train", "/train", "missing", 0, alter_no_train},
     {"indptr_start", BAD_AT_OPEN, "train", "/train/indptr", "indptr[0] is 1", 0, alter_indptr_start},

@@ -453,10 +453,11 @@ static void test_config_errors(void **state)
 {
     cli_args a;
     opts o;
-    /* An unknown key, a line without '=', a line with no key, the built-in flags as keys. */
+    /* An unknown key, a line without '=', a line with no key, the built-in flags as keys, a quote
+     * not closed, text after a closing quote. */
     const char *texts[] = {"lr = 0.1\nfrobnicate = 3\n", "lr = 0.1\njust some words\n", "= 5\n", "config = x\n",
-                           "help = true\n"};
-    for (int i = 0; i < 5; i++) {
+                           "help = true\n", "out = \"run\n", "out = 'run' dir\n"};
+    for (int i = 0; i < 7; i++) {
         const char *path = write_config(texts[i]);
         assert_int_equal(run(&a, &o, ARGS("--config", path)), CLI_USAGE);
         cli_free(&a);
@@ -474,6 +475,26 @@ static void test_config_errors(void **state)
     t.config = 0;
     o = defaults();
     assert_int_equal(run_table(&t, &a, &o, ARGS("--config", missing)), CLI_USAGE);
+    cli_free(&a);
+}
+
+/* '#' starts a comment at the start of a line or after white space only; quotes are stripped and
+ * keep what they hold; a second --config is a usage error. */
+static void test_config_comments_and_quotes(void **state)
+{
+    const char *path = write_config("name = a#b\n"
+                                    "out = \"run # one\"   # a comment after the quotes\n"
+                                    "split = 'valid'#\n"
+                                    "lr = 0.5 #0.7\n");
+    cli_args a;
+    opts o;
+    assert_int_equal(run(&a, &o, ARGS("--config", path)), 0);
+    assert_string_equal(o.name, "a#b");
+    assert_string_equal(o.out, "run # one");
+    assert_string_equal(o.split, "valid");
+    assert_true(o.lr == 0.5f);
+    cli_free(&a);
+    assert_int_equal(run(&a, &o, ARGS("--config", path, "--config", path)), CLI_USAGE);
     cli_free(&a);
 }
 
@@ -558,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_config_switches),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_config_empty_file),
+        cmocka_unit_test(test_config_comments_and_quotes),
         cmocka_unit_test(test_help_shows_the_structs_defaults),
         cmocka_unit_test(test_synopsis),
     };
