@@ -12,9 +12,21 @@
 #include "vae/comm.h"
 #include "train_cli.h"
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, stop_heeded;
 
-static void on_stop(int sig) { stop_signal = sig; }
+/* A first SIGTERM or SIGUSR1 asks the trainer to stop after the current step with a checkpoint. A
+ * second SIGTERM, or one while no step will read it (start-up, the end), ends the process now,
+ * without a checkpoint, by the signal itself (status 143): `timeout` or a batch system's grace
+ * can always stop a rank stuck before or inside a long step. */
+static void on_stop(int sig)
+{
+    if (sig == SIGTERM && (!stop_heeded || stop_signal == SIGTERM)) {
+        signal(SIGTERM, SIG_DFL);
+        raise(SIGTERM);
+        return;
+    }
+    stop_signal = sig;
+}
 
 /* The checks that span several flags, after the table's own; 2 after one message. */
 static int check_flags(train_cli_values *v)
@@ -23,8 +35,10 @@ static int check_flags(train_cli_values *v)
     if (v->shard_optimizer && c->exchange.kind != VAE_EXCHANGE_SHARDED)
         return cli_say("vae-dist: --shard-optimizer means --gradient-exchange sharded, not %s (see --help)\n",
                        vae_exchange_kind_names[c->exchange.kind]);
-    if (c->resume && c->init_from)
-        return cli_say("vae-dist: --resume and --init-from exclude each other (see --help)\n");
+    /* --init-from with --resume auto starts from its parameters only when the folder has no
+     * checkpoint yet, so that a requeued job (jobs/train.sbatch adds --resume auto) resumes. */
+    if (c->resume && strcmp(c->resume, "auto") != 0 && c->init_from)
+        return cli_say("vae-dist: --resume PATH and --init-from exclude each other (see --help)\n");
     if (c->early_stop > 0 && c->eval_every <= 0)
         return cli_say("vae-dist: --early-stop counts the evaluations of --eval-every, which is 0 (see --help)\n");
     return 0;
@@ -84,6 +98,7 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
     c->stop_signal = &stop_signal;
+    c->stop_heeded = &stop_heeded;
 
     int stopped_by = 0, who = 0;
     int rc = vae_train_run(c, comm, &stopped_by, &who);
