@@ -69,6 +69,14 @@ int main(int argc, char **argv)
     /* A write past the file size limit (ulimit -f, a batch system's quota) then fails with EFBIG,
      * which the checkpoint writer reports naming the file, instead of killing the rank mid-write. */
     signal(SIGXFSZ, SIG_IGN);
+    /* First of all, so that a USR1 of a batch system during start-up stops the run after its first
+     * step rather than kill the rank (a SIGTERM then ends it, as no step reads it yet). */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
     set_shm_single_copy(&t, argc, argv);
     if (vae_comm_init(&comm, &argc, &argv) != VAE_OK) {
         fprintf(stderr, "vae-dist: %s\n", vae_error_message());
@@ -91,12 +99,6 @@ int main(int argc, char **argv)
         return status == CLI_EXIT ? 0 : status;
     }
     vae_set_blas_threads(c->threads);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
     c->stop_signal = &stop_signal;
     c->stop_heeded = &stop_heeded;
 
