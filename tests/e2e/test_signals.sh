@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Stop signals (SPEC.md "Training semantics"): one SIGTERM mid-run stops after the current step
 # with a checkpoint and status 143; a second SIGTERM while that long step runs ends the process at
-# once (143, no checkpoint), so `timeout` or a batch system's grace can always stop a stuck rank.
+# once (143, no checkpoint), and so does one during start-up (here a rank blocked opening its
+# corpus, a FIFO no one writes, as on a hung file system), so `timeout` or a batch system's grace
+# can always stop a stuck rank.
 source "${VAE_TESTS:?}/harness/lib.sh" signals
 
 # Steps of seconds: a large vocabulary, wide layers, one thread.
@@ -44,4 +46,14 @@ finish $run 2
 [ $status -eq 143 ] || fail "two SIGTERMs: exit $status: $(cat "$work/two.log")"
 [ ! -e "$work/two/checkpoints/latest" ] || fail "two SIGTERMs: a checkpoint was written"
 ok "two SIGTERMs: ended at once (start-up and the first step took $((step_ns / 1000000)) ms here), no checkpoint, exit 143"
+# One SIGTERM during start-up.
+mkfifo "$work/fifo.h5"
+"$bin/vae-dist" --corpus "$work/fifo.h5" --out "$work/start" --quiet --threads 1 </dev/null >"$work/start.log" 2>&1 &
+run=$!
+sleep 1.5
+kill -TERM $run
+finish $run 2
+[ $status -eq 143 ] || fail "SIGTERM in start-up: exit $status: $(cat "$work/start.log")"
+[ ! -e "$work/start/checkpoints/latest" ] || fail "SIGTERM in start-up: a checkpoint was written"
+ok "a SIGTERM during start-up ends the rank at once, exit 143"
 echo "$pass passed, 0 failed"
