@@ -25,6 +25,12 @@ finish() {
   kill -0 "$1" 2>/dev/null && { kill -KILL "$1"; fail "still running $2 s after the signal"; }
   set +e; wait "$1"; status=$?; set -e
 }
+# ended_at_once WHAT DIR: the run of $run in DIR ends within 2 s by the signal (143), no checkpoint.
+ended_at_once() {
+  finish $run 2
+  [ $status -eq 143 ] || fail "$1: exit $status: $(cat "$2.log")"
+  [ ! -e "$2/checkpoints/latest" ] || fail "$1: a checkpoint was written"
+}
 
 # One SIGTERM: the step ends, rank 0 checkpoints, 143.
 run_until_step "$work/one" 1
@@ -42,18 +48,15 @@ sleep 0.2
 kill -TERM $run
 sleep 0.2
 kill -TERM $run
-finish $run 2
-[ $status -eq 143 ] || fail "two SIGTERMs: exit $status: $(cat "$work/two.log")"
-[ ! -e "$work/two/checkpoints/latest" ] || fail "two SIGTERMs: a checkpoint was written"
+ended_at_once "two SIGTERMs" "$work/two"
 ok "two SIGTERMs: ended at once (start-up and the first step took $((step_ns / 1000000)) ms here), no checkpoint, exit 143"
+
 # One SIGTERM during start-up.
 mkfifo "$work/fifo.h5"
 "$bin/vae-dist" --corpus "$work/fifo.h5" --out "$work/start" --quiet --threads 1 </dev/null >"$work/start.log" 2>&1 &
 run=$!
 sleep 1.5
 kill -TERM $run
-finish $run 2
-[ $status -eq 143 ] || fail "SIGTERM in start-up: exit $status: $(cat "$work/start.log")"
-[ ! -e "$work/start/checkpoints/latest" ] || fail "SIGTERM in start-up: a checkpoint was written"
+ended_at_once "SIGTERM in start-up" "$work/start"
 ok "a SIGTERM during start-up ends the rank at once, exit 143"
 echo "$pass passed, 0 failed"
