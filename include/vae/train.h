@@ -45,6 +45,10 @@ typedef struct {
     /* Set (to the signal number) by the caller's SIGTERM/SIGUSR1 handler: all ranks stop at the
      * end of the step, rank 0 checkpoints. */
     volatile sig_atomic_t *stop_signal;
+    /* When not NULL, set to 1 by the trainer while it heeds stop_signal (from before its first
+     * step to its last checkpoint) and to 0 outside: there, a handler should end the process at
+     * once, as no step will read the signal. */
+    volatile sig_atomic_t *stop_heeded;
 } vae_train_config;
 
 #define VAE_DEFAULT_EPOCHS 10

@@ -16,9 +16,21 @@
 /* --threads above this many a core is refused. */
 #define MAX_THREADS_PER_CORE 4
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, stop_heeded;
 
-static void on_stop(int sig) { stop_signal = sig; }
+/* A first SIGTERM or SIGUSR1 asks the trainer to stop after the current step with a checkpoint. A
+ * second SIGTERM, or one while no step will read it (start-up, the end), ends the process now,
+ * without a checkpoint, by the signal itself (status 143): `timeout` or a batch system's grace
+ * can always stop a rank stuck before or inside a long step. */
+static void on_stop(int sig)
+{
+    if (sig == SIGTERM && (!stop_heeded || stop_signal == SIGTERM)) {
+        signal(SIGTERM, SIG_DFL);
+        raise(SIGTERM);
+        return;
+    }
+    stop_signal = sig;
+}
 
 /* The checks that span several flags, after the table's own; 2 after one message. */
 static int check_flags(train_cli_values *v)
@@ -27,8 +39,10 @@ static int check_flags(train_cli_values *v)
     if (v->shard_optimizer && c->exchange.kind != VAE_EXCHANGE_SHARDED)
         return cli_say("vae-dist: --shard-optimizer means --gradient-exchange sharded, not %s (see --help)\n",
                        vae_exchange_kind_names[c->exchange.kind]);
-    if (c->resume && c->init_from)
-        return cli_say("vae-dist: --resume and --init-from exclude each other (see --help)\n");
+    /* --init-from with --resume auto starts from its parameters only when the folder has no
+     * checkpoint yet, so that a requeued job (jobs/train.sbatch adds --resume auto) resumes. */
+    if (c->resume && strcmp(c->resume, "auto") != 0 && c->init_from)
+        return cli_say("vae-dist: --resume PATH and --init-from exclude each other (see --help)\n");
     if (c->early_stop > 0 && c->eval_every <= 0)
         return cli_say("vae-dist: --early-stop counts the evaluations of --eval-every, which is 0 (see --help)\n");
     /* More threads than that only slow every step down (a typo's extra digit, most likely). */
@@ -64,6 +78,14 @@ int main(int argc, char **argv)
     /* A write past the file size limit (ulimit -f, a batch system's quota) then fails with EFBIG,
      * which the checkpoint writer reports naming the file, instead of killing the rank mid-write. */
     signal(SIGXFSZ, SIG_IGN);
+    /* First of all, so that a USR1 of a batch system during start-up stops the run after its first
+     * step rather than kill the rank (a SIGTERM then ends it, as no step reads it yet). */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
     set_shm_single_copy(&t, argc, argv);
     if (vae_comm_init(&comm, &argc, &argv) != VAE_OK) {
         fprintf(stderr, "vae-dist: %s\n", vae_error_message());
@@ -86,13 +108,8 @@ int main(int argc, char **argv)
         return status == CLI_EXIT ? 0 : status;
     }
     vae_set_blas_threads(c->threads);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
     c->stop_signal = &stop_signal;
+    c->stop_heeded = &stop_heeded;
 
     int stopped_by = 0, who = 0;
     int rc = vae_train_run(c, comm, &stopped_by, &who);

@@ -1,19 +1,81 @@
-/* The lines of summary.jsonl (SPEC.md "A training run's folder") and the progress on stderr: train
- * lines from the summed step sums, eval lines from the split evaluation's figures. Rank 0 writes. */
+/* The run's files config.json and summary.jsonl (SPEC.md "A training run's folder") and the progress
+ * on stderr: train lines from the summed step sums, eval lines from the split evaluation's figures,
+ * a resumed run's summary cut back to its starting point. Rank 0 writes. */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "vae/family.h"
+#include "files.h"
 #include "trainer.h"
+#include "vae/family.h"
 
 static int rank0(const trainer *t) { return t->rank == 0; }
 
+/* The first failed write stops the lines (what it left, a half line perhaps, is cut on resume)
+ * and is kept in t->run_file_error, which stops the run after a checkpoint (trainer.c). */
 static void summary_line(trainer *t, json_buf *j)
 {
     json_end(j);
-    if (t->summary && !j->failed) {
-        fprintf(t->summary, "%s\n", j->buf);
-        fflush(t->summary);
+    if (!t->summary || j->failed || t->run_file_error[0])
+        return;
+    errno = 0;
+    if (fprintf(t->summary, "%s\n", j->buf) < 0 || fflush(t->summary) != 0)
+        snprintf(t->run_file_error, sizeof t->run_file_error, "%s/summary.jsonl: cannot write: %s", t->cfg->out_dir,
+                 strerror(errno ? errno : EIO));
+}
+
+/* Where summary.jsonl's text should end for a run starting after step: after the last whole line
+ * of the prefix whose lines all carry a step at most that (the lines are in step order: each
+ * start cuts what lies past it). */
+static size_t summary_keep(const char *text, size_t size, int64_t step)
+{
+    size_t keep = 0;
+    for (const char *line = text, *nl; (nl = memchr(line, '\n', size - (size_t)(line - text))); line = nl + 1) {
+        const char *at = strstr(line, "\"step\": ");
+        if (!at || at > nl || strtoll(at + 8, NULL, 10) > step)
+            break;
+        keep = (size_t)(nl + 1 - text);
     }
+    return keep;
+}
+
+int trainer_open_run_files(trainer *t)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.json", t->cfg->out_dir);
+    char *config = malloc(strlen(t->config_json) + 2);
+    if (!config)
+        return vae_fail(VAE_ERR_NOMEM, "out of memory");
+    sprintf(config, "%s\n", t->config_json);
+    int rc = vae_write_file_atomic(path, config);
+    free(config);
+    if (rc != VAE_OK)
+        return rc;
+    snprintf(path, sizeof path, "%s/summary.jsonl", t->cfg->out_dir);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        char *text = NULL;
+        size_t size = 0;
+        int ok = fseek(f, 0, SEEK_END) == 0;
+        const long end = ok ? ftell(f) : -1;
+        ok = end >= 0 && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)end + 1)) != NULL &&
+             (size = fread(text, 1, (size_t)end, f)) == (size_t)end;
+        fclose(f);
+        if (ok) {
+            text[size] = '\0';
+            const size_t keep = summary_keep(text, size, t->step);
+            ok = keep == size || truncate(path, (off_t)keep) == 0;
+        }
+        const int saved = errno;
+        free(text);
+        if (!ok)
+            return vae_fail(VAE_ERR_IO, "%s: cannot cut back to the lines up to step %lld: %s", path,
+                            (long long)t->step, strerror(saved ? saved : EIO));
+    }
+    if (!(t->summary = fopen(path, "a")))
+        return vae_fail(VAE_ERR_IO, "%s: cannot open for appending: %s", path, strerror(errno));
+    return VAE_OK;
 }
 
 static void log_eval(trainer *t, const char *split, const vae_figures *f)

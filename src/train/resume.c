@@ -2,7 +2,9 @@
  * position with the model's parameters, running statistics and the optimizer's moments, and a run
  * starts fresh, resumes exactly from one (--resume) or takes its parameters (--init-from). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rundir.h"
 #include "trainer.h"
@@ -12,13 +14,34 @@
 static const char *const tokenizer_attrs[] = {"tokenizer", "tokenizer_min_len", "tokenizer_max_len",
                                               "tokenizer_keep_digits", NULL};
 
+/* What the position (step in epoch) of a checkpoint counts in: batches of one size over the epoch
+ * order of one number of training documents, shuffled or not. A resume that changed any of them
+ * would index another order (SPEC.md "Training semantics": refused). */
+enum { POSITION_BATCH, POSITION_DOCS, POSITION_SHUFFLE, POSITION_ATTRS };
+static const char *const position_attrs[POSITION_ATTRS] = {"position_batch_size", "position_train_docs",
+                                                           "position_shuffle"};
+
+static void position_values(const train_plan *p, int64_t v[POSITION_ATTRS])
+{
+    v[POSITION_BATCH] = p->batch_size;
+    v[POSITION_DOCS] = p->num_docs;
+    v[POSITION_SHUFFLE] = p->shuffle;
+}
+
 /* Rank 0's checkpoint of the current position at its path in the run folder (named by
  * checkpoints/best when is_best), rotated in. */
 static int write_checkpoint(trainer *t, int is_best)
 {
-    char path[4096], values[4][64], best[TRAIN_BEST_ATTRS][32];
-    const char *attrs[2 * 4 + 2 * TRAIN_BEST_ATTRS + 1];
+    char path[4096], values[4][64], best[TRAIN_BEST_ATTRS][32], position[POSITION_ATTRS][32];
+    const char *attrs[2 * 4 + 2 * TRAIN_BEST_ATTRS + 2 * POSITION_ATTRS + 1];
+    int64_t pv[POSITION_ATTRS];
     int na = 0;
+    position_values(&t->plan, pv);
+    for (int i = 0; i < POSITION_ATTRS; i++) {
+        snprintf(position[i], sizeof position[i], "%lld", (long long)pv[i]);
+        attrs[na++] = position_attrs[i];
+        attrs[na++] = position[i];
+    }
     for (int i = 0; tokenizer_attrs[i]; i++) {
         int64_t iv;
         if (vae_corpus_get_attr_str(t->corpus, tokenizer_attrs[i], values[i], sizeof values[i]) != VAE_OK) {
@@ -48,10 +71,49 @@ static int write_checkpoint(trainer *t, int is_best)
     if (rc == VAE_OK && is_best)
         rc = rundir_point(t->cfg->out_dir, "best", path);
     if (rc == VAE_OK)
-        rc = rundir_commit_checkpoint(t->cfg->out_dir, path, t->cfg->keep_checkpoints);
+        rc = rundir_commit_checkpoint(t->cfg->out_dir, path, t->cfg->keep_checkpoints, t->resumed_from);
     if (rc == VAE_OK)
         snprintf(t->last_checkpoint, sizeof t->last_checkpoint, "%s", path);
     return rc;
+}
+
+/* The checkpoint's position must count in this run's batches and epoch order (position_attrs);
+ * one written before those attributes existed must at least lie inside this run's epoch. */
+static int check_position(const trainer *t, vae_checkpoint *ck, const char *path)
+{
+    const vae_checkpoint_state *s = vae_checkpoint_state_of(ck);
+    int64_t run[POSITION_ATTRS];
+    position_values(&t->plan, run);
+    for (int i = 0; i < POSITION_ATTRS; i++) {
+        const char *text = vae_checkpoint_attr(ck, position_attrs[i]);
+        char *end;
+        if (!text)
+            continue;
+        const long long was = strtoll(text, &end, 10);
+        if (end == text || *end)
+            return vae_fail(VAE_ERR_FORMAT, "%s: attribute %s: '%s' is not a number", path, position_attrs[i], text);
+        if (was == run[i])
+            continue;
+        if (i == POSITION_BATCH)
+            return vae_fail(VAE_ERR_ARG, "%s: was trained with --batch-size %lld, not %lld: its position (step %lld "
+                            "of epoch %lld) counts batches of %lld; resume with --batch-size %lld, or start from its "
+                            "parameters with --init-from", path, was, (long long)run[i], (long long)s->step_in_epoch,
+                            (long long)s->epoch, was, was);
+        if (i == POSITION_DOCS)
+            return vae_fail(VAE_ERR_ARG, "%s: was trained on %lld training documents, and the train split of %s has "
+                            "%lld: the corpus changed, so the checkpoint's place in the epoch order means nothing "
+                            "here; resume on the corpus it was trained on, or start from its parameters with "
+                            "--init-from", path, was, t->cfg->corpus, (long long)run[i]);
+        return vae_fail(VAE_ERR_ARG, "%s: was trained %s, and this run %s: resume in the same order, or start from "
+                        "its parameters with --init-from", path, was ? "in shuffled order" : "with --no-shuffle",
+                        was ? "has --no-shuffle" : "is shuffled");
+    }
+    if (s->step_in_epoch >= plan_steps_per_epoch(&t->plan))
+        return vae_fail(VAE_ERR_ARG, "%s: its position, step %lld of epoch %lld, lies past the %lld steps of an epoch "
+                        "of this run: --batch-size or the corpus changed; resume with those the checkpoint was "
+                        "trained with, or start from its parameters with --init-from", path,
+                        (long long)s->step_in_epoch, (long long)s->epoch, (long long)plan_steps_per_epoch(&t->plan));
+    return VAE_OK;
 }
 
 int trainer_save_checkpoint(trainer *t, int is_best, int *who)
@@ -121,7 +183,7 @@ static int load_checkpoint(trainer *t, const char *path, int resume)
                           (unsigned long long)s->seed, (unsigned long long)t->cfg->seed);
             goto cleanup;
         }
-        if ((rc = train_best_restore(&t->best, ck, path)) != VAE_OK)
+        if ((rc = check_position(t, ck, path)) != VAE_OK || (rc = train_best_restore(&t->best, ck, path)) != VAE_OK)
             goto cleanup;
         t->step = s->step;
         t->epoch = s->epoch;
@@ -139,6 +201,12 @@ static int choose_start(trainer *t)
     const vae_train_config *c = t->cfg;
     char path[4096];
     int found = 0, rc = VAE_OK;
+    /* A folder that exists is locked before the choice, which reads and may move its checkpoints;
+     * a new one only after it, so that a run that cannot start (a --resume that fails) leaves no
+     * folder behind. */
+    const int existed = access(c->out_dir, F_OK) == 0;
+    if (existed && (rc = trainer_lock_run_folder(t)) != VAE_OK)
+        return rc;
     if (c->resume && strcmp(c->resume, "auto") == 0)
         rc = rundir_find_resume(c->out_dir, path, sizeof path, &found);
     else if (c->resume) {
@@ -149,12 +217,24 @@ static int choose_start(trainer *t)
                                    "or choose another --out", c->out_dir);
     vae_model_init_params(t->model, c->seed);
     if (rc == VAE_OK && found) {
+        char aside[4200];
+        int moved = 0;
         rc = load_checkpoint(t, path, 1);
+        if (rc == VAE_OK)
+            rc = rundir_follow_branch(c->out_dir, path, t->step, t->best.step, aside, sizeof aside, &moved);
+        if (rc == VAE_OK)
+            snprintf(t->resumed_from, sizeof t->resumed_from, "%s", path);
+        if (rc == VAE_OK && moved)
+            fprintf(stderr, "vae-dist: %s holds %d checkpoint%s past step %lld, which this run does not continue: "
+                    "moved to %s, kept as they were\n", c->out_dir, moved, moved > 1 ? "s" : "", (long long)t->step,
+                    aside);
         if (rc == VAE_OK && !c->quiet)
             fprintf(stderr, "vae-dist: resuming from %s at step %lld\n", path, (long long)t->step);
     } else if (rc == VAE_OK && c->init_from)
         rc = load_checkpoint(t, c->init_from, 0);
-    return rc;
+    if (rc == VAE_OK && !existed)
+        rc = trainer_lock_run_folder(t);
+    return rc == VAE_OK ? trainer_open_run_files(t) : rc;
 }
 
 int trainer_starting_point(trainer *t, int *who)

@@ -45,6 +45,49 @@ int rundir_prepare(const char *dir)
     return rc != VAE_OK ? rc : mkdir_p(sub);
 }
 
+int rundir_lock(const char *dir, int *fd_out)
+{
+    char path[4200], host[256] = "?", text[512];
+    snprintf(path, sizeof path, "%s/lock", dir);
+    *fd_out = -1;
+    const int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return vae_fail(VAE_ERR_IO, "%s: cannot open the run folder's lock: %s", path, strerror(errno));
+    struct flock whole = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(fd, F_SETLK, &whole) != 0) {
+        const int e = errno;
+        int rc;
+        if (e == EACCES || e == EAGAIN) {
+            const ssize_t n = pread(fd, text, sizeof text - 1, 0);
+            text[n > 0 ? n : 0] = '\0';
+            text[strcspn(text, "\r\n")] = '\0';
+            rc = vae_fail(VAE_ERR_IO, "%s is in use: another trainer holds its lock %s (%s); wait for that run to "
+                          "end, or choose another --out", dir, path, text[0] ? text : "its holder wrote no host and pid");
+        } else {
+            rc = vae_fail(VAE_ERR_IO, "%s: cannot lock the run folder: %s (it needs a file system with POSIX record "
+                          "locks: on NFS, lockd)", path, strerror(e));
+        }
+        close(fd);
+        return rc;
+    }
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = '\0';
+    const int n = snprintf(text, sizeof text, "host %s pid %ld\n", host, (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, text, (size_t)n, 0) != n) {
+        const int rc = vae_fail(VAE_ERR_IO, "%s: cannot write the lock's holder: %s", path, strerror(errno));
+        close(fd);
+        return rc;
+    }
+    *fd_out = fd;
+    return VAE_OK;
+}
+
+void rundir_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
 /* "<anything>.tmp.<digits>": the temporary name of vae_temp_path (files.h). */
 static int is_temp_name(const char *name)
 {
@@ -185,9 +228,27 @@ static int read_pointer(const char *dir, const char *pointer, char *name, size_t
     return name[0] && !strchr(name, '/');
 }
 
-int rundir_commit_checkpoint(const char *dir, const char *ckpt_path, int keep)
+/* The step of a checkpoint's file name (list_checkpoints' form). */
+static int64_t name_step(const char *name) { return strtoll(name + strlen("ckpt-"), NULL, 10); }
+
+/* 1 when path lies in DIR/checkpoints (the same folder, whatever the spelling). */
+static int in_folder(const char *dir, const char *path)
+{
+    char sub[4096], parent[4096];
+    struct stat a, b;
+    snprintf(sub, sizeof sub, "%s/checkpoints", dir);
+    snprintf(parent, sizeof parent, "%s", path);
+    char *slash = strrchr(parent, '/');
+    if (slash)
+        *slash = '\0';
+    return stat(sub, &a) == 0 && stat(slash ? (parent[0] ? parent : "/") : ".", &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
+}
+
+int rundir_commit_checkpoint(const char *dir, const char *ckpt_path, int keep, const char *resumed_from)
 {
     const char *base = base_name(ckpt_path);
+    const char *resumed = resumed_from && in_folder(dir, resumed_from) ? base_name(resumed_from) : NULL;
     char best[512];
     int rc = rundir_point(dir, "latest", ckpt_path);
     if (!read_pointer(dir, "best", best, sizeof best))
@@ -196,7 +257,8 @@ int rundir_commit_checkpoint(const char *dir, const char *ckpt_path, int keep)
     int count = 0;
     if (rc == VAE_OK && (rc = list_checkpoints(dir, &names, &count)) == VAE_OK) {
         for (int i = 0; i < count - (keep > 1 ? keep : 1); i++) {
-            if (strcmp(names[i], base) == 0 || strcmp(names[i], best) == 0)
+            if (strcmp(names[i], base) == 0 || strcmp(names[i], best) == 0 ||
+                (resumed && strcmp(names[i], resumed) == 0))
                 continue;
             char path[4400];
             snprintf(path, sizeof path, "%s/checkpoints/%s", dir, names[i]);
@@ -204,6 +266,65 @@ int rundir_commit_checkpoint(const char *dir, const char *ckpt_path, int keep)
         }
     }
     free_names(names, count);
+    return rc;
+}
+
+/* Moves the checkpoints of DIR/checkpoints past step into a new folder aside[] (none: aside = ""). */
+static int set_aside(const char *dir, int64_t step, char *aside, size_t size, int *moved)
+{
+    char **names = NULL;
+    int count = 0, rc = list_checkpoints(dir, &names, &count);
+    aside[0] = '\0';
+    *moved = 0;
+    for (int i = 0; rc == VAE_OK && i < count; i++) {
+        if (name_step(names[i]) <= step)
+            continue;
+        for (int k = 1; !aside[0]; k++) {
+            const int n = snprintf(aside, size, "%s/checkpoints/abandoned-after-%08lld", dir, (long long)step);
+            if (k > 1 && n > 0 && (size_t)n < size)
+                snprintf(aside + n, size - (size_t)n, "-%d", k);
+            if (mkdir(aside, 0777) == 0)
+                break;
+            if (errno != EEXIST) {
+                rc = vae_fail(VAE_ERR_IO, "%s: cannot create folder: %s", aside, strerror(errno));
+                break;
+            }
+            aside[0] = '\0';
+        }
+        char from[4400], to[8600];
+        snprintf(from, sizeof from, "%s/checkpoints/%s", dir, names[i]);
+        snprintf(to, sizeof to, "%s/%s", aside, names[i]);
+        if (rc == VAE_OK && rename(from, to) != 0)
+            rc = vae_fail(VAE_ERR_IO, "%s: cannot move it to %s: %s", from, aside, strerror(errno));
+        else if (rc == VAE_OK)
+            (*moved)++;
+    }
+    free_names(names, count);
+    return rc;
+}
+
+int rundir_follow_branch(const char *dir, const char *resumed, int64_t step, int64_t best_step, char *aside,
+                         size_t size, int *moved)
+{
+    char name[512], path[4400];
+    int rc = set_aside(dir, step, aside, size, moved);
+    const int here = in_folder(dir, resumed);
+    if (rc == VAE_OK && here && (!read_pointer(dir, "latest", name, sizeof name) || strcmp(name, base_name(resumed))))
+        rc = rundir_point(dir, "latest", resumed);
+    else if (rc == VAE_OK && !here && *moved) {
+        snprintf(path, sizeof path, "%s/checkpoints/latest", dir);
+        unlink(path);
+    }
+    if (rc == VAE_OK && read_pointer(dir, "best", name, sizeof name) && strncmp(name, "ckpt-", 5) == 0 &&
+        name_step(name) > step) {
+        rundir_checkpoint_path(dir, best_step, path, sizeof path);
+        if (best_step >= 0 && best_step <= step && access(path, F_OK) == 0)
+            rc = rundir_point(dir, "best", path);
+        else {
+            snprintf(path, sizeof path, "%s/checkpoints/best", dir);
+            unlink(path);
+        }
+    }
     return rc;
 }
 
@@ -253,6 +374,19 @@ int rundir_find_resume(const char *dir, char *path, size_t size, int *found)
     }
     if (*found && has_latest)
         fprintf(stderr, "vae-dist: resuming from %s instead\n", path);
+    if (rc == VAE_OK && !*found && (has_latest || count > 0)) {
+        /* A fresh start here would rotate the unreadable run away: stop, naming what is there. */
+        char list[1200] = "";
+        size_t used = 0;
+        for (int i = 0; i < count && i < 8 && used < sizeof list; i++)
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", names[i]);
+        if (count > 8 && used < sizeof list)
+            snprintf(list + used, sizeof list - used, " and %d more", count - 8);
+        rc = vae_fail(VAE_ERR_FORMAT, "%s/checkpoints holds %s%s, and none of them opens as a checkpoint (the reasons "
+                      "above): --resume auto will not start afresh over them and removed nothing; repair or move "
+                      "them away, resume one with --resume PATH, or choose another --out", dir,
+                      count ? list : "no checkpoint, only latest naming ", count ? "" : name);
+    }
     free_names(names, count);
     return rc;
 }

@@ -63,7 +63,8 @@ static const cli_entry tail[] = {
      CLI_INT, CLI_AT(C, early_stop), .min = 0, .max = BIG},
     {"resume", "auto|PATH", "continue a run: auto resumes from checkpoints/latest when there is one", CLI_STRING,
      CLI_AT(C, resume)},
-    {"init-from", "CKPT", "start from a checkpoint's parameters with a fresh optimizer at step 0", CLI_STRING,
+    {"init-from", "CKPT", "start from a checkpoint's parameters with a fresh optimizer at step 0 (with --resume "
+     "auto: when the run folder has no checkpoint yet)", CLI_STRING,
      CLI_AT(C, init_from)},
     {"no-shuffle", NULL, "visit documents in file order", CLI_SWITCH, CLI_AT(C, shuffle), .on = 0},
     {"gradient-exchange", NULL,

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "files.h"
 #include "resources.h"
 #include "rundir.h"
 #include "trainer.h"
@@ -120,34 +119,17 @@ static int setup(trainer *t)
     return trainer_config_json(t);
 }
 
-/* The run folder, config.json and summary.jsonl (rank 0), once the starting point is known, so
- * that a run that cannot start (a --resume that fails) leaves no folder behind. */
-static int open_run_folder(trainer *t)
+int trainer_lock_run_folder(trainer *t)
 {
     const vae_train_config *c = t->cfg;
-    int rc = VAE_OK;
-    if (rank0(t)) {
-        char path[4200];
-        int stale = 0;
-        if ((rc = rundir_prepare(c->out_dir)) != VAE_OK ||
-            (rc = rundir_remove_stale_temps(c->out_dir, &stale)) != VAE_OK)
-            return rc;
-        if (stale > 0 && !c->quiet)
-            fprintf(stderr, "vae-dist: removed %d stale temporary file%s from %s/checkpoints (left by an "
-                    "interrupted run)\n", stale, stale > 1 ? "s" : "", c->out_dir);
-        snprintf(path, sizeof path, "%s/config.json", c->out_dir);
-        char *text = malloc(strlen(t->config_json) + 2);
-        if (!text)
-            return vae_fail(VAE_ERR_NOMEM, "out of memory");
-        sprintf(text, "%s\n", t->config_json);
-        rc = vae_write_file_atomic(path, text);
-        free(text);
-        if (rc != VAE_OK)
-            return rc;
-        snprintf(path, sizeof path, "%s/summary.jsonl", c->out_dir);
-        if (!(t->summary = fopen(path, "a")))
-            return vae_fail(VAE_ERR_IO, "%s: cannot open for appending", path);
-    }
+    int rc, stale = 0;
+    /* The lock first: only its holder may take what lies in the folder for stale. */
+    if ((rc = rundir_prepare(c->out_dir)) != VAE_OK || (rc = rundir_lock(c->out_dir, &t->lock_fd)) != VAE_OK ||
+        (rc = rundir_remove_stale_temps(c->out_dir, &stale)) != VAE_OK)
+        return rc;
+    if (stale > 0 && !c->quiet)
+        fprintf(stderr, "vae-dist: removed %d stale temporary file%s from %s/checkpoints (left by an "
+                "interrupted run)\n", stale, stale > 1 ? "s" : "", c->out_dir);
     return VAE_OK;
 }
 
@@ -155,6 +137,7 @@ static void teardown(trainer *t)
 {
     if (t->summary)
         fclose(t->summary);
+    rundir_unlock(t->lock_fd);
     vae_docs_free(&t->window);
     vae_docs_free(&t->batch);
     free(t->doc_list);
@@ -199,6 +182,7 @@ static int train_step(trainer *t, int *local)
     const int sig = c->stop_signal ? *c->stop_signal : 0;
     x[X_SIGTERM] = sig == SIGTERM;
     x[X_SIGUSR1] = sig == SIGUSR1;
+    x[X_RUN_FILE] = t->run_file_error[0] != '\0';
     t->t_data += t1 - t0;
     t->t_compute += vae_wtime() - t1;
     rc = vae_exchange_step(t->exchange, t->optim, x, &t->exchange_times);
@@ -207,9 +191,29 @@ static int train_step(trainer *t, int *local)
     return rc;
 }
 
+/* Whether a stop signal is read after each step: from before the first to the last checkpoint. */
+static void heed_stop_signals(const vae_train_config *c, int on)
+{
+    if (c->stop_heeded)
+        *c->stop_heeded = on;
+}
+
+/* Rank 0 could not write a line of summary.jsonl (t->run_file_error): every rank knows it from the
+ * step's sums. A checkpoint of the position, then the failure, said by rank 0. */
+static int stop_on_run_file(trainer *t, int *who)
+{
+    const int rc = trainer_save_checkpoint(t, 0, who);
+    char why[4200];
+    snprintf(why, sizeof why, "%s", rc == VAE_OK ? t->last_checkpoint : vae_error_message());
+    *who = 0;
+    return vae_fail(VAE_ERR_IO, "%s; stopped at step %lld %s %s", t->run_file_error, (long long)t->step,
+                    rc == VAE_OK ? "after a checkpoint:" : "and the checkpoint failed too:", why);
+}
+
 int vae_train_run(const vae_train_config *c, vae_comm *comm, int *stopped_by, int *failed_rank)
 {
-    trainer tr = {.cfg = c, .comm = comm, .rank = vae_comm_rank(comm), .ranks = vae_comm_size(comm)};
+    trainer tr = {.cfg = c, .comm = comm, .rank = vae_comm_rank(comm), .ranks = vae_comm_size(comm),
+                  .lock_fd = -1};
     trainer *t = &tr;
     *stopped_by = 0;
     *failed_rank = 0;
@@ -224,9 +228,8 @@ int vae_train_run(const vae_train_config *c, vae_comm *comm, int *stopped_by, in
         rc = vae_comm_agree(comm, setup(t), failed_rank);
     if (rc == VAE_OK)
         rc = trainer_starting_point(t, failed_rank);
-    if (rc == VAE_OK)
-        rc = vae_comm_agree(comm, open_run_folder(t), failed_rank);
     const int64_t per_epoch = rc == VAE_OK ? plan_steps_per_epoch(&t->plan) : 1;
+    heed_stop_signals(c, rc == VAE_OK);
     /* Set when the run ends before its limits: "early_stop" (already, when a resumed run had
      * stopped early), "signal". */
     const char *reason = c->early_stop > 0 && t->best.stale >= c->early_stop ? "early_stop" : NULL;
@@ -261,6 +264,10 @@ int vae_train_run(const vae_train_config *c, vae_comm *comm, int *stopped_by, in
         }
         if (c->log_every > 0 && (t->step % c->log_every == 0 || t->step == t->total_steps))
             trainer_log_train(t, beta);
+        if (x[X_RUN_FILE] > 0) {
+            rc = stop_on_run_file(t, failed_rank);
+            break;
+        }
         if (x[X_SIGTERM] > 0 || x[X_SIGUSR1] > 0) {
             *stopped_by = x[X_SIGTERM] > 0 ? SIGTERM : SIGUSR1;
             reason = "signal";
@@ -288,6 +295,12 @@ int vae_train_run(const vae_train_config *c, vae_comm *comm, int *stopped_by, in
         rc = trainer_save_checkpoint(t, improved && c->keep_best, failed_rank);
     if (rc == VAE_OK)
         trainer_log_end(t, reason, *stopped_by);
+    /* The last lines too: a run whose log lost a line does not end as a success. */
+    if (rc == VAE_OK && (rc = vae_comm_agree(comm, t->run_file_error[0] ? vae_fail(VAE_ERR_IO, "%s (the checkpoint "
+                         "at step %lld was written)", t->run_file_error, (long long)t->step) : VAE_OK,
+                         failed_rank)) != VAE_OK)
+        *stopped_by = 0;
+    heed_stop_signals(c, 0);
     teardown(t);
     return rc;
 }

@@ -14,7 +14,7 @@
 #include "vae/train.h"
 
 /* Per-step sums, summed over the ranks by the exchange's step with the gradient. */
-enum { X_LOSS, X_RECON, X_KL, X_UNITS, X_TOKENS, X_FAILED, X_SIGTERM, X_SIGUSR1, X_COUNT };
+enum { X_LOSS, X_RECON, X_KL, X_UNITS, X_TOKENS, X_FAILED, X_SIGTERM, X_SIGUSR1, X_RUN_FILE, X_COUNT };
 
 typedef struct {
     const vae_train_config *cfg;
@@ -40,7 +40,10 @@ typedef struct {
     json_buf json;
     char *config_json;
     FILE *summary;
+    char run_file_error[1200]; /* rank 0: why a line of summary.jsonl could not be written ("" if none) */
+    int lock_fd; /* rank 0: the run folder's lock (rundir_lock), -1 elsewhere */
     char last_checkpoint[4096];
+    char resumed_from[4096]; /* rank 0: the checkpoint resumed from ("" when none), never rotated out */
     double sums[X_COUNT]; /* this step's, then their sums over the ranks */
     /* Time split of the steps since the last train line (the exchange's in exchange_times). */
     vae_exchange_times exchange_times;
@@ -59,6 +62,14 @@ int trainer_config_json(trainer *t);
 /* This rank's part of the current step's global batch into t->batch, read by windows of steps. */
 int trainer_load_step_batch(trainer *t);
 
+/* Rank 0: the run folder created (when new) and locked for the run's life (t->lock_fd), then the
+ * temporary files of a dead run removed; a folder another trainer holds is an error naming it. */
+int trainer_lock_run_folder(trainer *t);
+
+/* Once the starting point is chosen, rank 0 writes config.json and opens summary.jsonl to append,
+ * first cut back to its last whole line and to the lines of steps up to t->step (the starting
+ * point), so that a resumed run logs no step twice. */
+int trainer_open_run_files(trainer *t);
 /* A train line from the summed step sums t->sums (rank 0), and the timings restarted (every rank). */
 void trainer_log_train(trainer *t, float beta);
 /* Evaluation of the valid split, when there is one, and its eval line (collective), counted in

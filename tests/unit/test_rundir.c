@@ -67,7 +67,7 @@ static void test_names_past_eight_digits_rotate_in_step_order(void **state)
         FILE *f = fopen(path, "w");
         assert_non_null(f);
         fclose(f);
-        assert_int_equal(rundir_commit_checkpoint(dir, path, 2), VAE_OK);
+        assert_int_equal(rundir_commit_checkpoint(dir, path, 2, NULL), VAE_OK);
     }
     rundir_checkpoint_path(dir, 100000000, path, sizeof path);
     assert_non_null(strstr(path, "/checkpoints/ckpt-100000000.h5"));
