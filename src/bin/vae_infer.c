@@ -19,7 +19,7 @@ static const char *const splits[] = {"train", "valid", "test", NULL};
 /* Every flag of every command, once; a command takes those its entry lists. */
 enum {
     F_CHECKPOINT, F_CORPUS, F_SPLIT, F_SAMPLES, F_TOP_TOPICS, F_TOP_SUMMARIZE, F_NUM, F_LENGTH, F_SEED,
-    F_TEMPERATURE, F_TEXT, F_OUTPUT, F_JSON_EVAL, F_JSON_TOPICS, F_JSON_GENERATE, F_JSON_SUMMARIZE, NUM_FLAGS
+    F_TEMPERATURE, F_TEXT, F_SENTENCES, F_OUTPUT, F_JSON_EVAL, F_JSON_TOPICS, F_JSON_GENERATE, F_JSON_SUMMARIZE, NUM_FLAGS
 };
 static const cli_entry flags[NUM_FLAGS] = {
     [F_CHECKPOINT] = {"checkpoint", "C", "a checkpoint written by vae-dist", CLI_STRING, CLI_AT(I, checkpoint)},
@@ -36,16 +36,19 @@ static const cli_entry flags[NUM_FLAGS] = {
                 .max = INT64_MAX},
     [F_TEMPERATURE] = {"temperature", "T", "words drawn from softmax(log p(w | z) / T); above 0", CLI_REAL,
                        CLI_AT(I, temperature), .lo = 0.0, .hi = 1e6, .open_lo = 1},
-    [F_TEXT] = {"text", "FILE", "one document a line (- reads standard input), instead of --corpus", CLI_STRING,
-                CLI_AT(I, text)},
+    [F_TEXT] = {"text", "FILE", "instead of --corpus: one document a line, or with --sentences one a paragraph "
+                "(blank lines between documents); - reads standard input", CLI_STRING, CLI_AT(I, text)},
+    [F_SENTENCES] = {"sentences", "K", "an extractive summary of K sentences a document instead of keywords",
+                     CLI_INT, CLI_AT(I, sentences), .min = 1, .max = 1 << 20, .default_text = "none: keywords"},
     [F_OUTPUT] = {"output", "OUT.h5", "the file to write", CLI_STRING, CLI_AT(I, output), .alias = "-o"},
     [F_JSON_EVAL] = {"json", NULL, "accepted: the output is JSON anyway", CLI_SWITCH, CLI_AT(I, json), .on = 1},
     [F_JSON_TOPICS] = {"json", NULL, "one JSON object a line: {\"topic\", \"words\", \"npmi\"}, then {\"diversity\"}",
                        CLI_SWITCH, CLI_AT(I, json), .on = 1},
     [F_JSON_GENERATE] = {"json", NULL, "one JSON object a line: {\"doc\", \"words\"}", CLI_SWITCH, CLI_AT(I, json),
                          .on = 1},
-    [F_JSON_SUMMARIZE] = {"json", NULL, "one JSON object a line: {\"doc\", \"keywords\"} (doc: the row in the split "
-                          "or the 0-based line of --text)", CLI_SWITCH, CLI_AT(I, json), .on = 1},
+    [F_JSON_SUMMARIZE] = {"json", NULL, "one JSON object a line: {\"doc\", \"keywords\"}, or with --sentences "
+                          "{\"doc\", \"sentences\": [{\"index\", \"score\", \"text\"}, ...]} (doc: the row in the "
+                          "split, or the 0-based line or paragraph of --text)", CLI_SWITCH, CLI_AT(I, json), .on = 1},
 };
 
 enum { MAX_COMMAND_FLAGS = 8, END = -1 };
@@ -76,13 +79,29 @@ static const command commands[] = {
      infer_generate,
      "--num documents, one a line, of --length words each, drawn with z ~ N(0, I). z and the words come from "
      "counter-based streams keyed by (seed, document number): a seed always gives the same documents."},
-    {"summarize", {F_CHECKPOINT, F_CORPUS, F_SPLIT, F_TEXT, F_TOP_SUMMARIZE, F_JSON_SUMMARIZE, END}, 0x1, 5, NULL, 0,
+    {"summarize", {F_CHECKPOINT, F_CORPUS, F_SPLIT, F_TEXT, F_TOP_SUMMARIZE, F_SENTENCES, F_JSON_SUMMARIZE, END}, 0x1, 5, NULL, 0,
      infer_summarize,
      "Of --corpus F --split S or of --text FILE, one line a document: its --top keywords, a keyword summary of "
      "that document: among the words present in it, those with the highest log p(w | z = mu) - log p(w | z = 0), "
      "the decoder at the document's mean against its output at z = 0, so that words common everywhere do not win. "
      "--text is tokenized as vae-prep did (with the tokenizer settings the checkpoint records) onto the "
-     "checkpoint's vocabulary; a line with no known word gives an empty line."},
+     "checkpoint's vocabulary; a line with no known word gives an empty line. "
+     "With --sentences K, an extractive summary instead: the K sentences of each document (all of them "
+     "when it has fewer) that the model finds most representative of it, in document order, one a line, a blank line "
+     "between documents. A set S of sentences is encoded as one (z = the mean of q(z | S)) and scores the mean, over "
+     "the document's words, of log p(w | z): how well the summary's meaning, as the model reads it, predicts the "
+     "whole document, so a sentence about what the document is about beats one on a side topic, and one of a "
+     "document's rare words does not win by its rarity. (For a family whose decoder gives no p(w | z), the cosine "
+     "of S's mean and the document's.) S grows greedily, one sentence a step, the one that makes it score best "
+     "(ties to the earlier), so a sentence repeating what S says adds little, and a near-duplicate of a chosen "
+     "sentence (cosine of word counts >= 0.8) is taken only when nothing else is left. z is the mean, so the result "
+     "is deterministic. A sentence with no word of the vocabulary is never chosen. --text: documents are "
+     "paragraphs, cut into sentences by the rule sentences-v1 of vae-prep --sequences sentence and printed as they "
+     "stand (a line break inside one becomes a space). --corpus: the split's sequences (vae-prep --sequences "
+     "sentence) are the sentences; the corpus keeps their token ids, not their text, so they are printed as their "
+     "words (<unk> for "
+     "a word outside the vocabulary), and a corpus without sequences is refused. The score in --json is the "
+     "set's score when that sentence joined it."},
     {"encode", {F_CHECKPOINT, F_CORPUS, F_SPLIT, F_OUTPUT, END}, 0xf, 0, NULL, 1, infer_encode,
      "OUT.h5 gets /mu and /logvar, float32 [D, latent], and /doc_ids when the split has them; written under a "
      "temporary name and renamed when whole. Under mpirun each rank encodes its range and sends its rows to rank "
@@ -167,6 +186,9 @@ static int check_flags(const cli_args *a, const command *cmd, const infer_opts *
         return cli_say("vae-infer summarize: give either --corpus F --split S or --text FILE (see --help)\n");
     if (o->corpus && !o->split)
         return cli_say("vae-infer summarize: --corpus needs --split (see --help)\n");
+    if (cli_given(a, "top") && cli_given(a, "sentences"))
+        return cli_say("vae-infer summarize: --top (keywords) and --sentences (sentences) are two summaries: give "
+                       "one (see --help)\n");
     if (o->text && cli_given(a, "split"))
         return cli_say("vae-infer summarize: --split goes with --corpus, not --text (see --help)\n");
     return 0;

@@ -11,13 +11,10 @@
 
 #include "embeddings_write.h"
 #include "files.h"
-#include "json.h"
-#include "tokenize.h"
 #include "vae/evaluate.h"
 #include "vocab.h"
 
-/* Documents per model batch (eval, encode, summarize) and per read when counting co-occurrence. */
-#define INFER_BATCH 256
+/* Documents per read when counting co-occurrence. */
 #define COOC_BATCH 4096
 /* NPMI is taken over each topic's top 10 words and diversity over its top 25, whatever --top. */
 #define NPMI_WORDS 10
@@ -25,23 +22,14 @@
 
 /* ---- a checkpoint and a corpus split ---- */
 
-typedef struct {
-    const char *path;
-    vae_checkpoint *ck;
-    vae_model *model;
-    const char *const *words; /* [V], owned by ck */
-    int64_t V;
-    int L;
-} loaded_model;
-
-static void unload(loaded_model *m)
+void infer_unload(infer_loaded *m)
 {
     vae_model_free(m->model);
     vae_checkpoint_free(m->ck);
     memset(m, 0, sizeof *m);
 }
 
-static int load(loaded_model *m, const char *path)
+int infer_load(infer_loaded *m, const char *path)
 {
     memset(m, 0, sizeof *m);
     m->path = path;
@@ -52,15 +40,13 @@ static int load(loaded_model *m, const char *path)
         (rc = vae_model_new(&m->model, vae_checkpoint_model(m->ck), INFER_BATCH)) != VAE_OK ||
         (rc = vae_checkpoint_read_params(m->ck, vae_model_layout(m->model), vae_model_params(m->model))) != VAE_OK ||
         (rc = vae_checkpoint_read_state(m->ck, vae_model_state_layout(m->model), vae_model_state(m->model))) != VAE_OK)
-        unload(m);
+        infer_unload(m);
     else
         m->L = vae_model_latent(m->model);
     return rc;
 }
 
-/* Opens the corpus at path after checking that its vocabulary is the checkpoint's, word for word,
- * and that it has the split. */
-static int open_split(const loaded_model *m, const char *path, const char *split, vae_corpus **c,
+int infer_open_split(const infer_loaded *m, const char *path, const char *split, vae_corpus **c,
                       vae_split_info *info)
 {
     const char *const *words;
@@ -102,7 +88,7 @@ static void shard(int64_t D, int rank, int ranks, int64_t *lo, int64_t *hi)
 
 /* The JSON array of the words ids[0..n) as member key of j. json.h writes objects only, so the
  * array is put together here from json_append_string's escaped strings, laid end to end. */
-static void json_words(json_buf *j, const char *key, const loaded_model *m, const int32_t *ids, int n)
+static void json_words(json_buf *j, const char *key, const infer_loaded *m, const int32_t *ids, int n)
 {
     json_buf esc;
     json_init(&esc);
@@ -133,13 +119,13 @@ static void json_words(json_buf *j, const char *key, const loaded_model *m, cons
     json_free(&esc);
 }
 
-static void put_words(FILE *out, const loaded_model *m, const int32_t *ids, int n)
+static void put_words(FILE *out, const infer_loaded *m, const int32_t *ids, int n)
 {
     for (int i = 0; i < n; i++)
         fprintf(out, "%s%s", i ? " " : "", m->words[ids[i]]);
 }
 
-static int put_json(FILE *out, json_buf *j)
+int infer_put_json(FILE *out, json_buf *j)
 {
     json_end(j);
     if (j->failed)
@@ -149,7 +135,7 @@ static int put_json(FILE *out, json_buf *j)
 }
 
 /* One document's or topic's words: the plain line, or {"<index_key>": index, "<key>": [...]}. */
-static int put_word_line(FILE *out, const infer_opts *o, json_buf *j, const loaded_model *m, const char *index_key,
+static int put_word_line(FILE *out, const infer_opts *o, json_buf *j, const infer_loaded *m, const char *index_key,
                          int64_t index, const char *key, const int32_t *ids, int n)
 {
     if (!o->json) {
@@ -160,22 +146,22 @@ static int put_word_line(FILE *out, const infer_opts *o, json_buf *j, const load
     json_begin(j);
     json_int(j, index_key, index);
     json_words(j, key, m, ids, n);
-    return put_json(out, j);
+    return infer_put_json(out, j);
 }
 
 /* ---- eval ---- */
 
 int infer_eval(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
 {
-    loaded_model m = {0};
+    infer_loaded m = {0};
     vae_corpus *c = NULL;
     vae_split_info info = {0};
     vae_evaluator *e = NULL;
     vae_figures f;
     json_buf j;
     json_init(&j);
-    int rc = load(&m, o->checkpoint);
-    if (rc == VAE_OK && (rc = open_split(&m, o->corpus, o->split, &c, &info)) == VAE_OK)
+    int rc = infer_load(&m, o->checkpoint);
+    if (rc == VAE_OK && (rc = infer_open_split(&m, o->corpus, o->split, &c, &info)) == VAE_OK)
         rc = vae_evaluator_new(&e, m.model);
     if ((rc = vae_comm_agree(comm, rc, who)) != VAE_OK ||
         (rc = vae_evaluate_split(e, m.model, c, o->split, o->samples, comm, &f, who)) != VAE_OK ||
@@ -185,12 +171,12 @@ int infer_eval(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
     json_str(&j, "split", o->split);
     json_figures(&j, &f);
     json_int(&j, "samples", o->samples);
-    rc = put_json(out, &j);
+    rc = infer_put_json(out, &j);
 cleanup:
     json_free(&j);
     vae_evaluator_free(e);
     vae_corpus_free(c);
-    unload(&m);
+    infer_unload(&m);
     return rc;
 }
 
@@ -198,7 +184,7 @@ cleanup:
 
 /* Each topic's NPMI over its first NPMI_WORDS words (of k a topic in top), by document
  * co-occurrence in the train split of the corpus. */
-static int topic_coherence(const loaded_model *m, const char *path, const int32_t *top, int k, double *npmi)
+static int topic_coherence(const infer_loaded *m, const char *path, const int32_t *top, int k, double *npmi)
 {
     vae_corpus *c = NULL;
     vae_split_info info;
@@ -207,7 +193,7 @@ static int topic_coherence(const loaded_model *m, const char *path, const int32_
     infer_cooc cooc = {0};
     int64_t *list = vae_malloc_array(COOC_BATCH, sizeof *list);
     int rc = list ? VAE_OK : VAE_ERR_NOMEM;
-    if (rc == VAE_OK && (rc = open_split(m, path, "train", &c, &info)) == VAE_OK)
+    if (rc == VAE_OK && (rc = infer_open_split(m, path, "train", &c, &info)) == VAE_OK)
         rc = infer_cooc_init(&cooc, top, m->L, k < NPMI_WORDS ? k : NPMI_WORDS, k, m->V);
     for (int64_t a = 0; rc == VAE_OK && a < info.num_docs; a += COOC_BATCH) {
         const int64_t n = info.num_docs - a < COOC_BATCH ? info.num_docs - a : COOC_BATCH;
@@ -225,13 +211,13 @@ static int topic_coherence(const loaded_model *m, const char *path, const int32_
 
 int infer_topics(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
 {
-    loaded_model m = {0};
+    infer_loaded m = {0};
     int32_t *top = NULL;
     double *npmi = NULL, diversity = NAN;
     json_buf j;
     json_init(&j);
     *who = 0;
-    int rc = load(&m, o->checkpoint);
+    int rc = infer_load(&m, o->checkpoint);
     if (rc != VAE_OK)
         goto cleanup;
     /* Coherence and diversity need each topic's top 10 and 25 words, whatever --top shows. */
@@ -257,7 +243,7 @@ int infer_topics(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
             json_words(&j, "words", &m, words, shown);
             if (o->corpus)
                 json_num(&j, "npmi", npmi[t]);
-            rc = put_json(out, &j);
+            rc = infer_put_json(out, &j);
             continue;
         }
         fprintf(out, "topic %d: ", t);
@@ -269,7 +255,7 @@ int infer_topics(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
     if (rc == VAE_OK && o->corpus && o->json) {
         json_begin(&j);
         json_num(&j, "diversity", diversity);
-        rc = put_json(out, &j);
+        rc = infer_put_json(out, &j);
     } else if (rc == VAE_OK && o->corpus) {
         fprintf(out, "diversity=%.4f\n", diversity);
     }
@@ -277,7 +263,7 @@ cleanup:
     json_free(&j);
     free(top);
     free(npmi);
-    unload(&m);
+    infer_unload(&m);
     return rc;
 }
 
@@ -285,18 +271,18 @@ cleanup:
 
 int infer_generate(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
 {
-    loaded_model m = {0};
+    infer_loaded m = {0};
     json_buf j;
     json_init(&j);
     *who = 0;
     int32_t *words = vae_malloc_array((size_t)o->length, sizeof *words);
-    int rc = words ? load(&m, o->checkpoint) : VAE_ERR_NOMEM;
+    int rc = words ? infer_load(&m, o->checkpoint) : VAE_ERR_NOMEM;
     for (int64_t d = 0; rc == VAE_OK && d < o->num; d++)
         if ((rc = infer_generate_doc(m.model, o->seed, d, (int)o->length, o->temperature, words)) == VAE_OK)
             rc = put_word_line(out, o, &j, &m, "doc", d, "words", words, (int)o->length);
     json_free(&j);
     free(words);
-    unload(&m);
+    infer_unload(&m);
     return rc;
 }
 
@@ -305,7 +291,7 @@ int infer_generate(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
 typedef struct {
     const infer_opts *o;
     FILE *out;
-    loaded_model m;
+    infer_loaded m;
     float *bg;     /* [V] log p(w | z = 0) */
     int32_t *kw;   /* [INFER_BATCH * top] */
     int *count;    /* [INFER_BATCH] */
@@ -330,7 +316,7 @@ static int summarize_split(summarizer *s)
     vae_docs docs;
     vae_docs_init(&docs);
     int64_t *list = vae_malloc_array(INFER_BATCH, sizeof *list);
-    int rc = list ? open_split(&s->m, s->o->corpus, s->o->split, &c, &info) : VAE_ERR_NOMEM;
+    int rc = list ? infer_open_split(&s->m, s->o->corpus, s->o->split, &c, &info) : VAE_ERR_NOMEM;
     for (int64_t a = 0; rc == VAE_OK && a < info.num_docs; a += INFER_BATCH) {
         const int64_t n = info.num_docs - a < INFER_BATCH ? info.num_docs - a : INFER_BATCH;
         if ((rc = read_rows(c, s->o->split, a, n, list, &docs)) == VAE_OK)
@@ -342,9 +328,7 @@ static int summarize_split(summarizer *s)
     return rc;
 }
 
-/* The tokenizer that made the checkpoint's corpus, from the settings the trainer copied into it;
- * vae-prep's defaults for those it lacks (a corpus not made from text, say). */
-static int checkpoint_tokenizer(const loaded_model *m, vae_tokenizer *t)
+int infer_checkpoint_tokenizer(const infer_loaded *m, vae_tokenizer *t)
 {
     static const char *const keys[] = {"tokenizer_min_len", "tokenizer_max_len", "tokenizer_keep_digits"};
     int *fields[] = {&t->min_len, &t->max_len, &t->keep_digits};
@@ -401,7 +385,7 @@ static int summarize_text(summarizer *s)
     char *line = NULL;
     size_t cap = 0;
     FILE *f = NULL;
-    int rc = checkpoint_tokenizer(&s->m, &tok);
+    int rc = infer_checkpoint_tokenizer(&s->m, &tok);
     if (rc != VAE_OK || (rc = vae_wordtab_from_words(&vocab, s->m.words, s->m.V)) != VAE_OK ||
         (rc = vae_bow_new(&bow, s->m.V)) != VAE_OK)
         goto cleanup;
@@ -438,10 +422,12 @@ cleanup:
 
 int infer_summarize(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
 {
+    *who = 0;
+    if (o->sentences > 0)
+        return infer_summarize_sentences(o, out);
     summarizer s = {.o = o, .out = out};
     json_init(&s.json);
-    *who = 0;
-    int rc = load(&s.m, o->checkpoint);
+    int rc = infer_load(&s.m, o->checkpoint);
     if (rc == VAE_OK && (!(s.bg = vae_malloc_array((size_t)s.m.V, sizeof *s.bg)) ||
                          !(s.kw = vae_malloc_array((size_t)INFER_BATCH * (size_t)o->top, sizeof *s.kw)) ||
                          !(s.count = vae_malloc_array(INFER_BATCH, sizeof *s.count))))
@@ -454,7 +440,7 @@ int infer_summarize(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
     free(s.bg);
     free(s.kw);
     free(s.count);
-    unload(&s.m);
+    infer_unload(&s.m);
     return rc;
 }
 
@@ -473,7 +459,7 @@ static int64_t round_rows(int64_t D, int r, int ranks, int64_t k, int64_t *first
 typedef struct {
     const infer_opts *o;
     int rank, ranks;
-    loaded_model m;
+    infer_loaded m;
     vae_corpus *c;
     vae_split_info info;
     vae_docs docs;
@@ -528,9 +514,9 @@ static int encode_setup(encoder *e)
     if (rc == VAE_OK)
         rc = vae_check_not_input(e->o->output, e->o->corpus, "--corpus");
     if (rc == VAE_OK)
-        rc = load(&e->m, e->o->checkpoint);
+        rc = infer_load(&e->m, e->o->checkpoint);
     if (rc == VAE_OK)
-        rc = open_split(&e->m, e->o->corpus, e->o->split, &e->c, &e->info);
+        rc = infer_open_split(&e->m, e->o->corpus, e->o->split, &e->c, &e->info);
     if (rc != VAE_OK)
         return rc;
     const size_t block = (size_t)INFER_BATCH * 2 * (size_t)e->m.L;
@@ -578,6 +564,6 @@ int infer_encode(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
     free(e.list);
     vae_docs_free(&e.docs);
     vae_corpus_free(e.c);
-    unload(&e.m);
+    infer_unload(&e.m);
     return rc;
 }

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "json.h"
+#include "tokenize.h"
 #include "vae/checkpoint.h"
 #include "vae/comm.h"
 #include "vae/corpus.h"
@@ -67,7 +69,38 @@ int infer_background(vae_model *m, float *bg);
  * highest log p(w | z = mu_r) - bg[w], into kw[r * k ..], their number into count[r]. */
 int infer_keywords(vae_model *m, const vae_docs *docs, const float *bg, int k, int32_t *kw, int *count);
 
-/* ---- the subcommands (infer.c) ---- */
+/* ---- extractive summaries (extract.c) ---- */
+
+/* The sentences of a document that the model finds most representative of it. A set S of its
+ * sentences is encoded as one unit (their bags of words summed; their tokens, in document order,
+ * for families that read sequences), z = the mean of q(z | S), and S scores, for a family whose
+ * decoder gives p(w | z), the mean over the document's words of log p(w | z): how well the
+ * summary's meaning, as the model reads it, predicts every word of the document, so a sentence of
+ * the words the document is about wins over one of a side topic (for any other family: the cosine
+ * of that mean and the document's). S grows greedily, one sentence a step, the one that makes the
+ * set score best (ties to the earlier sentence), so a sentence that repeats what S already says
+ * adds little; and a near-duplicate of a chosen sentence (cosine of their word counts >= 0.8) is
+ * taken only when no other candidate is left. A sentence with no word of the vocabulary is never
+ * chosen. Deterministic: z is always the mean. */
+typedef struct infer_extractor infer_extractor;
+
+/* Buffers for a model's batches (units of up to its capacity each, as many batches as a document's
+ * candidates need) and, grown as documents need, per sentence. by_decoder: 1 scores by the decoder,
+ * 0 by the encoder alone, -1 by the decoder when the model's family has one. */
+int infer_extractor_new(infer_extractor **out, vae_model *m, int by_decoder);
+void infer_extractor_free(infer_extractor *x);
+
+typedef struct {
+    int64_t index; /* the sentence's index in its document */
+    double score;  /* the score of the chosen set when this sentence joined it */
+} infer_pick;
+
+/* The document's sentences are the sequences of s (tokens in [0, V], V a word outside the
+ * vocabulary; an empty one allowed): up to k of them into picks[0..*count), in document order.
+ * Fewer than k when fewer have a known word. */
+int infer_extract(infer_extractor *x, const vae_seqs *s, int k, infer_pick *picks, int *count);
+
+/* ---- the subcommands (infer.c, summarize_sentences.c) ---- */
 
 typedef struct {
     const char *checkpoint;
@@ -76,6 +109,7 @@ typedef struct {
     const char *text;     /* summarize --text FILE */
     const char *output;   /* encode -o */
     int top;              /* topics, summarize */
+    int sentences;        /* summarize --sentences K; 0: keywords */
     int samples;          /* eval */
     int64_t num, length;  /* generate */
     uint64_t seed;
@@ -96,5 +130,33 @@ int infer_summarize(const infer_opts *o, vae_comm *comm, FILE *out, int *who);
 /* Ranks send their rows of mu and logvar to rank 0 in rounds of one batch each; rank 0 writes
  * them to o->output. */
 int infer_encode(const infer_opts *o, vae_comm *comm, FILE *out, int *who);
+
+/* ---- what the subcommands share (infer.c) ---- */
+
+/* A checkpoint loaded for inference, its model of capacity INFER_BATCH. */
+#define INFER_BATCH 256
+
+typedef struct {
+    const char *path;
+    vae_checkpoint *ck;
+    vae_model *model;
+    const char *const *words; /* [V], owned by ck */
+    int64_t V;
+    int L;
+} infer_loaded;
+
+int infer_load(infer_loaded *m, const char *path);
+void infer_unload(infer_loaded *m);
+/* Opens the corpus at path after checking that its vocabulary is the checkpoint's, word for word,
+ * and that it has the split. */
+int infer_open_split(const infer_loaded *m, const char *path, const char *split, vae_corpus **c,
+                     vae_split_info *info);
+/* The tokenizer that made the checkpoint's corpus, from the settings the trainer copied into it;
+ * vae-prep's defaults for those it lacks (a corpus not made from text, say). */
+int infer_checkpoint_tokenizer(const infer_loaded *m, vae_tokenizer *t);
+/* Ends j's object and writes it as one line. */
+int infer_put_json(FILE *out, json_buf *j);
+/* summarize --sentences (summarize_sentences.c), which infer_summarize hands over to. */
+int infer_summarize_sentences(const infer_opts *o, FILE *out);
 
 #endif
