@@ -2,9 +2,11 @@
  * go to OpenBLAS; the rest are loops written so that the compiler vectorizes them. */
 #include "layers.h"
 #include "threads.h"
+#include "vae/rng.h"
 
 #include <cblas.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 void linear_forward(float *out, const float *in, const float *w, int w_in_out, const float *b, int B, int In,
@@ -257,4 +259,49 @@ EXP_CLONES float logsumexp_row(float *restrict logits, const float *restrict bia
     for (int k = 0; k < 8; k++)
         s += part[k];
     return mx + logf(s);
+}
+
+void reparameterize(float *z, float *eps, const float *mu, const float *logvar, const vae_docs *d, int L,
+                    int sample, uint64_t seed, uint64_t step)
+{
+    for (int64_t r = 0; r < d->num_docs; r++) {
+        float *e = eps + r * L, *zr = z + r * L;
+        const float *m = mu + r * L, *lv = logvar + r * L;
+        if (sample)
+            vae_normals(seed, step, (uint64_t)d->doc_index[r], e, L);
+        else
+            memset(e, 0, sizeof(float) * (size_t)L);
+        for (int u = 0; u < L; u++)
+            zr[u] = m[u] + expf(0.5f * lv[u]) * e[u];
+    }
+}
+
+double doc_tokens(const vae_docs *d, int64_t r)
+{
+    double n = 0.0;
+    for (int64_t k = d->indptr[r]; k < d->indptr[r + 1]; k++)
+        n += d->counts[k];
+    return n;
+}
+
+double sparse_recon(const float *logit, float lse, const vae_docs *d, int64_t r)
+{
+    double tokens = 0.0, dot = 0.0;
+    for (int64_t k = d->indptr[r]; k < d->indptr[r + 1]; k++) {
+        tokens += d->counts[k];
+        dot += (double)d->counts[k] * logit[d->indices[k]];
+    }
+    return tokens * lse - dot;
+}
+
+int reserve_floats(float **buf, int64_t *cap, int64_t need)
+{
+    if (need <= *cap)
+        return VAE_OK;
+    float *x = realloc(*buf, sizeof(float) * (size_t)need);
+    if (!x)
+        return vae_fail(VAE_ERR_NOMEM, "out of memory for a batch of %lld non-zeros", (long long)need);
+    *buf = x;
+    *cap = need;
+    return VAE_OK;
 }

@@ -111,6 +111,8 @@ static const struct {
     {"decoder_hidden", "LIST", "decoder layer sizes (none: z straight to the output)"},
     {"activation", "A", "activation of the hidden layers"},
     {"input_transform", "T", "what the encoder reads of a document's counts"},
+    {"dirichlet_alpha", "A", "concentration of the Dirichlet prior over topics (Laplace-approximated)"},
+    {"dropout", "P", "dropout on the topic proportions in training"},
 };
 
 /* Setting i (key) of the families: its entry, with help, range and default from the first family
@@ -126,6 +128,8 @@ static cli_entry setting_entry(train_cli *t, int i, const vae_setting_spec *spec
     char range[96] = "";
     if (spec->kind == VAE_SETTING_INT)
         snprintf(range, sizeof range, ", %lld to %lld", (long long)spec->lo, (long long)spec->hi);
+    else if (spec->kind == VAE_SETTING_REAL)
+        snprintf(range, sizeof range, ", %g to %g", spec->real_lo, spec->real_hi);
     else if (spec->kind == VAE_SETTING_LIST)
         snprintf(range, sizeof range, ": %d to %d of them, each %lld to %lld", spec->min_count, spec->max_count,
                  (long long)spec->lo, (long long)spec->hi);
