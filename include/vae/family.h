@@ -63,7 +63,8 @@ struct vae_family {
     int (*decode)(vae_model *m, const float *z, int n, float *logp);
     /* NULL but for a family whose topics are a matrix (model.h's vae_model_topic_words). */
     int (*topic_words)(vae_model *m, float *weight);
-    int has_theta; /* softmax(z) is the topic proportions */
+    /* NULL but for a family whose latent vector maps to topic proportions (vae_model_theta). */
+    int (*theta)(vae_model *m, const float *z, int n, float *theta);
 };
 
 /* The family of that name; VAE_ERR_ARG naming it, and the known ones, when there is none. */

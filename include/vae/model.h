@@ -181,8 +181,11 @@ int vae_model_decode(vae_model *m, const float *z, int n, float *logp);
 /* For a family whose topics are a matrix (topic): weight [L, V] of each word in each topic, by which
  * topics rank words; VAE_ERR_ARG naming the family otherwise. */
 int vae_model_topic_words(vae_model *m, float *weight);
-/* 1 when softmax(z) is a document's topic proportions theta (topic), which encode writes as /theta. */
+/* 1 when a latent vector maps to a document's topic proportions (topic: theta = softmax(z)), which
+ * encode writes as /theta; vae_model_theta gives theta [n, L] of n latent vectors z [n, L]
+ * (VAE_ERR_ARG naming the family for one without). */
 int vae_model_has_theta(const vae_model *m);
+int vae_model_theta(vae_model *m, const float *z, int n, float *theta);
 
 #ifdef __cplusplus
 }

@@ -2,7 +2,10 @@
  * PyTorch's BatchNorm1d(affine=False) followed by a learned shift. The statistics are those of the
  * global batch: a caller adds its rows into sums, has them summed over the processes, then
  * normalizes; backward the same with the two sums of the gradient. So the layer gives the same
- * result whatever the number of processes the batch is split over. */
+ * result whatever the number of processes the batch is split over. The gradient arrives in double:
+ * the normalization removes its part that is affine in the normalized input (the KL's pull on mu,
+ * for one), which may dwarf the rest, and in float that cancellation would leave rounding noise
+ * that differs with the split of the batch. */
 #include "layers.h"
 
 #include <math.h>
@@ -65,12 +68,13 @@ void bn_forward(float *hat, float *y, const float *x, const float *mean, const f
     }
 }
 
-void bn_backward_sums(double *sums, float *dbias, const float *dy, const float *hat, int B, int C)
+void bn_backward_sums(double *sums, float *dbias, const double *dy, const float *hat, int B, int C)
 {
     double *s1 = sums, *s2 = sums + C;
     memset(sums, 0, sizeof(double) * 2 * (size_t)C);
     for (int r = 0; r < B; r++) {
-        const float *g = dy + (size_t)r * C, *h = hat + (size_t)r * C;
+        const double *g = dy + (size_t)r * C;
+        const float *h = hat + (size_t)r * C;
         for (int c = 0; c < C; c++) {
             s1[c] += g[c];
             s2[c] += (double)g[c] * h[c];
@@ -80,7 +84,7 @@ void bn_backward_sums(double *sums, float *dbias, const float *dy, const float *
         dbias[c] = (float)s1[c];
 }
 
-void bn_backward(float *dx, const float *dy, const float *hat, const double *sums, double n, const float *inv_std,
+void bn_backward(float *dx, const double *dy, const float *hat, const double *sums, double n, const float *inv_std,
                  int B, int C)
 {
     for (int r = 0; r < B; r++) {

@@ -18,6 +18,20 @@ void linear_forward(float *out, const float *in, const float *w, int w_in_out, c
                 w_in_out ? O : In, b ? 1.0f : 0.0f, out, O);
 }
 
+void linear_forward_rowwise(float *out, const float *in, const float *w, const float *b, int B, int In, int O)
+{
+    for (int r = 0; r < B; r++) {
+        const float *x = in + (size_t)r * In;
+        for (int o = 0; o < O; o++) {
+            const float *wo = w + (size_t)o * In;
+            double s = b ? b[o] : 0.0;
+            for (int i = 0; i < In; i++)
+                s += (double)wo[i] * x[i];
+            out[(size_t)r * O + o] = (float)s;
+        }
+    }
+}
+
 /* db = the sum of dout's B rows (written, not added to). */
 static void row_sums(float *db, const float *dout, int B, int O)
 {

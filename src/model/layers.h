@@ -21,6 +21,11 @@ extern const char *const vae_input_transform_names[]; /* "log1p", "counts", "l1"
  * bias is added in the log-softmax's first pass instead, saving a pass over B x V). */
 void linear_forward(float *out, const float *in, const float *w, int w_in_out, const float *b, int B, int In,
                     int O);
+/* The same with w [O, In], each output a dot product in double in a fixed order: a row's result
+ * does not depend on the other rows of the batch, as a GEMM's may (by its blocking), so a layer
+ * that feeds a normalization over the batch gives the same on any split of the batch. For narrow
+ * layers, where a GEMM gains little. */
+void linear_forward_rowwise(float *out, const float *in, const float *w, const float *b, int B, int In, int O);
 /* dw = dout^T in (in w's form); db[O] = sum_rows dout; din[B, In] += dout w (din accumulates: two heads
  * read the same input). db or din NULL: skipped. */
 void linear_backward(float *din, float *dw, float *db, const float *dout, const float *in,
@@ -71,15 +76,16 @@ double sparse_recon(const float *logit, float lse, const vae_docs *d, int64_t r)
  * bn_running_stats gives them from the running statistics instead. bn_forward writes hat (the
  * normalized x; NULL: not kept) and y.
  * Backward: bn_backward_sums gives [sum dy, sum dy hat] of the B rows (and writes dbias, this
- * process's part); summed over the processes, bn_backward writes dx. */
+ * process's part); summed over the processes, bn_backward writes dx. dy in double: it may be
+ * mostly the affine part that the normalization cancels (batchnorm.c). */
 void bn_sums(double *sums, const float *x, int B, int C);
 void bn_batch_stats(const double *sums, double n, int C, float *mean, float *inv_std, float *running_mean,
                     float *running_var);
 void bn_running_stats(int C, const float *running_mean, const float *running_var, float *mean, float *inv_std);
 void bn_forward(float *hat, float *y, const float *x, const float *mean, const float *inv_std, const float *bias,
                 int B, int C);
-void bn_backward_sums(double *sums, float *dbias, const float *dy, const float *hat, int B, int C);
-void bn_backward(float *dx, const float *dy, const float *hat, const double *sums, double n, const float *inv_std,
+void bn_backward_sums(double *sums, float *dbias, const double *dy, const float *hat, int B, int C);
+void bn_backward(float *dx, const double *dy, const float *hat, const double *sums, double n, const float *inv_std,
                  int B, int C);
 
 #endif

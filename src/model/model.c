@@ -208,4 +208,11 @@ int vae_model_topic_words(vae_model *m, float *weight)
     return m->family->topic_words(m, weight);
 }
 
-int vae_model_has_theta(const vae_model *m) { return m->family->has_theta; }
+int vae_model_has_theta(const vae_model *m) { return m->family->theta != NULL; }
+
+int vae_model_theta(vae_model *m, const float *z, int n, float *theta)
+{
+    if (!m->family->theta)
+        return vae_fail(VAE_ERR_ARG, "the %s model has no topic proportions", m->family->name);
+    return m->family->theta(m, z, n, theta);
+}

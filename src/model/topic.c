@@ -53,6 +53,7 @@ typedef struct {
     float *dec_hat, *logits;       /* [max_batch, V]; the gradient of the logits after backward */
     float *lse;                    /* [max_batch] */
     double *recon;                 /* [max_batch] evaluation's mean over samples */
+    double *dy;                    /* [max_batch, max(V, 2K)] the gradient into a normalization */
     float *mean[NUM_BN], *inv_std[NUM_BN];
     double *sums;                  /* [max(4K + 1, 2V)] the step's sums over the global batch */
     double *uniforms;              /* [K] */
@@ -143,6 +144,7 @@ static void topic_destroy(vae_model *vm)
     free(m->prior_var);
     free(m->sums);
     free(m->recon);
+    free(m->dy);
     free(m->uniforms);
     free(m);
 }
@@ -175,6 +177,7 @@ static int topic_create(vae_model **out, const vae_model_config *mc, int max_bat
     ok = ok && (m->dec_hat = alloc_floats(B * V)) && (m->logits = alloc_floats(B * V)) && (m->lse = alloc_floats(B)) &&
          (m->grad_a = alloc_floats(B * (size_t)m->width)) && (m->grad_b = alloc_floats(B * (size_t)m->width)) &&
          (m->sums = vae_calloc_array(num_sums, sizeof(double))) && (m->recon = vae_calloc_array(B, sizeof(double))) &&
+         (m->dy = vae_calloc_array(B * (V > 2 * K ? V : 2 * K), sizeof(double))) &&
          (m->uniforms = vae_calloc_array(K, sizeof(double))) &&
          (m->prior_mu = vae_calloc_array(K, sizeof(double))) && (m->prior_var = vae_calloc_array(K, sizeof(double)));
     int rc = ok ? reserve_floats(&m->xval, &m->cap_nnz, 64 * (int64_t)max_batch) : VAE_ERR_NOMEM;
@@ -214,7 +217,10 @@ static int reduce(const vae_step_opts *o, double *buf, size_t n)
     return o && o->reduce ? o->reduce(buf, n, o->reduce_ctx) : VAE_OK;
 }
 
-/* The encoder up to mu and logvar before their normalization. */
+/* The encoder up to mu and logvar before their normalization. Its dense layers are row by row:
+ * softplus features share a large common part across documents, which the normalization of the
+ * heads subtracts, so a GEMM's rounding that varies with the split of the batch would come out
+ * amplified (2 ranks differed from 1 by 3e-4 after one step). */
 static void encoder_forward(topic_model *m, const vae_docs *d)
 {
     const vae_topic_config *c = &m->cfg;
@@ -224,14 +230,14 @@ static void encoder_forward(topic_model *m, const vae_docs *d)
     sparse_linear_forward(m->enc[0], d, m->xval, P(m, params, 0), P(m, params, 1), c->enc_hidden[0]);
     activation_forward(m->enc[0], (size_t)B * (size_t)c->enc_hidden[0], VAE_ACT_SOFTPLUS);
     for (int i = 1; i < c->num_enc; i++) {
-        linear_forward(m->enc[i], m->enc[i - 1], P(m, params, 2 * i), 0, P(m, params, 2 * i + 1), B,
-                       c->enc_hidden[i - 1], c->enc_hidden[i]);
+        linear_forward_rowwise(m->enc[i], m->enc[i - 1], P(m, params, 2 * i), P(m, params, 2 * i + 1), B,
+                               c->enc_hidden[i - 1], c->enc_hidden[i]);
         activation_forward(m->enc[i], (size_t)B * (size_t)c->enc_hidden[i], VAE_ACT_SOFTPLUS);
     }
     const float *h = m->enc[c->num_enc - 1];
     const int H = c->enc_hidden[c->num_enc - 1];
-    linear_forward(m->mu_x, h, P(m, params, tensor(c, T_MU)), 0, NULL, B, H, c->topics);
-    linear_forward(m->lv_x, h, P(m, params, tensor(c, T_LV)), 0, NULL, B, H, c->topics);
+    linear_forward_rowwise(m->mu_x, h, P(m, params, tensor(c, T_MU)), NULL, B, H, c->topics);
+    linear_forward_rowwise(m->lv_x, h, P(m, params, tensor(c, T_LV)), NULL, B, H, c->topics);
 }
 
 /* mu and logvar normalized by the running statistics (evaluation, inference). */
@@ -395,13 +401,16 @@ static void topic_backward(vae_model *vm, const vae_batch *b, const vae_step_opt
     /* d logits = scale (N_d softmax(logits_d) - n_d), then through the decoder's normalization. */
     for (int r = 0; r < B; r++) {
         float *row = m->logits + (size_t)r * V;
+        double *dy = m->dy + (size_t)r * V;
         vexp_shifted(row, row, m->lse[r], o->scale * (float)doc_tokens(d, r), V);
+        for (int v = 0; v < V; v++)
+            dy[v] = row[v];
         for (int64_t k = d->indptr[r]; k < d->indptr[r + 1]; k++)
-            row[d->indices[k]] -= o->scale * (float)d->counts[k];
+            dy[d->indices[k]] -= (double)o->scale * d->counts[k];
     }
-    bn_backward_sums(x, P(m, grads, tensor(c, T_DEC_BN)), m->logits, m->dec_hat, B, V);
+    bn_backward_sums(x, P(m, grads, tensor(c, T_DEC_BN)), m->dy, m->dec_hat, B, V);
     (void)reduce(o, x, 2 * (size_t)V); /* a failed sum fails the exchange that follows it too */
-    bn_backward(m->logits, m->logits, m->dec_hat, x, m->n, m->inv_std[BN_DEC], B, V);
+    bn_backward(m->logits, m->dy, m->dec_hat, x, m->n, m->inv_std[BN_DEC], B, V);
     memset(m->dtheta, 0, sizeof(float) * (size_t)B * (size_t)K);
     linear_backward(m->dtheta, P(m, grads, tensor(c, T_TOPICS)), NULL, m->logits, m->theta_d,
                     P(m, params, tensor(c, T_TOPICS)), 0, B, K, V);
@@ -409,7 +418,8 @@ static void topic_backward(vae_model *vm, const vae_batch *b, const vae_step_opt
     /* Through dropout and the softmax to z; then the reparameterization and the KL:
      * dmu = dz + beta scale (mu - mu0) / var0,
      * dlogvar = dz eps sigma / 2 + beta scale (exp(logvar) / var0 - 1) / 2. */
-    const float kl_scale = o->beta * o->scale;
+    const double kl_scale = (double)o->beta * o->scale;
+    double *dmu = m->dy, *dlv = m->dy + (size_t)B * K;
     for (int r = 0; r < B; r++) {
         const size_t row = (size_t)r * K;
         double dot = 0.0;
@@ -419,17 +429,17 @@ static void topic_backward(vae_model *vm, const vae_batch *b, const vae_step_opt
         }
         for (int k = 0; k < K; k++) {
             const size_t i = row + k;
-            const float dz = m->theta[i] * (m->dtheta[i] - (float)dot), sd = expf(0.5f * m->logvar[i]);
-            const float v0 = (float)m->prior_var[k];
-            m->mu_x[i] = dz + kl_scale * (m->mu[i] - (float)m->prior_mu[k]) / v0;
-            m->lv_x[i] = 0.5f * dz * m->eps[i] * sd + 0.5f * kl_scale * (sd * sd / v0 - 1.0f);
+            const double dz = m->theta[i] * (m->dtheta[i] - dot), var = exp((double)m->logvar[i]);
+            const double v0 = m->prior_var[k];
+            dmu[i] = dz + kl_scale * (m->mu[i] - m->prior_mu[k]) / v0;
+            dlv[i] = 0.5 * dz * m->eps[i] * sqrt(var) + 0.5 * kl_scale * (var / v0 - 1.0);
         }
     }
-    bn_backward_sums(x, P(m, grads, tensor(c, T_MU_BN)), m->mu_x, m->mu_hat, B, K);
-    bn_backward_sums(x + 2 * K, P(m, grads, tensor(c, T_LV_BN)), m->lv_x, m->lv_hat, B, K);
+    bn_backward_sums(x, P(m, grads, tensor(c, T_MU_BN)), dmu, m->mu_hat, B, K);
+    bn_backward_sums(x + 2 * K, P(m, grads, tensor(c, T_LV_BN)), dlv, m->lv_hat, B, K);
     (void)reduce(o, x, 4 * (size_t)K);
-    bn_backward(m->mu_x, m->mu_x, m->mu_hat, x, m->n, m->inv_std[BN_MU], B, K);
-    bn_backward(m->lv_x, m->lv_x, m->lv_hat, x + 2 * K, m->n, m->inv_std[BN_LV], B, K);
+    bn_backward(m->mu_x, dmu, m->mu_hat, x, m->n, m->inv_std[BN_MU], B, K);
+    bn_backward(m->lv_x, dlv, m->lv_hat, x + 2 * K, m->n, m->inv_std[BN_LV], B, K);
 
     const int H = c->enc_hidden[c->num_enc - 1];
     const float *h = m->enc[c->num_enc - 1];
@@ -506,6 +516,12 @@ static int topic_words(vae_model *vm, float *weight)
     return VAE_OK;
 }
 
+static int topic_theta(vae_model *vm, const float *z, int n, float *theta)
+{
+    softmax_rows(theta, z, n, vm->latent);
+    return VAE_OK;
+}
+
 const vae_family vae_family_topic = {
     .name = "topic",
     .unit = VAE_UNIT_DOCS,
@@ -523,5 +539,5 @@ const vae_family vae_family_topic = {
     .encode = topic_encode,
     .decode = topic_decode,
     .topic_words = topic_words,
-    .has_theta = 1,
+    .theta = topic_theta,
 };
