@@ -21,14 +21,11 @@ void linear_forward(float *out, const float *in, const float *w, int w_in_out, c
 void linear_forward_rowwise(float *out, const float *in, const float *w, const float *b, int B, int In, int O)
 {
     for (int r = 0; r < B; r++) {
-        const float *x = in + (size_t)r * In;
-        for (int o = 0; o < O; o++) {
-            const float *wo = w + (size_t)o * In;
-            double s = b ? b[o] : 0.0;
-            for (int i = 0; i < In; i++)
-                s += (double)wo[i] * x[i];
-            out[(size_t)r * O + o] = (float)s;
-        }
+        float *y = out + (size_t)r * O;
+        if (b)
+            memcpy(y, b, sizeof(float) * (size_t)O);
+        /* One matrix-vector product a row: each output one dot product, whatever the batch. */
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, O, In, 1.0f, w, In, in + (size_t)r * In, 1, b ? 1.0f : 0.0f, y, 1);
     }
 }
 

@@ -21,10 +21,10 @@ extern const char *const vae_input_transform_names[]; /* "log1p", "counts", "l1"
  * bias is added in the log-softmax's first pass instead, saving a pass over B x V). */
 void linear_forward(float *out, const float *in, const float *w, int w_in_out, const float *b, int B, int In,
                     int O);
-/* The same with w [O, In], each output a dot product in double in a fixed order: a row's result
- * does not depend on the other rows of the batch, as a GEMM's may (by its blocking), so a layer
- * that feeds a normalization over the batch gives the same on any split of the batch. For narrow
- * layers, where a GEMM gains little. */
+/* The same with w [O, In], one matrix-vector product a row: a row's result does not depend on the
+ * other rows of the batch, as a GEMM's may (by its blocking), so a layer that feeds a
+ * normalization over the batch gives the same on any split of the batch. For narrow layers, where
+ * a GEMM gains little. */
 void linear_forward_rowwise(float *out, const float *in, const float *w, const float *b, int B, int In, int O);
 /* dw = dout^T in (in w's form); db[O] = sum_rows dout; din[B, In] += dout w (din accumulates: two heads
  * read the same input). db or din NULL: skipped. */

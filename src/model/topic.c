@@ -217,7 +217,7 @@ static int reduce(const vae_step_opts *o, double *buf, size_t n)
     return o && o->reduce ? o->reduce(buf, n, o->reduce_ctx) : VAE_OK;
 }
 
-/* The encoder up to mu and logvar before their normalization. Its dense layers are row by row:
+/* The encoder up to mu and logvar before their normalization. Its dense layers go row by row:
  * softplus features share a large common part across documents, which the normalization of the
  * heads subtracts, so a GEMM's rounding that varies with the split of the batch would come out
  * amplified (2 ranks differed from 1 by 3e-4 after one step). */
