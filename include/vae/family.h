@@ -63,6 +63,10 @@ struct vae_family {
     int (*decode)(vae_model *m, const float *z, int n, float *logp);
     /* NULL but for a family whose topics are a matrix (model.h's vae_model_topic_words). */
     int (*topic_words)(vae_model *m, float *weight);
+    /* NULL-terminated pairs of a vae-dist flag (no leading --) and its value, which a run of the
+     * family takes when the flag is not given: the family's own learning rate, epochs...; NULL for
+     * none. */
+    const char *const *train_defaults;
     /* NULL but for a family whose latent vector maps to topic proportions (vae_model_theta). */
     int (*theta)(vae_model *m, const float *z, int n, float *theta);
 };

@@ -193,6 +193,31 @@ void train_cli_init(train_cli *t, int threads)
                            .num_entries = n, .config = 1};
 }
 
+int train_cli_family_defaults(train_cli *t, cli_args *a, int argc, char **argv)
+{
+    const char *const *d = t->v.config.model.family->train_defaults;
+    static char flags[16][40];
+    static char *args[256];
+    int n = 0, k = 0;
+    args[n++] = argv[0];
+    for (; d && d[0] && k < 16 && n + 2 + argc < 256; d += 2)
+        /* Given --max-steps, a family's --epochs does not become a second limit. */
+        if (!cli_given(a, d[0]) && !(strcmp(d[0], "epochs") == 0 && cli_given(a, "max-steps"))) {
+            snprintf(flags[k], sizeof flags[k], "--%s", d[0]);
+            args[n++] = flags[k++];
+            args[n++] = (char *)d[1];
+        }
+    if (k == 0)
+        return 0;
+    for (int i = 1; i < argc; i++)
+        args[n++] = argv[i];
+    const int threads = t->v.config.threads;
+    cli_free(a);
+    train_cli_init(t, threads);
+    int status = cli_run(a, &t->table, &t->v, n, args, 1);
+    return status == 0 ? train_cli_model(t, a) : status;
+}
+
 int train_cli_model(train_cli *t, const cli_args *a)
 {
     vae_model_config *m = &t->v.config.model;

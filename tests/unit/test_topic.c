@@ -262,6 +262,7 @@ static void test_kl_hand_worked(void **state)
     assert_int_equal(vae_model_config_init(&mc, "topic", V), VAE_OK);
     set(&mc, "latent", "2");
     set(&mc, "encoder_hidden", "3");
+    set(&mc, "dirichlet_alpha", "1");
     vae_model *m = NULL;
     assert_int_equal(vae_model_new(&m, &mc, NDOC), VAE_OK);
     vae_model_init_params(m, 1);
@@ -505,7 +506,7 @@ static void test_real_settings(void **state)
     assert_null(vae_model_config_diff(&a, &b, why, sizeof why)); /* 0.2 is the default */
     set(&a, "dirichlet_alpha", "0.02");
     assert_non_null(vae_model_config_diff(&a, &b, why, sizeof why));
-    assert_string_equal(why, "dirichlet_alpha 0.02 against 1");
+    assert_string_equal(why, "dirichlet_alpha 0.02 against 0.1");
     assert_int_equal(vae_model_config_set(&a, "dropout", "0.95"), VAE_ERR_ARG);
     assert_int_equal(vae_model_config_set(&a, "dropout", "x"), VAE_ERR_ARG);
     assert_int_equal(vae_model_config_set(&a, "dirichlet_alpha", " 1"), VAE_ERR_ARG);
