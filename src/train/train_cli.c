@@ -182,8 +182,21 @@ void train_cli_init(train_cli *t, int threads)
     t->families[f] = NULL;
     for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
         t->entries[n++] = head[i];
-    t->entries[n++] = (cli_entry){.name = "model", .help = "the model family, whose settings follow",
-                                  .kind = CLI_STRING, CLI_AT(train_cli_values, model), .choices = t->families};
+    /* With each family's own trainer defaults: "...; topic's: --epochs 80". */
+    snprintf(t->model_help, sizeof t->model_help, "the model family, whose settings follow");
+    for (int k = 0; vae_family_at(k); k++) {
+        const vae_family *fam = vae_family_at(k);
+        for (const char *const *d = fam->train_defaults; d && d[0]; d += 2) {
+            char *end = t->model_help + strlen(t->model_help);
+            const size_t room = sizeof t->model_help - (size_t)(end - t->model_help);
+            if (d == fam->train_defaults)
+                snprintf(end, room, "; %s's: --%s %s", fam->name, d[0], d[1]);
+            else
+                snprintf(end, room, ", --%s %s", d[0], d[1]);
+        }
+    }
+    t->entries[n++] = (cli_entry){.name = "model", .help = t->model_help, .kind = CLI_STRING,
+                                  CLI_AT(train_cli_values, model), .choices = t->families};
     add_settings(t, first, &n);
     for (int k = 0; vae_family_at(k); k++)
         add_settings(t, vae_family_at(k), &n);

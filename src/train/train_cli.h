@@ -32,6 +32,7 @@ typedef struct {
     char helps[TRAIN_CLI_MAX_SETTINGS][160];
     char defaults[TRAIN_CLI_MAX_SETTINGS][96];
     const char *families[TRAIN_CLI_MAX_FAMILIES + 1];
+    char model_help[320]; /* --model's, with each family's trainer defaults */
     cli_entry entries[TRAIN_CLI_MAX_ENTRIES];
 } train_cli;
 
