@@ -26,7 +26,11 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-$py -c "import gensim" 2>/dev/null || { echo "compare_lda.sh: needs gensim: apt-get install -y python3-gensim" >&2; exit 1; }
+if ! $py -c "import gensim, h5py" 2>/dev/null; then
+  echo "compare_lda.sh: installing python3-gensim python3-h5py" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-gensim python3-h5py >/dev/null ||
+    { echo "compare_lda.sh: cannot install python3-gensim" >&2; exit 1; }
+fi
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mkdir -p data/bench
 work=$(mktemp -d /tmp/vae-lda.XXXXXX)
