@@ -6,7 +6,8 @@
  * A family's architecture is a list of settings; each is at once the command-line option
  * --<key with '-' for '_'>, the member <key> of config.json and of a checkpoint's config_json, and
  * the checkpoint's root attribute model_<key> (an integer for VAE_SETTING_INT, else a string of its
- * text form), so that options, configuration files and checkpoints need no code of the family. */
+ * text form, for a REAL the shortest that reads back as the same double), so that options,
+ * configuration files and checkpoints need no code of the family. */
 #ifndef VAE_FAMILY_H
 #define VAE_FAMILY_H
 
@@ -23,7 +24,8 @@ extern const char *const vae_unit_names[]; /* "docs", "seqs": the prefix of docs
 typedef enum {
     VAE_SETTING_INT,    /* an integer in [lo, hi] */
     VAE_SETTING_LIST,   /* min_count to max_count integers, each in [lo, hi]: "128,64", "" for none */
-    VAE_SETTING_CHOICE  /* one of choices */
+    VAE_SETTING_CHOICE, /* one of choices */
+    VAE_SETTING_REAL    /* a number in [real_lo, real_hi] (a probability, a prior's concentration) */
 } vae_setting_kind;
 
 typedef struct {
@@ -33,6 +35,7 @@ typedef struct {
     int64_t lo, hi;
     int min_count, max_count;   /* LIST; max_count <= VAE_MAX_LIST */
     const char *const *choices; /* CHOICE: NULL-terminated */
+    double real_lo, real_hi;    /* REAL */
 } vae_setting_spec;
 
 struct vae_family {
@@ -58,6 +61,14 @@ struct vae_family {
     int (*encode)(vae_model *m, const vae_batch *b, float *mu, float *logvar);
     /* NULL for a family without one distribution over the words per z. */
     int (*decode)(vae_model *m, const float *z, int n, float *logp);
+    /* NULL but for a family whose topics are a matrix (model.h's vae_model_topic_words). */
+    int (*topic_words)(vae_model *m, float *weight);
+    /* NULL-terminated pairs of a vae-dist flag (no leading --) and its value, which a run of the
+     * family takes when the flag is not given: the family's own learning rate, epochs...; NULL for
+     * none. */
+    const char *const *train_defaults;
+    /* NULL but for a family whose latent vector maps to topic proportions (vae_model_theta). */
+    int (*theta)(vae_model *m, const float *z, int n, float *theta);
 };
 
 /* The family of that name; VAE_ERR_ARG naming it, and the known ones, when there is none. */

@@ -55,6 +55,7 @@ void vae_tensor_to_rows(const vae_tensor *t, const float *base, float *rows);
 typedef struct {
     int64_t num;              /* an integer; a choice's index; a list's length */
     int64_t list[VAE_MAX_LIST];
+    double real;              /* a REAL */
 } vae_setting_value;
 
 /* A model's configuration: its family, the vocabulary size and the family's settings, values[i]
@@ -109,6 +110,10 @@ int vae_model_latent(const vae_model *m);
  * by (seed, tensor), so the result does not depend on the machine. */
 void vae_model_init_params(vae_model *m, uint64_t seed);
 
+/* Sums buf[0..n) in place over every process that holds a part of the global batch (the trainer's:
+ * the comm layer's sum over the ranks), so that statistics over a batch are the global batch's. */
+typedef int (*vae_reduce_fn)(double *buf, size_t n, void *ctx);
+
 /* How a step draws z and weighs the loss. */
 typedef struct {
     float beta;          /* KL weight of this step */
@@ -116,6 +121,11 @@ typedef struct {
     uint64_t noise_seed; /* eps of unit d keyed by (noise_seed, noise_step, d's index in its split) */
     uint64_t noise_step;
     float scale;         /* the loss is scale * sum_d loss_d (1 / global batch for a mean) */
+    /* NULL: this batch is the global one. A family with batch statistics (topic) calls it the same
+     * number of times in every forward and every backward, whatever the batch: so each process runs
+     * one forward and one backward a step, even with no documents and after a failure. */
+    vae_reduce_fn reduce;
+    void *reduce_ctx;
 } vae_step_opts;
 
 /* Sums over the batch's units, to be combined across ranks. */
@@ -124,7 +134,9 @@ typedef struct {
 } vae_loss_sums;
 
 /* Forward pass over the batch's units of the family's kind (at most max_batch): activations kept
- * for vae_model_backward. */
+ * for vae_model_backward. b NULL: this process has no batch this step (its read failed), and
+ * computes an empty one's. When it fails (a batch over the capacity, no memory), the model still
+ * joins o->reduce's sums as for an empty batch, and the next backward is that of an empty batch. */
 int vae_model_forward(vae_model *m, const vae_batch *b, const vae_step_opts *o, vae_loss_sums *s);
 /* Writes the gradient of scale * sum_d loss_d for the batch of the last forward into the gradient
  * buffer's num_params floats, replacing what they held. */
@@ -166,6 +178,14 @@ int vae_model_encode(vae_model *m, const vae_batch *b, float *mu, float *logvar)
 /* log p(w | z) [n, V] for n latent vectors z [n, L] (n <= max_batch), for families whose decoder
  * gives one distribution over the words per z (VAE_ERR_ARG naming the family otherwise). */
 int vae_model_decode(vae_model *m, const float *z, int n, float *logp);
+/* For a family whose topics are a matrix (topic): weight [L, V] of each word in each topic, by which
+ * topics rank words; VAE_ERR_ARG naming the family otherwise. */
+int vae_model_topic_words(vae_model *m, float *weight);
+/* 1 when a latent vector maps to a document's topic proportions (topic: theta = softmax(z)), which
+ * encode writes as /theta; vae_model_theta gives theta [n, L] of n latent vectors z [n, L]
+ * (VAE_ERR_ARG naming the family for one without). */
+int vae_model_has_theta(const vae_model *m);
+int vae_model_theta(vae_model *m, const float *z, int n, float *theta);
 
 #ifdef __cplusplus
 }

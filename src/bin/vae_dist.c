@@ -101,6 +101,8 @@ int main(int argc, char **argv)
     if (status == 0)
         status = train_cli_model(&t, &a);
     if (status == 0)
+        status = train_cli_family_defaults(&t, &a, argc, argv);
+    if (status == 0)
         status = check_flags(&t.v);
     if (status != 0) {
         cli_free(&a);

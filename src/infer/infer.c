@@ -119,6 +119,23 @@ static void json_words(json_buf *j, const char *key, const infer_loaded *m, cons
     json_free(&esc);
 }
 
+/* The JSON array of the numbers x[0..n) as member key of j (%.6g each: a weight, not a bit pattern). */
+static void json_numbers(json_buf *j, const char *key, const double *x, int n)
+{
+    char *text = vae_malloc_array((size_t)n * 32 + 3, 1);
+    if (!text) {
+        j->failed = 1;
+        return;
+    }
+    char *p = text;
+    *p++ = '[';
+    for (int i = 0; i < n; i++)
+        p += sprintf(p, "%s%.6g", i ? "," : "", isfinite(x[i]) ? x[i] : 0.0);
+    sprintf(p, "]");
+    json_raw(j, key, text);
+    free(text);
+}
+
 static void put_words(FILE *out, const infer_loaded *m, const int32_t *ids, int n)
 {
     for (int i = 0; i < n; i++)
@@ -213,7 +230,7 @@ int infer_topics(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
 {
     infer_loaded m = {0};
     int32_t *top = NULL;
-    double *npmi = NULL, diversity = NAN;
+    double *npmi = NULL, *weight = NULL, diversity = NAN;
     json_buf j;
     json_init(&j);
     *who = 0;
@@ -225,11 +242,12 @@ int infer_topics(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
     const int wanted = o->corpus && shown < DIVERSITY_WORDS ? DIVERSITY_WORDS : shown;
     const int k = wanted < m.V ? wanted : (int)m.V;
     if (!(top = vae_malloc_array((size_t)m.L * (size_t)k, sizeof *top)) ||
-        !(npmi = vae_malloc_array((size_t)m.L, sizeof *npmi))) {
+        !(npmi = vae_malloc_array((size_t)m.L, sizeof *npmi)) ||
+        !(weight = vae_malloc_array((size_t)m.L * (size_t)k, sizeof *weight))) {
         rc = VAE_ERR_NOMEM;
         goto cleanup;
     }
-    if ((rc = infer_topic_words(m.model, k, top)) != VAE_OK)
+    if ((rc = infer_topic_words(m.model, k, top, weight)) != VAE_OK)
         goto cleanup;
     if (o->corpus && ((rc = infer_diversity(top, m.L, k < DIVERSITY_WORDS ? k : DIVERSITY_WORDS, k, m.V,
                                              &diversity)) != VAE_OK ||
@@ -241,6 +259,7 @@ int infer_topics(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
             json_begin(&j);
             json_int(&j, "topic", t);
             json_words(&j, "words", &m, words, shown);
+            json_numbers(&j, "weights", weight + (size_t)t * k, shown);
             if (o->corpus)
                 json_num(&j, "npmi", npmi[t]);
             rc = infer_put_json(out, &j);
@@ -263,6 +282,7 @@ cleanup:
     json_free(&j);
     free(top);
     free(npmi);
+    free(weight);
     infer_unload(&m);
     return rc;
 }
@@ -465,6 +485,7 @@ typedef struct {
     vae_docs docs;
     int64_t *list;              /* [INFER_BATCH] */
     float *send, *recv;         /* a block [n, 2L] (mu rows, then logvar rows); recv: every rank's, on 0 */
+    float *theta;               /* [INFER_BATCH, L] on rank 0, for a model with topic proportions */
     size_t *bytes;              /* [ranks], on rank 0 */
     char **names;               /* [INFER_BATCH] doc ids, on rank 0 */
     vae_embeddings_writer *w;   /* on rank 0 */
@@ -499,8 +520,11 @@ static int write_round(encoder *e, int64_t k)
             rc = vae_corpus_read_doc_ids(e->c, e->o->split, e->list, n, e->names);
             named = rc == VAE_OK ? n : 0;
         }
+        if (rc == VAE_OK && e->theta)
+            rc = vae_model_theta(e->m.model, block, (int)n, e->theta);
         if (rc == VAE_OK)
-            rc = vae_embeddings_writer_put(e->w, first, n, block, block + n * L, (const char *const *)e->names);
+            rc = vae_embeddings_writer_put(e->w, first, n, block, block + n * L, e->theta,
+                                           (const char *const *)e->names);
         for (int64_t i = 0; i < named; i++)
             free(e->names[i]);
         block += 2 * n * L;
@@ -529,7 +553,12 @@ static int encode_setup(encoder *e)
         !(e->bytes = vae_malloc_array((size_t)e->ranks, sizeof *e->bytes)) ||
         !(e->names = vae_calloc_array(INFER_BATCH, sizeof *e->names)))
         return VAE_ERR_NOMEM;
-    return vae_embeddings_writer_new(&e->w, e->o->output, e->info.num_docs, e->m.L, e->info.has_doc_ids);
+    /* theta = softmax(mu): the topic proportions at the encoding's mean. */
+    const int with_theta = vae_model_has_theta(e->m.model);
+    if (with_theta && !(e->theta = vae_malloc_array((size_t)INFER_BATCH * (size_t)e->m.L, sizeof *e->theta)))
+        return VAE_ERR_NOMEM;
+    return vae_embeddings_writer_new(&e->w, e->o->output, e->info.num_docs, e->m.L, with_theta,
+                                     e->info.has_doc_ids);
 }
 
 int infer_encode(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
@@ -557,6 +586,7 @@ int infer_encode(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
     if (rc == VAE_OK)
         rc = vae_comm_agree(comm, e.rank == 0 ? vae_embeddings_writer_commit(e.w) : VAE_OK, who);
     vae_embeddings_writer_free(e.w);
+    free(e.theta);
     free(e.names);
     free(e.bytes);
     free(e.recv);

@@ -25,8 +25,10 @@ int infer_top_k(const double *score, const int32_t *cand, int64_t n, int k, int3
 /* For each latent unit u, the k words whose probability rises most when z_u goes from -2 to +2
  * with the other units at 0 (SPEC's words), ranked by p(w | z = 2 e_u) - p(w | z = -2 e_u): a
  * log-ratio would favour rare words whose tiny probability moves by a large factor:
- * top[u * k .. u * k + k). k <= V. Needs a model batch capacity of at least 2. */
-int infer_topic_words(vae_model *m, int k, int32_t *top);
+ * top[u * k .. u * k + k). A family with a topic-word matrix (topic) ranks them by its weights
+ * instead (vae_model_topic_words). weight (NULL: not wanted) gets each word's score alike. k <= V.
+ * Needs a model batch capacity of at least 2. */
+int infer_topic_words(vae_model *m, int k, int32_t *top, double *weight);
 
 /* NPMI of the pair (i, j) over N documents, of which n_i hold i, n_j hold j and n_ij both:
  * log(P(i,j) / (P(i) P(j))) / -log P(i,j); -1 when they never co-occur, 1 when both are in every

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vae/family.h"
 #include "vae/rng.h"
 
 static int better(const double *score, int32_t a, int32_t b)
@@ -31,7 +32,34 @@ int infer_top_k(const double *score, const int32_t *cand, int64_t n, int k, int3
     return have;
 }
 
-int infer_topic_words(vae_model *m, int k, int32_t *top)
+/* Unit u's top k words by score[V] into top and weight (when wanted). */
+static void rank_unit(const double *score, int64_t V, int k, int u, int32_t *top, double *weight)
+{
+    int32_t *t = top + (size_t)u * k;
+    infer_top_k(score, NULL, V, k, t);
+    for (int i = 0; weight && i < k; i++)
+        weight[(size_t)u * k + i] = score[t[i]];
+}
+
+/* Topics as the columns of the family's topic-word matrix. */
+static int matrix_topic_words(vae_model *m, int k, int32_t *top, double *weight)
+{
+    const int L = vae_model_latent(m);
+    const int64_t V = vae_model_config_of(m)->vocab_size;
+    float *w = vae_malloc_array((size_t)L * (size_t)V, sizeof *w);
+    double *score = vae_malloc_array((size_t)V, sizeof *score);
+    int rc = w && score ? vae_model_topic_words(m, w) : VAE_ERR_NOMEM;
+    for (int u = 0; rc == VAE_OK && u < L; u++) {
+        for (int64_t v = 0; v < V; v++)
+            score[v] = w[(size_t)u * (size_t)V + v];
+        rank_unit(score, V, k, u, top, weight);
+    }
+    free(w);
+    free(score);
+    return rc;
+}
+
+int infer_topic_words(vae_model *m, int k, int32_t *top, double *weight)
 {
     const int L = vae_model_latent(m), per = vae_model_max_batch(m) / 2;
     const int64_t V = vae_model_config_of(m)->vocab_size;
@@ -41,6 +69,8 @@ int infer_topic_words(vae_model *m, int k, int32_t *top)
     if (per < 1 || k < 1 || k > V)
         return vae_fail(VAE_ERR_ARG, "topics of %d words from %lld (model capacity %d)", k, (long long)V,
                         vae_model_max_batch(m));
+    if (vae_model_family(m)->topic_words)
+        return matrix_topic_words(m, k, top, weight);
     /* Rows 2i and 2i + 1 of a decode are z = +2 e_u and z = -2 e_u for unit u = u0 + i. */
     if (!(z = vae_malloc_array(2 * (size_t)per * (size_t)L, sizeof *z)) ||
         !(logp = vae_malloc_array(2 * (size_t)per * (size_t)V, sizeof *logp)) ||
@@ -61,7 +91,7 @@ int infer_topic_words(vae_model *m, int k, int32_t *top)
             const float *up = logp + (size_t)(2 * i) * V, *down = up + V;
             for (int64_t v = 0; v < V; v++)
                 score[v] = exp((double)up[v]) - exp((double)down[v]);
-            infer_top_k(score, NULL, V, k, top + (size_t)(u0 + i) * k);
+            rank_unit(score, V, k, u0 + i, top, weight);
         }
     }
 cleanup:

@@ -15,7 +15,7 @@
 
 struct vae_embeddings_writer {
     char *path, *tmp;
-    hid_t file, mu, logvar, doc_ids, str_type;
+    hid_t file, mu, logvar, theta, doc_ids, str_type;
     int64_t rows;
     int latent, committed;
 };
@@ -41,14 +41,14 @@ static int create_dataset(vae_embeddings_writer *w, const char *name, hid_t type
 }
 
 int vae_embeddings_writer_new(vae_embeddings_writer **out, const char *path, int64_t rows, int latent,
-                              int with_doc_ids)
+                              int with_theta, int with_doc_ids)
 {
     *out = NULL;
     int rc = VAE_OK;
     vae_embeddings_writer *w = calloc(1, sizeof *w);
     if (!w)
         return vae_fail(VAE_ERR_NOMEM, "%s: out of memory", path);
-    w->file = w->mu = w->logvar = w->doc_ids = w->str_type = H5I_INVALID_HID;
+    w->file = w->mu = w->logvar = w->theta = w->doc_ids = w->str_type = H5I_INVALID_HID;
     w->rows = rows;
     w->latent = latent;
     const size_t tmp_size = strlen(path) + 32;
@@ -64,7 +64,8 @@ int vae_embeddings_writer_new(vae_embeddings_writer **out, const char *path, int
         goto cleanup;
     }
     if ((rc = create_dataset(w, "mu", H5T_IEEE_F32LE, latent, &w->mu)) != VAE_OK ||
-        (rc = create_dataset(w, "logvar", H5T_IEEE_F32LE, latent, &w->logvar)) != VAE_OK)
+        (rc = create_dataset(w, "logvar", H5T_IEEE_F32LE, latent, &w->logvar)) != VAE_OK ||
+        (with_theta && (rc = create_dataset(w, "theta", H5T_IEEE_F32LE, latent, &w->theta)) != VAE_OK))
         goto cleanup;
     if (with_doc_ids) {
         if ((w->str_type = vae_h5_str_type()) < 0) {
@@ -99,7 +100,7 @@ static int put_rows(vae_embeddings_writer *w, hid_t dset, hid_t mtype, int64_t f
 }
 
 int vae_embeddings_writer_put(vae_embeddings_writer *w, int64_t first, int64_t n, const float *mu,
-                              const float *logvar, const char *const *doc_ids)
+                              const float *logvar, const float *theta, const char *const *doc_ids)
 {
     if (first < 0 || n < 0 || first > w->rows - n)
         return vae_fail(VAE_ERR_ARG, "%s: rows %lld to %lld are outside [0, %lld)", w->path, (long long)first,
@@ -109,6 +110,8 @@ int vae_embeddings_writer_put(vae_embeddings_writer *w, int64_t first, int64_t n
     int rc = put_rows(w, w->mu, H5T_NATIVE_FLOAT, first, n, w->latent, mu, "/mu");
     if (rc == VAE_OK)
         rc = put_rows(w, w->logvar, H5T_NATIVE_FLOAT, first, n, w->latent, logvar, "/logvar");
+    if (rc == VAE_OK && w->theta >= 0)
+        rc = put_rows(w, w->theta, H5T_NATIVE_FLOAT, first, n, w->latent, theta, "/theta");
     if (rc == VAE_OK && w->doc_ids >= 0)
         rc = put_rows(w, w->doc_ids, w->str_type, first, n, 0, doc_ids, "/doc_ids");
     return rc;
@@ -121,6 +124,7 @@ int vae_embeddings_writer_commit(vae_embeddings_writer *w)
         return rc;
     vae_h5_close(&w->mu);
     vae_h5_close(&w->logvar);
+    vae_h5_close(&w->theta);
     vae_h5_close(&w->doc_ids);
     const herr_t closed = H5Fclose(w->file);
     w->file = H5I_INVALID_HID;
@@ -137,6 +141,7 @@ void vae_embeddings_writer_free(vae_embeddings_writer *w)
         return;
     vae_h5_close(&w->mu);
     vae_h5_close(&w->logvar);
+    vae_h5_close(&w->theta);
     vae_h5_close(&w->doc_ids);
     vae_h5_close(&w->str_type);
     vae_h5_close(&w->file);

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "model_base.h"
-#include "vae/rng.h"
 
 const char *const vae_activation_names[] = {"relu", "tanh", "softplus", NULL};
 const char *const vae_input_transform_names[] = {"log1p", "counts", "l1", NULL};
@@ -65,26 +64,13 @@ void vae_bow_config_of(const vae_model_config *c, vae_bow_config *out)
     out->input = (vae_input_transform)v[S_INPUT].num;
 }
 
-static void add_tensor(vae_layout *l, const char *name, int64_t rows, int64_t cols, int transposed)
-{
-    vae_tensor *t = &l->tensors[l->num_tensors++];
-    snprintf(t->name, sizeof t->name, "%s", name);
-    t->rows = rows;
-    t->cols = cols;
-    t->transposed = transposed;
-    t->offset = l->num_params;
-    t->size = (size_t)rows * (size_t)(cols ? cols : 1);
-    /* 16-float alignment keeps every view on a 64-byte boundary for the vector loops. */
-    l->num_params += (t->size + 15) & ~(size_t)15;
-}
-
 static void add_linear(vae_layout *l, const char *prefix, int64_t out, int64_t in, int transposed)
 {
     char name[32];
     snprintf(name, sizeof name, "%s.weight", prefix);
-    add_tensor(l, name, out, in, transposed);
+    layout_add(l, name, out, in, transposed);
     snprintf(name, sizeof name, "%s.bias", prefix);
-    add_tensor(l, name, out, 0, 0);
+    layout_add(l, name, out, 0, 0);
 }
 
 static int bow_layout(const vae_model_config *mc, vae_layout *l, vae_layout *state)
@@ -169,18 +155,7 @@ static void bow_destroy(vae_model *vm)
 
 static float *alloc_floats(size_t n) { return vae_calloc_array(n, sizeof(float)); }
 
-/* Room for max_nnz transformed counts: grown by a batch with more non-zeros than any before. */
-static int reserve(bow_model *m, int64_t max_nnz)
-{
-    if (max_nnz <= m->cap_nnz)
-        return VAE_OK;
-    float *x = realloc(m->xval, sizeof(float) * (size_t)max_nnz);
-    if (!x)
-        return vae_fail(VAE_ERR_NOMEM, "out of memory for a batch of %lld non-zeros", (long long)max_nnz);
-    m->xval = x;
-    m->cap_nnz = max_nnz;
-    return VAE_OK;
-}
+static int reserve(bow_model *m, int64_t max_nnz) { return reserve_floats(&m->xval, &m->cap_nnz, max_nnz); }
 
 static int bow_create(vae_model **out, const vae_model_config *mc, int max_batch)
 {
@@ -221,22 +196,9 @@ static int bow_create(vae_model **out, const vae_model_config *mc, int max_batch
 static void bow_init_params(vae_model *m, uint64_t seed)
 {
     memset(m->params, 0, sizeof(float) * m->layout.num_params);
-    double u[256];
-    for (int t = 0; t < m->layout.num_tensors; t++) {
-        const vae_tensor *weight = &m->layout.tensors[t - t % 2];
-        const vae_tensor *tt = &m->layout.tensors[t];
-        const double bound = 1.0 / sqrt((double)weight->cols);
-        for (size_t i = 0; i < tt->size; i += 256) {
-            const size_t n = tt->size - i < 256 ? tt->size - i : 256;
-            vae_uniforms(seed, (uint64_t)t, i / 256, u, (int64_t)n);
-            /* Keyed by the element's [rows, cols] position, wherever the layout keeps it. */
-            for (size_t j = 0; j < n; j++) {
-                const size_t e = i + j, cols = (size_t)(tt->cols ? tt->cols : 1);
-                m->params[vae_tensor_index(tt, (int64_t)(e / cols), (int64_t)(e % cols))] =
-                    (float)((2.0 * u[j] - 1.0) * bound);
-            }
-        }
-    }
+    for (int t = 0; t < m->layout.num_tensors; t++)
+        init_uniform(m->params, &m->layout.tensors[t], seed, (uint64_t)t,
+                     1.0 / sqrt((double)m->layout.tensors[t - t % 2].cols));
 }
 
 /* mu and logvar of every document of the batch. */
@@ -263,21 +225,9 @@ static int encoder_forward(bow_model *m, const vae_docs *d)
     return VAE_OK;
 }
 
-/* z = mu + exp(logvar / 2) * eps with eps of document d from the stream (seed, step, d);
- * sample = 0 gives z = mu and eps = 0. */
 static void sample_latent(bow_model *m, const vae_docs *d, int sample, uint64_t seed, uint64_t step)
 {
-    const int L = m->cfg.latent;
-    for (int64_t r = 0; r < d->num_docs; r++) {
-        float *eps = m->eps + r * L, *z = m->z + r * L;
-        const float *mu = m->mu + r * L, *lv = m->logvar + r * L;
-        if (sample)
-            vae_normals(seed, step, (uint64_t)d->doc_index[r], eps, L);
-        else
-            memset(eps, 0, sizeof(float) * (size_t)L);
-        for (int u = 0; u < L; u++)
-            z[u] = mu[u] + expf(0.5f * lv[u]) * eps[u];
-    }
+    reparameterize(m->z, m->eps, m->mu, m->logvar, d, m->cfg.latent, sample, seed, step);
 }
 
 /* Decoder from z[n, L] to logits[n, V] and each row's log-normalizer. */
@@ -300,16 +250,9 @@ static void decoder_forward(bow_model *m, const float *z, int n)
         m->lse[r] = logsumexp_row(m->logits + (size_t)r * (size_t)V, bias, V);
 }
 
-/* -sum_w n_dw log p(w | z_d) = N_d lse_d - sum_w n_dw logit_dw, in double. */
 static double doc_recon(const bow_model *m, const vae_docs *d, int64_t r)
 {
-    const float *logit = m->logits + (size_t)r * (size_t)m->cfg.vocab_size;
-    double tokens = 0.0, dot = 0.0;
-    for (int64_t k = d->indptr[r]; k < d->indptr[r + 1]; k++) {
-        tokens += d->counts[k];
-        dot += (double)d->counts[k] * logit[d->indices[k]];
-    }
-    return tokens * m->lse[r] - dot;
+    return sparse_recon(m->logits + (size_t)r * (size_t)m->cfg.vocab_size, m->lse[r], d, r);
 }
 
 static double doc_kl(const bow_model *m, int64_t r)
@@ -320,14 +263,6 @@ static double doc_kl(const bow_model *m, int64_t r)
     for (int u = 0; u < L; u++)
         s += 1.0 + lv[u] - (double)mu[u] * mu[u] - exp((double)lv[u]);
     return -0.5 * s;
-}
-
-static double doc_tokens(const vae_docs *d, int64_t r)
-{
-    double n = 0.0;
-    for (int64_t k = d->indptr[r]; k < d->indptr[r + 1]; k++)
-        n += d->counts[k];
-    return n;
 }
 
 static int bow_forward(vae_model *vm, const vae_batch *b, const vae_step_opts *o, vae_loss_sums *s)
@@ -457,27 +392,8 @@ static int bow_eval(vae_model *vm, const vae_batch *b, int samples, uint64_t eva
             m->recon[r] += doc_recon(m, d, r) / samples;
     }
     decoder_forward(m, m->mu, B);
-    double *mu_sum = sums + VAE_SUM_FIXED, *mu_sq = mu_sum + L;
-    for (int r = 0; r < B; r++) {
-        const double tokens = doc_tokens(d, r);
-        if (tokens == 0.0) {
-            sums[VAE_SUM_EMPTY_DOCS] += 1.0;
-            continue;
-        }
-        const double kl = doc_kl(m, r), neg_elbo = m->recon[r] + kl;
-        sums[VAE_SUM_DOCS] += 1.0;
-        sums[VAE_SUM_TOKENS] += tokens;
-        sums[VAE_SUM_RECON] += m->recon[r];
-        sums[VAE_SUM_KL] += kl;
-        sums[VAE_SUM_RECON_MEAN] += doc_recon(m, d, r);
-        sums[VAE_SUM_NEG_ELBO] += neg_elbo;
-        sums[VAE_SUM_NEG_ELBO_PER_TOKEN] += neg_elbo / tokens;
-        for (int u = 0; u < L; u++) {
-            const double x = m->mu[r * L + u];
-            mu_sum[u] += x;
-            mu_sq[u] += x * x;
-        }
-    }
+    for (int r = 0; r < B; r++)
+        bow_eval_add(sums, L, m->mu + r * L, doc_tokens(d, r), m->recon[r], doc_kl(m, r), doc_recon(m, d, r));
     return VAE_OK;
 }
 

@@ -36,6 +36,11 @@ enum {
     VAE_SUM_FIXED
 };
 
+/* One document's part of the evaluation sums (mu its [L] row; an empty one counted as such): the
+ * sums of every family of documents (bow, topic), so their figures are computed alike. */
+void bow_eval_add(double *sums, int L, const float *mu, double tokens, double recon, double kl,
+                  double recon_mean);
+
 /* SPEC's figures of a set of documents from their summed evaluation sums (bow_figures.c). */
 void bow_figures(const vae_model *m, const double *sums, vae_figures *f);
 

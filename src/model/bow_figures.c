@@ -1,5 +1,6 @@
-/* SPEC.md "Figures" of the family bow from its evaluation sums (see bow_eval): one place turns sums
- * into perplexities, means and the active-unit count, whatever the number of batches or ranks. */
+/* SPEC.md "Figures" of the families of documents (bow, topic) from their evaluation sums: one place
+ * adds a document into the sums and turns them into perplexities, means and the active-unit count,
+ * whatever the number of batches or ranks. */
 #include "bow.h"
 
 #include <math.h>
@@ -11,6 +12,27 @@
 static void put(vae_figures *f, const char *name, double value, int integer, int headline)
 {
     f->of[f->count++] = (vae_figure){.name = name, .value = value, .integer = integer, .headline = headline};
+}
+
+void bow_eval_add(double *sums, int L, const float *mu, double tokens, double recon, double kl, double recon_mean)
+{
+    if (tokens == 0.0) {
+        sums[VAE_SUM_EMPTY_DOCS] += 1.0;
+        return;
+    }
+    const double neg_elbo = recon + kl;
+    sums[VAE_SUM_DOCS] += 1.0;
+    sums[VAE_SUM_TOKENS] += tokens;
+    sums[VAE_SUM_RECON] += recon;
+    sums[VAE_SUM_KL] += kl;
+    sums[VAE_SUM_RECON_MEAN] += recon_mean;
+    sums[VAE_SUM_NEG_ELBO] += neg_elbo;
+    sums[VAE_SUM_NEG_ELBO_PER_TOKEN] += neg_elbo / tokens;
+    double *mu_sum = sums + VAE_SUM_FIXED, *mu_sq = mu_sum + L;
+    for (int u = 0; u < L; u++) {
+        mu_sum[u] += mu[u];
+        mu_sq[u] += (double)mu[u] * mu[u];
+    }
 }
 
 void bow_figures(const vae_model *m, const double *s, vae_figures *f)

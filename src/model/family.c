@@ -9,11 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const vae_family vae_family_bow;
+extern const vae_family vae_family_bow, vae_family_topic;
 
 /* The registry: one line per family. */
 static const vae_family *const families[] = {
     &vae_family_bow,
+    &vae_family_topic,
 };
 enum { NUM_FAMILIES = sizeof families / sizeof families[0] };
 
@@ -88,6 +89,15 @@ static int parse_value(const vae_setting_spec *sp, const char *text, vae_setting
             return VAE_OK;
         return vae_fail(VAE_ERR_ARG, "'%s' is not a comma-separated list of %d to %d integers in [%lld, %lld]",
                         text, sp->min_count, sp->max_count, (long long)sp->lo, (long long)sp->hi);
+    case VAE_SETTING_REAL: {
+        char *end;
+        errno = 0;
+        v->real = strtod(text, &end);
+        if (*text && !isspace((unsigned char)*text) && !errno && !*end && v->real >= sp->real_lo &&
+            v->real <= sp->real_hi)
+            return VAE_OK;
+        return vae_fail(VAE_ERR_ARG, "'%s' is not a number in [%g, %g]", text, sp->real_lo, sp->real_hi);
+    }
     case VAE_SETTING_CHOICE:
         for (int i = 0; sp->choices[i]; i++) {
             if (strcmp(sp->choices[i], text) == 0) {
@@ -131,6 +141,13 @@ void vae_model_config_text(const vae_model_config *c, int i, char *buf, size_t s
     buf[0] = '\0';
     if (sp->kind == VAE_SETTING_INT)
         snprintf(buf, size, "%lld", (long long)v->num);
+    else if (sp->kind == VAE_SETTING_REAL)
+        /* The shortest text that reads back as the same double: 0.2, not 0.20000000000000001. */
+        for (int digits = 1; digits <= 17; digits++) {
+            snprintf(buf, size, "%.*g", digits, v->real);
+            if (strtod(buf, NULL) == v->real)
+                break;
+        }
     else if (sp->kind == VAE_SETTING_CHOICE)
         snprintf(buf, size, "%s", sp->choices[v->num]);
     else
@@ -150,7 +167,7 @@ const char *vae_model_config_diff(const vae_model_config *a, const vae_model_con
     }
     for (int i = 0; i < a->family->num_settings; i++) {
         const vae_setting_value *x = &a->values[i], *y = &b->values[i];
-        int same = x->num == y->num;
+        int same = x->num == y->num && x->real == y->real;
         for (int64_t k = 0; same && a->family->settings[i].kind == VAE_SETTING_LIST && k < x->num; k++)
             same = x->list[k] == y->list[k];
         if (!same) {
@@ -179,6 +196,9 @@ static int check_values(const vae_model_config *c)
         if (sp->kind == VAE_SETTING_CHOICE && (v->num < 0 || v->num >= choices))
             return vae_fail(VAE_ERR_ARG, "the %s model's %s is choice %lld of %d", name, sp->key,
                             (long long)v->num, choices);
+        if (sp->kind == VAE_SETTING_REAL && !(v->real >= sp->real_lo && v->real <= sp->real_hi))
+            return vae_fail(VAE_ERR_ARG, "the %s model's %s is %g, not in [%g, %g]", name, sp->key, v->real,
+                            sp->real_lo, sp->real_hi);
         if (sp->kind == VAE_SETTING_INT && (v->num < sp->lo || v->num > sp->hi))
             return vae_fail(VAE_ERR_ARG, "the %s model's %s is %lld, not in [%lld, %lld]", name, sp->key,
                             (long long)v->num, (long long)sp->lo, (long long)sp->hi);

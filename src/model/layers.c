@@ -2,9 +2,11 @@
  * go to OpenBLAS; the rest are loops written so that the compiler vectorizes them. */
 #include "layers.h"
 #include "threads.h"
+#include "vae/rng.h"
 
 #include <cblas.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 void linear_forward(float *out, const float *in, const float *w, int w_in_out, const float *b, int B, int In,
@@ -14,6 +16,17 @@ void linear_forward(float *out, const float *in, const float *w, int w_in_out, c
         memcpy(out + (size_t)r * O, b, sizeof(float) * (size_t)O);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, w_in_out ? CblasNoTrans : CblasTrans, B, O, In, 1.0f, in, In, w,
                 w_in_out ? O : In, b ? 1.0f : 0.0f, out, O);
+}
+
+void linear_forward_rowwise(float *out, const float *in, const float *w, const float *b, int B, int In, int O)
+{
+    for (int r = 0; r < B; r++) {
+        float *y = out + (size_t)r * O;
+        if (b)
+            memcpy(y, b, sizeof(float) * (size_t)O);
+        /* One matrix-vector product a row: each output one dot product, whatever the batch. */
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, O, In, 1.0f, w, In, in + (size_t)r * In, 1, b ? 1.0f : 0.0f, y, 1);
+    }
 }
 
 /* db = the sum of dout's B rows (written, not added to). */
@@ -257,4 +270,49 @@ EXP_CLONES float logsumexp_row(float *restrict logits, const float *restrict bia
     for (int k = 0; k < 8; k++)
         s += part[k];
     return mx + logf(s);
+}
+
+void reparameterize(float *z, float *eps, const float *mu, const float *logvar, const vae_docs *d, int L,
+                    int sample, uint64_t seed, uint64_t step)
+{
+    for (int64_t r = 0; r < d->num_docs; r++) {
+        float *e = eps + r * L, *zr = z + r * L;
+        const float *m = mu + r * L, *lv = logvar + r * L;
+        if (sample)
+            vae_normals(seed, step, (uint64_t)d->doc_index[r], e, L);
+        else
+            memset(e, 0, sizeof(float) * (size_t)L);
+        for (int u = 0; u < L; u++)
+            zr[u] = m[u] + expf(0.5f * lv[u]) * e[u];
+    }
+}
+
+double doc_tokens(const vae_docs *d, int64_t r)
+{
+    double n = 0.0;
+    for (int64_t k = d->indptr[r]; k < d->indptr[r + 1]; k++)
+        n += d->counts[k];
+    return n;
+}
+
+double sparse_recon(const float *logit, float lse, const vae_docs *d, int64_t r)
+{
+    double tokens = 0.0, dot = 0.0;
+    for (int64_t k = d->indptr[r]; k < d->indptr[r + 1]; k++) {
+        tokens += d->counts[k];
+        dot += (double)d->counts[k] * logit[d->indices[k]];
+    }
+    return tokens * lse - dot;
+}
+
+int reserve_floats(float **buf, int64_t *cap, int64_t need)
+{
+    if (need <= *cap)
+        return VAE_OK;
+    float *x = realloc(*buf, sizeof(float) * (size_t)need);
+    if (!x)
+        return vae_fail(VAE_ERR_NOMEM, "out of memory for a batch of %lld non-zeros", (long long)need);
+    *buf = x;
+    *cap = need;
+    return VAE_OK;
 }

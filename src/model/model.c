@@ -2,8 +2,11 @@
  * owned, and each call checked once here and handed to the family's table. */
 #include "model_base.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "vae/rng.h"
 
 size_t vae_tensor_index(const vae_tensor *t, int64_t r, int64_t c)
 {
@@ -32,6 +35,32 @@ void vae_tensor_to_rows(const vae_tensor *t, const float *base, float *rows)
     for (int64_t r = 0; r < t->rows; r++)
         for (int64_t c = 0; c < t->cols; c++)
             rows[r * t->cols + c] = base[vae_tensor_index(t, r, c)];
+}
+
+void layout_add(vae_layout *l, const char *name, int64_t rows, int64_t cols, int transposed)
+{
+    vae_tensor *t = &l->tensors[l->num_tensors++];
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->rows = rows;
+    t->cols = cols;
+    t->transposed = transposed;
+    t->offset = l->num_params;
+    t->size = (size_t)rows * (size_t)(cols ? cols : 1);
+    /* 16-float alignment keeps every view on a 64-byte boundary for the vector loops. */
+    l->num_params += (t->size + 15) & ~(size_t)15;
+}
+
+void init_uniform(float *base, const vae_tensor *t, uint64_t seed, uint64_t stream, double bound)
+{
+    double u[256];
+    const size_t cols = (size_t)(t->cols ? t->cols : 1);
+    for (size_t i = 0; i < t->size; i += 256) {
+        const size_t n = t->size - i < 256 ? t->size - i : 256;
+        vae_uniforms(seed, stream, i / 256, u, (int64_t)n);
+        for (size_t j = 0; j < n; j++)
+            base[vae_tensor_index(t, (int64_t)((i + j) / cols), (int64_t)((i + j) % cols))] =
+                (float)((2.0 * u[j] - 1.0) * bound);
+    }
 }
 
 const vae_tensor *vae_layout_find(const vae_layout *l, const char *name)
@@ -113,13 +142,28 @@ static int check_batch(const vae_model *m, const vae_batch *b)
     return VAE_OK;
 }
 
+/* A batch of no units of either kind: what a failed step computes, so that a family with batch
+ * statistics still joins the step's sums over the processes. */
+static int64_t no_rows[1];
+static const vae_docs no_docs = {.indptr = no_rows};
+static const vae_seqs no_seqs = {.indptr = no_rows};
+static const vae_batch empty_batch = {.docs = &no_docs, .seqs = &no_seqs};
+
 int vae_model_forward(vae_model *m, const vae_batch *b, const vae_step_opts *o, vae_loss_sums *s)
 {
-    int rc = check_batch(m, b);
-    return rc == VAE_OK ? m->family->forward(m, b, o, s) : rc;
+    int rc = b ? check_batch(m, b) : VAE_OK;
+    if (rc == VAE_OK)
+        rc = m->family->forward(m, b ? b : &empty_batch, o, s);
+    else
+        (void)m->family->forward(m, &empty_batch, o, s);
+    m->forward_failed = rc != VAE_OK;
+    return rc;
 }
 
-void vae_model_backward(vae_model *m, const vae_batch *b, const vae_step_opts *o) { m->family->backward(m, b, o); }
+void vae_model_backward(vae_model *m, const vae_batch *b, const vae_step_opts *o)
+{
+    m->family->backward(m, m->forward_failed || !b ? &empty_batch : b, o);
+}
 
 size_t vae_model_eval_sums_len(const vae_model *m) { return m->family->eval_sums_len(m); }
 
@@ -155,4 +199,20 @@ int vae_model_decode(vae_model *m, const float *z, int n, float *logp)
     if (n > m->max_batch)
         return vae_fail(VAE_ERR_ARG, "decoding %d latent vectors exceeds the model's capacity %d", n, m->max_batch);
     return m->family->decode(m, z, n, logp);
+}
+
+int vae_model_topic_words(vae_model *m, float *weight)
+{
+    if (!m->family->topic_words)
+        return vae_fail(VAE_ERR_ARG, "the %s model has no topic-word matrix", m->family->name);
+    return m->family->topic_words(m, weight);
+}
+
+int vae_model_has_theta(const vae_model *m) { return m->family->theta != NULL; }
+
+int vae_model_theta(vae_model *m, const float *z, int n, float *theta)
+{
+    if (!m->family->theta)
+        return vae_fail(VAE_ERR_ARG, "the %s model has no topic proportions", m->family->name);
+    return m->family->theta(m, z, n, theta);
 }

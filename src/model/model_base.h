@@ -14,6 +14,13 @@ struct vae_model {
     int latent;
     float *params, *grads, *state;
     float *owned; /* params, grads and state when the model holds its own, else state alone */
+    int forward_failed; /* the last forward failed: the next backward is an empty batch's */
 };
+
+/* Appends tensor name ([rows, cols]; cols 0 for a vector) to the layout, each view 64-byte aligned. */
+void layout_add(vae_layout *l, const char *name, int64_t rows, int64_t cols, int transposed);
+/* Tensor t's elements uniform in [-bound, bound], from the stream (seed, stream) keyed by each
+ * element's [rows, cols] position, wherever the layout keeps it. */
+void init_uniform(float *base, const vae_tensor *t, uint64_t seed, uint64_t stream, double bound);
 
 #endif

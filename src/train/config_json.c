@@ -19,6 +19,8 @@ static void json_model(json_buf *j, const vae_model_config *c)
         vae_model_config_text(c, i, text, sizeof text);
         if (sp->kind == VAE_SETTING_INT) {
             json_int(j, sp->key, c->values[i].num);
+        } else if (sp->kind == VAE_SETTING_REAL) {
+            json_raw(j, sp->key, text);
         } else if (sp->kind == VAE_SETTING_LIST) {
             snprintf(list, sizeof list, "[%s]", text);
             json_raw(j, sp->key, list);

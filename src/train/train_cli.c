@@ -112,6 +112,8 @@ static const struct {
     {"decoder_hidden", "LIST", "decoder layer sizes (none: z straight to the output)"},
     {"activation", "A", "activation of the hidden layers"},
     {"input_transform", "T", "what the encoder reads of a document's counts"},
+    {"dirichlet_alpha", "A", "concentration of the Dirichlet prior over topics (Laplace-approximated)"},
+    {"dropout", "P", "dropout on the topic proportions in training"},
 };
 
 /* Setting i (key) of the families: its entry, with help, range and default from the first family
@@ -127,6 +129,8 @@ static cli_entry setting_entry(train_cli *t, int i, const vae_setting_spec *spec
     char range[96] = "";
     if (spec->kind == VAE_SETTING_INT)
         snprintf(range, sizeof range, ", %lld to %lld", (long long)spec->lo, (long long)spec->hi);
+    else if (spec->kind == VAE_SETTING_REAL)
+        snprintf(range, sizeof range, ", %g to %g", spec->real_lo, spec->real_hi);
     else if (spec->kind == VAE_SETTING_LIST)
         snprintf(range, sizeof range, ": %d to %d of them, each %lld to %lld", spec->min_count, spec->max_count,
                  (long long)spec->lo, (long long)spec->hi);
@@ -179,8 +183,21 @@ void train_cli_init(train_cli *t, int threads)
     t->families[f] = NULL;
     for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
         t->entries[n++] = head[i];
-    t->entries[n++] = (cli_entry){.name = "model", .help = "the model family, whose settings follow",
-                                  .kind = CLI_STRING, CLI_AT(train_cli_values, model), .choices = t->families};
+    /* With each family's own trainer defaults: "...; topic's: --epochs 80". */
+    snprintf(t->model_help, sizeof t->model_help, "the model family, whose settings follow");
+    for (int k = 0; vae_family_at(k); k++) {
+        const vae_family *fam = vae_family_at(k);
+        for (const char *const *d = fam->train_defaults; d && d[0]; d += 2) {
+            char *end = t->model_help + strlen(t->model_help);
+            const size_t room = sizeof t->model_help - (size_t)(end - t->model_help);
+            if (d == fam->train_defaults)
+                snprintf(end, room, "; %s's: --%s %s", fam->name, d[0], d[1]);
+            else
+                snprintf(end, room, ", --%s %s", d[0], d[1]);
+        }
+    }
+    t->entries[n++] = (cli_entry){.name = "model", .help = t->model_help, .kind = CLI_STRING,
+                                  CLI_AT(train_cli_values, model), .choices = t->families};
     add_settings(t, first, &n);
     for (int k = 0; vae_family_at(k); k++)
         add_settings(t, vae_family_at(k), &n);
@@ -188,6 +205,31 @@ void train_cli_init(train_cli *t, int threads)
         t->entries[n++] = tail[i];
     t->table = (cli_table){.prog = "vae-dist", .usage = usage, .epilog = epilog, .entries = t->entries,
                            .num_entries = n, .config = 1};
+}
+
+int train_cli_family_defaults(train_cli *t, cli_args *a, int argc, char **argv)
+{
+    const char *const *d = t->v.config.model.family->train_defaults;
+    static char flags[16][40];
+    static char *args[256];
+    int n = 0, k = 0;
+    args[n++] = argv[0];
+    for (; d && d[0] && k < 16 && n + 2 + argc < 256; d += 2)
+        /* Given --max-steps, a family's --epochs does not become a second limit. */
+        if (!cli_given(a, d[0]) && !(strcmp(d[0], "epochs") == 0 && cli_given(a, "max-steps"))) {
+            snprintf(flags[k], sizeof flags[k], "--%s", d[0]);
+            args[n++] = flags[k++];
+            args[n++] = (char *)d[1];
+        }
+    if (k == 0)
+        return 0;
+    for (int i = 1; i < argc; i++)
+        args[n++] = argv[i];
+    const int threads = t->v.config.threads;
+    cli_free(a);
+    train_cli_init(t, threads);
+    int status = cli_run(a, &t->table, &t->v, n, args, 1);
+    return status == 0 ? train_cli_model(t, a) : status;
 }
 
 int train_cli_model(train_cli *t, const cli_args *a)

@@ -32,6 +32,7 @@ typedef struct {
     char helps[TRAIN_CLI_MAX_SETTINGS][160];
     char defaults[TRAIN_CLI_MAX_SETTINGS][96];
     const char *families[TRAIN_CLI_MAX_FAMILIES + 1];
+    char model_help[320]; /* --model's, with each family's trainer defaults */
     cli_entry entries[TRAIN_CLI_MAX_ENTRIES];
 } train_cli;
 
@@ -41,5 +42,9 @@ void train_cli_init(train_cli *t, int threads);
 /* After cli_run: the family --model names (its defaults) and the settings given, into
  * t->v.config.model; 2 after one message ("vae-dist: --latent: ...") when one is not the family's. */
 int train_cli_model(train_cli *t, const cli_args *a);
+/* After train_cli_model: when the family has trainer defaults of its own (family.h) for flags not
+ * given, parses again (into t and a, freed and refilled) with them before argv's own flags; a
+ * family's epochs are not taken when --max-steps is given. */
+int train_cli_family_defaults(train_cli *t, cli_args *a, int argc, char **argv);
 
 #endif

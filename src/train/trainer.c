@@ -151,6 +151,9 @@ static void teardown(trainer *t)
     vae_corpus_free(t->corpus);
 }
 
+/* The model's sums over the global batch (vae_step_opts.reduce). */
+static int sum_over_ranks(double *buf, size_t n, void *comm) { return vae_comm_sum_doubles(comm, buf, n); }
+
 /* One step: forward and backward on this rank's part of the global batch, then the exchange's
  * step (the gradient and t->sums summed over the ranks, and the update). Afterwards t->sums[X_FAILED]
  * > 0 when a rank failed to read or compute (its status in *local). Every rank joins every
@@ -167,11 +170,16 @@ static int train_step(trainer *t, int *local)
     int64_t glo, ghi;
     plan_global_batch(&t->plan, t->step_in_epoch, &glo, &ghi);
     vae_step_opts o = {.beta = beta_at(c, t->step), .sample = c->latent_samples, .noise_seed = c->seed,
-                       .noise_step = (uint64_t)t->step, .scale = 1.0f / (float)(ghi - glo)};
+                       .noise_step = (uint64_t)t->step, .scale = 1.0f / (float)(ghi - glo),
+                       .reduce = sum_over_ranks, .reduce_ctx = t->comm};
     const vae_batch batch = {.docs = &t->batch};
     vae_loss_sums s = {0};
-    if (rc == VAE_OK && (rc = vae_model_forward(t->model, &batch, &o, &s)) == VAE_OK)
-        vae_model_backward(t->model, &batch, &o);
+    /* Forward and backward run whatever happened, so that a family's sums over the ranks are
+     * joined by every rank (a failed read computes no documents). */
+    const int step_rc = vae_model_forward(t->model, rc == VAE_OK ? &batch : NULL, &o, &s);
+    vae_model_backward(t->model, rc == VAE_OK ? &batch : NULL, &o);
+    if (rc == VAE_OK)
+        rc = step_rc;
     *local = rc;
     x[X_LOSS] = s.loss;
     x[X_RECON] = s.recon;

@@ -3,6 +3,7 @@
 usage: ckpt_compare.py A.h5 B.h5 exact|RTOL [optimizer]
 exact: every /params tensor bitwise equal; RTOL: for every tensor, ||a - b|| <= RTOL * ||a||.
 With "optimizer", Adam's moments (/optimizer/m, /optimizer/v) are compared the same way.
+The running statistics (/state, for a family with any) are always compared with the parameters.
 Also checks both files name the same tensors with the same shapes. Exit 0 when they agree."""
 import sys
 
@@ -15,6 +16,8 @@ def main():
     groups = ["params"] + (["optimizer/m", "optimizer/v"] if sys.argv[4:5] == ["optimizer"] else [])
     worst, count = 0.0, 0
     with h5py.File(a_path, "r") as a, h5py.File(b_path, "r") as b:
+        if "state" in a or "state" in b:
+            groups.append("state")
         for group in groups:
             names = sorted(a[group].keys())
             if names != sorted(b[group].keys()):

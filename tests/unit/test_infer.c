@@ -123,16 +123,16 @@ static void test_topics_rank_by_probability_rise(void **state)
     const float bias[V] = {0, 0, 0, 0, 0, 1.5f};
     vae_model *m = hand_model(bias, NULL, 2);
     int32_t all[L * V], want[V];
-    assert_int_equal(infer_topic_words(m, V, all), VAE_OK);
+    assert_int_equal(infer_topic_words(m, V, all, NULL), VAE_OK);
     for (int u = 0; u < L; u++) {
         expected_topic_order(bias, u, want);
         assert_memory_equal(all + u * V, want, sizeof want);
     }
     int32_t top[L * 3];
-    assert_int_equal(infer_topic_words(m, 3, top), VAE_OK);
+    assert_int_equal(infer_topic_words(m, 3, top, NULL), VAE_OK);
     assert_memory_equal(top, all, 3 * sizeof *top);
     assert_memory_equal(top + 3, all + V, 3 * sizeof *top);
-    assert_int_not_equal(infer_topic_words(m, V + 1, all), VAE_OK);
+    assert_int_not_equal(infer_topic_words(m, V + 1, all, NULL), VAE_OK);
     vae_model_free(m);
 }
 
@@ -141,7 +141,7 @@ static void test_topics_need_two_rows(void **state)
     vae_model *m = hand_model(NULL, NULL, 1);
     int32_t top[L];
     vae_error_clear();
-    assert_int_equal(infer_topic_words(m, 1, top), VAE_ERR_ARG);
+    assert_int_equal(infer_topic_words(m, 1, top, NULL), VAE_ERR_ARG);
     assert_true(strlen(vae_error_message()) > 0);
     vae_model_free(m);
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,53 @@ static const char *setting(const vae_model_config *c, const char *key, char *buf
         }
     fail_msg("no setting %s", key);
     return NULL;
+}
+
+/* A family's own trainer defaults (topic's) apply to the flags not given, and only to them. */
+static void test_family_trainer_defaults(void **state)
+{
+    (void)state;
+    const struct {
+        const char *args[8];
+        int64_t epochs;
+        double lr;
+    } cases[] = {
+        {{"--model", "topic", NULL}, -1, -1},                     /* the family's */
+        {{"--model", "topic", "--epochs", "3", NULL}, 3, -1},      /* a flag given wins */
+        {{"--model", "topic", "--max-steps", "7", NULL}, 0, -1},   /* no second limit */
+        {{"--model", "topic", "--lr", "0.5", NULL}, -1, 0.5},
+        {{"--latent", "4", NULL}, 0, 1e-3},                       /* bow has none */
+    };
+    const vae_family *topic;
+    assert_int_equal(vae_family_find("topic", &topic), VAE_OK);
+    assert_non_null(topic->train_defaults);
+    int64_t family_epochs = 0;
+    double family_lr = 1e-3;
+    for (const char *const *d = topic->train_defaults; d[0]; d += 2) {
+        if (strcmp(d[0], "epochs") == 0)
+            family_epochs = atoll(d[1]);
+        if (strcmp(d[0], "lr") == 0)
+            family_lr = atof(d[1]);
+    }
+    assert_true(family_epochs > 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cli_args a;
+        static char *argv[16];
+        const char *full[16] = {"vae-dist", "--corpus", "c.h5", "--out", "d"};
+        int argc = 5;
+        for (int k = 0; cases[i].args[k]; k++)
+            full[argc++] = cases[i].args[k];
+        memcpy(argv, full, sizeof full);
+        train_cli_init(&dist, 1);
+        assert_int_equal(cli_run(&a, &dist.table, &dist.v, argc, argv, 1), 0);
+        assert_int_equal(train_cli_model(&dist, &a), 0);
+        assert_int_equal(train_cli_family_defaults(&dist, &a, argc, argv), 0);
+        assert_int_equal(dist.v.config.epochs, cases[i].epochs < 0 ? family_epochs : cases[i].epochs);
+        const double lr = cases[i].lr < 0 ? family_lr : cases[i].lr;
+        assert_true(fabs(dist.v.config.optim.lr - lr) <= 1e-6 * lr);
+        assert_string_equal(dist.v.config.corpus, "c.h5");
+        cli_free(&a);
+    }
 }
 
 static void test_train_table_keeps_library_defaults(void **state)
@@ -193,6 +241,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_train_table_keeps_library_defaults),
+        cmocka_unit_test(test_family_trainer_defaults),
         cmocka_unit_test(test_train_table_fields),
         cmocka_unit_test(test_train_table_named_fields),
     };
