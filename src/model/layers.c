@@ -189,40 +189,17 @@ void activation_backward(float *dy, const float *y, size_t n, vae_activation a)
     }
 }
 
-/* GCC 12 vectorizes the exp loops below only with AVX-512's masked lanes: a portable build
- * (VAE_NATIVE off) also carries an x86-64-v4 clone of them, chosen when the program loads. */
+/* The exp loops below are written on GCC/Clang vectors of eight lanes: GCC 12 vectorizes their
+ * scalar form only with AVX-512's masked lanes, and leaves a max kept in an array of lanes scalar
+ * (the row's max pass, with the bias added in place, was the costliest part of the log-softmax). A
+ * portable build (VAE_NATIVE off) carries x86-64-v4 and -v3 (AVX2) clones of them, chosen when the
+ * program loads; the default clone runs the vectors as SSE2 pairs. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__AVX512F__)
-#define EXP_CLONES __attribute__((target_clones("arch=x86-64-v4", "default")))
+#define EXP_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define EXP_CLONES
 #endif
 
-/* exp(x) by range reduction x = k ln2 + f, |f| <= ln2/2, and a degree-6 polynomial for exp(f)
- * (relative error below 2e-7); inputs below -87 give 0. Branch-free so that it vectorizes. */
-static inline float exp_nonpositive(float x)
-{
-    x = x < -87.0f ? -87.0f : x;
-    const float k = nearbyintf(x * 1.44269504088896341f);
-    const float f = (x - k * 0.693145751953125f) - k * 1.428606765330187045e-06f;
-    float p = 1.0f / 720.0f;
-    p = p * f + 1.0f / 120.0f;
-    p = p * f + 1.0f / 24.0f;
-    p = p * f + 1.0f / 6.0f;
-    p = p * f + 0.5f;
-    p = p * f + 1.0f;
-    p = p * f + 1.0f;
-    union { float f; int32_t i; } scale = {.i = ((int32_t)k + 127) << 23};
-    return p * scale.f;
-}
-
-EXP_CLONES void vexp_shifted(float *out, const float *x, float shift, float mul, int64_t n)
-{
-    for (int64_t i = 0; i < n; i++)
-        out[i] = mul * exp_nonpositive(x[i] - shift);
-}
-
-/* Eight lanes as one GCC/Clang vector: GCC 12 leaves a max kept in an array of lanes scalar, and the
- * row's max pass (with the bias added in place) was the costliest part of the log-softmax. */
 typedef float lanes8 __attribute__((vector_size(32)));
 typedef int32_t mask8 __attribute__((vector_size(32)));
 
@@ -237,6 +214,57 @@ static inline lanes8 max8(lanes8 a, lanes8 m)
 {
     const mask8 greater = a > m;
     return (lanes8)((greater & (mask8)a) | (~greater & (mask8)m));
+}
+
+/* Rounds to the nearest integer (ties to even) by adding and removing 1.5 * 2^23: exact for the
+ * |v| < 2^22 it is used on, and branch-free, unlike a call of nearbyintf. */
+#define ROUND_MAGIC 12582912.0f
+
+/* exp(x) by range reduction x = k ln2 + f, |f| <= ln2/2, and a degree-6 polynomial for exp(f)
+ * (relative error below 2e-7); inputs below -87 give exp(-87), a NaN stays NaN. The scalar and the
+ * vector form are one formula, so a row's tail is computed as its lanes are. */
+static inline float exp_nonpositive(float x)
+{
+    x = x < -87.0f ? -87.0f : x;
+    const float k = (x * 1.44269504088896341f + ROUND_MAGIC) - ROUND_MAGIC;
+    const float f = (x - k * 0.693145751953125f) - k * 1.428606765330187045e-06f;
+    float p = 1.0f / 720.0f;
+    p = p * f + 1.0f / 120.0f;
+    p = p * f + 1.0f / 24.0f;
+    p = p * f + 1.0f / 6.0f;
+    p = p * f + 0.5f;
+    p = p * f + 1.0f;
+    p = p * f + 1.0f;
+    union { float f; int32_t i; } scale = {.i = ((int32_t)k + 127) << 23};
+    return p * scale.f;
+}
+
+static inline lanes8 exp8_nonpositive(lanes8 x)
+{
+    const lanes8 floor87 = {-87.0f, -87.0f, -87.0f, -87.0f, -87.0f, -87.0f, -87.0f, -87.0f};
+    const mask8 below = x < floor87;
+    x = (lanes8)((below & (mask8)floor87) | (~below & (mask8)x));
+    const lanes8 k = (x * 1.44269504088896341f + ROUND_MAGIC) - ROUND_MAGIC;
+    const lanes8 f = (x - k * 0.693145751953125f) - k * 1.428606765330187045e-06f;
+    lanes8 p = f * (1.0f / 720.0f) + 1.0f / 120.0f;
+    p = p * f + 1.0f / 24.0f;
+    p = p * f + 1.0f / 6.0f;
+    p = p * f + 0.5f;
+    p = p * f + 1.0f;
+    p = p * f + 1.0f;
+    const mask8 scale = (__builtin_convertvector(k, mask8) + 127) << 23;
+    return p * (lanes8)scale;
+}
+
+EXP_CLONES void vexp_shifted(float *out, const float *x, float shift, float mul, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const lanes8 y = mul * exp8_nonpositive(load8(x + i) - shift);
+        memcpy(out + i, &y, sizeof y);
+    }
+    for (; i < n; i++)
+        out[i] = mul * exp_nonpositive(x[i] - shift);
 }
 
 EXP_CLONES float logsumexp_row(float *restrict logits, const float *restrict bias, int64_t V)
@@ -259,11 +287,10 @@ EXP_CLONES float logsumexp_row(float *restrict logits, const float *restrict bia
     }
     for (int k = 0; k < 8; k++)
         mx = lane_max[k] > mx ? lane_max[k] : mx;
-    /* Eight partial sums, so the loop vectorizes without reassociating floats by flag. */
-    float part[8] = {0};
+    /* Eight partial sums, one a lane, so the loop is vector without reassociating floats by flag. */
+    lanes8 part = {0};
     for (v = 0; v + 8 <= V; v += 8)
-        for (int k = 0; k < 8; k++)
-            part[k] += exp_nonpositive(logits[v + k] - mx);
+        part += exp8_nonpositive(load8(logits + v) - mx);
     for (; v < V; v++)
         part[0] += exp_nonpositive(logits[v] - mx);
     float s = 0.0f;
