@@ -69,6 +69,17 @@ struct vae_family {
     const char *const *train_defaults;
     /* NULL but for a family whose latent vector maps to topic proportions (vae_model_theta). */
     int (*theta)(vae_model *m, const float *z, int n, float *theta);
+    /* Families of sequences (NULL for those of documents): activations resized for max_tokens
+     * tokens a batch (create sizes them for 64 a unit); model.h's decoding functions; seq_classes
+     * NULL for a family that decodes no sequences. */
+    int (*reserve_tokens)(vae_model *m, int64_t max_tokens);
+    int64_t (*seq_classes)(const vae_model *m);
+    int (*seq_state_size)(const vae_model *m);
+    int (*seq_start)(vae_model *m, const float *z, int n, float *h);
+    int (*seq_step)(vae_model *m, const float *z, const int32_t *prev, const float *h, int n, float *h_next,
+                    float *logp);
+    /* NULL for a family without importance weights (model.h's vae_model_log_weights). */
+    int (*log_weights)(vae_model *m, const vae_batch *b, int K, uint64_t eval_seed, double *logw);
 };
 
 /* The family of that name; VAE_ERR_ARG naming it, and the known ones, when there is none. */

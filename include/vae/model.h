@@ -126,6 +126,10 @@ typedef struct {
      * one forward and one backward a step, even with no documents and after a failure. */
     vae_reduce_fn reduce;
     void *reduce_ctx;
+    /* Free bits (SPEC.md "sentence", Kingma et al. 2016), 0 for none: the loss's KL is then
+     * sum_u max(free_bits, mean over the global batch of kl_u); the mean comes through reduce (one
+     * sum of L doubles in the forward whenever free_bits > 0). The sums report the true KL. */
+    float free_bits;
 } vae_step_opts;
 
 /* Sums over the batch's units, to be combined across ranks. */
@@ -186,6 +190,36 @@ int vae_model_topic_words(vae_model *m, float *weight);
  * (VAE_ERR_ARG naming the family for one without). */
 int vae_model_has_theta(const vae_model *m);
 int vae_model_theta(vae_model *m, const float *z, int n, float *theta);
+
+/* ---- Sequences: families whose unit is a sequence of tokens (sentence) */
+
+/* Sizes the activations for batches of at most max_tokens tokens in all (the sequences' own, the
+ * end tokens not counted), besides the max_batch sequences; a model starts sized for 64 a
+ * sequence (VAE_SEQ_TOKENS_PER_UNIT). Outside any step (it allocates); a no-op for a family of documents. A batch of more
+ * tokens is refused by forward, eval and encode as one over capacity. */
+#define VAE_SEQ_TOKENS_PER_UNIT 64
+int vae_model_reserve_tokens(vae_model *m, int64_t max_tokens);
+int64_t vae_model_max_tokens(const vae_model *m);
+
+/* Classes of the decoder's output for a family that decodes sequences (sentence: V + 2, token ids
+ * as SPEC.md's: words, <unk> = V, <s> / </s> = V + 1) and the size of its decoder state; both 0
+ * for a family that decodes none. */
+int64_t vae_model_seq_classes(const vae_model *m);
+int vae_model_seq_state_size(const vae_model *m);
+/* The decoder's initial states h [n, state size] for n latent vectors z [n, L] (n <= max_batch). */
+int vae_model_seq_start(vae_model *m, const float *z, int n, float *h);
+/* One decoding step for n sequences: from their states h [n, state size], their previous tokens
+ * prev [n] (<s> first) and their z [n, L], the next states h_next [n, state size] (may be h) and
+ * log p(next token) logp [n, classes]. VAE_ERR_ARG naming the family for one that decodes no
+ * sequences. */
+int vae_model_seq_step(vae_model *m, const float *z, const int32_t *prev, const float *h, int n, float *h_next,
+                       float *logp);
+
+/* Importance weights (Burda et al. 2015) of the batch's n units: logw [n, K], logw[i, k] =
+ * log p(x_i | z_ik) + log p(z_ik) - log q(z_ik | x_i) for K draws z_ik ~ q(z | x_i) from the
+ * counter-based streams of (eval_seed, k, unit index). VAE_ERR_ARG naming the family for one
+ * without. */
+int vae_model_log_weights(vae_model *m, const vae_batch *b, int K, uint64_t eval_seed, double *logw);
 
 #ifdef __cplusplus
 }

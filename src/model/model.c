@@ -97,6 +97,7 @@ int vae_model_new_on(vae_model **out, const vae_model_config *c, int max_batch, 
     m->layout = layout;
     m->state_layout = state;
     m->max_batch = max_batch;
+    m->max_tokens = c->family->unit == VAE_UNIT_SEQS ? (int64_t)max_batch * VAE_SEQ_TOKENS_PER_UNIT : 0;
     /* One block: the parameters and gradients when the model holds them, then the statistics. */
     const size_t own = params ? 0 : 2 * layout.num_params;
     if (own + state.num_params > 0 && !(m->owned = vae_calloc_array(own + state.num_params, sizeof(float)))) {
@@ -139,6 +140,9 @@ static int check_batch(const vae_model *m, const vae_batch *b)
     if (n > m->max_batch)
         return vae_fail(VAE_ERR_ARG, "batch of %lld %s exceeds the model's capacity %d", (long long)n,
                         vae_unit_names[m->family->unit], m->max_batch);
+    if (!docs && b->seqs->num_tokens > m->max_tokens)
+        return vae_fail(VAE_ERR_ARG, "batch of %lld tokens exceeds the model's capacity of %lld tokens",
+                        (long long)b->seqs->num_tokens, (long long)m->max_tokens);
     return VAE_OK;
 }
 
@@ -215,4 +219,55 @@ int vae_model_theta(vae_model *m, const float *z, int n, float *theta)
     if (!m->family->theta)
         return vae_fail(VAE_ERR_ARG, "the %s model has no topic proportions", m->family->name);
     return m->family->theta(m, z, n, theta);
+}
+
+int vae_model_reserve_tokens(vae_model *m, int64_t max_tokens)
+{
+    if (!m->family->reserve_tokens || max_tokens <= m->max_tokens)
+        return VAE_OK;
+    const int rc = m->family->reserve_tokens(m, max_tokens);
+    if (rc == VAE_OK)
+        m->max_tokens = max_tokens;
+    return rc;
+}
+
+int64_t vae_model_max_tokens(const vae_model *m) { return m->max_tokens; }
+
+int64_t vae_model_seq_classes(const vae_model *m) { return m->family->seq_classes ? m->family->seq_classes(m) : 0; }
+
+int vae_model_seq_state_size(const vae_model *m)
+{
+    return m->family->seq_state_size ? m->family->seq_state_size(m) : 0;
+}
+
+static int check_seq_decoding(const vae_model *m, int n)
+{
+    if (!m->family->seq_classes)
+        return vae_fail(VAE_ERR_ARG, "the %s model decodes no sequences", m->family->name);
+    if (n > m->max_batch)
+        return vae_fail(VAE_ERR_ARG, "decoding %d sequences exceeds the model's capacity %d", n, m->max_batch);
+    return VAE_OK;
+}
+
+int vae_model_seq_start(vae_model *m, const float *z, int n, float *h)
+{
+    const int rc = check_seq_decoding(m, n);
+    return rc == VAE_OK ? m->family->seq_start(m, z, n, h) : rc;
+}
+
+int vae_model_seq_step(vae_model *m, const float *z, const int32_t *prev, const float *h, int n, float *h_next,
+                       float *logp)
+{
+    const int rc = check_seq_decoding(m, n);
+    return rc == VAE_OK ? m->family->seq_step(m, z, prev, h, n, h_next, logp) : rc;
+}
+
+int vae_model_log_weights(vae_model *m, const vae_batch *b, int K, uint64_t eval_seed, double *logw)
+{
+    if (!m->family->log_weights)
+        return vae_fail(VAE_ERR_ARG, "the %s model has no importance weights", m->family->name);
+    int rc = check_batch(m, b);
+    if (rc == VAE_OK && K < 1)
+        rc = vae_fail(VAE_ERR_ARG, "importance weighting needs at least one sample, not %d", K);
+    return rc == VAE_OK ? m->family->log_weights(m, b, K, eval_seed, logw) : rc;
 }

@@ -11,6 +11,7 @@ struct vae_model {
     vae_model_config cfg;
     vae_layout layout, state_layout;
     int max_batch;
+    int64_t max_tokens; /* families of sequences: the tokens a batch may hold (reserve_tokens) */
     int latent;
     float *params, *grads, *state;
     float *owned; /* params, grads and state when the model holds its own, else state alone */
