@@ -122,6 +122,9 @@ static int open_corpus(trainer *t, size_t *num_params)
     }
     t->model_cfg = c->model;
     t->model_cfg.vocab_size = vae_corpus_vocab_size(t->corpus);
+    if (c->free_bits > 0 && !t->model_cfg.family->free_bits)
+        return vae_fail(VAE_ERR_ARG, "--free-bits: the %s model has no free bits (the sentence model has)",
+                        t->model_cfg.family->name);
     int64_t units = info.num_docs;
     if (t->model_cfg.family->unit == VAE_UNIT_SEQS && (rc = open_sequences(t, &units)) != VAE_OK)
         return rc;
