@@ -110,6 +110,31 @@ static const cli_table table = {
     CLI_ENTRIES(entries),
 };
 
+/* Medians over reps steps (after 2 warm-up steps) of forward + backward and of Adam's update, on
+ * the same batch of B units (noise drawn anew each step). */
+static void time_steps(vae_model *m, vae_optim *o, const vae_batch *batch, int B, int reps, double *fwd_bwd,
+                       double *update)
+{
+    vae_step_opts so = {.beta = 1, .sample = 1, .noise_seed = 1, .scale = 1.0f / (float)B};
+    vae_loss_sums s;
+    double *t = malloc(sizeof *t * (size_t)reps), *tu = malloc(sizeof *tu * (size_t)reps);
+    for (int r = -2; r < reps; r++) {
+        const double t0 = vae_wtime();
+        so.noise_step = (uint64_t)(r + 2);
+        vae_model_forward(m, batch, &so, &s);
+        vae_model_backward(m, batch, &so);
+        const double t1 = vae_wtime();
+        vae_optim_step(o, vae_model_params(m), vae_model_grads(m));
+        if (r >= 0) {
+            t[r] = t1 - t0;
+            tu[r] = vae_wtime() - t1;
+        }
+    }
+    *fwd_bwd = bench_median(t, reps);
+    *update = bench_median(tu, reps);
+    free(t), free(tu);
+}
+
 /* B sequences of lengths uniform in [T/2, 3T/2] (at least 1), tokens uniform over the V words. */
 static void make_sequences(vae_seqs *s, int B, int T, int64_t V)
 {
@@ -152,22 +177,8 @@ static int bench_sentence(const bench_opts *b)
     }
     vae_model_init_params(m, 1);
     const vae_batch batch = {.seqs = &q};
-    vae_step_opts so = {.beta = 1, .sample = 1, .noise_seed = 1, .scale = 1.0f / (float)b->B};
-    vae_loss_sums s;
-    double *t = malloc(sizeof *t * (size_t)b->reps), *tu = malloc(sizeof *tu * (size_t)b->reps);
-    for (int r = -2; r < b->reps; r++) {
-        const double t0 = vae_wtime();
-        so.noise_step = (uint64_t)(r + 2);
-        vae_model_forward(m, &batch, &so, &s);
-        vae_model_backward(m, &batch, &so);
-        const double t1 = vae_wtime();
-        vae_optim_step(o, vae_model_params(m), vae_model_grads(m));
-        if (r >= 0) {
-            t[r] = t1 - t0;
-            tu[r] = vae_wtime() - t1;
-        }
-    }
-    const double fwd_bwd = bench_median(t, (int)b->reps), update = bench_median(tu, (int)b->reps);
+    double fwd_bwd, update;
+    time_steps(m, o, &batch, (int)b->B, (int)b->reps, &fwd_bwd, &update);
     const double step = fwd_bwd + update;
     /* GEMM FLOPs: each GRU's input and recurrent projections over its rows, the output layer over
      * the decoder's; the backward twice the forward. */
@@ -183,7 +194,6 @@ static int bench_sentence(const bench_opts *b)
     printf("seqs/s: %.0f (forward+backward alone %.0f), tokens/s: %.0f\n", (double)b->B / step,
            (double)b->B / fwd_bwd, rows_enc / step);
     printf("GEMM GFLOP/s of forward+backward: %.1f (%.3f GFLOP per step)\n", flops / fwd_bwd * 1e-9, flops * 1e-9);
-    free(t), free(tu);
     vae_seqs_free(&q);
     vae_optim_free(o);
     vae_model_free(m);
@@ -222,22 +232,9 @@ int main(int argc, char **argv)
     vae_docs_init(&d);
     make_batch(&d, (int)B, (int)K, V);
     const vae_batch batch = {.docs = &d};
-    vae_step_opts so = {.beta = 1, .sample = 1, .noise_seed = 1, .scale = 1.0f / (float)B};
-    vae_loss_sums s;
-    double *t = malloc(sizeof *t * (size_t)reps), *tu = malloc(sizeof *tu * (size_t)reps);
-    for (int r = -2; r < reps; r++) {
-        const double t0 = vae_wtime();
-        so.noise_step = (uint64_t)(r + 2);
-        vae_model_forward(m, &batch, &so, &s);
-        vae_model_backward(m, &batch, &so);
-        const double t1 = vae_wtime();
-        vae_optim_step(o, vae_model_params(m), vae_model_grads(m));
-        if (r >= 0) {
-            t[r] = t1 - t0;
-            tu[r] = vae_wtime() - t1;
-        }
-    }
-    const double fwd_bwd = bench_median(t, (int)reps), update = bench_median(tu, (int)reps), step = fwd_bwd + update;
+    double fwd_bwd, update;
+    time_steps(m, o, &batch, (int)B, (int)reps, &fwd_bwd, &update);
+    const double step = fwd_bwd + update;
     const double flops = step_flops(&c, (int)B, d.nnz);
     const double gemm = sgemm_rate((int)B, c.dec_hidden[c.num_dec - 1], V, (int)reps);
     printf("OpenBLAS core: %s\n", vae_blas_core());
@@ -252,7 +249,6 @@ int main(int argc, char **argv)
     printf("GEMM-bound limit: %.0f docs/s; step reaches %.0f%% of it\n",
            gemm / (6.0 * c.dec_hidden[c.num_dec - 1] * (double)V), 100.0 * ((double)B / step) /
            (gemm / (6.0 * c.dec_hidden[c.num_dec - 1] * (double)V)));
-    free(t), free(tu);
     vae_docs_free(&d);
     vae_optim_free(o);
     vae_model_free(m);
