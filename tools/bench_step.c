@@ -14,6 +14,7 @@
 #include "bench_util.h"
 #include "cli.h"
 #include "blas.h"
+#include "../src/bin/blas_core.h"
 #include "bow.h"
 #include "threads.h"
 #include "vae/comm.h"
@@ -202,6 +203,7 @@ static int bench_sentence(const bench_opts *b)
 
 int main(int argc, char **argv)
 {
+    restart_with_better_blas_core(argv);
     bench_opts b = {.V = 10000, .B = 256, .K = 100, .T = 1, .reps = 20, .length = 20};
     cli_args a;
     const int status = cli_run(&a, &table, &b, argc, argv, 1);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "blas.h"
+#include "blas_core.h"
 #include "threads.h"
 #include "vae/comm.h"
 #include "train_cli.h"
@@ -77,6 +78,7 @@ int main(int argc, char **argv)
     /* Large (the help texts of every family's settings): static, not on the stack. */
     static train_cli t;
     vae_comm *comm = NULL;
+    restart_with_better_blas_core(argv);
     /* A write past the file size limit (ulimit -f, a batch system's quota) then fails with EFBIG,
      * which the checkpoint writer reports naming the file, instead of killing the rank mid-write. */
     signal(SIGXFSZ, SIG_IGN);

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "infer.h"
 #include "blas.h"
+#include "blas_core.h"
 #include "threads.h"
 #include "vae/comm.h"
 
@@ -234,6 +235,7 @@ static int parse(cli_args *a, const command **cmd, infer_opts *o, char **usage, 
 int main(int argc, char **argv)
 {
     vae_comm *comm = NULL;
+    restart_with_better_blas_core(argv);
     /* As vae-prep: encode past the file size limit fails with EFBIG naming its file. */
     signal(SIGXFSZ, SIG_IGN);
     if (vae_comm_init(&comm, &argc, &argv) != VAE_OK) {

@@ -8,6 +8,14 @@
  * kernels differ twofold in speed (docs/PERFORMANCE.md). */
 const char *vae_blas_version(void);
 const char *vae_blas_core(void);
+/* The OpenBLAS core this CPU should run when OpenBLAS fell back to its generic kernels: OpenBLAS
+ * 0.3.21's DYNAMIC_ARCH does not know CPUs newer than itself, and ran an AVX-512 Xeon (family 6,
+ * model 207) on its SSE3 "Prescott" kernels at 11.5 GFLOP/s against 55 for "Cooperlake" (one
+ * 1280 x 10002 x 256 sgemm, same load). "Cooperlake" (AVX-512 with BF16), "SkylakeX" (AVX-512) or
+ * "Haswell" (AVX2 and FMA); NULL when OpenBLAS chose a core of its own, when OPENBLAS_CORETYPE is set
+ * (the user's choice wins), or for another BLAS. OpenBLAS reads the variable when it loads, so a
+ * program sets it and starts itself again (src/bin/blas_core.h). */
+const char *vae_blas_better_core(void);
 /* Sets the library's threads and the count vae_parallel_parts (core/threads.h) uses. */
 void vae_set_blas_threads(int n);
 

@@ -12,4 +12,6 @@ const char *vae_blas_version(void)
 
 const char *vae_blas_core(void) { return "unknown"; }
 
+const char *vae_blas_better_core(void) { return NULL; }
+
 void vae_set_blas_threads(int n) { vae_set_parallel_parts(n); }
