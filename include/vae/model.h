@@ -128,7 +128,8 @@ typedef struct {
     void *reduce_ctx;
     /* Free bits (SPEC.md "sentence", Kingma et al. 2016), 0 for none: the loss's KL is then
      * sum_u max(free_bits, mean over the global batch of kl_u); the mean comes through reduce (one
-     * sum of L doubles in the forward whenever free_bits > 0). The sums report the true KL. */
+     * sum of L + 1 doubles in the forward whenever free_bits > 0: the units' KL summed over the
+     * sequences, and their count). The sums report the true KL. */
     float free_bits;
 } vae_step_opts;
 

@@ -64,15 +64,6 @@ void vae_bow_config_of(const vae_model_config *c, vae_bow_config *out)
     out->input = (vae_input_transform)v[S_INPUT].num;
 }
 
-static void add_linear(vae_layout *l, const char *prefix, int64_t out, int64_t in, int transposed)
-{
-    char name[32];
-    snprintf(name, sizeof name, "%s.weight", prefix);
-    layout_add(l, name, out, in, transposed);
-    snprintf(name, sizeof name, "%s.bias", prefix);
-    layout_add(l, name, out, 0, 0);
-}
-
 static int bow_layout(const vae_model_config *mc, vae_layout *l, vae_layout *state)
 {
     vae_bow_config bc;
@@ -87,20 +78,20 @@ static int bow_layout(const vae_model_config *mc, vae_layout *l, vae_layout *sta
     int64_t in = c->vocab_size;
     for (int i = 0; i < c->num_enc; i++) {
         snprintf(prefix, sizeof prefix, "enc.%d", i);
-        add_linear(l, prefix, c->enc_hidden[i], in, i == 0);
+        layout_add_linear(l, prefix, c->enc_hidden[i], in, i == 0);
         in = c->enc_hidden[i];
     }
-    add_linear(l, "enc.mu", c->latent, in, 0);
-    add_linear(l, "enc.logvar", c->latent, in, 0);
+    layout_add_linear(l, "enc.mu", c->latent, in, 0);
+    layout_add_linear(l, "enc.logvar", c->latent, in, 0);
     in = c->latent;
     for (int i = 0; i < c->num_dec; i++) {
         snprintf(prefix, sizeof prefix, "dec.%d", i);
-        add_linear(l, prefix, c->dec_hidden[i], in, 0);
+        layout_add_linear(l, prefix, c->dec_hidden[i], in, 0);
         in = c->dec_hidden[i];
     }
     /* The output weight is held [last, V]: at a rank's batch of 128 its three GEMMs ran faster in
      * that form (docs/PERFORMANCE.md). Files keep [V, last]. */
-    add_linear(l, "dec.out", c->vocab_size, in, 1);
+    layout_add_linear(l, "dec.out", c->vocab_size, in, 1);
     return VAE_OK;
 }
 
@@ -227,7 +218,7 @@ static int encoder_forward(bow_model *m, const vae_docs *d)
 
 static void sample_latent(bow_model *m, const vae_docs *d, int sample, uint64_t seed, uint64_t step)
 {
-    reparameterize(m->z, m->eps, m->mu, m->logvar, d, m->cfg.latent, sample, seed, step);
+    reparameterize(m->z, m->eps, m->mu, m->logvar, d->doc_index, d->num_docs, m->cfg.latent, sample, seed, step);
 }
 
 /* Decoder from z[n, L] to logits[n, V] and each row's log-normalizer. */

@@ -41,6 +41,12 @@ enum {
 void bow_eval_add(double *sums, int L, const float *mu, double tokens, double recon, double kl,
                   double recon_mean);
 
+/* The figures' shared parts (bow_figures.c; also the family sentence's, whose units are sequences
+ * in the same sums): one figure appended to f; the latent units whose variance of mu over the
+ * units exceeds 0.01. */
+void figures_put(vae_figures *f, const char *name, double value, int integer, int headline);
+int figures_active_units(const double *sums, int latent);
+
 /* SPEC's figures of a set of documents from their summed evaluation sums (bow_figures.c). */
 void bow_figures(const vae_model *m, const double *sums, vae_figures *f);
 

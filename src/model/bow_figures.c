@@ -9,7 +9,7 @@
 
 #define ACTIVE_UNIT_VARIANCE 0.01
 
-static void put(vae_figures *f, const char *name, double value, int integer, int headline)
+void figures_put(vae_figures *f, const char *name, double value, int integer, int headline)
 {
     f->of[f->count++] = (vae_figure){.name = name, .value = value, .integer = integer, .headline = headline};
 }
@@ -35,28 +35,34 @@ void bow_eval_add(double *sums, int L, const float *mu, double tokens, double re
     }
 }
 
-void bow_figures(const vae_model *m, const double *s, vae_figures *f)
+int figures_active_units(const double *s, int latent)
 {
-    const int latent = m->latent;
-    const double docs = s[VAE_SUM_DOCS], tokens = s[VAE_SUM_TOKENS];
-    const double per_doc = docs > 0 ? 1.0 / docs : NAN;
+    const double units = s[VAE_SUM_DOCS], per_unit = 1.0 / units;
     int active = 0;
     const double *mu_sum = s + VAE_SUM_FIXED, *mu_sq = mu_sum + latent;
-    for (int u = 0; u < latent && docs > 0; u++) {
-        const double mean = mu_sum[u] * per_doc;
-        /* Population variance, as numpy's var of mu over the documents. */
-        if (mu_sq[u] * per_doc - mean * mean > ACTIVE_UNIT_VARIANCE)
+    for (int u = 0; u < latent && units > 0; u++) {
+        const double mean = mu_sum[u] * per_unit;
+        /* Population variance, as numpy's var of mu over the units. */
+        if (mu_sq[u] * per_unit - mean * mean > ACTIVE_UNIT_VARIANCE)
             active++;
     }
+    return active;
+}
+
+void bow_figures(const vae_model *m, const double *s, vae_figures *f)
+{
+    const double docs = s[VAE_SUM_DOCS], tokens = s[VAE_SUM_TOKENS];
+    const double per_doc = docs > 0 ? 1.0 / docs : NAN;
+    const int active = figures_active_units(s, m->latent);
     f->count = 0;
-    put(f, "docs", docs, 1, 0);
-    put(f, "empty_docs", s[VAE_SUM_EMPTY_DOCS], 1, 0);
-    put(f, "tokens", tokens, 1, 0);
-    put(f, "recon", s[VAE_SUM_RECON] * per_doc, 0, 0);
-    put(f, "kl", s[VAE_SUM_KL] * per_doc, 0, 1);
-    put(f, "elbo", -s[VAE_SUM_NEG_ELBO] * per_doc, 0, 0);
-    put(f, "recon_mean", s[VAE_SUM_RECON_MEAN] * per_doc, 0, 0);
-    put(f, "ppl_doc", exp(s[VAE_SUM_NEG_ELBO_PER_TOKEN] * per_doc), 0, 1);
-    put(f, "ppl_corpus", tokens > 0 ? exp(s[VAE_SUM_NEG_ELBO] / tokens) : NAN, 0, 1);
-    put(f, "active_units", active, 1, 1);
+    figures_put(f, "docs", docs, 1, 0);
+    figures_put(f, "empty_docs", s[VAE_SUM_EMPTY_DOCS], 1, 0);
+    figures_put(f, "tokens", tokens, 1, 0);
+    figures_put(f, "recon", s[VAE_SUM_RECON] * per_doc, 0, 0);
+    figures_put(f, "kl", s[VAE_SUM_KL] * per_doc, 0, 1);
+    figures_put(f, "elbo", -s[VAE_SUM_NEG_ELBO] * per_doc, 0, 0);
+    figures_put(f, "recon_mean", s[VAE_SUM_RECON_MEAN] * per_doc, 0, 0);
+    figures_put(f, "ppl_doc", exp(s[VAE_SUM_NEG_ELBO_PER_TOKEN] * per_doc), 0, 1);
+    figures_put(f, "ppl_corpus", tokens > 0 ? exp(s[VAE_SUM_NEG_ELBO] / tokens) : NAN, 0, 1);
+    figures_put(f, "active_units", active, 1, 1);
 }

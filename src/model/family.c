@@ -9,12 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const vae_family vae_family_bow, vae_family_topic;
+extern const vae_family vae_family_bow, vae_family_topic, vae_family_sentence;
 
 /* The registry: one line per family. */
 static const vae_family *const families[] = {
     &vae_family_bow,
     &vae_family_topic,
+    &vae_family_sentence,
 };
 enum { NUM_FAMILIES = sizeof families / sizeof families[0] };
 

@@ -29,8 +29,7 @@ void linear_forward_rowwise(float *out, const float *in, const float *w, const f
     }
 }
 
-/* db = the sum of dout's B rows (written, not added to). */
-static void row_sums(float *db, const float *dout, int B, int O)
+void row_sums(float *db, const float *dout, int B, int O)
 {
     memset(db, 0, sizeof(float) * (size_t)O);
     for (int r = 0; r < B; r++) {
@@ -299,14 +298,14 @@ EXP_CLONES float logsumexp_row(float *restrict logits, const float *restrict bia
     return mx + logf(s);
 }
 
-void reparameterize(float *z, float *eps, const float *mu, const float *logvar, const vae_docs *d, int L,
-                    int sample, uint64_t seed, uint64_t step)
+void reparameterize(float *z, float *eps, const float *mu, const float *logvar, const int64_t *index, int64_t n,
+                    int L, int sample, uint64_t seed, uint64_t step)
 {
-    for (int64_t r = 0; r < d->num_docs; r++) {
+    for (int64_t r = 0; r < n; r++) {
         float *e = eps + r * L, *zr = z + r * L;
         const float *m = mu + r * L, *lv = logvar + r * L;
         if (sample)
-            vae_normals(seed, step, (uint64_t)d->doc_index[r], e, L);
+            vae_normals(seed, step, (uint64_t)index[r], e, L);
         else
             memset(e, 0, sizeof(float) * (size_t)L);
         for (int u = 0; u < L; u++)

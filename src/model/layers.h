@@ -26,6 +26,8 @@ void linear_forward(float *out, const float *in, const float *w, int w_in_out, c
  * normalization over the batch gives the same on any split of the batch. For narrow layers, where
  * a GEMM gains little. */
 void linear_forward_rowwise(float *out, const float *in, const float *w, const float *b, int B, int In, int O);
+/* db[O] = the sum of dout's B rows (written, not added to). */
+void row_sums(float *db, const float *dout, int B, int O);
 /* dw = dout^T in (in w's form); db[O] = sum_rows dout; din[B, In] += dout w (din accumulates: two heads
  * read the same input). db or din NULL: skipped. */
 void linear_backward(float *din, float *dw, float *db, const float *dout, const float *in,
@@ -56,10 +58,11 @@ float logsumexp_row(float *logits, const float *bias, int64_t V);
 /* exp(x) for x <= 0 (accurate to a few ulp; vectorizable, unlike libm's expf). */
 void vexp_shifted(float *out, const float *x, float shift, float mul, int64_t n);
 
-/* z[r] = mu[r] + exp(logvar[r] / 2) * eps[r] for the batch's rows ([num_docs, L]), eps of row r the
- * normals of the stream (seed, step, d->doc_index[r]); sample = 0 gives z = mu and eps = 0. */
-void reparameterize(float *z, float *eps, const float *mu, const float *logvar, const vae_docs *d, int L,
-                    int sample, uint64_t seed, uint64_t step);
+/* z[r] = mu[r] + exp(logvar[r] / 2) * eps[r] for n rows ([n, L]), eps of row r the normals of the
+ * stream (seed, step, index[r]), index[r] the unit's index in its split (a document's doc_index, a
+ * sequence's seq_index); sample = 0 gives z = mu and eps = 0. */
+void reparameterize(float *z, float *eps, const float *mu, const float *logvar, const int64_t *index, int64_t n,
+                    int L, int sample, uint64_t seed, uint64_t step);
 /* Room for need floats in *buf (capacity *cap), grown by realloc when short; its old contents lost. */
 int reserve_floats(float **buf, int64_t *cap, int64_t need);
 

@@ -50,6 +50,15 @@ void layout_add(vae_layout *l, const char *name, int64_t rows, int64_t cols, int
     l->num_params += (t->size + 15) & ~(size_t)15;
 }
 
+void layout_add_linear(vae_layout *l, const char *prefix, int64_t out, int64_t in, int transposed)
+{
+    char name[32];
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    layout_add(l, name, out, in, transposed);
+    snprintf(name, sizeof name, "%s.bias", prefix);
+    layout_add(l, name, out, 0, 0);
+}
+
 void init_uniform(float *base, const vae_tensor *t, uint64_t seed, uint64_t stream, double bound)
 {
     double u[256];

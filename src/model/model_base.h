@@ -20,6 +20,8 @@ struct vae_model {
 
 /* Appends tensor name ([rows, cols]; cols 0 for a vector) to the layout, each view 64-byte aligned. */
 void layout_add(vae_layout *l, const char *name, int64_t rows, int64_t cols, int transposed);
+/* nn.Linear prefix: <prefix>.weight [out, in] (held [in, out] when transposed), <prefix>.bias [out]. */
+void layout_add_linear(vae_layout *l, const char *prefix, int64_t out, int64_t in, int transposed);
 /* Tensor t's elements uniform in [-bound, bound], from the stream (seed, stream) keyed by each
  * element's [rows, cols] position, wherever the layout keeps it. */
 void init_uniform(float *base, const vae_tensor *t, uint64_t seed, uint64_t stream, double bound);

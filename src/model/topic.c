@@ -337,7 +337,8 @@ static int topic_forward(vae_model *vm, const vae_batch *b, const vae_step_opts 
     bn_forward(m->lv_hat, m->logvar, m->lv_x, m->mean[BN_LV], m->inv_std[BN_LV], P(m, params, tensor(c, T_LV_BN)), B,
                K);
 
-    reparameterize(m->z, m->eps, m->mu, m->logvar, d, K, o->sample, o->noise_seed, o->noise_step);
+    reparameterize(m->z, m->eps, m->mu, m->logvar, d->doc_index, d->num_docs, K, o->sample, o->noise_seed,
+                   o->noise_step);
     softmax_rows(m->theta, m->z, B, K);
     /* Dropout on theta, kept units scaled by 1 / (1 - p), drawn per (step, document, unit). */
     const float p = (float)c->dropout, kept = 1.0f / (1.0f - p);
@@ -472,7 +473,7 @@ static int topic_eval(vae_model *vm, const vae_batch *b, int samples, uint64_t e
     for (int r = 0; r < B; r++)
         recon[r] = 0.0;
     for (int s = 0; s < samples; s++) {
-        reparameterize(m->z, m->eps, m->mu, m->logvar, d, K, 1, eval_seed, (uint64_t)s);
+        reparameterize(m->z, m->eps, m->mu, m->logvar, d->doc_index, d->num_docs, K, 1, eval_seed, (uint64_t)s);
         decoder_infer(m, m->z, B);
         for (int r = 0; r < B; r++)
             recon[r] += row_recon(m, d, r) / samples;

@@ -6,7 +6,6 @@
  * the batch split over two simulated ranks whose sums go through the step's reducer, and the
  * topic-word matrix that topics rank words by. */
 #include <math.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +16,7 @@
 
 #include "checkpoint_fixture.h"
 #include "grad_check.h"
+#include "rank_pair.h"
 #include "topic.h"
 #include "vae/checkpoint.h"
 #include "vae/family.h"
@@ -362,44 +362,6 @@ static void test_running_stats_and_checkpoint(void **state)
 
 /* ---- two simulated ranks: the batch split, the sums through the reducer ---- */
 
-typedef struct {
-    pthread_barrier_t barrier;
-    double *slot[2];
-} pair;
-
-typedef struct {
-    pair *p;
-    int me;
-    vae_model *m;
-    vae_docs d;
-    vae_step_opts o;
-    vae_loss_sums s;
-    int calls;
-} rank_run;
-
-static int pair_sum(double *buf, size_t n, void *ctx)
-{
-    rank_run *r = ctx;
-    r->calls++;
-    r->p->slot[r->me] = buf;
-    pthread_barrier_wait(&r->p->barrier);
-    if (r->me == 0)
-        for (size_t i = 0; i < n; i++)
-            r->p->slot[0][i] = r->p->slot[1][i] = r->p->slot[0][i] + r->p->slot[1][i];
-    pthread_barrier_wait(&r->p->barrier);
-    return VAE_OK;
-}
-
-static void *run_rank(void *arg)
-{
-    rank_run *r = arg;
-    const vae_batch b = {.docs = &r->d};
-    r->o.reduce_ctx = r;
-    if (vae_model_forward(r->m, r->d.num_docs ? &b : NULL, &r->o, &r->s) == VAE_OK)
-        vae_model_backward(r->m, r->d.num_docs ? &b : NULL, &r->o);
-    return NULL;
-}
-
 /* Ranks holding documents [0, split) and [split, 4): their gradients summed are the one process's,
  * their running statistics are its own; split 0 gives one rank no documents at all. */
 static void check_split(int split)
@@ -411,23 +373,19 @@ static void check_split(int split)
     assert_int_equal(vae_model_forward(whole, &(vae_batch){.docs = &all}, &o, &s), VAE_OK);
     vae_model_backward(whole, &(vae_batch){.docs = &all}, &o);
 
-    pair p;
-    pthread_barrier_init(&p.barrier, NULL, 2);
     rank_run r[2];
-    pthread_t tid[2];
+    vae_docs d[2];
+    vae_batch b[2];
     for (int i = 0; i < 2; i++) {
-        r[i] = (rank_run){.p = &p, .me = i, .m = small_model("0.3", "1", NDOC), .o = o};
-        r[i].o.reduce = pair_sum;
-        r[i].d = i == 0 ? docs_range(0, split) : docs_range(split, NDOC - split);
-        assert_int_equal(pthread_create(&tid[i], NULL, run_rank, &r[i]), 0);
+        d[i] = i == 0 ? docs_range(0, split) : docs_range(split, NDOC - split);
+        b[i] = (vae_batch){.docs = &d[i]};
+        r[i] = (rank_run){.m = small_model("0.3", "1", NDOC), .b = d[i].num_docs ? &b[i] : NULL, .o = o};
     }
-    for (int i = 0; i < 2; i++)
-        pthread_join(tid[i], NULL);
-    pthread_barrier_destroy(&p.barrier);
+    rank_pair_run(r);
     assert_int_equal(r[0].calls, 4); /* two sums forward, two backward, on both ranks alike */
     assert_int_equal(r[1].calls, 4);
-    if (!(fabs(r[0].s.loss + r[1].s.loss - s.loss) <= 1e-4 * fabs(s.loss)))
-        fail_msg("split %d: loss %.8g + %.8g, one process %.8g", split, r[0].s.loss, r[1].s.loss, s.loss);
+    if (!(fabs(r[0].sums.loss + r[1].sums.loss - s.loss) <= 1e-4 * fabs(s.loss)))
+        fail_msg("split %d: loss %.8g + %.8g, one process %.8g", split, r[0].sums.loss, r[1].sums.loss, s.loss);
     const size_t P = vae_model_num_params(whole);
     const float *g = vae_model_grads(whole), *g0 = vae_model_grads(r[0].m), *g1 = vae_model_grads(r[1].m);
     const vae_layout *l = vae_model_layout(whole);

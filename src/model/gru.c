@@ -1,0 +1,154 @@
+/* The GRU layer of gru.h: one GEMM for the input projections of every step, one recurrent GEMM a
+ * step over the running sequences, the gate arithmetic fused in one pass over a step's rows, and in
+ * the backward one GEMM for each weight gradient over every step at once. */
+#include "gru.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "layers.h"
+
+static inline float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+/* Copies the bias b [O] into each of n rows of out [n, O], which a GEMM with beta 1 then adds to. */
+static void bias_rows(float *out, const float *b, int64_t n, int O)
+{
+    for (int64_t r = 0; r < n; r++)
+        memcpy(out + r * O, b, sizeof(float) * (size_t)O);
+}
+
+/* One step's gates for n rows, in place: g holds W_i x + b_i (gi_extra added here) and becomes
+ * (r, z, n); gh is W_h h + b_h; hout = (1 - z) n + z hprev (hout may be hprev). ghn (NULL: not
+ * kept) gets W_hn h + b_hn. */
+static void cell_forward(int n, int H, float *g, const float *gh, const float *extra, const float *hprev,
+                         float *hout, float *ghn)
+{
+    for (int r = 0; r < n; r++) {
+        float *gr = g + (size_t)r * 3 * H;
+        const float *hr = gh + (size_t)r * 3 * H, *ex = extra ? extra + (size_t)r * 3 * H : NULL;
+        const float *hp = hprev + (size_t)r * H;
+        float *ho = hout + (size_t)r * H;
+        for (int i = 0; i < H; i++) {
+            const float xr = gr[i] + hr[i] + (ex ? ex[i] : 0.0f);
+            const float xz = gr[H + i] + hr[H + i] + (ex ? ex[H + i] : 0.0f);
+            const float rg = sigmoid(xr), zg = sigmoid(xz);
+            const float ng = tanhf(gr[2 * H + i] + (ex ? ex[2 * H + i] : 0.0f) + rg * hr[2 * H + i]);
+            gr[i] = rg;
+            gr[H + i] = zg;
+            gr[2 * H + i] = ng;
+            ho[i] = (1.0f - zg) * ng + zg * hp[i];
+        }
+        if (ghn)
+            memcpy(ghn + (size_t)r * H, hr + 2 * H, sizeof(float) * (size_t)H);
+    }
+}
+
+void gru_forward(const gru_weights *w, const gru_plan *p, const float *x, const float *h0, const float *gi_extra,
+                 gru_acts *a)
+{
+    const int H = w->H, G = 3 * w->H;
+    const int64_t N = p->offset[p->steps];
+    if (N == 0)
+        return;
+    bias_rows(a->gates, w->b_ih, N, G);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, G, w->In, 1.0f, x, w->In, w->w_ih, w->ld_ih, 1.0f,
+                a->gates, G);
+    for (int t = 0; t < p->steps; t++) {
+        const int n = p->rows[t];
+        const int64_t off = p->offset[t];
+        float *hp = a->hprev + off * H;
+        /* The state before the step, kept contiguous so that the recurrent GEMM and the weight
+         * gradient's GEMM read one block. */
+        if (t > 0)
+            memcpy(hp, a->hout + p->offset[t - 1] * H, sizeof(float) * (size_t)n * (size_t)H);
+        else if (h0)
+            memcpy(hp, h0, sizeof(float) * (size_t)n * (size_t)H);
+        else
+            memset(hp, 0, sizeof(float) * (size_t)n * (size_t)H);
+        bias_rows(a->gh, w->b_hh, n, G);
+        if (t > 0 || h0)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, G, H, 1.0f, hp, H, w->w_hh, H, 1.0f, a->gh, G);
+        cell_forward(n, H, a->gates + off * G, a->gh, gi_extra, hp, a->hout + off * H, a->ghn + off * H);
+    }
+}
+
+/* One step's gate gradients for n rows from dh (of hout): dgi = (dr', dz', dn'), the gradients of
+ * the three pre-activations, and dgh = (dr', dz', r dn'); dprev (NULL: not wanted) += z dh. */
+static void cell_backward(int n, int H, const float *g, const float *ghn, const float *hprev, const float *dh,
+                          float *dgi, float *dgh, float *dprev)
+{
+    for (int r = 0; r < n; r++) {
+        const float *gr = g + (size_t)r * 3 * H, *gn = ghn + (size_t)r * H, *hp = hprev + (size_t)r * H;
+        const float *d = dh + (size_t)r * H;
+        float *di = dgi + (size_t)r * 3 * H, *dg = dgh + (size_t)r * 3 * H;
+        for (int i = 0; i < H; i++) {
+            const float rg = gr[i], zg = gr[H + i], ng = gr[2 * H + i];
+            const float dn = d[i] * (1.0f - zg) * (1.0f - ng * ng);
+            const float dz = d[i] * (hp[i] - ng) * zg * (1.0f - zg);
+            const float dr = dn * gn[i] * rg * (1.0f - rg);
+            di[i] = dg[i] = dr;
+            di[H + i] = dg[H + i] = dz;
+            di[2 * H + i] = dn;
+            dg[2 * H + i] = dn * rg;
+        }
+        if (dprev)
+            for (int i = 0; i < H; i++)
+                dprev[(size_t)r * H + i] += d[i] * gr[H + i];
+    }
+}
+
+void gru_backward(const gru_weights *w, const gru_weights *g, const gru_plan *p, const float *x, const gru_acts *a,
+                  float *dh, float *dgi, float *dgh, float *dh0, float *dx, float *dgi_sum)
+{
+    const int H = w->H, G = 3 * w->H, In = w->In;
+    const int64_t N = p->offset[p->steps];
+    const int B = p->steps ? p->rows[0] : 0;
+    if (dh0)
+        memset(dh0, 0, sizeof(float) * (size_t)B * (size_t)H);
+    if (dgi_sum)
+        memset(dgi_sum, 0, sizeof(float) * (size_t)B * (size_t)G);
+    if (N == 0) {
+        for (int r = 0; r < G; r++)
+            memset(g->w_ih + (size_t)r * w->ld_ih, 0, sizeof(float) * (size_t)In);
+        memset(g->w_hh, 0, sizeof(float) * (size_t)G * (size_t)H);
+        memset(g->b_ih, 0, sizeof(float) * (size_t)G);
+        memset(g->b_hh, 0, sizeof(float) * (size_t)G);
+        return;
+    }
+    for (int t = p->steps - 1; t >= 0; t--) {
+        const int n = p->rows[t];
+        const int64_t off = p->offset[t];
+        /* The previous step's rows 0..n-1 are these sequences' states before this step. */
+        float *dprev = t > 0 ? dh + p->offset[t - 1] * H : dh0;
+        cell_backward(n, H, a->gates + off * G, a->ghn + off * H, a->hprev + off * H, dh + off * H, dgi + off * G,
+                      dgh + off * G, dprev);
+        if (dprev)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, H, G, 1.0f, dgh + off * G, G, w->w_hh, H, 1.0f,
+                        dprev, H);
+        if (dgi_sum)
+            for (int j = 0; j < n; j++)
+                for (int i = 0; i < G; i++)
+                    dgi_sum[(size_t)j * G + i] += dgi[(off + j) * G + i];
+    }
+    row_sums(g->b_ih, dgi, (int)N, G);
+    row_sums(g->b_hh, dgh, (int)N, G);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G, In, (int)N, 1.0f, dgi, G, x, In, 0.0f, g->w_ih,
+                w->ld_ih);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G, H, (int)N, 1.0f, dgh, G, a->hprev, H, 0.0f, g->w_hh, H);
+    if (dx)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, In, G, 1.0f, dgi, G, w->w_ih, w->ld_ih, 0.0f,
+                    dx, In);
+}
+
+void gru_step(const gru_weights *w, int n, const float *x, const float *h, const float *gi_extra, float *h_next,
+              float *gates, float *gh)
+{
+    const int H = w->H, G = 3 * w->H;
+    bias_rows(gates, w->b_ih, n, G);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, G, w->In, 1.0f, x, w->In, w->w_ih, w->ld_ih, 1.0f, gates,
+                G);
+    bias_rows(gh, w->b_hh, n, G);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, G, H, 1.0f, h, H, w->w_hh, H, 1.0f, gh, G);
+    cell_forward(n, H, gates, gh, gi_extra, h, h_next, NULL);
+}
