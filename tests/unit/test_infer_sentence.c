@@ -37,15 +37,16 @@ static int sentence_length(int s)
     return n;
 }
 
-static void fill_corpus(vae_seqs *q)
+/* The sentences, `copies` times over (numbered apart: each copy gets draws of its own). */
+static void fill_corpus(vae_seqs *q, int copies)
 {
     vae_seqs_init(q);
     q->num_seqs = q->num_tokens = 0;
-    for (int s = 0; s < NUM_SENT; s++) {
-        const int n = sentence_length(s);
+    for (int s = 0; s < NUM_SENT * copies; s++) {
+        const int n = sentence_length(s % NUM_SENT);
         assert_int_equal(vae_seqs_reserve(q, s + 1, q->num_tokens + n), VAE_OK);
         q->indptr[0] = 0;
-        memcpy(q->tokens + q->num_tokens, sentences[s], sizeof(int32_t) * (size_t)n);
+        memcpy(q->tokens + q->num_tokens, sentences[s % NUM_SENT], sizeof(int32_t) * (size_t)n);
         q->num_tokens += n;
         q->indptr[s + 1] = q->num_tokens;
         q->seq_index[s] = s;
@@ -66,7 +67,7 @@ static int train_setup(void **state)
     assert_int_equal(vae_model_config_set(&cfg, "latent", "4"), VAE_OK);
     assert_int_equal(vae_model_new(&model, &cfg, CAP), VAE_OK);
     vae_model_init_params(model, 3);
-    fill_corpus(&corpus);
+    fill_corpus(&corpus, 1);
     vae_optim_config oc;
     vae_optim_config_default(&oc);
     oc.lr = 0.01f;
@@ -99,10 +100,10 @@ typedef struct {
     double logp[CAP];
 } decoded;
 
-static void decode(const infer_decode_opts *o, const float *z, int n, const int64_t *index, decoded *out)
+static void decode(vae_model *m, const infer_decode_opts *o, const float *z, int n, const int64_t *index, decoded *out)
 {
     infer_seq_decoder *d = NULL;
-    assert_int_equal(infer_seq_decoder_new(&d, model, o), VAE_OK);
+    assert_int_equal(infer_seq_decoder_new(&d, m, o), VAE_OK);
     assert_true(n <= infer_seq_decoder_capacity(d));
     assert_int_equal(infer_seq_decode(d, z, n, index, out->tokens, out->length, out->logp), VAE_OK);
     infer_seq_decoder_free(d);
@@ -116,18 +117,18 @@ static void normal_z(uint64_t seed, int n, float *z)
 
 /* log p(tokens, then </s> unless the sentence fills max_length) given z, stepping the decoder
  * through the tokens one at a time: the decoder's own scoring, independent of the search. */
-static double teacher_forced(const float *z, const int32_t *tokens, int n, int max_length)
+static double teacher_forced(vae_model *m, const float *z, const int32_t *tokens, int n, int max_length)
 {
-    const int S = vae_model_seq_state_size(model);
-    const int64_t C = vae_model_seq_classes(model);
+    const int S = vae_model_seq_state_size(m);
+    const int64_t C = vae_model_seq_classes(m);
     float *h = malloc(sizeof *h * (size_t)S), *logp = malloc(sizeof *logp * (size_t)C);
     assert_non_null(h);
     assert_non_null(logp);
-    assert_int_equal(vae_model_seq_start(model, z, 1, h), VAE_OK);
+    assert_int_equal(vae_model_seq_start(m, z, 1, h), VAE_OK);
     int32_t prev = (int32_t)(C - 1);
     double sum = 0.0;
     for (int t = 0; t <= n && t < max_length + (n < max_length); t++) {
-        assert_int_equal(vae_model_seq_step(model, z, &prev, h, 1, h, logp), VAE_OK);
+        assert_int_equal(vae_model_seq_step(m, z, &prev, h, 1, h, logp), VAE_OK);
         const int32_t next = t < n ? tokens[t] : (int32_t)(C - 1);
         sum += logp[next];
         prev = next;
@@ -144,13 +145,13 @@ static void test_greedy_reconstructs(void **state)
     const vae_batch b = {.seqs = &corpus};
     assert_int_equal(vae_model_encode(model, &b, mu, logvar), VAE_OK);
     decoded out;
-    decode(&(infer_decode_opts){.mode = INFER_GREEDY, .max_length = ML}, mu, NUM_SENT, NULL, &out);
+    decode(model, &(infer_decode_opts){.mode = INFER_GREEDY, .max_length = ML}, mu, NUM_SENT, NULL, &out);
     for (int s = 0; s < NUM_SENT; s++) {
         const int n = sentence_length(s);
         assert_int_equal(out.length[s], n);
         assert_memory_equal(out.tokens + s * ML, sentences[s], sizeof(int32_t) * (size_t)n);
         /* Each reported log-probability is the teacher-forced one of the tokens returned. */
-        const double tf = teacher_forced(mu + s * LATENT, out.tokens + s * ML, out.length[s], ML);
+        const double tf = teacher_forced(model, mu + s * LATENT, out.tokens + s * ML, out.length[s], ML);
         assert_true(fabs(out.logp[s] - tf) <= 1e-4 * (1.0 + fabs(tf)));
     }
 }
@@ -161,8 +162,8 @@ static void test_beam_one_is_greedy(void **state)
     float z[CAP * LATENT];
     normal_z(5, CAP, z);
     decoded g, b;
-    decode(&(infer_decode_opts){.mode = INFER_GREEDY, .max_length = ML}, z, CAP, NULL, &g);
-    decode(&(infer_decode_opts){.mode = INFER_BEAM, .beam = 1, .max_length = ML}, z, CAP, NULL, &b);
+    decode(model, &(infer_decode_opts){.mode = INFER_GREEDY, .max_length = ML}, z, CAP, NULL, &g);
+    decode(model, &(infer_decode_opts){.mode = INFER_BEAM, .beam = 1, .max_length = ML}, z, CAP, NULL, &b);
     assert_memory_equal(g.length, b.length, sizeof g.length);
     for (int i = 0; i < CAP; i++) {
         assert_memory_equal(g.tokens + i * ML, b.tokens + i * ML, sizeof(int32_t) * (size_t)g.length[i]);
@@ -170,22 +171,39 @@ static void test_beam_one_is_greedy(void **state)
     }
 }
 
+/* Beam 4 against greedy decoding on m: never worse, and better on `want_better` sentences at least. */
+static void beam_against_greedy(vae_model *m, float spread, int want_better)
+{
+    enum { N = CAP / 4 }; /* the sentences a beam of 4 decodes at once */
+    float z[N * LATENT];
+    normal_z(9, N, z);
+    for (int i = 0; i < N * LATENT; i++)
+        z[i] *= spread;
+    decoded g, b;
+    decode(m, &(infer_decode_opts){.mode = INFER_GREEDY, .max_length = ML}, z, N, NULL, &g);
+    decode(m, &(infer_decode_opts){.mode = INFER_BEAM, .beam = 4, .max_length = ML}, z, N, NULL, &b);
+    int better = 0;
+    for (int i = 0; i < N; i++) {
+        assert_true(b.logp[i] >= g.logp[i]);
+        better += b.logp[i] > g.logp[i];
+        const double tf = teacher_forced(m, z + i * LATENT, b.tokens + i * ML, b.length[i], ML);
+        assert_true(fabs(b.logp[i] - tf) <= 1e-4 * (1.0 + fabs(tf)));
+    }
+    if (better < want_better)
+        fail_msg("the beam beat greedy decoding on %d sentences of %d", better, N);
+}
+
 static void test_beam_beats_greedy(void **state)
 {
     (void)state;
-    float z[4 * LATENT];
-    normal_z(9, 4, z);
-    /* z of a larger spread, so that greedy decoding is not already sure of every token. */
-    for (int i = 0; i < 4 * LATENT; i++)
-        z[i] *= 2.0f;
-    decoded g, b;
-    decode(&(infer_decode_opts){.mode = INFER_GREEDY, .max_length = ML}, z, 4, NULL, &g);
-    decode(&(infer_decode_opts){.mode = INFER_BEAM, .beam = 4, .max_length = ML}, z, 4, NULL, &b);
-    for (int i = 0; i < 4; i++) {
-        assert_true(b.logp[i] >= g.logp[i]);
-        const double tf = teacher_forced(z + i * LATENT, b.tokens + i * ML, b.length[i], ML);
-        assert_true(fabs(b.logp[i] - tf) <= 1e-4 * (1.0 + fabs(tf)));
-    }
+    /* The trained model is sure of its sentences, where greedy decoding is already the best. */
+    beam_against_greedy(model, 3.0f, 0);
+    /* An untrained one is unsure of every token: there the search finds better sentences. */
+    vae_model *fresh = NULL;
+    assert_int_equal(vae_model_new(&fresh, vae_model_config_of(model), CAP), VAE_OK);
+    vae_model_init_params(fresh, 8);
+    beam_against_greedy(fresh, 1.0f, 1);
+    vae_model_free(fresh);
 }
 
 /* With a cap of 2 tokens, a beam of at least the C - 1 prefixes that go on is an exhaustive
@@ -200,13 +218,13 @@ static void test_wide_beam_is_exhaustive(void **state)
     for (int i = 0; i < 3 * LATENT; i++)
         z[i] *= 3.0f;
     decoded b;
-    decode(&(infer_decode_opts){.mode = INFER_BEAM, .beam = (int)C, .max_length = 2}, z, 3, NULL, &b);
+    decode(model, &(infer_decode_opts){.mode = INFER_BEAM, .beam = (int)C, .max_length = 2}, z, 3, NULL, &b);
     for (int i = 0; i < 3; i++) {
-        double best = teacher_forced(z + i * LATENT, NULL, 0, 2);
+        double best = teacher_forced(model, z + i * LATENT, NULL, 0, 2);
         for (int32_t a = 0; a < C - 1; a++) {
-            best = fmax(best, teacher_forced(z + i * LATENT, &a, 1, 2));
+            best = fmax(best, teacher_forced(model, z + i * LATENT, &a, 1, 2));
             for (int32_t c = 0; c < C - 1; c++)
-                best = fmax(best, teacher_forced(z + i * LATENT, (int32_t[]){a, c}, 2, 2));
+                best = fmax(best, teacher_forced(model, z + i * LATENT, (int32_t[]){a, c}, 2, 2));
         }
         assert_true(fabs(b.logp[i] - best) <= 1e-5 * (1.0 + fabs(best)));
     }
@@ -231,19 +249,19 @@ static void test_sampling_seeded(void **state)
         index[i] = i;
     decoded a, b, c, cold, g;
     const infer_decode_opts hot = {.mode = INFER_SAMPLE, .temperature = 2.0, .seed = 1, .max_length = ML};
-    decode(&hot, z, CAP, index, &a);
-    decode(&hot, z, CAP, index, &b);
+    decode(model, &hot, z, CAP, index, &a);
+    decode(model, &hot, z, CAP, index, &b);
     assert_true(same(&a, &b, CAP));
-    decode(&(infer_decode_opts){.mode = INFER_SAMPLE, .temperature = 2.0, .seed = 2, .max_length = ML}, z, CAP, index,
+    decode(model, &(infer_decode_opts){.mode = INFER_SAMPLE, .temperature = 2.0, .seed = 2, .max_length = ML}, z, CAP, index,
            &c);
     assert_false(same(&a, &c, CAP));
     /* Sentence i's draws depend on its number, not on its place in the batch: alone, it is the same. */
-    decode(&hot, z + 3 * LATENT, 1, index + 3, &c);
+    decode(model, &hot, z + 3 * LATENT, 1, index + 3, &c);
     assert_int_equal(c.length[0], a.length[3]);
     assert_memory_equal(c.tokens, a.tokens + 3 * ML, sizeof(int32_t) * (size_t)a.length[3]);
-    decode(&(infer_decode_opts){.mode = INFER_SAMPLE, .temperature = 1e-4, .seed = 1, .max_length = ML}, z, CAP,
+    decode(model, &(infer_decode_opts){.mode = INFER_SAMPLE, .temperature = 1e-4, .seed = 1, .max_length = ML}, z, CAP,
            index, &cold);
-    decode(&(infer_decode_opts){.mode = INFER_GREEDY, .max_length = ML}, z, CAP, NULL, &g);
+    decode(model, &(infer_decode_opts){.mode = INFER_GREEDY, .max_length = ML}, z, CAP, NULL, &g);
     assert_true(same(&cold, &g, CAP));
 }
 
@@ -287,13 +305,16 @@ static void test_sampling_distribution(void **state)
 static void test_iw_bound(void **state)
 {
     (void)state;
-    const vae_batch b = {.seqs = &corpus};
-    double logw[NUM_SENT * 64], prev = INFINITY, first = 0.0;
+    enum { COPIES = 9, UNITS = COPIES * NUM_SENT };
+    vae_seqs many;
+    fill_corpus(&many, COPIES);
+    const vae_batch b = {.seqs = &many};
+    double logw[UNITS * 64], prev = INFINITY, first = 0.0;
     for (int K = 1; K <= 64; K *= 4) {
         infer_iw_sums s = {0};
         assert_int_equal(infer_iw_add(model, &b, K, logw, &s), VAE_OK);
-        assert_true(s.units == NUM_SENT);
-        assert_true(s.tokens == (double)corpus.num_tokens + NUM_SENT);
+        assert_true(s.units == UNITS);
+        assert_true(s.tokens == (double)many.num_tokens + UNITS);
         /* Jensen: log of the mean weight >= the mean log weight, equal for one draw. */
         if (K == 1)
             assert_true(fabs(s.nll_iw - s.nll_bound) <= 1e-9 * fabs(s.nll_bound));
@@ -315,7 +336,8 @@ static void test_iw_bound(void **state)
     free(sums);
     const vae_figure *nll = vae_figures_find(&f, "nll");
     assert_non_null(nll);
-    assert_true(prev / NUM_SENT <= nll->value * 1.01);
+    assert_true(prev / UNITS <= nll->value * 1.01);
+    vae_seqs_free(&many);
 }
 
 int main(void)
