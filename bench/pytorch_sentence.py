@@ -149,8 +149,22 @@ def batch_of(indptr, tokens, rows):
     return torch.from_numpy(out), torch.from_numpy(lengths)
 
 
+def checkpoint_file(path):
+    """The file a checkpoint path stands for, as vae-infer reads it: a run folder or its
+    checkpoints/ folder is the checkpoint that checkpoints/latest names, a pointer file the one it
+    names."""
+    if os.path.isdir(os.path.join(path, "checkpoints")):
+        path = os.path.join(path, "checkpoints")
+    if os.path.isdir(path):
+        path = os.path.join(path, "latest")
+    if os.path.basename(path) in ("latest", "best"):
+        with open(path) as f:
+            path = os.path.join(os.path.dirname(path), f.read().strip())
+    return path
+
+
 def load_checkpoint(path):
-    with h5py.File(path, "r") as f:
+    with h5py.File(checkpoint_file(path), "r") as f:
         params = {name: torch.from_numpy(ds[()]) for name, ds in f["params"].items()}
     V2, E = params["emb.weight"].shape
     H = params["enc.gru.weight_hh"].shape[1]
