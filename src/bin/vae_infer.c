@@ -32,7 +32,7 @@ static const cli_entry flags[NUM_FLAGS] = {
                    CLI_AT(I, samples), .min = 1, .max = 1 << 20},
     [F_TOP_TOPICS] = {"top", "K", "words a topic", CLI_INT, CLI_AT(I, top), .min = 1, .max = 1 << 20},
     [F_TOP_SUMMARIZE] = {"top", "K", "keywords a document", CLI_INT, CLI_AT(I, top), .min = 1, .max = 1 << 20},
-    [F_NUM] = {"num", "N", "documents", CLI_INT, CLI_AT(I, num), .min = 0, .max = INT64_MAX / 2},
+    [F_NUM] = {"num", "N", "documents (sentences for a model of sentences)", CLI_INT, CLI_AT(I, num), .min = 0, .max = INT64_MAX / 2},
     [F_LENGTH] = {"length", "L", "words a document", CLI_INT, CLI_AT(I, length), .min = 0, .max = 1 << 24},
     [F_SEED] = {"seed", "S", "the seed of z and of the words", CLI_INT, CLI_AT(I, seed), .min = 0,
                 .max = INT64_MAX},
