@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """The SPEC's sentence VAE (docs/SPEC.md "Model families", `sentence`) in PyTorch: a reference for
-vae-dist's numbers and a point of comparison for its speed (a benchmark, not a test).
+vae-dist's numbers and a point of comparison for its speed (a benchmark, not a test), written as a
+PyTorch user would write it efficiently: both GRUs and the output layer on packed sequences, so
+that no padding is computed.
 
 The module has SPEC's parameter names: `emb` (nn.Embedding [V+2, E]), `enc.gru` and `dec.gru`
 (nn.GRU, one layer, batch_first; SPEC names their tensors weight_ih, weight_hh, bias_ih, bias_hh
@@ -21,6 +23,12 @@ Modes:
       epoch), then the test split's figures (z drawn once per sequence): prints one JSON line with
       test nll, ppl, recon, kl and the training rate in sequences/s (the training loop alone timed,
       median of the intervals of --log-every steps, the first dropped).
+  [step] [--vocab V] [--batch B] [--length T] [--threads N] [--reps R]
+      the step's speed beside `build/vae-bench-step --model sentence`, on the same kind of batch:
+      the family's defaults (E = H = 256, latent 32), --batch sequences of lengths uniform in
+      [T/2, 3T/2], tokens uniform over the V words, as vae-bench-step draws them; the median over
+      --reps steps (after 2 warm-up steps) of forward + backward + Adam, and sequences/s, as one
+      line. The mode taken when the first argument is an option.
 """
 import argparse
 import json
@@ -31,7 +39,12 @@ import sys
 import time
 
 
+MODES = ("check", "train", "step")
+
+
 def parse_args(argv):
+    if not argv or argv[0] not in MODES + ("-h", "--help"):
+        argv = ["step"] + list(argv)
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="mode", required=True)
     c = sub.add_parser("check", help="recon at z = mu against vae-infer eval's recon_mean")
@@ -56,6 +69,12 @@ def parse_args(argv):
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--log-every", type=int, default=10)
     t.add_argument("--label", default="")
+    s = sub.add_parser("step", help="the speed of a step on a synthetic batch (vae-bench-step's)")
+    s.add_argument("--vocab", type=int, default=10000)
+    s.add_argument("--batch", type=int, default=64)
+    s.add_argument("--length", type=int, default=20)
+    s.add_argument("--threads", type=int, default=2)
+    s.add_argument("--reps", type=int, default=10)
     return p.parse_args(argv)
 
 
@@ -70,7 +89,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence  # noqa: E402
 
 GRU_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
@@ -122,11 +141,12 @@ class SentenceVAE(nn.Module):
         h0 = torch.tanh(self.dec.init(z)).unsqueeze(0)
         packed = pack_padded_sequence(x, lengths + 1, batch_first=True, enforce_sorted=False)
         out, _ = self.dec.gru(packed, h0)
-        out, _ = pad_packed_sequence(out, batch_first=True, total_length=T + 1)
-        logp = F.log_softmax(self.dec.out(out), dim=2)
-        picked = logp.gather(2, targets.unsqueeze(2)).squeeze(2)
-        mask = torch.arange(T + 1).unsqueeze(0) <= lengths.unsqueeze(1)
-        return -(picked * mask).sum(dim=1)
+        # The output layer and the loss on the packed states alone, then summed per sequence.
+        packed_targets = pack_padded_sequence(targets, lengths + 1, batch_first=True, enforce_sorted=False)
+        loss = F.cross_entropy(self.dec.out(out.data), packed_targets.data, reduction="none")
+        per_token, _ = pad_packed_sequence(PackedSequence(loss, out.batch_sizes, out.sorted_indices,
+                                                          out.unsorted_indices), batch_first=True)
+        return per_token.sum(dim=1)
 
 
 def kl_of(mu, logvar):
@@ -267,5 +287,31 @@ def train(args):
     return 0
 
 
+def step(args):
+    torch.set_num_threads(args.threads)
+    g = torch.Generator().manual_seed(2)
+    lengths = torch.randint(args.length // 2, args.length + args.length // 2 + 1, (args.batch,),
+                            generator=g).clamp(min=1)
+    x = torch.zeros((args.batch, int(lengths.max())), dtype=torch.long)
+    for i, n in enumerate(lengths.tolist()):
+        x[i, :n] = torch.randint(0, args.vocab, (n,), generator=g)
+    model = SentenceVAE(args.vocab, 256, 256, 32)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    times = []
+    for r in range(args.reps + 2):
+        t0 = time.perf_counter()
+        opt.zero_grad()
+        mu, logvar = model.encode(x, lengths)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        ((model.recon(x, lengths, z) + kl_of(mu, logvar)).sum() / args.batch).backward()
+        opt.step()
+        if r >= 2:
+            times.append(time.perf_counter() - t0)
+    t = statistics.median(times)
+    print(f"pytorch {torch.__version__} sentence V={args.vocab} batch={args.batch} tokens={int(lengths.sum())} "
+          f"threads={args.threads}: step {1e3 * t:.1f} ms, seqs/s {args.batch / t:.0f}")
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(check(ARGS) if ARGS.mode == "check" else train(ARGS))
+    sys.exit({"check": check, "train": train, "step": step}[ARGS.mode](ARGS))

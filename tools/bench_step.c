@@ -1,8 +1,11 @@
-/* Benchmark of one training step of the default model (not a test): measures, in one run, the
- * machine's sgemm rate on the model's own GEMM shapes and the step's useful FLOP rate (the FLOPs
+/* Benchmark of one training step (not a test). For the default bow model it measures, in one run,
+ * the machine's sgemm rate on the model's own GEMM shapes and the step's useful FLOP rate (the FLOPs
  * the step actually does: dense layers forward and both backward GEMMs, the sparse first layer by
- * its non-zeros), and prints docs/s and the ratio of the two.
- * usage: vae-bench-step [--vocab V] [--batch B] [--nnz-per-doc K] [--threads T] [--reps R] (see --help) */
+ * its non-zeros), and prints docs/s and the ratio of the two. With --model sentence it times the
+ * sentence VAE's step on a batch of sequences of random lengths around --length and prints
+ * sequences/s, tokens/s and the step's GEMM FLOP rate.
+ * usage: vae-bench-step [--model bow|sentence] [--vocab V] [--batch B] [--nnz-per-doc K] [--length T]
+ *        [--threads T] [--reps R] (see --help) */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,10 +83,14 @@ static double sgemm_rate(int B, int H, int64_t V, int reps)
 }
 
 typedef struct {
-    int64_t V, B, K, T, reps;
+    int64_t model, V, B, K, T, reps, length;
 } bench_opts;
 
+static const char *const model_names[] = {"bow", "sentence", NULL};
+
 static const cli_entry entries[] = {
+    {"model", "M", "the family: bow or sentence (its default settings)", CLI_CHOICE, CLI_AT(bench_opts, model),
+     .choices = model_names},
     {"vocab", "V", "words", CLI_INT, CLI_AT(bench_opts, V), .min = 16, .max = 1 << 24},
     {"batch", "B", "documents a step", CLI_INT, CLI_AT(bench_opts, B), .min = 1, .max = 1 << 16},
     {"nnz-per-doc", "K", "distinct words a document (at most V)", CLI_INT, CLI_AT(bench_opts, K), .min = 1,
@@ -91,18 +98,111 @@ static const cli_entry entries[] = {
     {"threads", "T", "BLAS threads", CLI_INT, CLI_AT(bench_opts, T), .min = 1, .max = 256},
     {"reps", "R", "timed steps (after 2 warm-up steps)", CLI_INT, CLI_AT(bench_opts, reps), .min = 1,
      .max = 100000},
+    {"length", "T", "sentence: mean tokens a sequence (lengths uniform in [T/2, 3T/2])", CLI_INT,
+     CLI_AT(bench_opts, length), .min = 2, .max = 1 << 16},
 };
 
 static const cli_table table = {
     .prog = "vae-bench-step",
     .usage = "usage: vae-bench-step [options]\n"
-             "Times the default model's training step against sgemm on the model's own shapes.\n\n",
+             "Times the default model's training step against sgemm on the model's own shapes\n"
+             "(bow), or the sentence VAE's step on sequences (--model sentence --batch 64).\n\n",
     CLI_ENTRIES(entries),
 };
 
+/* Medians over reps steps (after 2 warm-up steps) of forward + backward and of Adam's update, on
+ * the same batch of B units (noise drawn anew each step). */
+static void time_steps(vae_model *m, vae_optim *o, const vae_batch *batch, int B, int reps, double *fwd_bwd,
+                       double *update)
+{
+    vae_step_opts so = {.beta = 1, .sample = 1, .noise_seed = 1, .scale = 1.0f / (float)B};
+    vae_loss_sums s;
+    double *t = malloc(sizeof *t * (size_t)reps), *tu = malloc(sizeof *tu * (size_t)reps);
+    for (int r = -2; r < reps; r++) {
+        const double t0 = vae_wtime();
+        so.noise_step = (uint64_t)(r + 2);
+        vae_model_forward(m, batch, &so, &s);
+        vae_model_backward(m, batch, &so);
+        const double t1 = vae_wtime();
+        vae_optim_step(o, vae_model_params(m), vae_model_grads(m));
+        if (r >= 0) {
+            t[r] = t1 - t0;
+            tu[r] = vae_wtime() - t1;
+        }
+    }
+    *fwd_bwd = bench_median(t, reps);
+    *update = bench_median(tu, reps);
+    free(t), free(tu);
+}
+
+/* B sequences of lengths uniform in [T/2, 3T/2] (at least 1), tokens uniform over the V words. */
+static void make_sequences(vae_seqs *s, int B, int T, int64_t V)
+{
+    double u[1];
+    int64_t total = 0;
+    vae_seqs_reserve(s, B, (int64_t)B * 2 * T);
+    s->indptr[0] = 0;
+    for (int r = 0; r < B; r++) {
+        vae_uniforms(2, (uint64_t)r, 0, u, 1);
+        int64_t len = T / 2 + (int64_t)(u[0] * (double)(T + 1));
+        len = len < 1 ? 1 : len;
+        for (int64_t k = 0; k < len; k++) {
+            vae_uniforms(3, (uint64_t)r, (uint64_t)k, u, 1);
+            s->tokens[total + k] = (int32_t)(u[0] * (double)V);
+        }
+        total += len;
+        s->indptr[r + 1] = total;
+        s->seq_index[r] = r;
+    }
+    s->num_seqs = B;
+    s->num_tokens = total;
+}
+
+/* The sentence VAE's step at its default settings: forward + backward and Adam, medians. */
+static int bench_sentence(const bench_opts *b)
+{
+    vae_model_config mc;
+    vae_model *m = NULL;
+    vae_optim *o = NULL;
+    vae_optim_config oc;
+    vae_optim_config_default(&oc);
+    vae_seqs q;
+    vae_seqs_init(&q);
+    make_sequences(&q, (int)b->B, (int)b->length, b->V);
+    if (vae_model_config_init(&mc, "sentence", b->V) != VAE_OK || vae_model_new(&m, &mc, (int)b->B) != VAE_OK ||
+        vae_model_reserve_tokens(m, q.num_tokens) != VAE_OK ||
+        vae_optim_new(&o, &oc, vae_model_num_params(m)) != VAE_OK) {
+        fprintf(stderr, "vae-bench-step: %s\n", vae_error_message());
+        return 1;
+    }
+    vae_model_init_params(m, 1);
+    const vae_batch batch = {.seqs = &q};
+    double fwd_bwd, update;
+    time_steps(m, o, &batch, (int)b->B, (int)b->reps, &fwd_bwd, &update);
+    const double step = fwd_bwd + update;
+    /* GEMM FLOPs: each GRU's input and recurrent projections over its rows, the output layer over
+     * the decoder's; the backward twice the forward. */
+    const double E = 256, H = 256, L = 32, rows_enc = (double)q.num_tokens, rows_dec = rows_enc + (double)b->B;
+    const double flops = 3 * (2 * rows_enc * 3 * H * (E + H) + 2 * rows_dec * 3 * H * (E + L + H) +
+                              2 * rows_dec * H * (double)(b->V + 2));
+    printf("OpenBLAS core: %s\n", vae_blas_core());
+    printf("sentence V=%lld batch=%lld tokens=%lld (mean length %.1f) threads=%lld params=%zu\n", (long long)b->V,
+           (long long)b->B, (long long)q.num_tokens, rows_enc / (double)b->B, (long long)b->T,
+           vae_model_num_params(m));
+    printf("step (median of %lld): forward+backward %.2f ms, Adam update %.2f ms, total %.2f ms\n",
+           (long long)b->reps, 1e3 * fwd_bwd, 1e3 * update, 1e3 * step);
+    printf("seqs/s: %.0f (forward+backward alone %.0f), tokens/s: %.0f\n", (double)b->B / step,
+           (double)b->B / fwd_bwd, rows_enc / step);
+    printf("GEMM GFLOP/s of forward+backward: %.1f (%.3f GFLOP per step)\n", flops / fwd_bwd * 1e-9, flops * 1e-9);
+    vae_seqs_free(&q);
+    vae_optim_free(o);
+    vae_model_free(m);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    bench_opts b = {.V = 10000, .B = 256, .K = 100, .T = 1, .reps = 20};
+    bench_opts b = {.V = 10000, .B = 256, .K = 100, .T = 1, .reps = 20, .length = 20};
     cli_args a;
     const int status = cli_run(&a, &table, &b, argc, argv, 1);
     cli_free(&a);
@@ -113,6 +213,8 @@ int main(int argc, char **argv)
     if (K > V)
         K = V;
     vae_set_blas_threads((int)T);
+    if (b.model == 1)
+        return bench_sentence(&b);
     vae_model_config mc;
     vae_bow_config c;
     vae_model *m = NULL;
@@ -130,22 +232,9 @@ int main(int argc, char **argv)
     vae_docs_init(&d);
     make_batch(&d, (int)B, (int)K, V);
     const vae_batch batch = {.docs = &d};
-    vae_step_opts so = {.beta = 1, .sample = 1, .noise_seed = 1, .scale = 1.0f / (float)B};
-    vae_loss_sums s;
-    double *t = malloc(sizeof *t * (size_t)reps), *tu = malloc(sizeof *tu * (size_t)reps);
-    for (int r = -2; r < reps; r++) {
-        const double t0 = vae_wtime();
-        so.noise_step = (uint64_t)(r + 2);
-        vae_model_forward(m, &batch, &so, &s);
-        vae_model_backward(m, &batch, &so);
-        const double t1 = vae_wtime();
-        vae_optim_step(o, vae_model_params(m), vae_model_grads(m));
-        if (r >= 0) {
-            t[r] = t1 - t0;
-            tu[r] = vae_wtime() - t1;
-        }
-    }
-    const double fwd_bwd = bench_median(t, (int)reps), update = bench_median(tu, (int)reps), step = fwd_bwd + update;
+    double fwd_bwd, update;
+    time_steps(m, o, &batch, (int)B, (int)reps, &fwd_bwd, &update);
+    const double step = fwd_bwd + update;
     const double flops = step_flops(&c, (int)B, d.nnz);
     const double gemm = sgemm_rate((int)B, c.dec_hidden[c.num_dec - 1], V, (int)reps);
     printf("OpenBLAS core: %s\n", vae_blas_core());
@@ -160,7 +249,6 @@ int main(int argc, char **argv)
     printf("GEMM-bound limit: %.0f docs/s; step reaches %.0f%% of it\n",
            gemm / (6.0 * c.dec_hidden[c.num_dec - 1] * (double)V), 100.0 * ((double)B / step) /
            (gemm / (6.0 * c.dec_hidden[c.num_dec - 1] * (double)V)));
-    free(t), free(tu);
     vae_docs_free(&d);
     vae_optim_free(o);
     vae_model_free(m);

@@ -139,7 +139,7 @@ static void sentence_destroy(vae_model *vm)
         free(*rb[i].buf);
     float **floats[] = {&m->h_last, &m->mu,  &m->logvar, &m->eps,   &m->z,       &m->z_gates,  &m->h0,
                         &m->dz,     &m->dmu, &m->dlogvar, &m->dh0,  &m->dh_last, &m->dz_gates, &m->enc.gh,
-                        &m->dec.gh, &m->kl_weight, &m->logits, &m->d_out_w, &m->d_out_b};
+                        &m->dec.gh, &m->kl_weight, &m->logits, &m->ones, &m->d_out_w, &m->d_out_b};
     for (size_t i = 0; i < sizeof floats / sizeof floats[0]; i++)
         free(*floats[i]);
     free(m->order);
@@ -149,6 +149,7 @@ static void sentence_destroy(vae_model *vm)
     free(m->recon);
     free(m->recon_avg);
     free(m->kl_sums);
+    free(m->row_loss);
     free(m);
 }
 
@@ -181,6 +182,8 @@ static int sentence_create(vae_model **out, const vae_model_config *mc, int max_
          (m->recon = vae_calloc_array(B, sizeof(double))) &&
          (m->recon_avg = vae_calloc_array(B, sizeof(double))) && (m->kl_sums = vae_calloc_array(L + 1, sizeof(double))) &&
          (m->kl_weight = alloc_floats(L)) && (m->logits = alloc_floats((size_t)SENTENCE_OUT_BLOCK * C)) &&
+         (m->row_loss = vae_calloc_array(SENTENCE_OUT_BLOCK, sizeof(double))) &&
+         (m->ones = alloc_floats(SENTENCE_OUT_BLOCK)) &&
          (m->d_out_w = alloc_floats(C * H)) && (m->d_out_b = alloc_floats(C));
     const int rc = ok ? sentence_reserve_tokens(&m->base, (int64_t)max_batch * VAE_SEQ_TOKENS_PER_UNIT)
                       : VAE_ERR_NOMEM;
@@ -188,6 +191,8 @@ static int sentence_create(vae_model **out, const vae_model_config *mc, int max_
         sentence_destroy(&m->base);
         return rc;
     }
+    for (int i = 0; i < SENTENCE_OUT_BLOCK; i++)
+        m->ones[i] = 1.0f;
     *out = &m->base;
     return VAE_OK;
 }
@@ -228,6 +233,7 @@ const vae_family vae_family_sentence = {
     .figures = sentence_figures,
     .encode = sentence_encode,
     .train_defaults = sentence_train_defaults,
+    .free_bits = 1,
     .reserve_tokens = sentence_reserve_tokens,
     .seq_classes = sentence_seq_classes,
     .seq_state_size = sentence_seq_state_size,

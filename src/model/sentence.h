@@ -62,6 +62,8 @@ typedef struct {
     double *kl_sums;   /* [L + 1]: free bits' sums over the global batch (units' KL, then the count) */
     float *kl_weight;  /* [L]: d loss / d kl_u per sequence (beta scale, or 0 for a unit held at L) */
     float *logits;     /* [SENTENCE_OUT_BLOCK, classes] */
+    double *row_loss;  /* [SENTENCE_OUT_BLOCK] -log p(target) of each row of a block */
+    float *ones;       /* [SENTENCE_OUT_BLOCK] 1s: the output bias's gradient as a matrix-vector product */
     float *d_out_w, *d_out_b; /* the output layer's gradient, summed in the training forward */
 } sentence_model;
 

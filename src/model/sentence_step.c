@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "threads.h"
 #include "vae/rng.h"
 
 gru_weights sentence_gru(const sentence_model *m, float *base, int decoder)
@@ -128,29 +129,49 @@ static void decoder_rows(sentence_model *m, const vae_seqs *s, const vae_step_op
     }
 }
 
-/* One block of the output layer: logits of rows [r0, r0 + n), their log-softmax's share of each
- * sequence's recon and, in training, the block's part of the output layer's backward. */
+/* The rows of one block of the output layer's logits, split over the threads: a part's rows'
+ * log-softmax, each row's -log p(target) in row_loss and, in training, the row turned into
+ * d logits = scale (softmax - one-hot of the target). */
+typedef struct {
+    sentence_model *m;
+    int64_t r0;
+    int n;
+    const vae_step_opts *o;
+} block_job;
+
+static void block_rows(void *arg, int part, int parts)
+{
+    const block_job *j = arg;
+    sentence_model *m = j->m;
+    const int64_t C = m->classes;
+    const float *bias = sentence_param(m, T_OUT_B);
+    for (int i = j->n * part / parts; i < j->n * (part + 1) / parts; i++) {
+        float *row = m->logits + (size_t)i * (size_t)C;
+        const float lse = logsumexp_row(row, bias, C);
+        const int32_t target = m->dec_target[j->r0 + i];
+        m->row_loss[i] = (double)lse - row[target];
+        if (j->o) {
+            vexp_shifted(row, row, lse, j->o->scale, C);
+            row[target] -= j->o->scale;
+        }
+    }
+}
+
+/* One block of the output layer: logits of rows [r0, r0 + n), their share of each sequence's recon
+ * and, in training, the block's part of the output layer's backward. */
 static void output_block(sentence_model *m, int64_t r0, int n, const vae_step_opts *o)
 {
     const int H = m->cfg.hidden;
     const int64_t C = m->classes;
-    const float *hb = m->dec.hout + r0 * H, *w = sentence_param(m, T_OUT_W), *bias = sentence_param(m, T_OUT_B);
+    const float *hb = m->dec.hout + r0 * H, *w = sentence_param(m, T_OUT_W);
     linear_forward(m->logits, hb, w, 0, NULL, n, H, (int)C);
-    for (int i = 0; i < n; i++) {
-        float *row = m->logits + (size_t)i * (size_t)C;
-        const float lse = logsumexp_row(row, bias, C);
-        const int32_t target = m->dec_target[r0 + i];
-        m->recon[m->dec_seq[r0 + i]] += (double)lse - row[target];
-        if (o) {
-            /* d logits = scale (softmax - one-hot of the target). */
-            vexp_shifted(row, row, lse, o->scale, C);
-            row[target] -= o->scale;
-            for (int64_t v = 0; v < C; v++)
-                m->d_out_b[v] += row[v];
-        }
-    }
+    block_job job = {m, r0, n, o};
+    vae_parallel_parts(block_rows, &job);
+    for (int i = 0; i < n; i++)
+        m->recon[m->dec_seq[r0 + i]] += m->row_loss[i];
     if (!o)
         return;
+    cblas_sgemv(CblasRowMajor, CblasTrans, n, (int)C, 1.0f, m->logits, (int)C, m->ones, 1, 1.0f, m->d_out_b, 1);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)C, H, n, 1.0f, m->logits, (int)C, hb, H, 1.0f,
                 m->d_out_w, H);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, H, (int)C, 1.0f, m->logits, (int)C, w, H, 0.0f,
