@@ -521,6 +521,30 @@ static void test_token_capacity(void **state)
     vae_model_free(m);
 }
 
+/* ---- the gates' nonlinearities ---- */
+
+/* vsigmoid and vtanh against libm in double, over lanes and a tail (19 values), from tiny to
+ * saturated. */
+static void test_gate_nonlinearities(void **state)
+{
+    (void)state;
+    enum { N = 19 };
+    for (int round = 0; round < 40; round++) {
+        float x[N], s[N], t[N];
+        for (int i = 0; i < N; i++)
+            x[i] = (float)((i - 9) * pow(10.0, round / 10.0 - 3.0)); /* |x| up to 9e1 */
+        memcpy(s, x, sizeof x);
+        memcpy(t, x, sizeof x);
+        vsigmoid(s, N);
+        vtanh(t, N);
+        for (int i = 0; i < N; i++) {
+            const double want_s = 1 / (1 + exp(-(double)x[i])), want_t = tanh((double)x[i]);
+            if (!(fabs(s[i] - want_s) <= 4e-7 * want_s) || !(fabs(t[i] - want_t) <= 2e-7))
+                fail_msg("x = %g: sigmoid %.9g (%.9g), tanh %.9g (%.9g)", x[i], s[i], want_s, t[i], want_t);
+        }
+    }
+}
+
 /* ---- layout and initialization ---- */
 
 static void test_layout_and_init(void **state)
@@ -671,6 +695,7 @@ int main(void)
         cmocka_unit_test(test_teacher_forced_decoding),
         cmocka_unit_test(test_log_weights),
         cmocka_unit_test(test_token_capacity),
+        cmocka_unit_test(test_gate_nonlinearities),
         cmocka_unit_test(test_layout_and_init),
         cmocka_unit_test(test_split_over_ranks),
     };
