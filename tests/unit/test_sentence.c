@@ -15,6 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "blas.h"
 #include "grad_check.h"
 #include "rank_pair.h"
 #include "sentence.h"
@@ -376,6 +377,38 @@ static void test_masking(void **state)
     vae_model_free(m);
 }
 
+/* The output layer's rows split over 3 threads (and the GEMMs on 3): the same step. Sequences
+ * of 143 tokens, so that the decoder's rows span blocks of the output layer. */
+static void test_threads(void **state)
+{
+    (void)state;
+    enum { T = 150, N = 4 };
+    int32_t tok[N * T];
+    int64_t ptr[N + 1], index[N];
+    for (int j = 0; j <= N; j++)
+        ptr[j] = (int64_t)j * T - (j ? 7 * j : 0); /* lengths 143, 143, ... */
+    for (int j = 0; j < N; j++)
+        index[j] = 100 + j;
+    for (int i = 0; i < N * T; i++)
+        tok[i] = (i * 5 + i / 7) % (V + 1);
+    vae_seqs s = {.num_seqs = N, .num_tokens = ptr[N], .indptr = ptr, .tokens = tok, .seq_index = index};
+    vae_model *m = small_model("0.2", N);
+    assert_int_equal(vae_model_reserve_tokens(m, s.num_tokens), VAE_OK);
+    const size_t P = vae_model_num_params(m);
+    float *g1 = malloc(P * sizeof(float)), *g3 = malloc(P * sizeof(float));
+    vae_loss_sums s1, s3;
+    step(m, &s, &s1, g1);
+    vae_set_blas_threads(3);
+    step(m, &s, &s3, g3);
+    vae_set_blas_threads(1);
+    assert_true(fabs(s1.loss - s3.loss) <= 1e-6 * s1.loss && s1.tokens == s3.tokens);
+    for (size_t i = 0; i < P; i++)
+        if (!(fabsf(g1[i] - g3[i]) <= 1e-5f * fabsf(g1[i]) + 1e-7f))
+            fail_msg("gradient %zu: %.8g on one thread, %.8g on three", i, g1[i], g3[i]);
+    free(g1), free(g3);
+    vae_model_free(m);
+}
+
 /* ---- decoding step by step, encoding, importance weights ---- */
 
 /* seq_start at z = mu, then seq_step fed each sequence's own tokens: the sum of -log p of its
@@ -692,6 +725,7 @@ int main(void)
         cmocka_unit_test(test_gradients),
         cmocka_unit_test(test_hand_worked),
         cmocka_unit_test(test_masking),
+        cmocka_unit_test(test_threads),
         cmocka_unit_test(test_teacher_forced_decoding),
         cmocka_unit_test(test_log_weights),
         cmocka_unit_test(test_token_capacity),
