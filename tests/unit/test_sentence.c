@@ -16,9 +16,11 @@
 #include <cmocka.h>
 
 #include "blas.h"
+#include "checkpoint_fixture.h"
 #include "grad_check.h"
 #include "rank_pair.h"
 #include "sentence.h"
+#include "vae/checkpoint.h"
 #include "vae/family.h"
 #include "vae/rng.h"
 
@@ -650,6 +652,42 @@ static void test_layout_and_init(void **state)
     vae_model_free(m);
 }
 
+/* ---- through a checkpoint ---- */
+
+/* A checkpoint of the family holds its settings (word_dropout a REAL) and its parameters under
+ * SPEC's names; read back, it is the same model and encodes alike. */
+static void test_checkpoint_round_trip(void **state)
+{
+    (void)state;
+    vae_model *m = small_model("0.25", NSEQ);
+    ckpt_fixture f;
+    ckpt_tmp_setup(NULL);
+    ckpt_fixture_init(&f, vae_model_config_of(m), 1, 0);
+    memcpy(f.params, vae_model_params(m), vae_model_num_params(m) * sizeof(float));
+    char path[CKPT_PATH_LEN];
+    ckpt_tmp_path(path, "sentence.h5");
+    ckpt_write_ok(&f, path);
+    vae_checkpoint *ck = NULL;
+    assert_int_equal(vae_checkpoint_open(&ck, path), VAE_OK);
+    assert_true(ckpt_matches(ck, &f));
+    assert_string_equal(vae_checkpoint_model(ck)->family->name, "sentence");
+    assert_null(vae_model_config_diff(vae_checkpoint_model(ck), vae_model_config_of(m), path, sizeof path));
+    vae_model *back = NULL;
+    assert_int_equal(vae_model_new(&back, vae_checkpoint_model(ck), NSEQ), VAE_OK);
+    assert_int_equal(vae_checkpoint_read_params(ck, vae_model_layout(back), vae_model_params(back)), VAE_OK);
+    vae_seqs s = seqs_range(0, NSEQ);
+    float mu1[NSEQ * L], lv1[NSEQ * L], mu2[NSEQ * L], lv2[NSEQ * L];
+    assert_int_equal(vae_model_encode(m, &(vae_batch){.seqs = &s}, mu1, lv1), VAE_OK);
+    assert_int_equal(vae_model_encode(back, &(vae_batch){.seqs = &s}, mu2, lv2), VAE_OK);
+    assert_memory_equal(mu1, mu2, sizeof mu1);
+    assert_memory_equal(lv1, lv2, sizeof lv1);
+    vae_checkpoint_free(ck);
+    vae_model_free(back);
+    ckpt_fixture_free(&f);
+    ckpt_tmp_teardown(NULL);
+    vae_model_free(m);
+}
+
 /* ---- two simulated ranks: the batch split, the sums through the reducer ---- */
 
 /* Ranks holding sequences [0, split) and [split, 4), scale 1/4 each: their loss sums and gradients
@@ -731,6 +769,7 @@ int main(void)
         cmocka_unit_test(test_token_capacity),
         cmocka_unit_test(test_gate_nonlinearities),
         cmocka_unit_test(test_layout_and_init),
+        cmocka_unit_test(test_checkpoint_round_trip),
         cmocka_unit_test(test_split_over_ranks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
