@@ -27,6 +27,8 @@ void vae_docs_init(vae_docs *d);
 /* Makes room for num_docs rows and nnz entries (keeps the contents). */
 int vae_docs_reserve(vae_docs *d, int64_t num_docs, int64_t nnz);
 void vae_docs_free(vae_docs *d);
+/* Replaces dst's contents by rows [a, b) of src (dst's indptr from 0). */
+int vae_docs_copy(vae_docs *dst, const vae_docs *src, int64_t a, int64_t b);
 
 /* Token sequences (SPEC.md "Corpus file, format vae-corpus, version 2"), in memory the caller owns:
  * sequence s holds tokens[indptr[s] .. indptr[s+1]), ids in [0, V] (V: a word outside the
@@ -46,6 +48,8 @@ void vae_seqs_init(vae_seqs *s);
 /* Makes room for num_seqs sequences and num_tokens tokens (keeps the contents). */
 int vae_seqs_reserve(vae_seqs *s, int64_t num_seqs, int64_t num_tokens);
 void vae_seqs_free(vae_seqs *s);
+/* Replaces dst's contents by sequences [a, b) of src (dst's indptr from 0). */
+int vae_seqs_copy(vae_seqs *dst, const vae_seqs *src, int64_t a, int64_t b);
 
 /* What a model family takes for a step, an evaluation or inference: the units of the batch are
  * documents (docs) for families that read bags of words, sequences (seqs) for families that read

@@ -63,6 +63,10 @@ int vae_corpus_read_docs(vae_corpus *c, const char *split, const int64_t *doc_in
  * without sequences (any split of a version 1 file) is VAE_ERR_FORMAT naming the file. */
 int vae_corpus_read_seqs(vae_corpus *c, const char *split, const int64_t *seq_index, int64_t n,
                          vae_seqs *out);
+/* The token count of every sequence of split into lengths [num_seqs] (the trainer's balance of a
+ * batch's tokens over the ranks), read from seq/indptr in blocks and checked as validation checks it
+ * (non-decreasing, no sequence empty or over max_length). */
+int vae_corpus_read_seq_lengths(vae_corpus *c, const char *split, int32_t *lengths);
 
 /* Reads and validates every row of split in chunks (memory bounded by the chunk, not the split),
  * including the split's num_tokens attribute against the sum of its counts; and every sequence

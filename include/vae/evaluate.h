@@ -1,7 +1,8 @@
 /* The figures of a corpus split under a model (SPEC.md "Figures"): the one evaluation path behind
  * the trainer's eval lines and vae-infer eval. Every rank of comm evaluates its contiguous share of
- * the split's rows, in batches of the model's capacity, and the sums are combined by one collective,
- * so the figures are the same on any number of ranks. */
+ * the split's units (its rows, or its sequences for a family of them), in batches of the model's
+ * capacity, and the sums are combined by one collective, so the figures are the same on any number
+ * of ranks. */
 #ifndef VAE_EVALUATE_H
 #define VAE_EVALUATE_H
 

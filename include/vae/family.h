@@ -78,6 +78,8 @@ struct vae_family {
     int (*seq_start)(vae_model *m, const float *z, int n, float *h);
     int (*seq_step)(vae_model *m, const float *z, const int32_t *prev, const float *h, int n, float *h_next,
                     float *logp);
+    /* 1 when forward honours vae_step_opts.free_bits (a run of another family refuses --free-bits). */
+    int free_bits;
     /* NULL for a family without importance weights (model.h's vae_model_log_weights). */
     int (*log_weights)(vae_model *m, const vae_batch *b, int K, uint64_t eval_seed, double *logw);
 };

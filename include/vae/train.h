@@ -25,6 +25,8 @@ typedef struct {
     int64_t max_steps;     /* < 0: no limit of steps; 0: evaluate and checkpoint the start */
     int64_t batch_size;
     int64_t kl_warmup_steps;
+    int64_t kl_cycles;     /* > 0: cyclical annealing over the run's steps (SPEC.md "sentence") */
+    double free_bits;      /* > 0: the loss's KL per latent unit is at least this (vae_step_opts) */
     int64_t eval_every, log_every, checkpoint_every; /* <= 0: never (evaluation and checkpoint still at the end) */
     int keep_checkpoints;
     /* The validation figure watched (ppl_doc; lower is better), counted evaluation by evaluation. */

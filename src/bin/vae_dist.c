@@ -43,6 +43,8 @@ static int check_flags(train_cli_values *v)
      * checkpoint yet, so that a requeued job (jobs/train.sbatch adds --resume auto) resumes. */
     if (c->resume && strcmp(c->resume, "auto") != 0 && c->init_from)
         return cli_say("vae-dist: --resume PATH and --init-from exclude each other (see --help)\n");
+    if (c->kl_cycles > 0 && c->kl_warmup_steps > 0)
+        return cli_say("vae-dist: --kl-cycles and --kl-warmup-steps are two KL schedules: give one (see --help)\n");
     if (c->early_stop > 0 && c->eval_every <= 0)
         return cli_say("vae-dist: --early-stop counts the evaluations of --eval-every, which is 0 (see --help)\n");
     /* More threads than that only slow every step down (a typo's extra digit, most likely). */

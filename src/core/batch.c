@@ -112,3 +112,35 @@ void vae_seqs_free(vae_seqs *s)
     free(s->doc);
     vae_seqs_init(s);
 }
+
+int vae_docs_copy(vae_docs *dst, const vae_docs *src, int64_t a, int64_t b)
+{
+    const int64_t base = src->indptr[a], nnz = src->indptr[b] - base;
+    int rc = vae_docs_reserve(dst, b - a, nnz);
+    if (rc != VAE_OK)
+        return rc;
+    for (int64_t r = a; r <= b; r++)
+        dst->indptr[r - a] = src->indptr[r] - base;
+    memcpy(dst->indices, src->indices + base, sizeof(int32_t) * (size_t)nnz);
+    memcpy(dst->counts, src->counts + base, sizeof(int32_t) * (size_t)nnz);
+    memcpy(dst->doc_index, src->doc_index + a, sizeof(int64_t) * (size_t)(b - a));
+    dst->num_docs = b - a;
+    dst->nnz = nnz;
+    return VAE_OK;
+}
+
+int vae_seqs_copy(vae_seqs *dst, const vae_seqs *src, int64_t a, int64_t b)
+{
+    const int64_t base = src->indptr[a], n = src->indptr[b] - base;
+    int rc = vae_seqs_reserve(dst, b - a, n);
+    if (rc != VAE_OK)
+        return rc;
+    for (int64_t s = a; s <= b; s++)
+        dst->indptr[s - a] = src->indptr[s] - base;
+    memcpy(dst->tokens, src->tokens + base, sizeof(int32_t) * (size_t)n);
+    memcpy(dst->seq_index, src->seq_index + a, sizeof(int64_t) * (size_t)(b - a));
+    memcpy(dst->doc, src->doc + a, sizeof(int64_t) * (size_t)(b - a));
+    dst->num_seqs = b - a;
+    dst->num_tokens = n;
+    return VAE_OK;
+}

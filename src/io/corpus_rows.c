@@ -357,6 +357,32 @@ cleanup:
     return rc;
 }
 
+int vae_corpus_read_seq_lengths(vae_corpus *c, const char *name, int32_t *lengths)
+{
+    enum { BLOCK = 1 << 16 };
+    split *s = NULL;
+    int64_t *ptr = NULL;
+    int rc = seq_split(c, name, &s);
+    if (rc == VAE_OK && !(ptr = vae_malloc_array(BLOCK + 1, sizeof *ptr)))
+        rc = VAE_ERR_NOMEM;
+    for (int64_t a = 0; rc == VAE_OK && a < s->num_seqs; a += BLOCK) {
+        const int64_t n = s->num_seqs - a < BLOCK ? s->num_seqs - a : BLOCK;
+        if ((rc = corpus_read_range(c, &s->seq_indptr, H5T_NATIVE_INT64, a, a + n + 1, ptr)) != VAE_OK)
+            break;
+        for (int64_t k = 0; k < n; k++) {
+            const int64_t len = ptr[k + 1] - ptr[k];
+            if (len < 1 || len > s->max_length) {
+                rc = corpus_fail(c, VAE_ERR_FORMAT, s->seq_indptr.path, "sequence %lld has %lld tokens (1 to "
+                                 "max_length %lld)", (long long)(a + k), (long long)len, (long long)s->max_length);
+                break;
+            }
+            lengths[a + k] = (int32_t)len;
+        }
+    }
+    free(ptr);
+    return rc;
+}
+
 /* A forward walk over the rows of a pointer dataset: the row that holds a given entry. */
 typedef struct {
     indptr_cursor cur;

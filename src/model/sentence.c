@@ -233,6 +233,7 @@ const vae_family vae_family_sentence = {
     .figures = sentence_figures,
     .encode = sentence_encode,
     .train_defaults = sentence_train_defaults,
+    .free_bits = 1,
     .reserve_tokens = sentence_reserve_tokens,
     .seq_classes = sentence_seq_classes,
     .seq_state_size = sentence_seq_state_size,

@@ -44,6 +44,8 @@ int trainer_config_json(trainer *t)
     json_model(j, vae_model_config_of(t->model));
     json_num(j, "beta", c->beta);
     json_int(j, "kl_warmup_steps", c->kl_warmup_steps);
+    json_int(j, "kl_cycles", c->kl_cycles);
+    json_num(j, "free_bits", c->free_bits);
     json_str(j, "optimizer", vae_optim_names[c->optim.kind]);
     json_float(j, "adam_beta1", c->optim.beta1);
     json_float(j, "adam_beta2", c->optim.beta2);

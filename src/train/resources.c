@@ -19,7 +19,7 @@ int train_check_memory(size_t num_params, int64_t V, int64_t batch)
         return VAE_OK;
     return vae_fail(VAE_ERR_LIMIT,
                     "the model's buffers need at least %.1f GB a rank (%zu parameters: their values, gradients "
-                    "and the optimizer's two moments; the decoder's %lld outputs for %lld units a rank), more "
+                    "and the optimizer's two moments; the decoder's %lld outputs for %lld units or tokens a rank), more "
                     "than this machine's %.1f GB of memory: lower --latent, the layer sizes or --batch-size",
                     need / 1e9, num_params, (long long)V, (long long)batch, have / 1e9);
 }

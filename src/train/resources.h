@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 /* The bytes a rank needs at least for a model of num_params parameters whose decoder has V outputs,
- * on batches of up to batch units: the parameters, their gradients and the optimizer's two moments
+ * on batches of up to batch output rows (units, or tokens for a family of sequences): the parameters, their gradients and the optimizer's two moments
  * (float32 each), and the decoder's outputs and their gradients. */
 double train_memory_needed(size_t num_params, int64_t V, int64_t batch);
 /* VAE_ERR_LIMIT when that exceeds the machine's memory, the message giving both figures. */

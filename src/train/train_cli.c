@@ -36,6 +36,11 @@ static const cli_entry tail[] = {
     {"beta", "F", "KL weight", CLI_REAL, CLI_AT(C, beta), .lo = 0, .hi = 1e6},
     {"kl-warmup-steps", "N", "beta rises linearly from 0 over N steps", CLI_INT, CLI_AT(C, kl_warmup_steps),
      .min = 0, .max = BIG},
+    {"kl-cycles", "C", "cyclical KL annealing: the run's steps in C equal cycles, beta rising linearly from 0 over the "
+     "first half of each and holding (not with --kl-warmup-steps); 0: none", CLI_INT, CLI_AT(C, kl_cycles), .min = 0,
+     .max = BIG},
+    {"free-bits", "L", "free bits: the loss's KL of each latent unit is at least L nats (its mean over the global "
+     "batch); 0: none", CLI_REAL, CLI_AT(C, free_bits), .lo = 0, .hi = 1e6},
     {"optimizer", NULL, "the update rule (config.json records Adam's betas and eps)", CLI_CHOICE, CLI_AT(C, optim.kind),
      .choices = vae_optim_names},
     {"clip-norm", "F", "clip gradients to this global norm; 0: no clipping", CLI_REAL, CLI_AT(C, optim.clip_norm),

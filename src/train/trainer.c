@@ -13,6 +13,7 @@
 #include "rundir.h"
 #include "trainer.h"
 #include "vae/corpus.h"
+#include "vae/family.h"
 
 #define EVAL_BATCH_MIN 64
 /* Documents of this rank's shard read from the corpus at once (up to a whole epoch's shard):
@@ -46,11 +47,52 @@ int64_t trainer_epoch_limit(const vae_train_config *c)
     return c->epochs > 0 ? c->epochs : c->max_steps >= 0 ? -1 : VAE_DEFAULT_EPOCHS;
 }
 
-static float beta_at(const vae_train_config *c, int64_t step)
+/* The KL weight of a step: --beta, reached by a linear warm-up or by cyclical annealing (the run's
+ * steps in kl_cycles equal cycles, beta rising from 0 over the first half of each and holding). */
+static float beta_at(const trainer *t, int64_t step)
 {
+    const vae_train_config *c = t->cfg;
+    if (c->kl_cycles > 0) {
+        const double cycle = (double)t->total_steps / (double)c->kl_cycles;
+        const double phase = fmod((double)step, cycle) / cycle;
+        return (float)(c->beta * (phase < 0.5 ? 2.0 * phase : 1.0));
+    }
     if (c->kl_warmup_steps <= 0 || step >= c->kl_warmup_steps)
         return (float)c->beta;
     return (float)(c->beta * (double)step / (double)c->kl_warmup_steps);
+}
+
+/* The model's batch capacity in units (a rank's largest part of a step, or an evaluation batch). */
+static int64_t trainer_capacity(const trainer *t)
+{
+    const int64_t max_rank = plan_max_rank_batch(&t->plan);
+    return max_rank > EVAL_BATCH_MIN ? max_rank : EVAL_BATCH_MIN;
+}
+
+/* The decoder's output rows a unit may need: one for a document, a token each for a sequence. */
+static int64_t trainer_unit_rows(const trainer *t) { return t->lengths ? t->max_length + 1 : 1; }
+
+/* A family of sequences trains on the train split's sequences, which the plan balances by their
+ * tokens; its evaluation reads the valid split's, so both need a seq group. */
+static int open_sequences(trainer *t, int64_t *units)
+{
+    const char *path = t->cfg->corpus;
+    vae_split_info train = {0}, valid = {0};
+    int rc = vae_corpus_split_info(t->corpus, "train", &train);
+    if (rc == VAE_OK && (rc = vae_corpus_split_info(t->corpus, "valid", &valid)) == VAE_OK &&
+        (!train.has_seqs || (valid.present && !valid.has_seqs)))
+        rc = vae_fail(VAE_ERR_FORMAT, "%s: the %s model trains on sequences, and the %s split has none (no seq "
+                      "group): prepare the corpus with vae-prep --sequences", path,
+                      t->model_cfg.family->name, train.has_seqs ? "valid" : "train");
+    if (rc == VAE_OK && train.num_seqs == 0)
+        rc = vae_fail(VAE_ERR_FORMAT, "%s: the train split has no sequences: nothing to train on", path);
+    if (rc == VAE_OK && !(t->lengths = vae_malloc_array((size_t)train.num_seqs, sizeof *t->lengths)))
+        rc = VAE_ERR_NOMEM;
+    if (rc == VAE_OK)
+        rc = vae_corpus_read_seq_lengths(t->corpus, "train", t->lengths);
+    *units = train.num_seqs;
+    t->max_length = train.max_length > valid.max_length ? train.max_length : valid.max_length;
+    return rc;
 }
 
 /* Opens and checks the corpus and plans the run, up to what the exchange needs: the model's size. */
@@ -80,8 +122,14 @@ static int open_corpus(trainer *t, size_t *num_params)
     }
     t->model_cfg = c->model;
     t->model_cfg.vocab_size = vae_corpus_vocab_size(t->corpus);
-    t->plan = (train_plan){.num_docs = info.num_docs, .batch_size = c->batch_size, .num_ranks = t->ranks,
-                           .seed = c->seed, .shuffle = c->shuffle};
+    if (c->free_bits > 0 && !t->model_cfg.family->free_bits)
+        return vae_fail(VAE_ERR_ARG, "--free-bits: the %s model has no free bits (the sentence model has)",
+                        t->model_cfg.family->name);
+    int64_t units = info.num_docs;
+    if (t->model_cfg.family->unit == VAE_UNIT_SEQS && (rc = open_sequences(t, &units)) != VAE_OK)
+        return rc;
+    t->plan = (train_plan){.num_docs = units, .batch_size = c->batch_size, .num_ranks = t->ranks,
+                           .seed = c->seed, .shuffle = c->shuffle, .lengths = t->lengths};
     const int64_t per_epoch = plan_steps_per_epoch(&t->plan);
     const int64_t epochs = trainer_epoch_limit(c);
     t->total_steps = epochs > 0 && epochs <= INT64_MAX / per_epoch ? epochs * per_epoch : INT64_MAX;
@@ -96,7 +144,7 @@ static int open_corpus(trainer *t, size_t *num_params)
     rc = vae_layout_compute(&t->model_cfg, &layout);
     *num_params = layout.num_params;
     if (rc == VAE_OK)
-        rc = train_check_memory(layout.num_params, t->model_cfg.vocab_size, plan_max_rank_batch(&t->plan));
+        rc = train_check_memory(layout.num_params, t->model_cfg.vocab_size, trainer_capacity(t) * trainer_unit_rows(t));
     return rc;
 }
 
@@ -106,9 +154,11 @@ static int setup(trainer *t)
 {
     const vae_train_config *c = t->cfg;
     const int64_t max_rank = plan_max_rank_batch(&t->plan);
-    const int64_t cap = max_rank > EVAL_BATCH_MIN ? max_rank : EVAL_BATCH_MIN;
+    const int64_t cap = trainer_capacity(t);
     int rc = vae_model_new_on(&t->model, &t->model_cfg, (int)cap, vae_exchange_params(t->exchange),
                               vae_exchange_grads(t->exchange));
+    if (rc == VAE_OK && t->lengths)
+        rc = vae_model_reserve_tokens(t->model, cap * t->max_length);
     if (rc != VAE_OK || (rc = vae_evaluator_new(&t->evaluator, t->model)) != VAE_OK ||
         (rc = vae_optim_new(&t->optim, &c->optim, vae_model_num_params(t->model))) != VAE_OK)
         return rc;
@@ -140,6 +190,9 @@ static void teardown(trainer *t)
     rundir_unlock(t->lock_fd);
     vae_docs_free(&t->window);
     vae_docs_free(&t->batch);
+    vae_seqs_free(&t->seq_window);
+    vae_seqs_free(&t->seq_batch);
+    free(t->lengths);
     free(t->doc_list);
     free(t->win_row);
     free(t->config_json);
@@ -169,10 +222,10 @@ static int train_step(trainer *t, int *local)
     double t1 = vae_wtime();
     int64_t glo, ghi;
     plan_global_batch(&t->plan, t->step_in_epoch, &glo, &ghi);
-    vae_step_opts o = {.beta = beta_at(c, t->step), .sample = c->latent_samples, .noise_seed = c->seed,
+    vae_step_opts o = {.beta = beta_at(t, t->step), .sample = c->latent_samples, .noise_seed = c->seed,
                        .noise_step = (uint64_t)t->step, .scale = 1.0f / (float)(ghi - glo),
-                       .reduce = sum_over_ranks, .reduce_ctx = t->comm};
-    const vae_batch batch = {.docs = &t->batch};
+                       .reduce = sum_over_ranks, .reduce_ctx = t->comm, .free_bits = (float)c->free_bits};
+    const vae_batch batch = {.docs = &t->batch, .seqs = &t->seq_batch};
     vae_loss_sums s = {0};
     /* Forward and backward run whatever happened, so that a family's sums over the ranks are
      * joined by every rank (a failed read computes no documents). */
@@ -244,7 +297,7 @@ int vae_train_run(const vae_train_config *c, vae_comm *comm, int *stopped_by, in
     int improved = 0;
     while (rc == VAE_OK && !reason && t->step < t->total_steps) {
         const double *x = t->sums;
-        const float beta = beta_at(c, t->step);
+        const float beta = beta_at(t, t->step);
         int local;
         const int non_finite_gradient = (rc = train_step(t, &local)) == VAE_ERR_NUMERIC;
         if (non_finite_gradient)

@@ -33,6 +33,9 @@ typedef struct {
     int64_t step, epoch, step_in_epoch;
     /* The window of this rank's shard: steps [win_first, win_first + win_steps) of win_epoch. */
     vae_docs window, batch;
+    vae_seqs seq_window, seq_batch; /* the same for a family of sequences */
+    int32_t *lengths;   /* a family of sequences: the tokens of each training sequence (the plan's) */
+    int64_t max_length; /* and the longest sequence of the train and valid splits */
     int64_t win_epoch, win_first, win_steps;
     int64_t window_steps; /* steps per window */
     int64_t *win_row;     /* [window_steps + 1] first row of each step in the window */

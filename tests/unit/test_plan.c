@@ -2,7 +2,8 @@
  * batch_size documents but the last (smaller exactly when batch_size does not divide D); each is
  * split among the ranks into contiguous, disjoint parts whose sizes differ by at most one;
  * plan_max_rank_batch is the largest part; plan_doc is the identity without shuffling and a
- * permutation of [0, D) per epoch with it. */
+ * permutation of [0, D) per epoch with it. With lengths (sequences), the parts are contiguous, tile
+ * the batch in order, and hold tokens within one sequence of an even share. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -54,7 +55,7 @@ static void check_schedule(int64_t D, int64_t B, int R)
         int64_t at = glo, smallest = INT64_MAX, largest = -1, total = 0;
         for (int r = 0; r < R; r++) {
             int64_t lo = -1, hi = -1;
-            plan_rank_batch(&p, k, r, &lo, &hi);
+            plan_rank_batch(&p, 0, k, r, &lo, &hi);
             assert_int_equal(lo, at);
             assert_true(hi >= lo);
             assert_true(hi <= ghi);
@@ -110,7 +111,7 @@ static void part_sizes(const train_plan *p, int64_t k, int64_t *sizes)
 {
     for (int r = 0; r < p->num_ranks; r++) {
         int64_t lo, hi;
-        plan_rank_batch(p, k, r, &lo, &hi);
+        plan_rank_batch(p, 0, k, r, &lo, &hi);
         sizes[r] = hi - lo;
     }
 }
@@ -142,14 +143,14 @@ static void test_hand_worked_split(void **state)
     part_sizes(&p, 0, sizes);
     assert_int_equal(count_size(sizes, 3, 2), 1);
     assert_int_equal(count_size(sizes, 3, 1), 2);
-    plan_rank_batch(&p, 0, 0, &lo, &hi);
+    plan_rank_batch(&p, 0, 0, 0, &lo, &hi);
     assert_int_equal(lo, 0);
     part_sizes(&p, 2, sizes);
     assert_int_equal(count_size(sizes, 3, 1), 2);
     assert_int_equal(count_size(sizes, 3, 0), 1);
-    plan_rank_batch(&p, 2, 0, &lo, &hi);
+    plan_rank_batch(&p, 0, 2, 0, &lo, &hi);
     assert_int_equal(lo, 8);
-    plan_rank_batch(&p, 2, 2, &lo, &hi);
+    plan_rank_batch(&p, 0, 2, 2, &lo, &hi);
     assert_int_equal(hi, 10);
     assert_int_equal(plan_max_rank_batch(&p), 2);
     /* D = 2 < R = 5 (and B > D): two ranks get one document, three get none; the capacity is 1. */
@@ -245,7 +246,7 @@ static void test_epoch_docs_covered_once_across_ranks(void **state)
             for (int64_t k = 0; k < plan_steps_per_epoch(&p); k++)
                 for (int r = 0; r < p.num_ranks; r++) {
                     int64_t lo, hi;
-                    plan_rank_batch(&p, k, r, &lo, &hi);
+                    plan_rank_batch(&p, 0, k, r, &lo, &hi);
                     for (int64_t i = lo; i < hi; i++)
                         hits[plan_doc(&p, e, i)]++;
                 }
@@ -253,6 +254,71 @@ static void test_epoch_docs_covered_once_across_ranks(void **state)
                 assert_int_equal(hits[d], 1);
             free(hits);
         }
+    }
+}
+
+/* Lengths 9, 1, 1, 1 (costs T_s + 1 = 10, 2, 2, 2; T = 16) on 2 ranks: the midpoints 5, 11, 13, 15
+ * of the sequences' tokens fall in [0, 8) once and in [8, 16) three times. */
+static void test_token_split_hand_worked(void **state)
+{
+    (void)state;
+    static const int32_t lengths[] = {9, 1, 1, 1};
+    train_plan p = make_plan(4, 4, 2, 0, 0);
+    p.lengths = lengths;
+    int64_t lo, hi;
+    plan_rank_batch(&p, 0, 0, 0, &lo, &hi);
+    assert_int_equal(lo, 0);
+    assert_int_equal(hi, 1);
+    plan_rank_batch(&p, 0, 0, 1, &lo, &hi);
+    assert_int_equal(lo, 1);
+    assert_int_equal(hi, 4);
+    /* One long sequence and 3 ranks: two ranks get nothing, and their empty part is empty. */
+    static const int32_t one[] = {30};
+    train_plan q = make_plan(1, 4, 3, 0, 0);
+    q.lengths = one;
+    int64_t got = 0;
+    for (int r = 0; r < 3; r++) {
+        plan_rank_batch(&q, 0, 0, r, &lo, &hi);
+        assert_true(lo <= hi);
+        got += hi - lo;
+    }
+    assert_int_equal(got, 1);
+}
+
+/* Random lengths, shuffled epochs, 1 to 5 ranks: parts tile the global batch in rank order, and
+ * each holds within one sequence's tokens of T / R. */
+static void test_token_split_invariants(void **state)
+{
+    (void)state;
+    enum { D = 500 };
+    static int32_t lengths[D];
+    srand(7);
+    for (int d = 0; d < D; d++)
+        lengths[d] = 1 + rand() % 64;
+    for (int R = 1; R <= 5; R++) {
+        train_plan p = make_plan(D, 64, R, 99, 1);
+        p.lengths = lengths;
+        for (int64_t e = 0; e < 2; e++)
+            for (int64_t k = 0; k < plan_steps_per_epoch(&p); k++) {
+                int64_t glo, ghi, next, total = 0;
+                plan_global_batch(&p, k, &glo, &ghi);
+                for (int64_t pos = glo; pos < ghi; pos++)
+                    total += lengths[plan_doc(&p, e, pos)] + 1;
+                next = glo;
+                for (int r = 0; r < R; r++) {
+                    int64_t lo, hi, tokens = 0;
+                    plan_rank_batch(&p, e, k, r, &lo, &hi);
+                    if (lo == hi)
+                        continue;
+                    assert_int_equal(lo, next);
+                    assert_true(hi - lo <= plan_max_rank_batch(&p));
+                    for (int64_t pos = lo; pos < hi; pos++)
+                        tokens += lengths[plan_doc(&p, e, pos)] + 1;
+                    assert_true(llabs(R * tokens - total) <= (int64_t)R * 65);
+                    next = hi;
+                }
+                assert_int_equal(next, ghi);
+            }
     }
 }
 
@@ -265,6 +331,8 @@ int main(void)
         cmocka_unit_test(test_doc_identity_without_shuffle),
         cmocka_unit_test(test_doc_shuffle_is_permutation_per_epoch),
         cmocka_unit_test(test_epoch_docs_covered_once_across_ranks),
+        cmocka_unit_test(test_token_split_hand_worked),
+        cmocka_unit_test(test_token_split_invariants),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
