@@ -61,7 +61,7 @@ static const cli_entry flags[NUM_FLAGS] = {
                 "log-probabilities summed without length normalization; K = 1 is greedy decoding)", CLI_INT,
                 CLI_AT(I, beam), .min = 1, .max = 64, .default_text = "none: greedy"},
     [F_MAX_LENGTH] = {"max-length", "L", "a model of sentences: tokens a sentence at most (one that reaches L ends "
-                      "there without </s>)", CLI_INT, CLI_AT(I, max_length), .min = 1, .max = 1 << 16},
+                      "there without </s>)", CLI_INT, CLI_AT(I, max_length), .min = 1, .max = 1 << 12},
     [F_TEXT_LINES] = {"text", "FILE", "one sentence a line (- reads standard input), tokenized as vae-prep --sequences "
                       "did", CLI_STRING, CLI_AT(I, text)},
     [F_FROM] = {"from", "TEXT", "the sentence at the start", CLI_STRING, CLI_AT(I, from)},
