@@ -184,7 +184,8 @@ static void json_words(json_buf *j, const char *key, const infer_loaded *m, cons
         json_append_string(&esc, infer_token_word(m, ids[i]));
         end[i] = esc.len;
     }
-    if (end && !esc.failed && (text = vae_malloc_array(esc.len + (size_t)n + 2, 1))) {
+    /* "[", the words, n - 1 commas, "]" and the NUL: n + 3 bytes beyond the words, for n = 0 too. */
+    if (end && !esc.failed && (text = vae_malloc_array(esc.len + (size_t)n + 3, 1))) {
         char *p = text;
         *p++ = '[';
         for (int i = 0; i < n; i++) {

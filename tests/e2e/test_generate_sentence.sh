@@ -67,7 +67,15 @@ same=$(head -20 "$work/in.txt" | paste -d'|' - <(head -20 "$work/rec") | awk -F'
 [ -n "$(sed -n 23p "$work/rec")" ] || fail "a line with an unknown word gave nothing"
 "$infer" reconstruct --checkpoint "$ck" --text - --beam 3 <"$work/in.txt" >"$work/rec3"
 [ "$(wc -l <"$work/rec3")" = 23 ] || fail "reconstruct --beam 3 from standard input gave $(wc -l <"$work/rec3") lines"
-ok "reconstruct: $same of 20 training sentences given back, one line a line"
+"$infer" reconstruct --checkpoint "$ck" --text "$work/in.txt" --json >"$work/rec.json"
+$py - "$work/rec.json" "$work/rec" <<'EOF' || fail "reconstruct --json differs from its lines"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+lines = open(sys.argv[2]).read().splitlines()
+assert [r["sentence"] for r in rows] == list(range(23)), rows
+assert [" ".join(r["words"]) for r in rows] == lines and rows[20]["words"] == [], rows[20]
+EOF
+ok "reconstruct: $same of 20 training sentences given back, one line a line (--json alike)"
 
 # ---- interpolate: z_0 = mu_A, z_1 = mu_B exactly, so its ends are reconstruct's
 a=$(sed -n 1p "$work/s.txt") b=$(sed -n 2p "$work/s.txt")
