@@ -20,8 +20,8 @@ static const char *const splits[] = {"train", "valid", "test", NULL};
 enum {
     F_CHECKPOINT, F_CORPUS, F_SPLIT, F_SAMPLES, F_TOP_TOPICS, F_TOP_SUMMARIZE, F_NUM, F_LENGTH, F_SEED,
     F_TEMPERATURE, F_TEXT, F_SENTENCES, F_OUTPUT, F_JSON_EVAL, F_JSON_TOPICS, F_JSON_GENERATE, F_JSON_SUMMARIZE,
-    F_GREEDY, F_BEAM_GENERATE, F_BEAM, F_MAX_LENGTH, F_TEXT_LINES, F_FROM, F_TO, F_STEPS, F_JSON_SENTENCES, F_IW_SAMPLES,
-    NUM_FLAGS
+    F_GREEDY, F_BEAM_GENERATE, F_BEAM, F_MAX_LENGTH, F_TEXT_LINES, F_FROM, F_TO, F_STEPS, F_JSON_SENTENCES,
+    F_IW_SAMPLES, NUM_FLAGS
 };
 static const cli_entry flags[NUM_FLAGS] = {
     [F_CHECKPOINT] = {"checkpoint", "C", "a checkpoint written by vae-dist", CLI_STRING, CLI_AT(I, checkpoint)},
@@ -32,7 +32,8 @@ static const cli_entry flags[NUM_FLAGS] = {
                    CLI_AT(I, samples), .min = 1, .max = 1 << 20},
     [F_TOP_TOPICS] = {"top", "K", "words a topic", CLI_INT, CLI_AT(I, top), .min = 1, .max = 1 << 20},
     [F_TOP_SUMMARIZE] = {"top", "K", "keywords a document", CLI_INT, CLI_AT(I, top), .min = 1, .max = 1 << 20},
-    [F_NUM] = {"num", "N", "documents (sentences for a model of sentences)", CLI_INT, CLI_AT(I, num), .min = 0, .max = INT64_MAX / 2},
+    [F_NUM] = {"num", "N", "documents (sentences for a model of sentences)", CLI_INT, CLI_AT(I, num), .min = 0,
+               .max = INT64_MAX / 2},
     [F_LENGTH] = {"length", "L", "words a document", CLI_INT, CLI_AT(I, length), .min = 0, .max = 1 << 24},
     [F_SEED] = {"seed", "S", "the seed of z and of the words", CLI_INT, CLI_AT(I, seed), .min = 0,
                 .max = INT64_MAX},
@@ -57,8 +58,8 @@ static const cli_entry flags[NUM_FLAGS] = {
     [F_BEAM_GENERATE] = {"beam", "K", "a model of sentences: beam search of K hypotheses instead of sampling (the most "
                          "probable sentence found, log-probabilities summed without length normalization; K = 1 is "
                          "--greedy)", CLI_INT, CLI_AT(I, beam), .min = 1, .max = 64, .default_text = "none: sampling"},
-    [F_BEAM] = {"beam", "K", "beam search of K hypotheses instead of greedy decoding (the most probable sentence found, "
-                "log-probabilities summed without length normalization; K = 1 is greedy decoding)", CLI_INT,
+    [F_BEAM] = {"beam", "K", "beam search of K hypotheses instead of greedy decoding (the most probable sentence "
+                "found, log-probabilities summed without length normalization; K = 1 is greedy decoding)", CLI_INT,
                 CLI_AT(I, beam), .min = 1, .max = 64, .default_text = "none: greedy"},
     [F_MAX_LENGTH] = {"max-length", "L", "a model of sentences: tokens a sentence at most (one that reaches L ends "
                       "there without </s>)", CLI_INT, CLI_AT(I, max_length), .min = 1, .max = 1 << 12},
@@ -89,7 +90,8 @@ typedef struct {
 } command;
 
 static const command commands[] = {
-    {"eval", {F_CHECKPOINT, F_CORPUS, F_SPLIT, F_SAMPLES, F_IW_SAMPLES, F_JSON_EVAL, END}, 0x3, 0, "test", 1, infer_eval,
+    {"eval", {F_CHECKPOINT, F_CORPUS, F_SPLIT, F_SAMPLES, F_IW_SAMPLES, F_JSON_EVAL, END}, 0x3, 0, "test", 1,
+     infer_eval,
      "Every figure of SPEC.md \"Figures\" on a split as one JSON object: split, docs, empty_docs, tokens, recon, "
      "kl, elbo, recon_mean, ppl_doc, ppl_corpus, active_units, samples (a model of sentences: its figures of the "
      "split's sequences, nll, ppl, ...). recon, elbo and the perplexities average --samples draws of z per unit "
@@ -229,7 +231,8 @@ static const char *first_given(const cli_args *a, const char *const *names)
 /* The checks that span several flags, after the table's own; 2 after one message. */
 static int check_flags(const cli_args *a, const command *cmd, infer_opts *o)
 {
-    static const char *const seq_flags[] = {"greedy", "beam", "max-length", NULL}, *const doc_flags[] = {"length", NULL};
+    static const char *const seq_flags[] = {"greedy", "beam", "max-length", NULL};
+    static const char *const doc_flags[] = {"length", NULL};
     if (strcmp(cmd->name, "generate") == 0) {
         o->seq_flag = first_given(a, seq_flags);
         o->doc_flag = first_given(a, doc_flags);

@@ -73,8 +73,10 @@ int infer_seq_decoder_new(infer_seq_decoder **out, vae_model *m, const infer_dec
     d->rows = d->cap * K;
     const size_t R = (size_t)d->rows, ML = (size_t)o->max_length;
     const size_t scratch = o->mode == INFER_BEAM ? (size_t)K * (size_t)C : (size_t)C;
-    if (!(d->h = vae_malloc_array(R * d->S, sizeof(float))) || !(d->h_next = vae_malloc_array(R * d->S, sizeof(float))) ||
-        !(d->z = vae_malloc_array(R * d->L, sizeof(float))) || !(d->z_next = vae_malloc_array(R * d->L, sizeof(float))) ||
+    if (!(d->h = vae_malloc_array(R * d->S, sizeof(float))) ||
+        !(d->h_next = vae_malloc_array(R * d->S, sizeof(float))) ||
+        !(d->z = vae_malloc_array(R * d->L, sizeof(float))) ||
+        !(d->z_next = vae_malloc_array(R * d->L, sizeof(float))) ||
         !(d->logp = vae_malloc_array(R * (size_t)C, sizeof(float))) ||
         !(d->prev = vae_malloc_array(R, sizeof(int32_t))) ||
         !(d->tok = vae_malloc_array(R * ML, sizeof(int32_t))) ||
@@ -83,7 +85,8 @@ int infer_seq_decoder_new(infer_seq_decoder **out, vae_model *m, const infer_dec
         !(d->sent = vae_malloc_array(R, sizeof(int))) || !(d->sent_next = vae_malloc_array(R, sizeof(int))) ||
         !(d->best = vae_malloc_array((size_t)d->cap, sizeof(double))) ||
         !(d->u = vae_malloc_array((size_t)d->cap * ML, sizeof(double))) ||
-        !(d->cand = vae_malloc_array(scratch, sizeof(double))) || !(d->pick = vae_malloc_array((size_t)K, sizeof(int32_t)))) {
+        !(d->cand = vae_malloc_array(scratch, sizeof(double))) ||
+        !(d->pick = vae_malloc_array((size_t)K, sizeof(int32_t)))) {
         infer_seq_decoder_free(d);
         return VAE_ERR_NOMEM;
     }

@@ -252,8 +252,8 @@ static void test_sampling_seeded(void **state)
     decode(model, &hot, z, CAP, index, &a);
     decode(model, &hot, z, CAP, index, &b);
     assert_true(same(&a, &b, CAP));
-    decode(model, &(infer_decode_opts){.mode = INFER_SAMPLE, .temperature = 2.0, .seed = 2, .max_length = ML}, z, CAP, index,
-           &c);
+    const infer_decode_opts other = {.mode = INFER_SAMPLE, .temperature = 2.0, .seed = 2, .max_length = ML};
+    decode(model, &other, z, CAP, index, &c);
     assert_false(same(&a, &c, CAP));
     /* Sentence i's draws depend on its number, not on its place in the batch: alone, it is the same. */
     decode(model, &hot, z + 3 * LATENT, 1, index + 3, &c);
