@@ -195,6 +195,11 @@ static int bench_sentence(const bench_opts *b)
     printf("seqs/s: %.0f (forward+backward alone %.0f), tokens/s: %.0f\n", (double)b->B / step,
            (double)b->B / fwd_bwd, rows_enc / step);
     printf("GEMM GFLOP/s of forward+backward: %.1f (%.3f GFLOP per step)\n", flops / fwd_bwd * 1e-9, flops * 1e-9);
+    /* The output layer's three GEMMs alone on all the decoder's rows at once, as bow's decoder
+     * output: the rate the step's GEMMs could reach. */
+    const double gemm = sgemm_rate((int)rows_dec, (int)H, b->V + 2, (int)b->reps);
+    printf("sgemm GFLOP/s on the output layer's shapes: %.1f; GEMM-bound limit %.0f seqs/s, forward+backward "
+           "reaches %.0f%% of it\n", gemm * 1e-9, (double)b->B * gemm / flops, 100.0 * flops / fwd_bwd / gemm);
     vae_seqs_free(&q);
     vae_optim_free(o);
     vae_model_free(m);

@@ -20,7 +20,9 @@ static const char *const splits[] = {"train", "valid", "test", NULL};
 /* Every flag of every command, once; a command takes those its entry lists. */
 enum {
     F_CHECKPOINT, F_CORPUS, F_SPLIT, F_SAMPLES, F_TOP_TOPICS, F_TOP_SUMMARIZE, F_NUM, F_LENGTH, F_SEED,
-    F_TEMPERATURE, F_TEXT, F_SENTENCES, F_OUTPUT, F_JSON_EVAL, F_JSON_TOPICS, F_JSON_GENERATE, F_JSON_SUMMARIZE, NUM_FLAGS
+    F_TEMPERATURE, F_TEXT, F_SENTENCES, F_OUTPUT, F_JSON_EVAL, F_JSON_TOPICS, F_JSON_GENERATE, F_JSON_SUMMARIZE,
+    F_GREEDY, F_BEAM_GENERATE, F_BEAM, F_MAX_LENGTH, F_TEXT_LINES, F_FROM, F_TO, F_STEPS, F_JSON_SENTENCES,
+    F_IW_SAMPLES, NUM_FLAGS
 };
 static const cli_entry flags[NUM_FLAGS] = {
     [F_CHECKPOINT] = {"checkpoint", "C", "a checkpoint written by vae-dist", CLI_STRING, CLI_AT(I, checkpoint)},
@@ -31,7 +33,8 @@ static const cli_entry flags[NUM_FLAGS] = {
                    CLI_AT(I, samples), .min = 1, .max = 1 << 20},
     [F_TOP_TOPICS] = {"top", "K", "words a topic", CLI_INT, CLI_AT(I, top), .min = 1, .max = 1 << 20},
     [F_TOP_SUMMARIZE] = {"top", "K", "keywords a document", CLI_INT, CLI_AT(I, top), .min = 1, .max = 1 << 20},
-    [F_NUM] = {"num", "N", "documents", CLI_INT, CLI_AT(I, num), .min = 0, .max = INT64_MAX / 2},
+    [F_NUM] = {"num", "N", "documents (sentences for a model of sentences)", CLI_INT, CLI_AT(I, num), .min = 0,
+               .max = INT64_MAX / 2},
     [F_LENGTH] = {"length", "L", "words a document", CLI_INT, CLI_AT(I, length), .min = 0, .max = 1 << 24},
     [F_SEED] = {"seed", "S", "the seed of z and of the words", CLI_INT, CLI_AT(I, seed), .min = 0,
                 .max = INT64_MAX},
@@ -46,14 +49,35 @@ static const cli_entry flags[NUM_FLAGS] = {
     [F_JSON_TOPICS] = {"json", NULL,
                        "one JSON object a line: {\"topic\", \"words\", \"weights\", \"npmi\"}, then {\"diversity\"}",
                        CLI_SWITCH, CLI_AT(I, json), .on = 1},
-    [F_JSON_GENERATE] = {"json", NULL, "one JSON object a line: {\"doc\", \"words\"}", CLI_SWITCH, CLI_AT(I, json),
-                         .on = 1},
+    [F_JSON_GENERATE] = {"json", NULL, "one JSON object a line: {\"doc\", \"words\"}, or {\"sentence\", \"words\"} "
+                         "for a model of sentences", CLI_SWITCH, CLI_AT(I, json), .on = 1},
     [F_JSON_SUMMARIZE] = {"json", NULL, "one JSON object a line: {\"doc\", \"keywords\"}, or with --sentences "
                           "{\"doc\", \"sentences\": [{\"index\", \"score\", \"text\"}, ...]} (doc: the row in the "
                           "split, or the 0-based line or paragraph of --text)", CLI_SWITCH, CLI_AT(I, json), .on = 1},
+    [F_GREEDY] = {"greedy", NULL, "a model of sentences: the most probable token at each position instead of sampling",
+                  CLI_SWITCH, CLI_AT(I, greedy), .on = 1},
+    [F_BEAM_GENERATE] = {"beam", "K", "a model of sentences: beam search of K hypotheses instead of sampling (the most "
+                         "probable sentence found, log-probabilities summed without length normalization; K = 1 is "
+                         "--greedy)", CLI_INT, CLI_AT(I, beam), .min = 1, .max = 64, .default_text = "none: sampling"},
+    [F_BEAM] = {"beam", "K", "beam search of K hypotheses instead of greedy decoding (the most probable sentence "
+                "found, log-probabilities summed without length normalization; K = 1 is greedy decoding)", CLI_INT,
+                CLI_AT(I, beam), .min = 1, .max = 64, .default_text = "none: greedy"},
+    [F_MAX_LENGTH] = {"max-length", "L", "a model of sentences: tokens a sentence at most (one that reaches L ends "
+                      "there without </s>)", CLI_INT, CLI_AT(I, max_length), .min = 1, .max = 1 << 12},
+    [F_TEXT_LINES] = {"text", "FILE", "one sentence a line (- reads standard input), tokenized as vae-prep --sequences "
+                      "did", CLI_STRING, CLI_AT(I, text)},
+    [F_FROM] = {"from", "TEXT", "the sentence at the start", CLI_STRING, CLI_AT(I, from)},
+    [F_TO] = {"to", "TEXT", "the sentence at the end", CLI_STRING, CLI_AT(I, to)},
+    [F_STEPS] = {"steps", "K", "steps between them: K + 1 sentences", CLI_INT, CLI_AT(I, steps), .min = 1,
+                 .max = 1 << 20},
+    [F_JSON_SENTENCES] = {"json", NULL, "one JSON object a line: {\"sentence\", \"words\"} (sentence: the line of "
+                          "--text, or the step)", CLI_SWITCH, CLI_AT(I, json), .on = 1},
+    [F_IW_SAMPLES] = {"iw-samples", "K", "adds nll_iw and ppl_iw, the importance-weighted estimates of K draws a unit "
+                      "(a family with importance weights: sentence)", CLI_INT, CLI_AT(I, iw_samples), .min = 1,
+                      .max = 1 << 16, .default_text = "none"},
 };
 
-enum { MAX_COMMAND_FLAGS = 8, END = -1 };
+enum { MAX_COMMAND_FLAGS = 12, END = -1 };
 
 typedef struct {
     const char *name;
@@ -67,20 +91,29 @@ typedef struct {
 } command;
 
 static const command commands[] = {
-    {"eval", {F_CHECKPOINT, F_CORPUS, F_SPLIT, F_SAMPLES, F_JSON_EVAL, END}, 0x3, 0, "test", 1, infer_eval,
+    {"eval", {F_CHECKPOINT, F_CORPUS, F_SPLIT, F_SAMPLES, F_IW_SAMPLES, F_JSON_EVAL, END}, 0x3, 0, "test", 1,
+     infer_eval,
      "Every figure of SPEC.md \"Figures\" on a split as one JSON object: split, docs, empty_docs, tokens, recon, "
-     "kl, elbo, recon_mean, ppl_doc, ppl_corpus, active_units, samples. recon, elbo and the perplexities average "
-     "--samples draws of z per document from the fixed evaluation seed."},
+     "kl, elbo, recon_mean, ppl_doc, ppl_corpus, active_units, samples (a model of sentences: its figures of the "
+     "split's sequences, nll, ppl, ...). recon, elbo and the perplexities average --samples draws of z per unit "
+     "from the fixed evaluation seed. With --iw-samples K, also nll_iw = the mean over units of "
+     "-log(mean_k w_k) and ppl_iw = exp(sum of those / tokens), with w_k = p(x, z_k) / q(z_k | x) for K draws "
+     "z_k ~ q(z | x) (Burda et al. 2015): a tighter bound on the negative log-likelihood than nll."},
     {"topics", {F_CHECKPOINT, F_TOP_TOPICS, F_CORPUS, F_JSON_TOPICS, END}, 0x1, 10, NULL, 0, infer_topics,
      "For each latent unit u, the --top words whose probability rises most when z_u goes from -2 to +2 with the "
      "other units at 0, ranked by the rise p(w | z = +2 e_u) - p(w | z = -2 e_u). One line a topic: \"topic <u>: w1 "
      "w2 ...\". With --corpus: \" npmi=<x>\" after each topic, its NPMI coherence over its top 10 words from "
      "document co-occurrence in the corpus's train split (-1 for a pair never together), and a last line "
      "\"diversity=<x>\": the share of distinct words among all topics' top 25."},
-    {"generate", {F_CHECKPOINT, F_NUM, F_LENGTH, F_SEED, F_TEMPERATURE, F_JSON_GENERATE, END}, 0x1, 0, NULL, 0,
-     infer_generate,
+    {"generate", {F_CHECKPOINT, F_NUM, F_LENGTH, F_SEED, F_TEMPERATURE, F_GREEDY, F_BEAM_GENERATE, F_MAX_LENGTH,
+                  F_JSON_GENERATE, END}, 0x1, 0, NULL, 0, infer_generate,
      "--num documents, one a line, of --length words each, drawn with z ~ N(0, I). z and the words come from "
-     "counter-based streams keyed by (seed, document number): a seed always gives the same documents."},
+     "counter-based streams keyed by (seed, document number): a seed always gives the same documents. A model of "
+     "sentences (sentence) gives --num sentences instead, one a line, each ending at </s> or after --max-length "
+     "tokens (<unk> for a word outside the vocabulary): tokens sampled from softmax(log p / --temperature), or "
+     "the most probable with --greedy, or the most probable sentence a beam search of --beam K finds; z and the "
+     "sampling's uniforms come from the streams of (seed, sentence number). --length applies to documents, "
+     "--greedy, --beam and --max-length to sentences, --temperature to sampling alone."},
     {"summarize", {F_CHECKPOINT, F_CORPUS, F_SPLIT, F_TEXT, F_TOP_SUMMARIZE, F_SENTENCES, F_JSON_SUMMARIZE, END}, 0x1, 5, NULL, 0,
      infer_summarize,
      "Of --corpus F --split S or of --text FILE, one line a document: its --top keywords, a keyword summary of "
@@ -106,12 +139,20 @@ static const command commands[] = {
      "set's score when that sentence joined it."},
     {"encode", {F_CHECKPOINT, F_CORPUS, F_SPLIT, F_OUTPUT, END}, 0xf, 0, NULL, 1, infer_encode,
      "OUT.h5 gets /mu and /logvar, float32 [D, latent], and /doc_ids when the split has them; written under a "
-     "temporary name and renamed when whole. Under mpirun each rank encodes its range and sends its rows to rank "
-     "0, which writes the file."},
+     "temporary name and renamed when whole (a model of sentences: one row a sequence of the split's seq group). "
+     "Under mpirun each rank encodes its range and sends its rows to rank 0, which writes the file."},
+    {"reconstruct", {F_CHECKPOINT, F_TEXT_LINES, F_BEAM, F_MAX_LENGTH, F_JSON_SENTENCES, END}, 0x3, 0, NULL, 0,
+     infer_reconstruct,
+     "A model of sentences: each line of --text encoded (z = mu) and decoded greedily (or by --beam K), one output "
+     "line a line (an empty one for a line without a token)."},
+    {"interpolate", {F_CHECKPOINT, F_FROM, F_TO, F_STEPS, F_BEAM, F_MAX_LENGTH, F_JSON_SENTENCES, END}, 0x7, 0, NULL,
+     0, infer_interpolate,
+     "A model of sentences: --steps + 1 sentences decoded greedily (or by --beam K) from z_t = (1 - t) mu_A + t mu_B, "
+     "t = 0, 1/K, ..., 1, where mu_A and mu_B are the encodings of --from and --to."},
 };
 enum { NUM_COMMANDS = sizeof commands / sizeof commands[0] };
 
-#define COMMANDS "eval, topics, generate, summarize or encode"
+#define COMMANDS "eval, topics, generate, summarize, encode, reconstruct or interpolate"
 
 static const char intro[] =
     "usage: vae-infer COMMAND --checkpoint C [options]\n"
@@ -126,7 +167,7 @@ static const char epilog[] =
 static infer_opts defaults_of(const command *cmd)
 {
     return (infer_opts){.split = cmd->split, .samples = 1, .top = cmd->top, .num = 10, .length = 50,
-                        .temperature = 1.0};
+                        .temperature = 1.0, .max_length = VAE_SEQ_TOKENS_PER_UNIT, .steps = 10};
 }
 
 /* The command's flags as a table (entries in the caller's array of MAX_COMMAND_FLAGS). */
@@ -179,9 +220,30 @@ static char *usage_text(const command *cmd)
     return text;
 }
 
-/* The checks that span several flags, after the table's own; 2 after one message. */
-static int check_flags(const cli_args *a, const command *cmd, const infer_opts *o)
+/* generate's flags of one kind of model: which the checkpoint's family must take (infer.h). */
+static const char *first_given(const cli_args *a, const char *const *names)
 {
+    for (; *names; names++)
+        if (cli_given(a, *names))
+            return *names;
+    return NULL;
+}
+
+/* The checks that span several flags, after the table's own; 2 after one message. */
+static int check_flags(const cli_args *a, const command *cmd, infer_opts *o)
+{
+    static const char *const seq_flags[] = {"greedy", "beam", "max-length", NULL};
+    static const char *const doc_flags[] = {"length", NULL};
+    if (strcmp(cmd->name, "generate") == 0) {
+        o->seq_flag = first_given(a, seq_flags);
+        o->doc_flag = first_given(a, doc_flags);
+        if (o->greedy && o->beam)
+            return cli_say("vae-infer generate: --greedy and --beam are two ways of choosing tokens: give one (see "
+                           "--help)\n");
+        if ((o->greedy || o->beam) && cli_given(a, "temperature"))
+            return cli_say("vae-infer generate: --temperature applies to sampling, not to --%s (see --help)\n",
+                           o->greedy ? "greedy" : "beam");
+    }
     if (strcmp(cmd->name, "summarize") != 0)
         return 0;
     if (!o->corpus == !o->text)
@@ -261,7 +323,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "vae-infer %s: cannot write the output to stdout\n", cmd->name);
             rc = VAE_ERR_IO;
         }
-        status = rc != VAE_OK;
+        status = rc == INFER_USAGE ? CLI_USAGE : rc != VAE_OK;
     }
     cli_free(&a);
     free(usage);

@@ -12,6 +12,7 @@
 #include "embeddings_write.h"
 #include "files.h"
 #include "vae/evaluate.h"
+#include "vae/family.h"
 #include "vocab.h"
 
 /* Documents per read when counting co-occurrence. */
@@ -84,6 +85,91 @@ static void shard(int64_t D, int rank, int ranks, int64_t *lo, int64_t *hi)
     *hi = D * (rank + 1) / ranks;
 }
 
+int64_t infer_split_units(const infer_loaded *m, const vae_split_info *info)
+{
+    return vae_model_family(m->model)->unit == VAE_UNIT_SEQS ? info->num_seqs : info->num_docs;
+}
+
+int infer_read_units(const infer_loaded *m, vae_corpus *c, const char *split, int64_t first, int64_t n, int64_t *list,
+                     vae_docs *docs, vae_seqs *seqs, vae_batch *b)
+{
+    if (vae_model_family(m->model)->unit == VAE_UNIT_DOCS) {
+        *b = (vae_batch){.docs = docs};
+        return read_rows(c, split, first, n, list, docs);
+    }
+    *b = (vae_batch){.seqs = seqs};
+    for (int64_t i = 0; i < n; i++)
+        list[i] = first + i;
+    int rc = vae_corpus_read_seqs(c, split, list, n, seqs);
+    if (rc == VAE_OK)
+        rc = vae_model_reserve_tokens(m->model, seqs->num_tokens);
+    return rc;
+}
+
+/* A split of the units the model reads: a family of sequences needs the split's seq group. */
+static int check_units(const infer_loaded *m, const char *path, const char *split, const vae_split_info *info)
+{
+    if (vae_model_family(m->model)->unit == VAE_UNIT_SEQS && !info->has_seqs)
+        return vae_fail(VAE_ERR_ARG, "corpus %s: split '%s' has no sequences (/%s/seq), which the %s model of %s "
+                        "reads: make the corpus with vae-prep --sequences", path, split, split,
+                        vae_model_family(m->model)->name, m->path);
+    return VAE_OK;
+}
+
+int infer_check_family_flags(const infer_loaded *m, const infer_opts *o)
+{
+    const char *family = vae_model_family(m->model)->name;
+    const int decodes = vae_model_seq_classes(m->model) > 0;
+    if (!decodes && o->seq_flag)
+        return vae_fail(INFER_USAGE, "--%s applies to a model that decodes sentences; %s holds a %s model, which "
+                        "decodes none (see --help)", o->seq_flag, m->path, family);
+    if (decodes && o->doc_flag)
+        return vae_fail(INFER_USAGE, "--%s applies to a model of documents; %s holds a %s model, whose sentences "
+                        "end at </s> or --max-length (see --help)", o->doc_flag, m->path, family);
+    if (o->iw_samples > 0 && !vae_model_family(m->model)->log_weights)
+        return vae_fail(INFER_USAGE, "--iw-samples: the %s model of %s has no importance weights (see --help)", family,
+                        m->path);
+    return VAE_OK;
+}
+
+/* ---- text ---- */
+
+const char *infer_token_word(const infer_loaded *m, int32_t id) { return id < m->V ? m->words[id] : "<unk>"; }
+
+typedef struct {
+    vae_seqs *q;
+    const vae_wordtab *vocab;
+    int64_t V;
+} seq_text;
+
+/* The tokenizer's callback: the token's id, or V outside the vocabulary, ends the last sequence. */
+static int add_token(void *ctx, const char *token, size_t len)
+{
+    seq_text *c = ctx;
+    vae_seqs *q = c->q;
+    const int64_t id = vae_wordtab_find(c->vocab, token, len);
+    int rc = vae_seqs_reserve(q, q->num_seqs, q->num_tokens + 1);
+    if (rc == VAE_OK) {
+        q->tokens[q->num_tokens++] = (int32_t)(id < 0 ? c->V : id);
+        q->indptr[q->num_seqs] = q->num_tokens;
+    }
+    return rc;
+}
+
+int infer_append_text_seq(vae_seqs *q, const vae_tokenizer *t, const vae_wordtab *vocab, int64_t V, const char *text,
+                          size_t n, int64_t doc)
+{
+    int rc = vae_seqs_reserve(q, q->num_seqs + 1, q->num_tokens);
+    if (rc != VAE_OK)
+        return rc;
+    q->indptr[0] = 0;
+    q->seq_index[q->num_seqs] = q->num_seqs;
+    q->doc[q->num_seqs] = doc;
+    q->indptr[++q->num_seqs] = q->num_tokens;
+    seq_text c = {.q = q, .vocab = vocab, .V = V};
+    return vae_tokenize(t, text, n, add_token, &c);
+}
+
 /* ---- output ---- */
 
 /* The JSON array of the words ids[0..n) as member key of j. json.h writes objects only, so the
@@ -95,10 +181,11 @@ static void json_words(json_buf *j, const char *key, const infer_loaded *m, cons
     size_t *end = vae_malloc_array((size_t)n + 1, sizeof *end);
     char *text = NULL;
     for (int i = 0; end && i < n; i++) {
-        json_append_string(&esc, m->words[ids[i]]);
+        json_append_string(&esc, infer_token_word(m, ids[i]));
         end[i] = esc.len;
     }
-    if (end && !esc.failed && (text = vae_malloc_array(esc.len + (size_t)n + 2, 1))) {
+    /* "[", the words, n - 1 commas, "]" and the NUL: n + 3 bytes beyond the words, for n = 0 too. */
+    if (end && !esc.failed && (text = vae_malloc_array(esc.len + (size_t)n + 3, 1))) {
         char *p = text;
         *p++ = '[';
         for (int i = 0; i < n; i++) {
@@ -136,10 +223,10 @@ static void json_numbers(json_buf *j, const char *key, const double *x, int n)
     free(text);
 }
 
-static void put_words(FILE *out, const infer_loaded *m, const int32_t *ids, int n)
+void infer_put_words(FILE *out, const infer_loaded *m, const int32_t *ids, int n)
 {
     for (int i = 0; i < n; i++)
-        fprintf(out, "%s%s", i ? " " : "", m->words[ids[i]]);
+        fprintf(out, "%s%s", i ? " " : "", infer_token_word(m, ids[i]));
 }
 
 int infer_put_json(FILE *out, json_buf *j)
@@ -152,11 +239,11 @@ int infer_put_json(FILE *out, json_buf *j)
 }
 
 /* One document's or topic's words: the plain line, or {"<index_key>": index, "<key>": [...]}. */
-static int put_word_line(FILE *out, const infer_opts *o, json_buf *j, const infer_loaded *m, const char *index_key,
+int infer_put_word_line(FILE *out, const infer_opts *o, json_buf *j, const infer_loaded *m, const char *index_key,
                          int64_t index, const char *key, const int32_t *ids, int n)
 {
     if (!o->json) {
-        put_words(out, m, ids, n);
+        infer_put_words(out, m, ids, n);
         fputc('\n', out);
         return VAE_OK;
     }
@@ -168,6 +255,35 @@ static int put_word_line(FILE *out, const infer_opts *o, json_buf *j, const infe
 
 /* ---- eval ---- */
 
+/* eval --iw-samples K: this rank's share of the split's units in batches of the model's capacity,
+ * the sums added over the ranks. */
+static int iw_split(const infer_opts *o, infer_loaded *m, vae_corpus *c, const vae_split_info *info, vae_comm *comm,
+                    infer_iw_sums *s, int *who)
+{
+    vae_docs docs;
+    vae_seqs seqs;
+    vae_docs_init(&docs);
+    vae_seqs_init(&seqs);
+    int64_t lo, hi, *list = vae_malloc_array(INFER_BATCH, sizeof *list);
+    double *logw = vae_malloc_array((size_t)INFER_BATCH * (size_t)o->iw_samples, sizeof *logw);
+    int rc = list && logw ? VAE_OK : VAE_ERR_NOMEM;
+    shard(infer_split_units(m, info), vae_comm_rank(comm), vae_comm_size(comm), &lo, &hi);
+    for (int64_t a = lo; rc == VAE_OK && a < hi; a += INFER_BATCH) {
+        const int64_t n = hi - a < INFER_BATCH ? hi - a : INFER_BATCH;
+        vae_batch b;
+        if ((rc = infer_read_units(m, c, o->split, a, n, list, &docs, &seqs, &b)) == VAE_OK)
+            rc = infer_iw_add(m->model, &b, o->iw_samples, logw, s);
+    }
+    double sums[4] = {s->nll_iw, s->nll_bound, s->units, s->tokens};
+    const int sum_rc = vae_comm_sum_doubles(comm, sums, 4);
+    *s = (infer_iw_sums){sums[0], sums[1], sums[2], sums[3]};
+    free(logw);
+    free(list);
+    vae_seqs_free(&seqs);
+    vae_docs_free(&docs);
+    return vae_comm_agree(comm, rc != VAE_OK ? rc : sum_rc, who);
+}
+
 int infer_eval(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
 {
     infer_loaded m = {0};
@@ -175,19 +291,29 @@ int infer_eval(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
     vae_split_info info = {0};
     vae_evaluator *e = NULL;
     vae_figures f;
+    infer_iw_sums iw = {0};
     json_buf j;
     json_init(&j);
     int rc = infer_load(&m, o->checkpoint);
-    if (rc == VAE_OK && (rc = infer_open_split(&m, o->corpus, o->split, &c, &info)) == VAE_OK)
+    if (rc == VAE_OK)
+        rc = infer_check_family_flags(&m, o);
+    if (rc == VAE_OK && (rc = infer_open_split(&m, o->corpus, o->split, &c, &info)) == VAE_OK &&
+        (rc = check_units(&m, o->corpus, o->split, &info)) == VAE_OK)
         rc = vae_evaluator_new(&e, m.model);
     if ((rc = vae_comm_agree(comm, rc, who)) != VAE_OK ||
         (rc = vae_evaluate_split(e, m.model, c, o->split, o->samples, comm, &f, who)) != VAE_OK ||
+        (o->iw_samples > 0 && (rc = iw_split(o, &m, c, &info, comm, &iw, who)) != VAE_OK) ||
         vae_comm_rank(comm) != 0)
         goto cleanup;
     json_begin(&j);
     json_str(&j, "split", o->split);
     json_figures(&j, &f);
     json_int(&j, "samples", o->samples);
+    if (o->iw_samples > 0) {
+        json_num(&j, "nll_iw", iw.units > 0 ? iw.nll_iw / iw.units : NAN);
+        json_num(&j, "ppl_iw", iw.tokens > 0 ? exp(iw.nll_iw / iw.tokens) : NAN);
+        json_int(&j, "iw_samples", o->iw_samples);
+    }
     rc = infer_put_json(out, &j);
 cleanup:
     json_free(&j);
@@ -266,7 +392,7 @@ int infer_topics(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
             continue;
         }
         fprintf(out, "topic %d: ", t);
-        put_words(out, &m, words, shown);
+        infer_put_words(out, &m, words, shown);
         if (o->corpus)
             fprintf(out, " npmi=%.4f", npmi[t]);
         fputc('\n', out);
@@ -297,9 +423,16 @@ int infer_generate(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
     *who = 0;
     int32_t *words = vae_malloc_array((size_t)o->length, sizeof *words);
     int rc = words ? infer_load(&m, o->checkpoint) : VAE_ERR_NOMEM;
+    if (rc == VAE_OK)
+        rc = infer_check_family_flags(&m, o);
+    if (rc == VAE_OK && vae_model_seq_classes(m.model) > 0) {
+        rc = infer_generate_sentences(o, &m, out);
+        goto cleanup;
+    }
     for (int64_t d = 0; rc == VAE_OK && d < o->num; d++)
         if ((rc = infer_generate_doc(m.model, o->seed, d, (int)o->length, o->temperature, words)) == VAE_OK)
-            rc = put_word_line(out, o, &j, &m, "doc", d, "words", words, (int)o->length);
+            rc = infer_put_word_line(out, o, &j, &m, "doc", d, "words", words, (int)o->length);
+cleanup:
     json_free(&j);
     free(words);
     infer_unload(&m);
@@ -324,7 +457,7 @@ static int summarize_batch(summarizer *s, const vae_docs *docs)
     const int k = s->o->top;
     int rc = infer_keywords(s->m.model, docs, s->bg, k, s->kw, s->count);
     for (int64_t r = 0; rc == VAE_OK && r < docs->num_docs; r++)
-        rc = put_word_line(s->out, s->o, &s->json, &s->m, "doc", docs->doc_index[r], "keywords",
+        rc = infer_put_word_line(s->out, s->o, &s->json, &s->m, "doc", docs->doc_index[r], "keywords",
                            s->kw + (size_t)r * k, s->count[r]);
     return rc;
 }
@@ -482,7 +615,10 @@ typedef struct {
     infer_loaded m;
     vae_corpus *c;
     vae_split_info info;
+    int64_t units;              /* the split's documents or sequences, as the model reads */
+    int doc_ids;                /* the units are documents with /doc_ids */
     vae_docs docs;
+    vae_seqs seqs;
     int64_t *list;              /* [INFER_BATCH] */
     float *send, *recv;         /* a block [n, 2L] (mu rows, then logvar rows); recv: every rank's, on 0 */
     float *theta;               /* [INFER_BATCH, L] on rank 0, for a model with topic proportions */
@@ -496,9 +632,9 @@ static int encode_round(encoder *e, int64_t k)
 {
     const int L = e->m.L;
     int64_t first;
-    const int64_t n = round_rows(e->info.num_docs, e->rank, e->ranks, k, &first);
-    const vae_batch batch = {.docs = &e->docs};
-    int rc = n > 0 ? read_rows(e->c, e->o->split, first, n, e->list, &e->docs) : VAE_OK;
+    const int64_t n = round_rows(e->units, e->rank, e->ranks, k, &first);
+    vae_batch batch;
+    int rc = n > 0 ? infer_read_units(&e->m, e->c, e->o->split, first, n, e->list, &e->docs, &e->seqs, &batch) : VAE_OK;
     if (rc != VAE_OK || n == 0)
         return rc;
     return vae_model_encode(e->m.model, &batch, e->send, e->send + n * L);
@@ -512,9 +648,9 @@ static int write_round(encoder *e, int64_t k)
     int rc = VAE_OK;
     for (int r = 0; rc == VAE_OK && r < e->ranks; r++) {
         int64_t first;
-        const int64_t n = round_rows(e->info.num_docs, r, e->ranks, k, &first);
+        const int64_t n = round_rows(e->units, r, e->ranks, k, &first);
         int64_t named = 0;
-        if (e->info.has_doc_ids && n > 0) {
+        if (e->doc_ids && n > 0) {
             for (int64_t i = 0; i < n; i++)
                 e->list[i] = first + i;
             rc = vae_corpus_read_doc_ids(e->c, e->o->split, e->list, n, e->names);
@@ -541,8 +677,12 @@ static int encode_setup(encoder *e)
         rc = infer_load(&e->m, e->o->checkpoint);
     if (rc == VAE_OK)
         rc = infer_open_split(&e->m, e->o->corpus, e->o->split, &e->c, &e->info);
+    if (rc == VAE_OK)
+        rc = check_units(&e->m, e->o->corpus, e->o->split, &e->info);
     if (rc != VAE_OK)
         return rc;
+    e->units = infer_split_units(&e->m, &e->info);
+    e->doc_ids = e->info.has_doc_ids && vae_model_family(e->m.model)->unit == VAE_UNIT_DOCS;
     const size_t block = (size_t)INFER_BATCH * 2 * (size_t)e->m.L;
     if (!(e->list = vae_malloc_array(INFER_BATCH, sizeof *e->list)) ||
         !(e->send = vae_malloc_array(block, sizeof *e->send)))
@@ -557,18 +697,18 @@ static int encode_setup(encoder *e)
     const int with_theta = vae_model_has_theta(e->m.model);
     if (with_theta && !(e->theta = vae_malloc_array((size_t)INFER_BATCH * (size_t)e->m.L, sizeof *e->theta)))
         return VAE_ERR_NOMEM;
-    return vae_embeddings_writer_new(&e->w, e->o->output, e->info.num_docs, e->m.L, with_theta,
-                                     e->info.has_doc_ids);
+    return vae_embeddings_writer_new(&e->w, e->o->output, e->units, e->m.L, with_theta, e->doc_ids);
 }
 
 int infer_encode(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
 {
     encoder e = {.o = o, .rank = vae_comm_rank(comm), .ranks = vae_comm_size(comm)};
     vae_docs_init(&e.docs);
+    vae_seqs_init(&e.seqs);
     int rc = vae_comm_agree(comm, encode_setup(&e), who);
     /* Every rank runs the same rounds, each of one batch of each rank's share; the shares differ by
      * at most one document, so the widest fixes the count. */
-    const int64_t D = e.info.num_docs, widest = (D + e.ranks - 1) / e.ranks;
+    const int64_t D = e.units, widest = (D + e.ranks - 1) / e.ranks;
     const int64_t rounds = (widest + INFER_BATCH - 1) / INFER_BATCH;
     const size_t row = 2 * (size_t)e.m.L * sizeof(float);
     for (int64_t k = 0; rc == VAE_OK && k < rounds; k++) {
@@ -593,6 +733,7 @@ int infer_encode(const infer_opts *o, vae_comm *comm, FILE *out, int *who)
     free(e.send);
     free(e.list);
     vae_docs_free(&e.docs);
+    vae_seqs_free(&e.seqs);
     vae_corpus_free(e.c);
     infer_unload(&e.m);
     return rc;

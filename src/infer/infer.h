@@ -1,7 +1,9 @@
-/* vae-infer as library code (SPEC.md "vae-infer"): the scoring functions (score.c), which see only
- * a vae_model and buffers so that the unit tests can run them on hand-set models, and the five
- * subcommands (eval, topics, generate, summarize, encode: infer.c) over a checkpoint loaded for
- * inference, whatever its model family. MPI only through vae_comm, HDF5 only through the corpus,
+/* vae-infer as library code (SPEC.md "vae-infer"): the scoring functions (score.c), the decoding of
+ * sentences (decode_seq.c) and the importance-weighted likelihood (iw.c), which see only a vae_model
+ * and buffers so that the unit tests can run them on models of their own, and the subcommands (eval,
+ * topics, generate, summarize, encode: infer.c; reconstruct, interpolate and generate for families
+ * that decode sequences: infer_seq.c) over a checkpoint loaded for inference, whatever its family.
+ * MPI only through vae_comm, HDF5 only through the corpus,
  * checkpoint and embeddings modules. */
 #ifndef VAE_INFER_H
 #define VAE_INFER_H
@@ -64,12 +66,64 @@ int infer_diversity(const int32_t *words, int topics, int n, int stride, int64_t
 int infer_generate_doc(vae_model *m, uint64_t seed, int64_t doc, int length, double temperature,
                        int32_t *words);
 
+/* The weights exp((logp[c] - max) / temperature) of n classes, summed as they go into cdf[n]; returns
+ * the total. infer_cdf_pick: the first class whose cdf exceeds target (in [0, total)). */
+double infer_tempered_cdf(const float *logp, int64_t n, double temperature, double *cdf);
+int64_t infer_cdf_pick(const double *cdf, int64_t n, double target);
+
 /* log p(w | z = 0): the background that keyword scores are contrasted with, bg[V]. */
 int infer_background(vae_model *m, float *bg);
 
 /* For each document r of docs, its k keywords: among the words present in it, those with the
  * highest log p(w | z = mu_r) - bg[w], into kw[r * k ..], their number into count[r]. */
 int infer_keywords(vae_model *m, const vae_docs *docs, const float *bg, int k, int32_t *kw, int *count);
+
+/* ---- decoding sentences (decode_seq.c) ---- */
+
+/* How a family that decodes sequences (vae_model_seq_classes > 0) turns z into a sentence. Greedy:
+ * the most probable token at each position (ties to the lower id). Sample: a token from
+ * softmax(log p / temperature) by inverse CDF of the t-th uniform of the stream (seed, index, 1),
+ * for the sentence numbered index. Beam: the K most probable prefixes (log-probabilities summed,
+ * no length normalization) of every continuation of the live ones, a prefix ending at </s> leaving
+ * the beam; the search ends when none is live or when the best ended one scores at least the best
+ * live one (which can only fall), and gives the best ended one. A sentence ends at </s> or after
+ * max_length tokens (then without the </s> term); with K = 1, the beam is greedy decoding exactly. */
+typedef enum { INFER_GREEDY, INFER_SAMPLE, INFER_BEAM } infer_decode_mode;
+
+typedef struct {
+    infer_decode_mode mode;
+    int beam;           /* INFER_BEAM: K >= 1 */
+    double temperature; /* INFER_SAMPLE: above 0 */
+    uint64_t seed;      /* INFER_SAMPLE */
+    int max_length;     /* >= 1 */
+} infer_decode_opts;
+
+typedef struct infer_seq_decoder infer_seq_decoder;
+
+/* Buffers for decoding as many sentences at once as the model's capacity allows (capacity / K). */
+int infer_seq_decoder_new(infer_seq_decoder **out, vae_model *m, const infer_decode_opts *o);
+void infer_seq_decoder_free(infer_seq_decoder *d);
+int infer_seq_decoder_capacity(const infer_seq_decoder *d);
+/* Sentences from n latent vectors z [n, L] (n <= the capacity): sentence i's tokens (</s> left
+ * out) into tokens[i * max_length ..], their number into length[i], and, when logp is not NULL,
+ * the sentence's log-probability under the model (the </s> term included when it ended so) into
+ * logp[i]. index[i] numbers sentence i for sampling (unused otherwise; may then be NULL). */
+int infer_seq_decode(infer_seq_decoder *d, const float *z, int n, const int64_t *index, int32_t *tokens, int *length,
+                     double *logp);
+
+/* ---- the importance-weighted likelihood (iw.c) ---- */
+
+/* Sums over units, to be combined across batches and ranks, of the estimates of Burda et al. 2015
+ * from K draws of vae_model_log_weights: per unit, nll_iw = -logsumexp_k(logw_k) + log K and the
+ * bound of the same draws, mean_k(-logw_k) (>= nll_iw by Jensen's inequality), over the units that
+ * have tokens (a document without any is skipped, as SPEC's figures skip it). */
+typedef struct {
+    double nll_iw, nll_bound, units, tokens;
+} infer_iw_sums;
+
+/* Adds the batch's units into s; logw: [units of the batch * K] scratch. tokens counts what SPEC's
+ * figures count: a document's words, a sequence's tokens and its </s>. */
+int infer_iw_add(vae_model *m, const vae_batch *b, int K, double *logw, infer_iw_sums *s);
 
 /* ---- extractive summaries (extract.c) ---- */
 
@@ -117,7 +171,22 @@ typedef struct {
     uint64_t seed;
     double temperature;
     int json;
+    /* Families that decode sequences: generate's choice of tokens (beam 0: none asked; greedy:
+     * --greedy), every decoding's length cap, interpolate's ends and steps. */
+    int greedy, beam;
+    int max_length;
+    const char *from, *to;
+    int steps;
+    int iw_samples;       /* eval --iw-samples K; 0: none */
+    /* The first flag given that applies only to a family that decodes sequences (--beam, say),
+     * and the first that applies only to one that does not (generate --length): NULL for none.
+     * The checkpoint names its family, so these are checked once it is loaded (INFER_USAGE). */
+    const char *seq_flag, *doc_flag;
 } infer_opts;
+
+/* A usage error found once the checkpoint is loaded (a flag that its family does not take):
+ * vae-infer exits 2 with the message. */
+#define INFER_USAGE (-2)
 
 /* Each writes its result on out (rank 0 only for the collective ones) and returns a vae_status;
  * *who is the rank whose message to print on failure. eval and encode are collective: every rank
@@ -132,6 +201,11 @@ int infer_summarize(const infer_opts *o, vae_comm *comm, FILE *out, int *who);
 /* Ranks send their rows of mu and logvar to rank 0 in rounds of one batch each; rank 0 writes
  * them to o->output. */
 int infer_encode(const infer_opts *o, vae_comm *comm, FILE *out, int *who);
+/* Families that decode sequences (infer_seq.c): each line of o->text encoded (z = mu) and decoded;
+ * the sentences along the line from o->from's encoding to o->to's, o->steps + 1 of them; and
+ * generate's sentences (infer_generate_sentences, below). */
+int infer_reconstruct(const infer_opts *o, vae_comm *comm, FILE *out, int *who);
+int infer_interpolate(const infer_opts *o, vae_comm *comm, FILE *out, int *who);
 
 /* ---- what the subcommands share (infer.c) ---- */
 
@@ -158,6 +232,28 @@ int infer_open_split(const infer_loaded *m, const char *path, const char *split,
 int infer_checkpoint_tokenizer(const infer_loaded *m, vae_tokenizer *t);
 /* Ends j's object and writes it as one line. */
 int infer_put_json(FILE *out, json_buf *j);
+/* The word of a token id: the vocabulary's, "<unk>" for V. */
+const char *infer_token_word(const infer_loaded *m, int32_t id);
+/* The tokens ids[0..n) as their words separated by spaces; and as one output line, plain or, with
+ * --json, {"<index_key>": index, "<key>": [words]}. */
+void infer_put_words(FILE *out, const infer_loaded *m, const int32_t *ids, int n);
+int infer_put_word_line(FILE *out, const infer_opts *o, json_buf *j, const infer_loaded *m, const char *index_key,
+                        int64_t index, const char *key, const int32_t *ids, int n);
+/* Appends the tokens of text[0..n) as sequence q->num_seqs of q (numbered so, from document doc):
+ * ids in the vocabulary, V for a token outside it, as vae-prep --sequences makes them. */
+int infer_append_text_seq(vae_seqs *q, const vae_tokenizer *t, const vae_wordtab *vocab, int64_t V, const char *text,
+                          size_t n, int64_t doc);
+/* The split's units of the model's kind (documents or sequences) [first, first + n) into the
+ * model's batch b (docs or seqs filled; list: room for n row numbers), the model's token capacity
+ * grown for them as needed. units: their number in the split. */
+int64_t infer_split_units(const infer_loaded *m, const vae_split_info *info);
+int infer_read_units(const infer_loaded *m, vae_corpus *c, const char *split, int64_t first, int64_t n, int64_t *list,
+                     vae_docs *docs, vae_seqs *seqs, vae_batch *b);
+/* The usage error of a flag that the checkpoint's family does not take (INFER_USAGE after the
+ * message), or VAE_OK. */
+int infer_check_family_flags(const infer_loaded *m, const infer_opts *o);
+/* generate for a family that decodes sequences (infer_seq.c), which infer_generate hands over to. */
+int infer_generate_sentences(const infer_opts *o, infer_loaded *m, FILE *out);
 /* summarize --sentences (summarize_sentences.c), which infer_summarize hands over to. */
 int infer_summarize_sentences(const infer_opts *o, FILE *out);
 

@@ -199,6 +199,32 @@ int infer_diversity(const int32_t *words, int topics, int n, int stride, int64_t
     return VAE_OK;
 }
 
+double infer_tempered_cdf(const float *logp, int64_t n, double temperature, double *cdf)
+{
+    float top = logp[0];
+    for (int64_t v = 1; v < n; v++)
+        top = logp[v] > top ? logp[v] : top;
+    double total = 0.0;
+    for (int64_t v = 0; v < n; v++)
+        cdf[v] = total += exp(((double)logp[v] - top) / temperature);
+    return total;
+}
+
+int64_t infer_cdf_pick(const double *cdf, int64_t n, double target)
+{
+    /* target < cdf[n-1] (a uniform below 1 times the total), so the search always lands on an
+     * entry of positive weight. */
+    int64_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        const int64_t mid = lo + (hi - lo) / 2;
+        if (cdf[mid] > target)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
 int infer_generate_doc(vae_model *m, uint64_t seed, int64_t doc, int length, double temperature, int32_t *words)
 {
     const int L = vae_model_latent(m);
@@ -215,26 +241,10 @@ int infer_generate_doc(vae_model *m, uint64_t seed, int64_t doc, int length, dou
     vae_normals(seed, (uint64_t)doc, 0, z, L);
     if ((rc = vae_model_decode(m, z, 1, logp)) != VAE_OK)
         goto cleanup;
-    float top = logp[0];
-    for (int64_t v = 1; v < V; v++)
-        top = logp[v] > top ? logp[v] : top;
-    double total = 0.0;
-    for (int64_t v = 0; v < V; v++)
-        cdf[v] = total += exp(((double)logp[v] - top) / temperature);
-    /* u < 1, so u * total < cdf[V-1] and the search always lands on a word of positive weight. */
+    const double total = infer_tempered_cdf(logp, V, temperature, cdf);
     vae_uniforms(seed, (uint64_t)doc, 1, u, length);
-    for (int i = 0; i < length; i++) {
-        const double target = u[i] * total;
-        int64_t lo = 0, hi = V - 1;
-        while (lo < hi) {
-            const int64_t mid = lo + (hi - lo) / 2;
-            if (cdf[mid] > target)
-                hi = mid;
-            else
-                lo = mid + 1;
-        }
-        words[i] = (int32_t)lo;
-    }
+    for (int i = 0; i < length; i++)
+        words[i] = (int32_t)infer_cdf_pick(cdf, V, u[i] * total);
 cleanup:
     free(z);
     free(logp);

@@ -79,8 +79,7 @@ static int sentence_text(summary *s, int64_t i)
         }
     } else {
         for (int64_t t = s->sents.indptr[i]; rc == VAE_OK && t < s->sents.indptr[i + 1]; t++) {
-            const int32_t w = s->sents.tokens[t];
-            const char *word = w < s->m.V ? s->m.words[w] : "<unk>";
+            const char *word = infer_token_word(&s->m, s->sents.tokens[t]);
             if (t > s->sents.indptr[i])
                 rc = text_put(&s->line, " ", 1);
             if (rc == VAE_OK)
@@ -139,30 +138,10 @@ static int summarize_doc(summary *s, int64_t doc)
 
 /* ---- --text FILE: a document a paragraph ---- */
 
-typedef struct {
-    summary *s;
-    const vae_wordtab *vocab;
-} text_ctx;
-
-/* The tokenizer's callback: the token's id, or V outside the vocabulary, goes to the sentence being
- * read (the last one). */
-static int add_token(void *ctx, const char *token, size_t len)
-{
-    text_ctx *c = ctx;
-    vae_seqs *q = &c->s->sents;
-    const int64_t id = vae_wordtab_find(c->vocab, token, len);
-    int rc = vae_seqs_reserve(q, q->num_seqs, q->num_tokens + 1);
-    if (rc == VAE_OK) {
-        q->tokens[q->num_tokens++] = (int32_t)(id < 0 ? c->s->m.V : id);
-        q->indptr[q->num_seqs + 1] = q->num_tokens;
-    }
-    return rc;
-}
-
 /* The paragraph text[0..n), document doc: its sentences (one without a token included, so that
  * indices count every sentence), then its summary. */
-static int summarize_paragraph(summary *s, text_ctx *c, const vae_tokenizer *tok, const char *text, size_t n,
-                               int64_t doc)
+static int summarize_paragraph(summary *s, const vae_wordtab *vocab, const vae_tokenizer *tok, const char *text,
+                               size_t n, int64_t doc)
 {
     vae_seqs *q = &s->sents;
     vae_units walk;
@@ -181,13 +160,7 @@ static int summarize_paragraph(summary *s, text_ctx *c, const vae_tokenizer *tok
             s->cap_spans = cap;
         }
         s->spans[q->num_seqs] = span;
-        if ((rc = vae_seqs_reserve(q, q->num_seqs + 1, q->num_tokens)) != VAE_OK)
-            break;
-        q->seq_index[q->num_seqs] = q->num_seqs;
-        q->doc[q->num_seqs] = doc;
-        q->indptr[q->num_seqs + 1] = q->num_tokens;
-        rc = vae_tokenize(tok, text + span.start, span.end - span.start, add_token, c);
-        q->num_seqs++;
+        rc = infer_append_text_seq(q, tok, vocab, s->m.V, text + span.start, span.end - span.start, doc);
     }
     return rc == VAE_OK ? summarize_doc(s, doc) : rc;
 }
@@ -214,7 +187,6 @@ static int summarize_text(summary *s)
     int rc = infer_checkpoint_tokenizer(&s->m, &tok);
     if (rc != VAE_OK || (rc = vae_wordtab_from_words(&vocab, s->m.words, s->m.V)) != VAE_OK)
         goto cleanup;
-    text_ctx c = {.s = s, .vocab = vocab};
     if (!(f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb"))) {
         rc = vae_fail(VAE_ERR_IO, "--text %s: cannot open: %s", path, strerror(errno));
         goto cleanup;
@@ -222,7 +194,7 @@ static int summarize_text(summary *s)
     for (;;) {
         const ssize_t len = getline(&line, &cap, f);
         if ((len < 0 || blank(line, len)) && para.len > 0) {
-            if ((rc = summarize_paragraph(s, &c, &tok, para.buf, para.len, doc++)) != VAE_OK)
+            if ((rc = summarize_paragraph(s, vocab, &tok, para.buf, para.len, doc++)) != VAE_OK)
                 break;
             para.len = 0;
         }

@@ -4,12 +4,9 @@
 #include "gru.h"
 
 #include <cblas.h>
-#include <math.h>
 #include <string.h>
 
 #include "layers.h"
-
-static inline float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 /* Copies the bias b [O] into each of n rows of out [n, O], which a GEMM with beta 1 then adds to. */
 static void bias_rows(float *out, const float *b, int64_t n, int O)
@@ -20,25 +17,27 @@ static void bias_rows(float *out, const float *b, int64_t n, int O)
 
 /* One step's gates for n rows, in place: g holds W_i x + b_i (gi_extra added here) and becomes
  * (r, z, n); gh is W_h h + b_h; hout = (1 - z) n + z hprev (hout may be hprev). ghn (NULL: not
- * kept) gets W_hn h + b_hn. */
+ * kept) gets W_hn h + b_hn. A row at a time, its 3H values staying in cache through the passes. */
 static void cell_forward(int n, int H, float *g, const float *gh, const float *extra, const float *hprev,
                          float *hout, float *ghn)
 {
     for (int r = 0; r < n; r++) {
-        float *gr = g + (size_t)r * 3 * H;
-        const float *hr = gh + (size_t)r * 3 * H, *ex = extra ? extra + (size_t)r * 3 * H : NULL;
+        float *restrict gr = g + (size_t)r * 3 * H;
+        const float *restrict hr = gh + (size_t)r * 3 * H;
+        const float *restrict ex = extra ? extra + (size_t)r * 3 * H : NULL;
+        for (int i = 0; i < 2 * H; i++)
+            gr[i] += hr[i];
+        if (ex)
+            for (int i = 0; i < 3 * H; i++)
+                gr[i] += ex[i];
+        vsigmoid(gr, 2 * H);
+        for (int i = 0; i < H; i++)
+            gr[2 * H + i] += gr[i] * hr[2 * H + i];
+        vtanh(gr + 2 * H, H);
         const float *hp = hprev + (size_t)r * H;
         float *ho = hout + (size_t)r * H;
-        for (int i = 0; i < H; i++) {
-            const float xr = gr[i] + hr[i] + (ex ? ex[i] : 0.0f);
-            const float xz = gr[H + i] + hr[H + i] + (ex ? ex[H + i] : 0.0f);
-            const float rg = sigmoid(xr), zg = sigmoid(xz);
-            const float ng = tanhf(gr[2 * H + i] + (ex ? ex[2 * H + i] : 0.0f) + rg * hr[2 * H + i]);
-            gr[i] = rg;
-            gr[H + i] = zg;
-            gr[2 * H + i] = ng;
-            ho[i] = (1.0f - zg) * ng + zg * hp[i];
-        }
+        for (int i = 0; i < H; i++)
+            ho[i] = (1.0f - gr[H + i]) * gr[2 * H + i] + gr[H + i] * hp[i];
         if (ghn)
             memcpy(ghn + (size_t)r * H, hr + 2 * H, sizeof(float) * (size_t)H);
     }

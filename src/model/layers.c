@@ -266,6 +266,39 @@ EXP_CLONES void vexp_shifted(float *out, const float *x, float shift, float mul,
         out[i] = mul * exp_nonpositive(x[i] - shift);
 }
 
+static inline lanes8 abs8(lanes8 x) { return (lanes8)((mask8)x & 0x7fffffff); }
+
+/* sigmoid(x) = 1 / (1 + e) for x >= 0, e / (1 + e) below, with e = exp(-|x|) <= 1. */
+EXP_CLONES void vsigmoid(float *x, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const lanes8 v = load8(x + i), e = exp8_nonpositive(-abs8(v)), s = 1.0f / (1.0f + e);
+        const mask8 negative = v < 0.0f;
+        const lanes8 y = (lanes8)((negative & (mask8)(e * s)) | (~negative & (mask8)s));
+        memcpy(x + i, &y, sizeof y);
+    }
+    for (; i < n; i++) {
+        const float e = exp_nonpositive(-fabsf(x[i])), s = 1.0f / (1.0f + e);
+        x[i] = x[i] < 0.0f ? e * s : s;
+    }
+}
+
+/* tanh(x) = sign(x) (1 - e) / (1 + e) with e = exp(-2|x|) <= 1: within 1e-7 of it absolutely. */
+EXP_CLONES void vtanh(float *x, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const lanes8 v = load8(x + i), e = exp8_nonpositive(-2.0f * abs8(v)), t = (1.0f - e) / (1.0f + e);
+        const lanes8 y = (lanes8)((mask8)t | ((mask8)v & (int32_t)0x80000000));
+        memcpy(x + i, &y, sizeof y);
+    }
+    for (; i < n; i++) {
+        const float e = exp_nonpositive(-2.0f * fabsf(x[i]));
+        x[i] = copysignf((1.0f - e) / (1.0f + e), x[i]);
+    }
+}
+
 EXP_CLONES float logsumexp_row(float *restrict logits, const float *restrict bias, int64_t V)
 {
     int64_t v = 0;

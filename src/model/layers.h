@@ -58,6 +58,11 @@ float logsumexp_row(float *logits, const float *bias, int64_t V);
 /* exp(x) for x <= 0 (accurate to a few ulp; vectorizable, unlike libm's expf). */
 void vexp_shifted(float *out, const float *x, float shift, float mul, int64_t n);
 
+/* In place over n values, vectorized on the exp kernel above: sigmoid (a few ulp) and tanh (within
+ * 1e-7 absolutely), the GRU's gate nonlinearities. */
+void vsigmoid(float *x, int64_t n);
+void vtanh(float *x, int64_t n);
+
 /* z[r] = mu[r] + exp(logvar[r] / 2) * eps[r] for n rows ([n, L]), eps of row r the normals of the
  * stream (seed, step, index[r]), index[r] the unit's index in its split (a document's doc_index, a
  * sequence's seq_index); sample = 0 gives z = mu and eps = 0. */

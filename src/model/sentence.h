@@ -35,7 +35,7 @@ enum {
 
 /* Rows of the output layer's logits computed at once: its GEMMs run over every step's states in
  * blocks of this many, which bounds the scratch to a block of [rows, V + 2]. */
-#define SENTENCE_OUT_BLOCK 256
+#define SENTENCE_OUT_BLOCK 512
 
 typedef struct {
     vae_model base;

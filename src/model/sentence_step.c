@@ -32,7 +32,7 @@ static int compare_keys(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* rows[t] = sequences with more than t - shift steps' inputs, for t < steps. */
+/* rows[t] = the sequences still running at step t (len[j] + extra > t), for t < steps. */
 static void plan_steps(gru_plan *p, const int *len, int B, int steps, int extra)
 {
     int running = B;
@@ -171,8 +171,10 @@ static void output_block(sentence_model *m, int64_t r0, int n, const vae_step_op
         m->recon[m->dec_seq[r0 + i]] += m->row_loss[i];
     if (!o)
         return;
-    cblas_sgemv(CblasRowMajor, CblasTrans, n, (int)C, 1.0f, m->logits, (int)C, m->ones, 1, 1.0f, m->d_out_b, 1);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)C, H, n, 1.0f, m->logits, (int)C, hb, H, 1.0f,
+    /* The first block writes the weight's and bias's gradients, the others add to them. */
+    const float beta = r0 == 0 ? 0.0f : 1.0f;
+    cblas_sgemv(CblasRowMajor, CblasTrans, n, (int)C, 1.0f, m->logits, (int)C, m->ones, 1, beta, m->d_out_b, 1);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)C, H, n, 1.0f, m->logits, (int)C, hb, H, beta,
                 m->d_out_w, H);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, H, (int)C, 1.0f, m->logits, (int)C, w, H, 0.0f,
                 m->d_dec_h + r0 * H, H);
@@ -197,7 +199,7 @@ void sentence_h0(const sentence_model *m, const float *z, int n, float *h)
 
 void sentence_decode_sorted(sentence_model *m, const vae_seqs *s, const float *z, const vae_step_opts *o)
 {
-    const int H = m->cfg.hidden, B = m->B;
+    const int B = m->B;
     const gru_plan *p = &m->dec_plan;
     const int64_t N = p->offset[p->steps];
     decoder_rows(m, s, o);
@@ -208,10 +210,6 @@ void sentence_decode_sorted(sentence_model *m, const vae_seqs *s, const float *z
     gru_forward(&w, p, m->dec_x, m->h0, m->z_gates, &m->dec);
     for (int j = 0; j < B; j++)
         m->recon[j] = 0.0;
-    if (o) {
-        memset(m->d_out_w, 0, sizeof(float) * (size_t)m->classes * (size_t)H);
-        memset(m->d_out_b, 0, sizeof(float) * (size_t)m->classes);
-    }
     for (int64_t r0 = 0; r0 < N; r0 += SENTENCE_OUT_BLOCK)
         output_block(m, r0, (int)(N - r0 < SENTENCE_OUT_BLOCK ? N - r0 : SENTENCE_OUT_BLOCK), o);
 }

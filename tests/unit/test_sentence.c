@@ -15,9 +15,12 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "blas.h"
+#include "checkpoint_fixture.h"
 #include "grad_check.h"
 #include "rank_pair.h"
 #include "sentence.h"
+#include "vae/checkpoint.h"
 #include "vae/family.h"
 #include "vae/rng.h"
 
@@ -376,6 +379,38 @@ static void test_masking(void **state)
     vae_model_free(m);
 }
 
+/* The output layer's rows split over 3 threads (and the GEMMs on 3): the same step. Sequences
+ * of 143 tokens, so that the decoder's rows span blocks of the output layer. */
+static void test_threads(void **state)
+{
+    (void)state;
+    enum { T = 150, N = 4 };
+    int32_t tok[N * T];
+    int64_t ptr[N + 1], index[N];
+    for (int j = 0; j <= N; j++)
+        ptr[j] = (int64_t)j * T - (j ? 7 * j : 0); /* lengths 143, 143, ... */
+    for (int j = 0; j < N; j++)
+        index[j] = 100 + j;
+    for (int i = 0; i < N * T; i++)
+        tok[i] = (i * 5 + i / 7) % (V + 1);
+    vae_seqs s = {.num_seqs = N, .num_tokens = ptr[N], .indptr = ptr, .tokens = tok, .seq_index = index};
+    vae_model *m = small_model("0.2", N);
+    assert_int_equal(vae_model_reserve_tokens(m, s.num_tokens), VAE_OK);
+    const size_t P = vae_model_num_params(m);
+    float *g1 = malloc(P * sizeof(float)), *g3 = malloc(P * sizeof(float));
+    vae_loss_sums s1, s3;
+    step(m, &s, &s1, g1);
+    vae_set_blas_threads(3);
+    step(m, &s, &s3, g3);
+    vae_set_blas_threads(1);
+    assert_true(fabs(s1.loss - s3.loss) <= 1e-6 * s1.loss && s1.tokens == s3.tokens);
+    for (size_t i = 0; i < P; i++)
+        if (!(fabsf(g1[i] - g3[i]) <= 1e-5f * fabsf(g1[i]) + 1e-7f))
+            fail_msg("gradient %zu: %.8g on one thread, %.8g on three", i, g1[i], g3[i]);
+    free(g1), free(g3);
+    vae_model_free(m);
+}
+
 /* ---- decoding step by step, encoding, importance weights ---- */
 
 /* seq_start at z = mu, then seq_step fed each sequence's own tokens: the sum of -log p of its
@@ -521,6 +556,30 @@ static void test_token_capacity(void **state)
     vae_model_free(m);
 }
 
+/* ---- the gates' nonlinearities ---- */
+
+/* vsigmoid and vtanh against libm in double, over lanes and a tail (19 values), from tiny to
+ * saturated. */
+static void test_gate_nonlinearities(void **state)
+{
+    (void)state;
+    enum { N = 19 };
+    for (int round = 0; round < 40; round++) {
+        float x[N], s[N], t[N];
+        for (int i = 0; i < N; i++)
+            x[i] = (float)((i - 9) * pow(10.0, round / 10.0 - 3.0)); /* |x| up to 9e1 */
+        memcpy(s, x, sizeof x);
+        memcpy(t, x, sizeof x);
+        vsigmoid(s, N);
+        vtanh(t, N);
+        for (int i = 0; i < N; i++) {
+            const double want_s = 1 / (1 + exp(-(double)x[i])), want_t = tanh((double)x[i]);
+            if (!(fabs(s[i] - want_s) <= 4e-7 * want_s) || !(fabs(t[i] - want_t) <= 2e-7))
+                fail_msg("x = %g: sigmoid %.9g (%.9g), tanh %.9g (%.9g)", x[i], s[i], want_s, t[i], want_t);
+        }
+    }
+}
+
 /* ---- layout and initialization ---- */
 
 static void test_layout_and_init(void **state)
@@ -590,6 +649,42 @@ static void test_layout_and_init(void **state)
     assert_int_equal(vae_model_seq_classes(m), 0);
     assert_int_equal(vae_model_reserve_tokens(m, 1000), VAE_OK);
     assert_int_equal(vae_model_seq_start(m, vae_model_params(m), 1, vae_model_grads(m)), VAE_ERR_ARG);
+    vae_model_free(m);
+}
+
+/* ---- through a checkpoint ---- */
+
+/* A checkpoint of the family holds its settings (word_dropout a REAL) and its parameters under
+ * SPEC's names; read back, it is the same model and encodes alike. */
+static void test_checkpoint_round_trip(void **state)
+{
+    (void)state;
+    vae_model *m = small_model("0.25", NSEQ);
+    ckpt_fixture f;
+    ckpt_tmp_setup(NULL);
+    ckpt_fixture_init(&f, vae_model_config_of(m), 1, 0);
+    memcpy(f.params, vae_model_params(m), vae_model_num_params(m) * sizeof(float));
+    char path[CKPT_PATH_LEN];
+    ckpt_tmp_path(path, "sentence.h5");
+    ckpt_write_ok(&f, path);
+    vae_checkpoint *ck = NULL;
+    assert_int_equal(vae_checkpoint_open(&ck, path), VAE_OK);
+    assert_true(ckpt_matches(ck, &f));
+    assert_string_equal(vae_checkpoint_model(ck)->family->name, "sentence");
+    assert_null(vae_model_config_diff(vae_checkpoint_model(ck), vae_model_config_of(m), path, sizeof path));
+    vae_model *back = NULL;
+    assert_int_equal(vae_model_new(&back, vae_checkpoint_model(ck), NSEQ), VAE_OK);
+    assert_int_equal(vae_checkpoint_read_params(ck, vae_model_layout(back), vae_model_params(back)), VAE_OK);
+    vae_seqs s = seqs_range(0, NSEQ);
+    float mu1[NSEQ * L], lv1[NSEQ * L], mu2[NSEQ * L], lv2[NSEQ * L];
+    assert_int_equal(vae_model_encode(m, &(vae_batch){.seqs = &s}, mu1, lv1), VAE_OK);
+    assert_int_equal(vae_model_encode(back, &(vae_batch){.seqs = &s}, mu2, lv2), VAE_OK);
+    assert_memory_equal(mu1, mu2, sizeof mu1);
+    assert_memory_equal(lv1, lv2, sizeof lv1);
+    vae_checkpoint_free(ck);
+    vae_model_free(back);
+    ckpt_fixture_free(&f);
+    ckpt_tmp_teardown(NULL);
     vae_model_free(m);
 }
 
@@ -668,10 +763,13 @@ int main(void)
         cmocka_unit_test(test_gradients),
         cmocka_unit_test(test_hand_worked),
         cmocka_unit_test(test_masking),
+        cmocka_unit_test(test_threads),
         cmocka_unit_test(test_teacher_forced_decoding),
         cmocka_unit_test(test_log_weights),
         cmocka_unit_test(test_token_capacity),
+        cmocka_unit_test(test_gate_nonlinearities),
         cmocka_unit_test(test_layout_and_init),
+        cmocka_unit_test(test_checkpoint_round_trip),
         cmocka_unit_test(test_split_over_ranks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
