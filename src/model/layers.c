@@ -200,16 +200,20 @@ void activation_backward(float *dy, const float *y, size_t n, vae_activation a)
 #endif
 
 typedef float lanes8 __attribute__((vector_size(32)));
+/* The helpers over lanes8 are inlined into each clone even without optimization: a call would pass
+ * the 32-byte vectors by another convention in the default clone (no AVX) than in the others, and
+ * the unoptimized build crashed on it. */
+#define LANES_INLINE __attribute__((always_inline))
 typedef int32_t mask8 __attribute__((vector_size(32)));
 
-static inline lanes8 load8(const float *p)
+static inline LANES_INLINE lanes8 load8(const float *p)
 {
     lanes8 x;
     memcpy(&x, p, sizeof x);
     return x;
 }
 
-static inline lanes8 max8(lanes8 a, lanes8 m)
+static inline LANES_INLINE lanes8 max8(lanes8 a, lanes8 m)
 {
     const mask8 greater = a > m;
     return (lanes8)((greater & (mask8)a) | (~greater & (mask8)m));
@@ -238,7 +242,7 @@ static inline float exp_nonpositive(float x)
     return p * scale.f;
 }
 
-static inline lanes8 exp8_nonpositive(lanes8 x)
+static inline LANES_INLINE lanes8 exp8_nonpositive(lanes8 x)
 {
     const lanes8 floor87 = {-87.0f, -87.0f, -87.0f, -87.0f, -87.0f, -87.0f, -87.0f, -87.0f};
     const mask8 below = x < floor87;
@@ -266,7 +270,7 @@ EXP_CLONES void vexp_shifted(float *out, const float *x, float shift, float mul,
         out[i] = mul * exp_nonpositive(x[i] - shift);
 }
 
-static inline lanes8 abs8(lanes8 x) { return (lanes8)((mask8)x & 0x7fffffff); }
+static inline LANES_INLINE lanes8 abs8(lanes8 x) { return (lanes8)((mask8)x & 0x7fffffff); }
 
 /* sigmoid(x) = 1 / (1 + e) for x >= 0, e / (1 + e) below, with e = exp(-|x|) <= 1. */
 EXP_CLONES void vsigmoid(float *x, int64_t n)
