@@ -13,6 +13,10 @@
 
 /* RING_PIECE: floats of one piece of the ring; MESSAGE_BYTES: what vae_error_message holds (common.c). */
 enum { RING_PIECE = 65536, MESSAGE_BYTES = 1024 };
+/* The naps of a stream's waits (vae_comm_send, vae_comm_recv), doubling from the first to the
+ * longest: short beside the handling of a message. */
+#define STREAM_NAP_NS 20000
+#define STREAM_NAP_MAX_NS 1000000
 
 struct vae_comm {
     MPI_Comm world;   /* ours: MPI_COMM_WORLD duplicated */
@@ -275,11 +279,27 @@ int vae_comm_alltoall(vae_comm *c, const void *send, const size_t *send_bytes, v
     return rc;
 }
 
+/* A stream's ends wait on each other for long stretches (a sender on a writer that is busy):
+ * waited for with naps rather than MPI's busy polling, which would take a core from the ranks that
+ * work when the machine has fewer cores than ranks. */
+static void nap(long *ns)
+{
+    const struct timespec t = {0, *ns};
+    nanosleep(&t, NULL);
+    *ns = *ns * 2 < STREAM_NAP_MAX_NS ? *ns * 2 : STREAM_NAP_MAX_NS;
+}
+
 int vae_comm_send(vae_comm *c, int dest, const void *buf, size_t bytes)
 {
     if (bytes > INT_MAX)
         return vae_fail(VAE_ERR_ARG, "a message of %zu bytes exceeds 2 GiB", bytes);
-    return mpi_status(MPI_Send(buf, (int)bytes, MPI_BYTE, dest, 0, c->world), "MPI_Send");
+    MPI_Request req;
+    int done = 0;
+    long ns = STREAM_NAP_NS;
+    int rc = mpi_status(MPI_Isend(buf, (int)bytes, MPI_BYTE, dest, 0, c->world, &req), "MPI_Isend");
+    while (!rc && !(rc = mpi_status(MPI_Test(&req, &done, MPI_STATUS_IGNORE), "MPI_Test")) && !done)
+        nap(&ns);
+    return rc;
 }
 
 int vae_comm_recv(vae_comm *c, int src, void **buf, size_t *cap, size_t *bytes)
@@ -288,7 +308,10 @@ int vae_comm_recv(vae_comm *c, int src, void **buf, size_t *cap, size_t *bytes)
     MPI_Status st;
     int count = 0;
     *bytes = 0;
-    int rc = mpi_status(MPI_Mprobe(src, 0, c->world, &msg, &st), "MPI_Mprobe");
+    int found = 0, rc;
+    long ns = STREAM_NAP_NS;
+    while (!(rc = mpi_status(MPI_Improbe(src, 0, c->world, &found, &msg, &st), "MPI_Improbe")) && !found)
+        nap(&ns);
     if (rc)
         return rc;
     rc = mpi_status(MPI_Get_count(&st, MPI_BYTE, &count), "MPI_Get_count");

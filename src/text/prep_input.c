@@ -18,6 +18,8 @@
 /* Deeper than any real corpus; reached by a symbolic link that loops back to a folder above it. */
 #define MAX_DEPTH 64
 #define READ_CHUNK (1 << 20)
+/* Read past the end of a range to finish its last line, a piece at a time. */
+#define RANGE_TAIL (64 << 10)
 
 /* ---- listing ---- */
 
@@ -292,9 +294,14 @@ static int refill(vae_doc_reader *r)
     int rc = grow_buffer(&r->buf, &r->cap, r->end + READ_CHUNK, r->path);
     if (rc)
         return rc;
+    /* In a range, no further than its end and a little more, where its last line ends. */
+    size_t want = r->cap - r->end;
+    const int64_t left = r->limit - (r->buf_off + (int64_t)r->end);
+    if (r->limit != INT64_MAX && (left < 0 || (uint64_t)left < want - RANGE_TAIL))
+        want = (left > 0 ? (size_t)left : 0) + RANGE_TAIL;
     ssize_t k;
     do
-        k = read(r->fd, r->buf + r->end, r->cap - r->end);
+        k = read(r->fd, r->buf + r->end, want);
     while (k < 0 && errno == EINTR);
     if (k < 0)
         return vae_fail(VAE_ERR_IO, "%s: read error: %s", r->path, strerror(errno));

@@ -1,9 +1,9 @@
 /* vae-prep on several ranks (SPEC.md "Parallel preparation"). The inputs, taken as one stream of
- * bytes, are cut into pieces dealt round-robin to the ranks (piece k to rank k mod N; a document
- * belongs to the piece that holds its first byte, so a large file is cut at line boundaries and
- * a file of the files format stays whole). Pass 1: each rank counts its pieces, then the counts
- * and the vocabulary are merged (prep_merge.c). Pass 2: each rank converts its pieces into
- * messages of documents, and rank 0, the one writer, takes them piece by piece in input order, so
+ * bytes, are cut into pieces (a document belongs to the piece that holds its first byte, so a
+ * large file is cut at line boundaries and a file of the files format stays whole). Pass 1: piece
+ * k is counted by rank k mod N, then the counts and the vocabulary are merged (prep_merge.c).
+ * Pass 2: the ranks convert pieces into messages of documents (rank 0 fewer: see pass2_owner),
+ * and rank 0, the one writer, takes them piece by piece in input order, so
  * that the file is the one a single process writes, and neither the writer nor any rank holds
  * more than a piece. A failure on any rank is agreed on by its piece, the first in input order
  * winning, as one process would have met it first. */
@@ -17,9 +17,11 @@
 #include <string.h>
 
 /* The cap of a piece: a message of its documents stays a few times this. */
-#define PIECE_MAX_BYTES (4 << 20)
+#define PIECE_MAX_BYTES (1 << 20)
 /* Pieces per rank at least (when the input is large enough), for the balance of the work. */
 #define PIECES_PER_RANK 8
+#define WRITE_COST_NUM 1
+#define WRITE_COST_DEN 2
 
 typedef struct {
     int64_t n, bytes; /* pieces, and the bytes of each but the last, which runs to the end */
@@ -276,6 +278,21 @@ static int own_piece(parallel *w, int64_t k, int failed)
     return rc;
 }
 
+/* Pass 2's converter of piece k. The writer also writes every piece, which costs about
+ * WRITE_COST_NUM / WRITE_COST_DEN of converting one (measured on tools/bench_prep.sh's input), so it
+ * converts the share s of the pieces at which it ends with the others: s c + w = (1 - s) c / (N - 1)
+ * per piece gives s = (den - num (N - 1)) / (N den), and none from 3 ranks on, where writing is its
+ * whole work. The others take the rest in turn. */
+static int pass2_owner(const parallel *w, int64_t k)
+{
+    const int64_t den = WRITE_COST_DEN, num = den - WRITE_COST_NUM * (w->size - 1);
+    if (num <= 0)
+        return 1 + (int)(k % (w->size - 1));
+    const int64_t per = (int64_t)w->size * den, before = k / per * num + k % per * num / per,
+                  upto = (k + 1) / per * num + (k + 1) % per * num / per;
+    return upto > before ? 0 : 1 + (int)((k - upto) % (w->size - 1));
+}
+
 /* Every piece goes through, failed or not (a failed one as its status alone), so that no rank
  * waits for a message that never comes; the first failure in input order is agreed on after. */
 static int write_pass(parallel *w)
@@ -283,21 +300,18 @@ static int write_pass(parallel *w)
     prep_progress_pass(&w->p->prog, 2);
     int rc = VAE_OK, stopped = 0;
     int64_t failed = -1;
-    prep_buf in = {0};
     for (int64_t k = 0; k < w->pc.n; k++) {
-        const int owner = (int)(k % w->size);
+        const int owner = pass2_owner(w, k);
         int piece_rc = owner == w->rank ? own_piece(w, k, rc) : VAE_OK;
         if (w->rank == 0) {
-            const prep_buf *m = &w->msg;
-            if (owner != 0) {
-                void *data = in.data;
-                piece_rc = vae_comm_recv(w->c, owner, &data, &in.cap, &in.len);
-                in.data = data;
-                m = &in;
+            if (owner != 0) { /* into the one buffer of this rank's own pieces */
+                void *data = w->msg.data;
+                piece_rc = vae_comm_recv(w->c, owner, &data, &w->msg.cap, &w->msg.len);
+                w->msg.data = data;
             }
             int owner_failed = 0;
             if (!piece_rc && !rc && !stopped)
-                piece_rc = write_piece(w, m, &owner_failed);
+                piece_rc = write_piece(w, &w->msg, &owner_failed);
             stopped |= owner_failed; /* the file will not be committed: write no more */
         } else if (owner == w->rank) {
             const int send_rc = vae_comm_send(w->c, 0, w->msg.data, w->msg.len);
@@ -308,7 +322,6 @@ static int write_pass(parallel *w)
             failed = k;
         }
     }
-    prep_buf_free(&in);
     return vae_comm_agree_first(w->c, rc, (int)(failed < 0 ? 0 : failed), NULL);
 }
 
