@@ -56,6 +56,11 @@ int vae_comm_alltoall(vae_comm *c, const void *send, const size_t *send_bytes, v
  * length. */
 int vae_comm_send(vae_comm *c, int dest, const void *buf, size_t bytes);
 int vae_comm_recv(vae_comm *c, int src, void **buf, size_t *cap, size_t *bytes);
+/* The same send started, so that the sender can go on working while it travels: buf stays
+ * untouched until vae_comm_send_wait, which waits for it (NULL: at once) and frees *s. */
+typedef struct vae_comm_sending vae_comm_sending;
+int vae_comm_send_start(vae_comm *c, int dest, const void *buf, size_t bytes, vae_comm_sending **s);
+int vae_comm_send_wait(vae_comm_sending *s);
 
 /* A buffer of n floats split into one block per rank: rank's block is [lo, hi) (near-equal, 64-byte
  * aligned starts). In rank order on one node; across nodes, the blocks of the ranks at one place on

@@ -289,17 +289,43 @@ static void nap(long *ns)
     *ns = *ns * 2 < STREAM_NAP_MAX_NS ? *ns * 2 : STREAM_NAP_MAX_NS;
 }
 
-int vae_comm_send(vae_comm *c, int dest, const void *buf, size_t bytes)
+struct vae_comm_sending {
+    MPI_Request req;
+};
+
+int vae_comm_send_start(vae_comm *c, int dest, const void *buf, size_t bytes, vae_comm_sending **s)
 {
+    *s = NULL;
     if (bytes > INT_MAX)
         return vae_fail(VAE_ERR_ARG, "a message of %zu bytes exceeds 2 GiB", bytes);
-    MPI_Request req;
-    int done = 0;
-    long ns = STREAM_NAP_NS;
-    int rc = mpi_status(MPI_Isend(buf, (int)bytes, MPI_BYTE, dest, 0, c->world, &req), "MPI_Isend");
-    while (!rc && !(rc = mpi_status(MPI_Test(&req, &done, MPI_STATUS_IGNORE), "MPI_Test")) && !done)
-        nap(&ns);
+    vae_comm_sending *n = malloc(sizeof *n);
+    if (!n)
+        return vae_fail(VAE_ERR_NOMEM, "out of memory sending a message");
+    int rc = mpi_status(MPI_Isend(buf, (int)bytes, MPI_BYTE, dest, 0, c->world, &n->req), "MPI_Isend");
+    if (rc)
+        free(n);
+    else
+        *s = n;
     return rc;
+}
+
+int vae_comm_send_wait(vae_comm_sending *s)
+{
+    if (!s)
+        return VAE_OK;
+    int done = 0, rc;
+    long ns = STREAM_NAP_NS;
+    while (!(rc = mpi_status(MPI_Test(&s->req, &done, MPI_STATUS_IGNORE), "MPI_Test")) && !done)
+        nap(&ns);
+    free(s);
+    return rc;
+}
+
+int vae_comm_send(vae_comm *c, int dest, const void *buf, size_t bytes)
+{
+    vae_comm_sending *s;
+    int rc = vae_comm_send_start(c, dest, buf, bytes, &s);
+    return rc ? rc : vae_comm_send_wait(s);
 }
 
 int vae_comm_recv(vae_comm *c, int src, void **buf, size_t *cap, size_t *bytes)

@@ -20,6 +20,7 @@
 #define PIECE_MAX_BYTES (1 << 20)
 /* Pieces per rank at least (when the input is large enough), for the balance of the work. */
 #define PIECES_PER_RANK 8
+#define SEND_AHEAD 4
 #define WRITE_COST_NUM 1
 #define WRITE_COST_DEN 2
 
@@ -37,7 +38,11 @@ typedef struct {
     int rank, size;
     pieces pc;
     vae_doc_reader *reader;
-    prep_buf msg;
+    /* Pass 2's messages: a converter fills one while up to SEND_AHEAD - 1 others travel, so that it
+     * goes on while the writer is busy; the writer uses the first alone. */
+    prep_buf msgs[SEND_AHEAD], *msg;
+    vae_comm_sending *sending[SEND_AHEAD];
+    int slot;
 } parallel;
 
 static void piece_range(const pieces *pc, int64_t k, int64_t *lo, int64_t *hi)
@@ -181,8 +186,8 @@ static int convert_piece(parallel *w, int64_t k)
     int64_t lo, hi, docs = 0;
     int32_t status = VAE_OK;
     vae_input_doc d;
-    w->msg.len = 0;
-    int rc = prep_buf_put(&w->msg, &status, sizeof status);
+    w->msg->len = 0;
+    int rc = prep_buf_put(w->msg, &status, sizeof status);
     piece_range(&w->pc, k, &lo, &hi);
     vae_doc_reader_range(w->reader, lo, hi, w->pc.base[k]);
     while (!rc && !(rc = vae_doc_reader_next(w->reader, &d)) && d.text) {
@@ -190,7 +195,7 @@ static int convert_piece(parallel *w, int64_t k)
         docs++;
         rc = prep_convert_doc(p, &d, &split);
         if (!rc && p->bow->nnz > 0)
-            rc = put_doc(&w->msg, p, split);
+            rc = put_doc(w->msg, p, split);
         prep_progress_tick(&p->prog, vae_doc_reader_bytes(w->reader), docs);
     }
     if (!rc && docs != w->pc.docs[k])
@@ -272,8 +277,8 @@ static int own_piece(parallel *w, int64_t k, int failed)
     int rc = failed ? failed : convert_piece(w, k);
     if (rc) {
         int32_t status = rc;
-        w->msg.len = 0;
-        prep_buf_put(&w->msg, &status, sizeof status);
+        w->msg->len = 0;
+        prep_buf_put(w->msg, &status, sizeof status);
     }
     return rc;
 }
@@ -302,25 +307,37 @@ static int write_pass(parallel *w)
     int64_t failed = -1;
     for (int64_t k = 0; k < w->pc.n; k++) {
         const int owner = pass2_owner(w, k);
+        if (owner == w->rank && w->rank != 0) { /* the next message, once its last send is done */
+            w->slot = (w->slot + 1) % SEND_AHEAD;
+            const int sent_rc = vae_comm_send_wait(w->sending[w->slot]);
+            w->sending[w->slot] = NULL;
+            rc = rc ? rc : sent_rc;
+            w->msg = &w->msgs[w->slot];
+        }
         int piece_rc = owner == w->rank ? own_piece(w, k, rc) : VAE_OK;
         if (w->rank == 0) {
             if (owner != 0) { /* into the one buffer of this rank's own pieces */
-                void *data = w->msg.data;
-                piece_rc = vae_comm_recv(w->c, owner, &data, &w->msg.cap, &w->msg.len);
-                w->msg.data = data;
+                void *data = w->msg->data;
+                piece_rc = vae_comm_recv(w->c, owner, &data, &w->msg->cap, &w->msg->len);
+                w->msg->data = data;
             }
             int owner_failed = 0;
             if (!piece_rc && !rc && !stopped)
-                piece_rc = write_piece(w, &w->msg, &owner_failed);
+                piece_rc = write_piece(w, w->msg, &owner_failed);
             stopped |= owner_failed; /* the file will not be committed: write no more */
         } else if (owner == w->rank) {
-            const int send_rc = vae_comm_send(w->c, 0, w->msg.data, w->msg.len);
+            const int send_rc = vae_comm_send_start(w->c, 0, w->msg->data, w->msg->len, &w->sending[w->slot]);
             piece_rc = piece_rc ? piece_rc : send_rc;
         }
         if (piece_rc && !rc) {
             rc = piece_rc;
             failed = k;
         }
+    }
+    for (int i = 0; i < SEND_AHEAD; i++) {
+        const int sent_rc = vae_comm_send_wait(w->sending[i]);
+        w->sending[i] = NULL;
+        rc = rc ? rc : sent_rc;
     }
     return vae_comm_agree_first(w->c, rc, (int)(failed < 0 ? 0 : failed), NULL);
 }
@@ -362,6 +379,7 @@ static int sum_stats(parallel *w)
 int prep_run_parallel(prep *p)
 {
     parallel w = {.p = p, .c = p->o->comm};
+    w.msg = &w.msgs[0];
     w.rank = vae_comm_rank(w.c);
     w.size = vae_comm_size(w.c);
     int rc = prep_setup(p, w.rank == 0);
@@ -386,6 +404,7 @@ int prep_run_parallel(prep *p)
         rc = vae_comm_agree(w.c, w.rank == 0 ? prep_finish(p) : VAE_OK, NULL);
     vae_doc_reader_free(w.reader);
     free(w.pc.docs);
-    prep_buf_free(&w.msg);
+    for (int i = 0; i < SEND_AHEAD; i++)
+        prep_buf_free(&w.msgs[i]);
     return rc;
 }
