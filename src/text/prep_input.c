@@ -19,7 +19,7 @@
 #define MAX_DEPTH 64
 #define READ_CHUNK (1 << 20)
 /* Read past the end of a range to finish its last line, a piece at a time. */
-#define RANGE_TAIL (64 << 10)
+#define RANGE_TAIL (16 << 10)
 
 /* ---- listing ---- */
 

@@ -38,6 +38,7 @@ typedef struct {
     int rank, size;
     pieces pc;
     vae_doc_reader *reader;
+    int64_t pass_start_bytes, pass_docs; /* pass 2's progress: the reader's bytes before it, documents */
     /* Pass 2's messages: a converter fills one while up to SEND_AHEAD - 1 others travel, so that it
      * goes on while the writer is busy; the writer uses the first alone. */
     prep_buf msgs[SEND_AHEAD], *msg;
@@ -95,6 +96,23 @@ static void line_bases(pieces *pc, const vae_input_list *l)
     }
 }
 
+static int pass2_owner(const parallel *w, int64_t k);
+
+/* The progress lines (rank 0's) count this rank's share of the pass: its pieces' bytes. */
+static void progress_share(parallel *w, int pass)
+{
+    int64_t bytes = 0;
+    for (int64_t k = 0; k < w->pc.n; k++)
+        if ((pass == 1 ? (int)(k % w->size) : pass2_owner(w, k)) == w->rank) {
+            int64_t lo, hi;
+            piece_range(&w->pc, k, &lo, &hi);
+            bytes += (hi < w->p->inputs->total_bytes ? hi : w->p->inputs->total_bytes) - lo;
+        }
+    w->p->prog.total_bytes = bytes;
+    w->pass_start_bytes = vae_doc_reader_bytes(w->reader);
+    prep_progress_pass(&w->p->prog, pass);
+}
+
 /* ---- pass 1 ---- */
 
 static int count_piece(parallel *w, prep_counter *cnt, int64_t k, int64_t base)
@@ -121,7 +139,7 @@ static int count_pass(parallel *w)
     prep_counter cnt;
     int64_t failed = -1;
     prep_counter_init(p, &cnt);
-    prep_progress_pass(&p->prog, 1);
+    progress_share(w, 1);
     int rc = VAE_OK;
     for (int64_t k = w->rank; !rc && k < w->pc.n; k += w->size)
         if ((rc = count_piece(w, &cnt, k, 0)) != VAE_OK)
@@ -196,7 +214,7 @@ static int convert_piece(parallel *w, int64_t k)
         rc = prep_convert_doc(p, &d, &split);
         if (!rc && p->bow->nnz > 0)
             rc = put_doc(w->msg, p, split);
-        prep_progress_tick(&p->prog, vae_doc_reader_bytes(w->reader), docs);
+        prep_progress_tick(&p->prog, vae_doc_reader_bytes(w->reader) - w->pass_start_bytes, ++w->pass_docs);
     }
     if (!rc && docs != w->pc.docs[k])
         rc = vae_fail(VAE_ERR_IO, "the inputs changed between the two passes (%lld documents in bytes %lld.. "
@@ -302,7 +320,7 @@ static int pass2_owner(const parallel *w, int64_t k)
  * waits for a message that never comes; the first failure in input order is agreed on after. */
 static int write_pass(parallel *w)
 {
-    prep_progress_pass(&w->p->prog, 2);
+    progress_share(w, 2);
     int rc = VAE_OK, stopped = 0;
     int64_t failed = -1;
     for (int64_t k = 0; k < w->pc.n; k++) {
