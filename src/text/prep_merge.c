@@ -72,7 +72,7 @@ static int spread(prep *p, int size, prep_buf *send, size_t *send_bytes)
     for (int r = 0; to && r < size; r++) {
         send_bytes[r] = to[r].len;
         if (!rc)
-            rc = prep_buf_put(send, to[r].data ? to[r].data : "", to[r].len);
+            rc = prep_buf_put(send, to[r].data, to[r].len);
         prep_buf_free(&to[r]);
     }
     free(to);

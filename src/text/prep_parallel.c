@@ -96,7 +96,20 @@ static void line_bases(pieces *pc, const vae_input_list *l)
     }
 }
 
-static int pass2_owner(const parallel *w, int64_t k);
+/* Pass 2's converter of piece k. The writer also writes every piece, which costs about
+ * WRITE_COST_NUM / WRITE_COST_DEN of converting one (measured on tools/bench_prep.sh's input), so it
+ * converts the share s of the pieces at which it ends with the others: s c + w = (1 - s) c / (N - 1)
+ * per piece gives s = (den - num (N - 1)) / (N den), and none from 3 ranks on, where writing is its
+ * whole work. The others take the rest in turn. */
+static int pass2_owner(const parallel *w, int64_t k)
+{
+    const int64_t den = WRITE_COST_DEN, num = den - WRITE_COST_NUM * (w->size - 1);
+    if (num <= 0)
+        return 1 + (int)(k % (w->size - 1));
+    const int64_t per = (int64_t)w->size * den, before = k / per * num + k % per * num / per,
+                  upto = (k + 1) / per * num + (k + 1) % per * num / per;
+    return upto > before ? 0 : 1 + (int)((k - upto) % (w->size - 1));
+}
 
 /* The progress lines (rank 0's) count this rank's share of the pass: its pieces' bytes. */
 static void progress_share(parallel *w, int pass)
@@ -299,21 +312,6 @@ static int own_piece(parallel *w, int64_t k, int failed)
         prep_buf_put(w->msg, &status, sizeof status);
     }
     return rc;
-}
-
-/* Pass 2's converter of piece k. The writer also writes every piece, which costs about
- * WRITE_COST_NUM / WRITE_COST_DEN of converting one (measured on tools/bench_prep.sh's input), so it
- * converts the share s of the pieces at which it ends with the others: s c + w = (1 - s) c / (N - 1)
- * per piece gives s = (den - num (N - 1)) / (N den), and none from 3 ranks on, where writing is its
- * whole work. The others take the rest in turn. */
-static int pass2_owner(const parallel *w, int64_t k)
-{
-    const int64_t den = WRITE_COST_DEN, num = den - WRITE_COST_NUM * (w->size - 1);
-    if (num <= 0)
-        return 1 + (int)(k % (w->size - 1));
-    const int64_t per = (int64_t)w->size * den, before = k / per * num + k % per * num / per,
-                  upto = (k + 1) / per * num + (k + 1) % per * num / per;
-    return upto > before ? 0 : 1 + (int)((k - upto) % (w->size - 1));
 }
 
 /* Every piece goes through, failed or not (a failed one as its status alone), so that no rank

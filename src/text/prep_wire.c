@@ -10,6 +10,8 @@
 
 int prep_buf_put(prep_buf *b, const void *x, size_t n)
 {
+    if (n == 0) /* nothing to copy, into a buffer that may have no memory yet */
+        return VAE_OK;
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < b->len + n)
@@ -35,7 +37,8 @@ int prep_cursor_get(prep_cursor *c, void *x, size_t n)
 {
     if ((size_t)(c->end - c->at) < n)
         return vae_fail(VAE_ERR_COMM, "a message between ranks ends early");
-    memcpy(x, c->at, n);
+    if (n > 0) /* x may have no memory yet when nothing is read */
+        memcpy(x, c->at, n);
     c->at += n;
     return VAE_OK;
 }
