@@ -7,11 +7,19 @@
 # both passes) and the peak RSS, which should not grow with the input. Goals: at least 50 MB/s on
 # one core; --sequences within 15% of the plain run with the same settings (the ratio lines: its
 # time over the plain run's, wall and CPU).
+# Then parallel preparation on the 200 MB input: one process against `mpirun -np 2`, alternated,
+# best of 3 by wall time each (startup included): MB/s and, for every rank, its CPU time and peak
+# RSS. Goals: at least 1.7x one process's rate at 2 ranks (on 2 idle cores: the load average is
+# printed), and no rank's peak RSS above one process's. The ratio of CPU times (one process's over
+# the busiest rank's) is printed too: on a loaded machine, where the kernel's autogroups give one
+# session's processes one share however many they are, it is the rate that idle cores would give.
 # Usage: tools/bench_prep.sh [BUILD_DIR (default build)] [WORK_DIR (default /tmp/vae_bench_prep)]
+#        [PART: all (default), single (one process only) or ranks (the parallel part only)]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 work=${2:-/tmp/vae_bench_prep}
+part=${3:-all}
 prep=$build/vae-prep
 [ -x "$prep" ] || { echo "bench_prep: $prep is missing: build first" >&2; exit 1; }
 if [ ! -x /usr/bin/time ]; then
@@ -93,10 +101,54 @@ compare() {
         'BEGIN { printf "  x%.2f wall, x%.2f cpu\n", w / pw, c / pc }'
 }
 
+# ranks N FILE: vae-prep on N ranks (N = 1: a plain process), each rank under GNU time; leaves the
+# wall seconds in $wall and a line per rank (CPU seconds, peak RSS) in $per_rank.
+ranks() {
+    local n=$1 in=$2 out=$work/out.h5 start
+    rm -f "$work"/rank*.time
+    start=$(date +%s.%N)
+    if [ "$n" -eq 1 ]; then
+        /usr/bin/time -f "%U %S %M" -o "$work/rank0.time" "$prep" --quiet -o "$out" "$in"
+    else
+        mpirun -np "$n" --bind-to none bash -c \
+            '/usr/bin/time -f "%U %S %M" -o "$0/rank$OMPI_COMM_WORLD_RANK.time" "$@"' "$work" "$prep" --quiet -o "$out" "$in"
+    fi
+    wall=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { print e - s }')
+    busiest=$(cat "$work"/rank*.time | awk '{ c = $1 + $2; if (c > m) m = c } END { print m }')
+    per_rank=$(for r in $(seq 0 $((n - 1))); do
+        awk -v r="$r" '{ printf "rank %d: cpu %.2f s, peak RSS %.1f MB; ", r, $1 + $2, $3 / 1024 }' "$work/rank$r.time"
+    done)
+    rm -f "$out"
+}
+
+# parallel FILE: one process and 2 ranks alternated three times; the best wall of each.
+parallel() {
+    local bytes best1='' best2='' line1 line2 cpu1 cpu2
+    bytes=$(stat -c %s "$1")
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+    echo "parallel preparation of $(basename "$1") ($(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }') MB), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    for _ in 1 2 3; do
+        ranks 1 "$1"
+        if [ -z "$best1" ] || awk -v a="$wall" -v b="$best1" 'BEGIN { exit !(a < b) }'; then best1=$wall line1=$per_rank cpu1=$busiest; fi
+        ranks 2 "$1"
+        if [ -z "$best2" ] || awk -v a="$wall" -v b="$best2" 'BEGIN { exit !(a < b) }'; then best2=$wall line2=$per_rank cpu2=$busiest; fi
+    done
+    awk -v b="$bytes" -v w="$best1" 'BEGIN { printf "  1 process: wall %6.2f s = %6.1f MB/s; ", w, b / 1e6 / w }'
+    echo "$line1"
+    awk -v b="$bytes" -v w="$best2" 'BEGIN { printf "  2 ranks:   wall %6.2f s = %6.1f MB/s; ", w, b / 1e6 / w }'
+    echo "$line2"
+    awk -v a="$best1" -v b="$best2" -v c="$cpu1" -v d="$cpu2" \
+        'BEGIN { printf "  2 ranks against 1: x%.2f by wall (goal x1.7), x%.2f by the busiest rank'"'"'s CPU\n", a / b, c / d }'
+    echo "  load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
 generate 50 "$work/text50.txt"
 generate 200 "$work/text200.txt"
 [ -s "$work/sentences50.txt" ] || tr ',' '.' <"$work/text50.txt" >"$work/sentences50.txt"
-echo "vae-prep ($("$prep" --version)), both passes, on $(nproc) cores (vae-prep uses one):"
-compare "$work/text50.txt"
-compare "$work/text200.txt"
-compare "$work/sentences50.txt"
+if [ "$part" != ranks ]; then
+    echo "vae-prep ($("$prep" --version)), both passes, on $(nproc) cores (vae-prep uses one):"
+    compare "$work/text50.txt"
+    compare "$work/text200.txt"
+    compare "$work/sentences50.txt"
+fi
+[ "$part" = single ] || parallel "$work/text200.txt"

@@ -36,12 +36,31 @@ int vae_comm_set_ranks_per_node(vae_comm *c, int ranks_per_node);
 /* In-place sums over all ranks (counts above INT_MAX are sent in pieces). */
 int vae_comm_sum_floats(vae_comm *c, float *buf, size_t n);
 int vae_comm_sum_doubles(vae_comm *c, double *buf, size_t n);
+int vae_comm_sum_int64(vae_comm *c, int64_t *buf, size_t n);
 int vae_comm_broadcast(vae_comm *c, void *buf, size_t bytes, int root);
 /* Collective: root receives every rank's send[0..bytes) into recv, one after the other in rank
  * order; recv_bytes[r] (read on root only) is what rank r sends. Each count and their total must
  * stay below 2 GiB: callers gather in rounds (vae-infer encode). */
 int vae_comm_gather(vae_comm *c, const void *send, size_t bytes, void *recv, const size_t *recv_bytes,
                     int root);
+
+/* Collective: every rank sends send[displacement r .. + send_bytes[r]) to rank r, the blocks one
+ * after the other in rank order; *recv (malloc'ed, the caller frees it; NULL when empty) receives
+ * every rank's block for this one in rank order, recv_bytes[r] (an array of size entries) being
+ * rank r's. A rank's total sent or received must stay below 2 GiB: past it every rank fails alike
+ * (VAE_ERR_ARG), as they do when one cannot allocate. */
+int vae_comm_alltoall(vae_comm *c, const void *send, const size_t *send_bytes, void **recv, size_t *recv_bytes);
+/* Point to point, for a stream of messages from one rank to another in order (vae-prep's pieces to
+ * its writer): a blocking send of buf[0..bytes) (below 2 GiB) to rank dest, and the receipt of the
+ * next message from rank src into *buf (grown with realloc as needed, *cap its size), *bytes its
+ * length. */
+int vae_comm_send(vae_comm *c, int dest, const void *buf, size_t bytes);
+int vae_comm_recv(vae_comm *c, int src, void **buf, size_t *cap, size_t *bytes);
+/* The same send started, so that the sender can go on working while it travels: buf stays
+ * untouched until vae_comm_send_wait, which waits for it (NULL: at once) and frees *s. */
+typedef struct vae_comm_sending vae_comm_sending;
+int vae_comm_send_start(vae_comm *c, int dest, const void *buf, size_t bytes, vae_comm_sending **s);
+int vae_comm_send_wait(vae_comm_sending *s);
 
 /* A buffer of n floats split into one block per rank: rank's block is [lo, hi) (near-equal, 64-byte
  * aligned starts). In rank order on one node; across nodes, the blocks of the ranks at one place on
@@ -90,6 +109,10 @@ int vae_comm_shared_allgather(vae_comm_shared *s);
  * be NULL), and its message becomes every rank's vae_error_message(). That rank alone should
  * print it, so the user reads one clear error. */
 int vae_comm_agree(vae_comm *c, int status, int *who);
+/* The same, where the failure that wins is the one of lowest key (ties: of lowest rank), e.g. the
+ * position in the input of what failed, so that the message is the one a single process would
+ * have met first. key in [0, INT_MAX). */
+int vae_comm_agree_first(vae_comm *c, int status, int key, int *who);
 
 double vae_wtime(void);
 

@@ -122,14 +122,16 @@ static void print_summary(const vae_prep_options *o, const vae_prep_stats *s)
             s->seconds, s->seconds > 0 ? (double)s->input_bytes / 1e6 / s->seconds : 0.0);
 }
 
-static int run(const vae_prep_options *o)
+/* Every rank runs it; rank 0 alone speaks, with the one message the ranks agreed on. */
+static int run(const vae_prep_options *o, int rank0)
 {
     vae_prep_stats stats;
     if (vae_prep_run(o, &stats) != VAE_OK) {
-        fprintf(stderr, "vae-prep: %s\n", vae_error_message());
+        if (rank0)
+            fprintf(stderr, "vae-prep: %s\n", vae_error_message());
         return 1;
     }
-    if (!o->quiet)
+    if (!o->quiet && rank0)
         print_summary(o, &stats);
     return 0;
 }
@@ -137,9 +139,9 @@ static int run(const vae_prep_options *o)
 int main(int argc, char **argv)
 {
     /* Under mpirun or srun (whatever its process manager) every process starts here, and MPI says
-     * which one this is; a plain run is one MPI process of its own. Rank 0 does the work (the
-     * output is one file); the others read the same command line silently, so that every process
-     * exits with the same status, and stop. */
+     * which one this is; a plain run is one MPI process of its own. Every rank reads the same
+     * command line (silently but rank 0) and takes its share of the work (src/text/prep_parallel.c),
+     * so that every process exits with the same status. */
     vae_comm *comm = NULL;
     /* A write past the file size limit (ulimit -f) then fails with EFBIG, reported with the file,
      * instead of killing the process mid-write. */
@@ -164,8 +166,9 @@ int main(int argc, char **argv)
     }
     if (rc == 0)
         rc = check_options(&a, &o);
-    if (rc == 0 && rank0)
-        rc = run(&o);
+    o.comm = comm;
+    if (rc == 0)
+        rc = run(&o, rank0);
     cli_free(&a);
     vae_comm_free(comm);
     return rc == CLI_EXIT ? 0 : rc;

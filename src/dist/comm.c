@@ -13,6 +13,10 @@
 
 /* RING_PIECE: floats of one piece of the ring; MESSAGE_BYTES: what vae_error_message holds (common.c). */
 enum { RING_PIECE = 65536, MESSAGE_BYTES = 1024 };
+/* The naps of a stream's waits (vae_comm_send, vae_comm_recv), doubling from the first to the
+ * longest: short beside the handling of a message. */
+#define STREAM_NAP_NS 20000
+#define STREAM_NAP_MAX_NS 1000000
 
 struct vae_comm {
     MPI_Comm world;   /* ours: MPI_COMM_WORLD duplicated */
@@ -185,6 +189,8 @@ int vae_comm_sum_floats(vae_comm *c, float *buf, size_t n) { return sum_in_place
 
 int vae_comm_sum_doubles(vae_comm *c, double *buf, size_t n) { return sum_in_place(c, buf, n, sizeof *buf, MPI_DOUBLE); }
 
+int vae_comm_sum_int64(vae_comm *c, int64_t *buf, size_t n) { return sum_in_place(c, buf, n, sizeof *buf, MPI_INT64_T); }
+
 int vae_comm_broadcast(vae_comm *c, void *buf, size_t bytes, int root)
 {
     char *p = buf;
@@ -218,6 +224,136 @@ int vae_comm_gather(vae_comm *c, const void *send, size_t bytes, void *recv, con
     }
     return mpi_status(MPI_Gatherv(send, (int)bytes, MPI_BYTE, recv, c->counts, c->displs, MPI_BYTE, root,
                                   c->world), "MPI_Gatherv");
+}
+
+/* MPI's int counts and displacements of blocks of bytes laid one after the other; VAE_ERR_ARG past
+ * 2 GiB in all. */
+static int byte_layout(const size_t *bytes, int n, int *counts, int *displs, const char *what)
+{
+    size_t total = 0;
+    for (int r = 0; r < n; r++) {
+        if (bytes[r] > (size_t)INT_MAX - total)
+            return vae_fail(VAE_ERR_ARG, "%s of more than 2 GiB on one rank", what);
+        counts[r] = (int)bytes[r];
+        displs[r] = (int)total;
+        total += bytes[r];
+    }
+    return VAE_OK;
+}
+
+int vae_comm_alltoall(vae_comm *c, const void *send, const size_t *send_bytes, void **recv, size_t *recv_bytes)
+{
+    *recv = NULL;
+    int *sc = calloc((size_t)c->size * 2, sizeof *sc), *sd = sc ? sc + c->size : NULL;
+    int *rc_counts = calloc((size_t)c->size * 2, sizeof *rc_counts), *rd = rc_counts ? rc_counts + c->size : NULL;
+    uint64_t *sizes = calloc((size_t)c->size * 2, sizeof *sizes);
+    int rc = sc && rc_counts && sizes ? VAE_OK : vae_fail(VAE_ERR_NOMEM, "out of memory for an exchange");
+    for (int r = 0; sizes && r < c->size; r++)
+        sizes[r] = send_bytes[r];
+    /* sizes first, so that every rank knows what comes and can agree before the exchange */
+    if (!rc)
+        rc = mpi_status(MPI_Alltoall(sizes, 1, MPI_UINT64_T, sizes + c->size, 1, MPI_UINT64_T, c->world),
+                        "MPI_Alltoall");
+    size_t total = 0;
+    for (int r = 0; !rc && r < c->size; r++) {
+        recv_bytes[r] = (size_t)sizes[c->size + r];
+        total += recv_bytes[r];
+    }
+    if (!rc)
+        rc = byte_layout(send_bytes, c->size, sc, sd, "an exchange");
+    if (!rc)
+        rc = byte_layout(recv_bytes, c->size, rc_counts, rd, "an exchange");
+    if (!rc && total > 0 && !(*recv = malloc(total)))
+        rc = vae_fail(VAE_ERR_NOMEM, "out of memory receiving %zu bytes", total);
+    rc = vae_comm_agree(c, rc, NULL);
+    if (!rc)
+        rc = mpi_status(MPI_Alltoallv(send, sc, sd, MPI_BYTE, *recv, rc_counts, rd, MPI_BYTE, c->world),
+                        "MPI_Alltoallv");
+    if (rc) {
+        free(*recv);
+        *recv = NULL;
+    }
+    free(sc);
+    free(rc_counts);
+    free(sizes);
+    return rc;
+}
+
+/* A stream's ends wait on each other for long stretches (a sender on a writer that is busy):
+ * waited for with naps rather than MPI's busy polling, which would take a core from the ranks that
+ * work when the machine has fewer cores than ranks. */
+static void nap(long *ns)
+{
+    const struct timespec t = {0, *ns};
+    nanosleep(&t, NULL);
+    *ns = *ns * 2 < STREAM_NAP_MAX_NS ? *ns * 2 : STREAM_NAP_MAX_NS;
+}
+
+struct vae_comm_sending {
+    MPI_Request req;
+};
+
+int vae_comm_send_start(vae_comm *c, int dest, const void *buf, size_t bytes, vae_comm_sending **s)
+{
+    *s = NULL;
+    if (bytes > INT_MAX)
+        return vae_fail(VAE_ERR_ARG, "a message of %zu bytes exceeds 2 GiB", bytes);
+    vae_comm_sending *n = malloc(sizeof *n);
+    if (!n)
+        return vae_fail(VAE_ERR_NOMEM, "out of memory sending a message");
+    int rc = mpi_status(MPI_Isend(buf, (int)bytes, MPI_BYTE, dest, 0, c->world, &n->req), "MPI_Isend");
+    if (rc)
+        free(n);
+    else
+        *s = n;
+    return rc;
+}
+
+int vae_comm_send_wait(vae_comm_sending *s)
+{
+    if (!s)
+        return VAE_OK;
+    int done = 0, rc;
+    long ns = STREAM_NAP_NS;
+    while (!(rc = mpi_status(MPI_Test(&s->req, &done, MPI_STATUS_IGNORE), "MPI_Test")) && !done)
+        nap(&ns);
+    free(s);
+    return rc;
+}
+
+int vae_comm_send(vae_comm *c, int dest, const void *buf, size_t bytes)
+{
+    vae_comm_sending *s;
+    int rc = vae_comm_send_start(c, dest, buf, bytes, &s);
+    return rc ? rc : vae_comm_send_wait(s);
+}
+
+int vae_comm_recv(vae_comm *c, int src, void **buf, size_t *cap, size_t *bytes)
+{
+    MPI_Message msg;
+    MPI_Status st;
+    int count = 0;
+    *bytes = 0;
+    int found = 0, rc;
+    long ns = STREAM_NAP_NS;
+    while (!(rc = mpi_status(MPI_Improbe(src, 0, c->world, &found, &msg, &st), "MPI_Improbe")) && !found)
+        nap(&ns);
+    if (rc)
+        return rc;
+    rc = mpi_status(MPI_Get_count(&st, MPI_BYTE, &count), "MPI_Get_count");
+    if (!rc && (size_t)count > *cap) {
+        void *p = realloc(*buf, (size_t)count);
+        if (p) {
+            *buf = p;
+            *cap = (size_t)count;
+        }
+        /* the message is received even so, into nothing, so that the stream stays in step */
+        rc = p ? VAE_OK : vae_fail(VAE_ERR_NOMEM, "out of memory receiving %d bytes", count);
+    }
+    int rc_recv = mpi_status(MPI_Mrecv(rc ? NULL : *buf, rc ? 0 : count, MPI_BYTE, &msg, MPI_STATUS_IGNORE),
+                             "MPI_Mrecv");
+    *bytes = rc ? 0 : (size_t)count;
+    return rc ? rc : rc_recv;
 }
 
 /* Block b of R near-equal blocks of n floats, each starting on a 16-float (64-byte) boundary for
@@ -451,15 +587,17 @@ int vae_comm_shared_allgather(vae_comm_shared *s)
                                      s->cross_displs, MPI_FLOAT, s->c->cross), "MPI_Allgatherv");
 }
 
-int vae_comm_agree(vae_comm *c, int status, int *who)
+int vae_comm_agree(vae_comm *c, int status, int *who) { return vae_comm_agree_first(c, status, c->rank, who); }
+
+int vae_comm_agree_first(vae_comm *c, int status, int key, int *who)
 {
-    /* The lowest failing rank wins: (rank, status) pairs reduced by MINLOC on the rank. */
-    int in[2] = {status != VAE_OK ? c->rank : c->size, c->rank};
+    /* The lowest failing key wins, then the lowest rank: (key, rank) pairs reduced by MINLOC. */
+    int in[2] = {status != VAE_OK ? key : INT_MAX, c->rank};
     int outv[2];
     int rc = mpi_status(MPI_Allreduce(in, outv, 1, MPI_2INT, MPI_MINLOC, c->world), "MPI_Allreduce");
     if (rc != VAE_OK)
         return rc;
-    if (outv[0] == c->size)
+    if (outv[0] == INT_MAX)
         return VAE_OK;
     /* Its status and message travel to every rank, so that a caller nested in another agreement
      * fails with the message of the rank that failed first, whichever rank ends up printing it. */
@@ -467,13 +605,13 @@ int vae_comm_agree(vae_comm *c, int status, int *who)
         int status;
         char message[MESSAGE_BYTES];
     } agreed = {.status = status};
-    if (c->rank == outv[0])
+    if (c->rank == outv[1])
         snprintf(agreed.message, sizeof agreed.message, "%s", vae_error_message());
-    rc = mpi_status(MPI_Bcast(&agreed, (int)sizeof agreed, MPI_BYTE, outv[0], c->world), "MPI_Bcast");
+    rc = mpi_status(MPI_Bcast(&agreed, (int)sizeof agreed, MPI_BYTE, outv[1], c->world), "MPI_Bcast");
     if (rc != VAE_OK)
         return rc;
     if (who)
-        *who = outv[0];
+        *who = outv[1];
     return vae_fail(agreed.status, "%s", agreed.message);
 }
 

@@ -1,12 +1,12 @@
 /* The vae-prep pipeline (see prep.h): list the inputs, count words in pass 1, choose the
  * vocabulary, write every document (and its sequences) in pass 2, record the settings, commit the
- * file. */
-#include "prep.h"
+ * file; the steps of one document, which the parallel pipeline (prep_parallel.c) shares. */
+#include "prep_run.h"
 #include "files.h"
 #include "hash.h"
 
+#include "vae/comm.h"
 #include "vae/common.h"
-#include "vae/corpus.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,25 +52,18 @@ const char *vae_split_name(int split)
 
 /* ---- progress ---- */
 
-static double now_s(void)
+double prep_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-typedef struct {
-    const char *prog;
-    int quiet, pass;
-    double start, pass_start, last;
-    int64_t total_bytes;
-} progress;
-
-static void progress_tick(progress *p, int64_t bytes, int64_t docs)
+void prep_progress_tick(prep_progress *p, int64_t bytes, int64_t docs)
 {
     if (p->quiet)
         return;
-    double t = now_s();
+    double t = prep_now();
     if (t - p->last < 1.0)
         return;
     p->last = t;
@@ -79,32 +72,13 @@ static void progress_tick(progress *p, int64_t bytes, int64_t docs)
             (double)bytes / 1e6 / (t - p->pass_start));
 }
 
-static void progress_pass(progress *p, int pass)
+void prep_progress_pass(prep_progress *p, int pass)
 {
     p->pass = pass;
-    p->pass_start = p->last = now_s();
+    p->pass_start = p->last = prep_now();
 }
 
 /* ---- the pipeline ---- */
-
-typedef struct {
-    const vae_prep_options *o;
-    vae_prep_stats *st;
-    vae_input_list *inputs;
-    vae_wordtab *stopwords;
-    vae_tokenizer tok;     /* as asked for */
-    vae_tokenizer map_tok; /* pass 2's: see lookup_tokenizer */
-    vae_wordtab *counts;   /* pass 1; with vocab_from, the vocabulary itself */
-    int64_t num_stopwords; /* pass 1 without vocab_from: they hold the ids 0.. of counts */
-    vae_wordtab *vocab;    /* ids = the file's word ids */
-    int64_t train_docs;    /* training documents with a token: the base of max_df_frac */
-    vae_corpus_writer *writer;
-    vae_bow *bow;
-    vae_seqs units;        /* with sequences: the document's units, as token ids */
-    char *doc_id;
-    size_t doc_id_cap;
-    progress prog;
-} prep;
 
 static int load_vocab_from(prep *p)
 {
@@ -151,7 +125,7 @@ static vae_tokenizer lookup_tokenizer(const prep *p, const vae_wordtab *t)
     return tok;
 }
 
-static int setup(prep *p)
+int prep_setup(prep *p, int writer)
 {
     const vae_prep_options *o = p->o;
     p->tok = o->tok;
@@ -174,26 +148,18 @@ static int setup(prep *p)
         rc = vae_input_list_new(&p->inputs, o->inputs, o->num_inputs, o->out_path);
     if (!rc)
         rc = o->vocab_from ? load_vocab_from(p) : new_counting_table(p);
-    /* Created now so that an unwritable output fails before the long passes. */
-    if (!rc)
+    if (!rc && writer)
         rc = vae_corpus_writer_new(&p->writer, o->out_path);
-    if (!rc && o->sequences)
+    if (!rc && writer && o->sequences)
         rc = vae_corpus_writer_set_sequences(p->writer, vae_unit_name(o->seq_unit), o->max_length);
-    p->prog = (progress){.prog = o->prog, .quiet = o->quiet, .start = now_s(),
+    p->prog = (prep_progress){.prog = o->prog, .quiet = o->quiet, .start = prep_now(),
                          .total_bytes = p->inputs ? p->inputs->total_bytes : 0};
     return rc;
 }
 
-typedef struct {
-    vae_wordtab *counts;
-    int grow;              /* add new words (else only count those in the table) */
-    int64_t first_counted; /* ids below it are stopwords */
-    int64_t doc, tokens;
-} count_ctx;
-
 static int count_token(void *pctx, const char *token, size_t len)
 {
-    count_ctx *c = pctx;
+    prep_counter *c = pctx;
     int64_t id;
     int rc = VAE_OK;
     if (c->grow)
@@ -212,34 +178,47 @@ static int split_of(const prep *p, const vae_input_doc *d)
     return vae_split_of(p->o->seed, d->text, d->len, p->o->valid_frac, p->o->test_frac);
 }
 
+void prep_counter_init(prep *p, prep_counter *c)
+{
+    int grow = p->o->vocab_from == NULL;
+    *c = (prep_counter){.counts = p->counts, .grow = grow, .first_counted = grow ? p->num_stopwords : 0,
+                        .tok = p->tok};
+    if (grow)
+        c->tok.stopwords = NULL; /* see new_counting_table */
+    else
+        c->tok = lookup_tokenizer(p, p->counts);
+}
+
+int prep_count_doc(prep *p, prep_counter *c, const vae_input_doc *d)
+{
+    int rc = VAE_OK;
+    p->st->docs_read++;
+    if (split_of(p, d) == VAE_SPLIT_TRAIN) {
+        c->tokens = 0;
+        rc = vae_tokenize(&c->tok, d->text, d->len, count_token, c);
+        if (rc == VAE_ERR_NOMEM && c->grow) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", vae_error_message());
+            rc = vae_fail(rc, "%s, at %s line %lld: raise --word-table-mb, or check the inputs (a binary "
+                          "file? the wrong --format?)", why, d->path, (long long)d->line);
+        }
+        c->doc++;
+        p->train_docs += c->tokens > 0;
+    }
+    return rc;
+}
+
 static int count_pass(prep *p)
 {
     vae_doc_reader *r = NULL;
     vae_input_doc d;
-    int grow = p->o->vocab_from == NULL;
-    count_ctx c = {.counts = p->counts, .grow = grow, .first_counted = grow ? p->num_stopwords : 0};
-    vae_tokenizer tok = p->tok;
-    if (grow)
-        tok.stopwords = NULL; /* see new_counting_table */
-    else
-        tok = lookup_tokenizer(p, p->counts);
-    progress_pass(&p->prog, 1);
+    prep_counter c;
+    prep_counter_init(p, &c);
+    prep_progress_pass(&p->prog, 1);
     int rc = vae_doc_reader_new(&r, p->inputs, p->o->format, p->o->text_field);
     while (!rc && !(rc = vae_doc_reader_next(r, &d)) && d.text) {
-        p->st->docs_read++;
-        if (split_of(p, &d) == VAE_SPLIT_TRAIN) {
-            c.tokens = 0;
-            rc = vae_tokenize(&tok, d.text, d.len, count_token, &c);
-            if (rc == VAE_ERR_NOMEM && grow) {
-                char why[512];
-                snprintf(why, sizeof why, "%s", vae_error_message());
-                rc = vae_fail(rc, "%s, at %s line %lld: raise --word-table-mb, or check the inputs (a binary "
-                              "file? the wrong --format?)", why, d.path, (long long)d.line);
-            }
-            c.doc++;
-            p->train_docs += c.tokens > 0;
-        }
-        progress_tick(&p->prog, vae_doc_reader_bytes(r), p->st->docs_read);
+        rc = prep_count_doc(p, &c, &d);
+        prep_progress_tick(&p->prog, vae_doc_reader_bytes(r), p->st->docs_read);
     }
     if (r)
         p->st->input_bytes = vae_doc_reader_bytes(r);
@@ -262,6 +241,11 @@ static int choose_vocab(prep *p)
         vae_wordtab_free(p->counts);
         p->counts = NULL;
     }
+    return prep_use_vocab(p);
+}
+
+int prep_use_vocab(prep *p)
+{
     int64_t V = vae_wordtab_size(p->vocab);
     if (V == 0)
         return vae_fail(VAE_ERR_FORMAT,
@@ -270,8 +254,8 @@ static int choose_vocab(prep *p)
                         (long long)p->train_docs, (long long)p->o->rules.min_df,
                         p->o->rules.max_df_frac);
     const char **words = NULL;
-    int rc = vae_wordtab_word_list(p->vocab, &words);
-    if (!rc)
+    int rc = p->writer ? vae_wordtab_word_list(p->vocab, &words) : VAE_OK;
+    if (!rc && p->writer)
         rc = vae_corpus_writer_set_vocab(p->writer, words, vae_wordtab_doc_freq(p->vocab),
                                          vae_wordtab_term_freq(p->vocab), V);
     free(words);
@@ -339,9 +323,8 @@ static int read_units(prep *p, const vae_input_doc *d)
 
 /* Appends the units of document doc of split, a unit longer than max_length cut into pieces of
  * max_length tokens (the last one shorter). */
-static int write_units(prep *p, int split, int64_t doc)
+static int write_units(prep *p, int split, int64_t doc, const vae_seqs *u)
 {
-    const vae_seqs *u = &p->units;
     const int64_t N = p->o->max_length;
     int rc = VAE_OK;
     for (int64_t k = 0; k < u->num_seqs && !rc; k++) {
@@ -356,24 +339,36 @@ static int write_units(prep *p, int split, int64_t doc)
     return rc;
 }
 
-static int write_doc(prep *p, const vae_input_doc *d)
+int prep_convert_doc(prep *p, const vae_input_doc *d, int *split)
 {
-    int split = split_of(p, d);
+    *split = split_of(p, d);
     int rc = p->o->sequences ? read_units(p, d)
                              : vae_bow_from_text(p->bow, &p->map_tok, p->vocab, d->text, d->len);
     if (rc || p->bow->nnz == 0) {
         p->st->docs_dropped_empty += !rc;
         return rc;
     }
-    rc = format_doc_id(p, d);
-    if (!rc)
-        rc = vae_corpus_writer_add_doc(p->writer, vae_split_name(split), p->bow->ids,
-                                       p->bow->counts, p->bow->nnz, p->doc_id);
+    return format_doc_id(p, d);
+}
+
+int prep_put_doc(prep *p, int split, const int32_t *ids, const int32_t *counts, int64_t nnz,
+                 const char *doc_id, const vae_seqs *units)
+{
+    int rc = vae_corpus_writer_add_doc(p->writer, vae_split_name(split), ids, counts, nnz, doc_id);
     if (!rc && p->o->sequences)
-        rc = write_units(p, split, p->st->split_docs[split]);
+        rc = write_units(p, split, p->st->split_docs[split], units);
     p->st->docs_kept += !rc;
     p->st->split_docs[split] += !rc;
     return rc;
+}
+
+static int write_doc(prep *p, const vae_input_doc *d)
+{
+    int split;
+    int rc = prep_convert_doc(p, d, &split);
+    if (rc || p->bow->nnz == 0)
+        return rc;
+    return prep_put_doc(p, split, p->bow->ids, p->bow->counts, p->bow->nnz, p->doc_id, &p->units);
 }
 
 static int write_pass(prep *p)
@@ -381,12 +376,12 @@ static int write_pass(prep *p)
     vae_doc_reader *r = NULL;
     vae_input_doc d;
     int64_t docs = 0;
-    progress_pass(&p->prog, 2);
+    prep_progress_pass(&p->prog, 2);
     int rc = vae_doc_reader_new(&r, p->inputs, p->o->format, p->o->text_field);
     while (!rc && !(rc = vae_doc_reader_next(r, &d)) && d.text) {
         docs++;
         rc = write_doc(p, &d);
-        progress_tick(&p->prog, vae_doc_reader_bytes(r), docs);
+        prep_progress_tick(&p->prog, vae_doc_reader_bytes(r), docs);
     }
     vae_doc_reader_free(r);
     if (!rc && docs != p->st->docs_read)
@@ -458,7 +453,7 @@ static int set_attrs(prep *p)
     return rc;
 }
 
-static void prep_free(prep *p)
+void prep_free(prep *p)
 {
     vae_corpus_writer_free(p->writer);
     vae_bow_free(p->bow);
@@ -470,22 +465,33 @@ static void prep_free(prep *p)
     free(p->doc_id);
 }
 
+int prep_finish(prep *p)
+{
+    int rc = set_attrs(p);
+    if (!rc)
+        rc = vae_corpus_writer_commit(p->writer);
+    return rc;
+}
+
 int vae_prep_run(const vae_prep_options *o, vae_prep_stats *stats)
 {
     memset(stats, 0, sizeof *stats);
     prep p = {.o = o, .st = stats};
-    int rc = setup(&p);
-    if (!rc)
-        rc = count_pass(&p);
-    if (!rc)
-        rc = choose_vocab(&p);
-    if (!rc)
-        rc = write_pass(&p);
-    if (!rc)
-        rc = set_attrs(&p);
-    if (!rc)
-        rc = vae_corpus_writer_commit(p.writer);
-    stats->seconds = now_s() - p.prog.start;
+    int rc;
+    if (o->comm && vae_comm_size(o->comm) > 1) {
+        rc = prep_run_parallel(&p);
+    } else {
+        rc = prep_setup(&p, 1);
+        if (!rc)
+            rc = count_pass(&p);
+        if (!rc)
+            rc = choose_vocab(&p);
+        if (!rc)
+            rc = write_pass(&p);
+        if (!rc)
+            rc = prep_finish(&p);
+    }
+    stats->seconds = prep_now() - p.prog.start;
     prep_free(&p);
     return rc;
 }

@@ -12,6 +12,8 @@
 #include "tokenize.h"
 #include "vocab.h"
 
+#include "vae/comm.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +37,7 @@ typedef struct {
     const char *out_path;
     const char *const *inputs;
     int num_inputs;
+    vae_comm *comm;           /* the ranks sharing the work (prep_parallel.c), or NULL: one process */
 } vae_prep_options;
 
 typedef struct {
@@ -55,6 +58,7 @@ void vae_prep_options_init(vae_prep_options *o);
  * "I" words): no stopwords, tokens of one letter and more, no upper limit on document frequency.
  * Flags read after it override them. */
 void vae_prep_options_sequences(vae_prep_options *o, vae_unit unit);
+/* Called by every rank of o->comm alike; the stats are the whole run's on every rank. */
 int vae_prep_run(const vae_prep_options *o, vae_prep_stats *stats);
 
 /* The split of a document: a 64-bit hash of (seed, its text bytes) taken as a fraction u in [0, 1):

@@ -18,6 +18,8 @@
 /* Deeper than any real corpus; reached by a symbolic link that loops back to a folder above it. */
 #define MAX_DEPTH 64
 #define READ_CHUNK (1 << 20)
+/* Read past the end of a range to finish its last line, a piece at a time. */
+#define RANGE_TAIL (16 << 10)
 
 /* ---- listing ---- */
 
@@ -36,11 +38,17 @@ static int append_path(vae_input_list *l, int64_t *cap, const char *path, int64_
     if (l->n == *cap) {
         int64_t ncap = *cap ? *cap * 2 : 64;
         char **p = realloc(l->paths, (size_t)ncap * sizeof *p);
-        if (!p)
+        int64_t *starts = realloc(l->starts, (size_t)(ncap + 1) * sizeof *starts);
+        if (p)
+            l->paths = p;
+        if (starts)
+            l->starts = starts;
+        if (!p || !starts)
             return vae_fail(VAE_ERR_NOMEM, "out of memory listing the inputs");
-        l->paths = p;
         *cap = ncap;
     }
+    l->starts[l->n] = l->total_bytes;
+    l->starts[l->n + 1] = l->total_bytes + size;
     l->paths[l->n] = strdup(path);
     if (!l->paths[l->n])
         return vae_fail(VAE_ERR_NOMEM, "out of memory listing the inputs");
@@ -196,6 +204,7 @@ void vae_input_list_free(vae_input_list *l)
     for (int64_t i = 0; i < l->n; i++)
         free(l->paths[i]);
     free(l->paths);
+    free(l->starts);
     free(l);
 }
 
@@ -215,6 +224,11 @@ struct vae_doc_reader {
     char *text, *key; /* decoded jsonl value and key, each as large as the line */
     size_t text_cap, key_cap;
     int64_t bytes;
+    /* A range (vae_doc_reader_range): documents starting in [lo, hi) of the inputs taken as one
+     * stream; buf_off is the open file's offset of buf[0], limit the offset in it where the range
+     * ends (INT64_MAX: the whole file, as without a range). */
+    int ranged;
+    int64_t lo, hi, line_base, buf_off, limit;
 };
 
 int vae_doc_reader_new(vae_doc_reader **out, const vae_input_list *files, vae_input_format format,
@@ -228,6 +242,7 @@ int vae_doc_reader_new(vae_doc_reader **out, const vae_input_list *files, vae_in
     r->format = format;
     r->text_field = text_field;
     r->fd = -1;
+    r->limit = INT64_MAX;
     r->cap = READ_CHUNK;
     r->buf = malloc(r->cap);
     if (!r->buf) {
@@ -273,14 +288,20 @@ static int refill(vae_doc_reader *r)
     if (r->pos > 0) {
         memmove(r->buf, r->buf + r->pos, r->end - r->pos);
         r->end -= r->pos;
+        r->buf_off += (int64_t)r->pos;
         r->pos = 0;
     }
     int rc = grow_buffer(&r->buf, &r->cap, r->end + READ_CHUNK, r->path);
     if (rc)
         return rc;
+    /* In a range, no further than its end and a little more, where its last line ends. */
+    size_t want = r->cap - r->end;
+    const int64_t left = r->limit - (r->buf_off + (int64_t)r->end);
+    if (r->limit != INT64_MAX && (left < 0 || (uint64_t)left < want - RANGE_TAIL))
+        want = (left > 0 ? (size_t)left : 0) + RANGE_TAIL;
     ssize_t k;
     do
-        k = read(r->fd, r->buf + r->end, r->cap - r->end);
+        k = read(r->fd, r->buf + r->end, want);
     while (k < 0 && errno == EINTR);
     if (k < 0)
         return vae_fail(VAE_ERR_IO, "%s: read error: %s", r->path, strerror(errno));
@@ -290,8 +311,42 @@ static int refill(vae_doc_reader *r)
     return VAE_OK;
 }
 
+static int next_line(vae_doc_reader *r, char **line, size_t *len, int *got);
+
+/* In a range, skips the files in which no document starts in it; 0 when none is left. */
+static int next_file_in_range(vae_doc_reader *r)
+{
+    const int64_t *at = r->files->starts;
+    const int whole_files = r->format == VAE_INPUT_FILES;
+    while (r->next_file < r->files->n &&
+           (whole_files ? at[r->next_file] < r->lo : at[r->next_file + 1] <= r->lo || at[r->next_file + 1] == at[r->next_file]))
+        r->next_file++;
+    return r->next_file < r->files->n && at[r->next_file] < r->hi;
+}
+
+/* A range that starts inside the file: the line under way at its start belongs to the range
+ * before, so reading starts after the first LF at or past the byte before it. */
+static int seek_range_start(vae_doc_reader *r, int64_t start)
+{
+    const int64_t from = r->lo - start - 1;
+    unsigned char magic[2];
+    if (pread(r->fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+        return vae_fail(VAE_ERR_FORMAT, "%s: gzip-compressed input is not supported (decompress it first)",
+                        r->path);
+    if (lseek(r->fd, (off_t)from, SEEK_SET) < 0)
+        return vae_fail(VAE_ERR_IO, "%s: cannot seek: %s", r->path, strerror(errno));
+    r->buf_off = from;
+    char *line;
+    size_t len;
+    int got;
+    int rc = next_line(r, &line, &len, &got);
+    r->line = r->line_base;
+    return rc;
+}
+
 static int open_next(vae_doc_reader *r)
 {
+    const int64_t start = r->ranged ? r->files->starts[r->next_file] : 0;
     r->path = r->files->paths[r->next_file++];
     r->fd = open(r->path, O_RDONLY);
     if (r->fd < 0)
@@ -299,6 +354,10 @@ static int open_next(vae_doc_reader *r)
     r->pos = r->end = 0;
     r->eof = 0;
     r->line = 0;
+    r->buf_off = 0;
+    r->limit = r->ranged && r->format != VAE_INPUT_FILES ? r->hi - start : INT64_MAX;
+    if (r->ranged && r->format != VAE_INPUT_FILES && r->lo > start)
+        return seek_range_start(r, start);
     int rc = refill(r);
     if (!rc && r->end >= 2 && (unsigned char)r->buf[0] == 0x1f && (unsigned char)r->buf[1] == 0x8b)
         rc = vae_fail(VAE_ERR_FORMAT, "%s: gzip-compressed input is not supported (decompress it first)",
@@ -312,10 +371,39 @@ static void close_file(vae_doc_reader *r)
     r->fd = -1;
 }
 
+void vae_doc_reader_range(vae_doc_reader *r, int64_t lo, int64_t hi, int64_t line_base)
+{
+    if (r->fd >= 0)
+        close_file(r);
+    r->ranged = 1;
+    r->lo = lo;
+    r->hi = hi;
+    r->line_base = line_base;
+    /* the first file that ends past lo (files: starts at or past it), by bisection */
+    const int64_t *at = r->files->starts;
+    const int whole_files = r->format == VAE_INPUT_FILES;
+    int64_t first = 0, past = r->files->n;
+    while (first < past) {
+        int64_t mid = first + (past - first) / 2;
+        if (whole_files ? at[mid] < lo : at[mid + 1] <= lo)
+            first = mid + 1;
+        else
+            past = mid;
+    }
+    r->next_file = first;
+    r->line = 0;
+}
+
+int64_t vae_doc_reader_line(const vae_doc_reader *r) { return r->line; }
+
 /* The next line of the open file without its LF or CRLF; *got = 0 at the end of the file. */
 static int next_line(vae_doc_reader *r, char **line, size_t *len, int *got)
 {
     size_t scanned = r->pos;
+    if (r->buf_off + (int64_t)r->pos >= r->limit) { /* the line starts past the range */
+        *got = 0;
+        return VAE_OK;
+    }
     for (;;) {
         char *nl = memchr(r->buf + scanned, '\n', r->end - scanned);
         if (nl || (r->eof && r->pos < r->end)) {
@@ -363,7 +451,7 @@ int vae_doc_reader_next(vae_doc_reader *r, vae_input_doc *doc)
     for (;;) {
         int rc = VAE_OK;
         if (r->fd < 0) {
-            if (r->next_file == r->files->n)
+            if (r->ranged ? !next_file_in_range(r) : r->next_file == r->files->n)
                 return VAE_OK;
             rc = open_next(r);
             if (rc)

@@ -11,6 +11,8 @@ typedef struct {
     char **paths; /* [n] malloc'ed */
     int64_t n;
     int64_t total_bytes; /* of all files, when listed */
+    int64_t *starts;     /* [n + 1]: where each file starts in the inputs taken as one stream of
+                            total_bytes, by the sizes when listed (malloc'ed) */
 } vae_input_list;
 
 /* Lists inputs[0..num): a file is taken as is; a folder is replaced by the files under it, at any
@@ -42,6 +44,15 @@ int vae_doc_reader_new(vae_doc_reader **out, const vae_input_list *files, vae_in
                        const char *text_field);
 /* The next document, valid until the next call; doc->text = NULL at the end. */
 int vae_doc_reader_next(vae_doc_reader *r, vae_input_doc *doc);
+/* Restricts the reader to the documents that start in bytes [lo, hi) of the inputs taken as one
+ * stream (vae_input_list.starts), and starts it over: a line or jsonl line belongs to the range
+ * holding its first byte, a file of the files format to the one holding its start (hi = INT64_MAX
+ * takes the empty files at the end). So ranges that tile [0, total_bytes) read every document
+ * once, whatever the cuts. The first line read in a file that the range enters in its middle is
+ * numbered line_base + 1: the number of that file's lines before lo, when known. */
+void vae_doc_reader_range(vae_doc_reader *r, int64_t lo, int64_t hi, int64_t line_base);
+/* The number of the last line read in the open or last file (from line_base as above). */
+int64_t vae_doc_reader_line(const vae_doc_reader *r);
 /* Bytes read from the files so far. */
 int64_t vae_doc_reader_bytes(const vae_doc_reader *r);
 void vae_doc_reader_free(vae_doc_reader *r);

@@ -269,6 +269,12 @@ void vae_wordtab_count(vae_wordtab *t, int64_t id, int64_t doc)
 const int64_t *vae_wordtab_doc_freq(const vae_wordtab *t) { return t->df; }
 const int64_t *vae_wordtab_term_freq(const vae_wordtab *t) { return t->tf; }
 
+void vae_wordtab_add_freq(vae_wordtab *t, int64_t id, int64_t df, int64_t tf)
+{
+    t->df[id] += df;
+    t->tf[id] += tf;
+}
+
 typedef struct {
     int64_t df;
     const char *word;

@@ -37,6 +37,8 @@ int vae_wordtab_word_list(const vae_wordtab *t, const char ***words);
 void vae_wordtab_count(vae_wordtab *t, int64_t id, int64_t doc);
 const int64_t *vae_wordtab_doc_freq(const vae_wordtab *t);
 const int64_t *vae_wordtab_term_freq(const vae_wordtab *t);
+/* Adds df and tf to word id's frequencies: counts of other documents (another rank's). */
+void vae_wordtab_add_freq(vae_wordtab *t, int64_t id, int64_t df, int64_t tf);
 
 typedef struct {
     int64_t min_df;     /* keep words in at least this many training documents */

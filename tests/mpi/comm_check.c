@@ -1,6 +1,7 @@
 /* The comm layer (include/vae/comm.h) and the gradient exchange (exchange.h) on 2-4 ranks, run by
  * tests/mpi/test_comm.sh under mpirun: sums, broadcast, gather, the blocks of a sharded buffer,
- * reduce-scatter and allgather, emulated nodes, agreement on failure, and every way of the
+ * reduce-scatter and allgather, emulated nodes, agreement on failure (also by a key), int64 sums,
+ * the all-to-all of bytes and the point-to-point stream (vae-prep's), and every way of the
  * exchange giving the same update as the allreduce. The gradients hold small integers, so that
  * every order of summation gives the same sums and the ways must agree bit for bit. MPI is
  * initialized here, before vae_comm_init, to check that the comm leaves it to its owner. Every
@@ -163,6 +164,80 @@ static void agreement(vae_comm *c)
     CHECK(last == VAE_ERR_NOMEM && who == ranks - 1, "the last rank's failure: status %d of rank %d", last, who);
 }
 
+/* The failure of lowest key wins, whichever rank has it; ties go to the lowest rank. */
+static void agreement_by_key(vae_comm *c)
+{
+    int who = -1;
+    /* rank r fails with key ranks - r: the last rank has the lowest */
+    int agreed = vae_comm_agree_first(c, vae_fail(VAE_ERR_IO, "rank %d at %d", rank, ranks - rank), ranks - rank, &who);
+    char want[64];
+    snprintf(want, sizeof want, "rank %d at 1", ranks - 1);
+    CHECK(agreed == VAE_ERR_IO && who == ranks - 1 && strcmp(vae_error_message(), want) == 0,
+          "lowest key: status %d of rank %d: '%s'", agreed, who, vae_error_message());
+    agreed = vae_comm_agree_first(c, rank > 0 ? vae_fail(VAE_ERR_FORMAT, "tie %d", rank) : VAE_OK, 7, &who);
+    CHECK(ranks == 1 ? agreed == VAE_OK : agreed == VAE_ERR_FORMAT && who == 1, "a tie: status %d of rank %d", agreed, who);
+    CHECK(vae_comm_agree_first(c, VAE_OK, 0, &who) == VAE_OK, "all fine by key");
+}
+
+/* int64 sums past 2^53 (where doubles would round); the all-to-all: rank r sends rank q (q + 1) * (r + 1)
+ * bytes of value r * 16 + q, an empty block to itself when r is even; the stream: every rank sends rank 0
+ * messages of growing sizes, which arrive whole and in order. */
+static void int64_alltoall_stream(vae_comm *c)
+{
+    if (ranks > 8) {
+        CHECK(0, "the all-to-all check is written for at most 8 ranks");
+        return;
+    }
+    int64_t big[2] = {(int64_t)1 << 60, rank + 1};
+    CHECK(vae_comm_sum_int64(c, big, 2) == VAE_OK && big[0] == ((int64_t)1 << 60) * ranks &&
+          big[1] == (int64_t)ranks * (ranks + 1) / 2, "int64 sums: %lld %lld", (long long)big[0], (long long)big[1]);
+    size_t send_bytes[8], recv_bytes[8], total = 0;
+    for (int q = 0; q < ranks; q++)
+        total += send_bytes[q] = q == rank && rank % 2 == 0 ? 0 : (size_t)(q + 1) * (size_t)(rank + 1);
+    unsigned char *send = malloc(total ? total : 1), *at = send;
+    for (int q = 0; q < ranks; q++) {
+        memset(at, rank * 16 + q, send_bytes[q]);
+        at += send_bytes[q];
+    }
+    void *recv = NULL;
+    CHECK(vae_comm_alltoall(c, send, send_bytes, &recv, recv_bytes) == VAE_OK, "alltoall: %s", vae_error_message());
+    const unsigned char *got = recv;
+    for (int r = 0; r < ranks; r++) {
+        const size_t want = r == rank && rank % 2 == 0 ? 0 : (size_t)(rank + 1) * (size_t)(r + 1);
+        CHECK(recv_bytes[r] == want, "alltoall: %zu bytes from rank %d, not %zu", recv_bytes[r], r, want);
+        for (size_t i = 0; i < recv_bytes[r] && i < want; i++)
+            if (got[i] != (unsigned char)(r * 16 + rank)) {
+                CHECK(0, "alltoall: byte %zu from rank %d is %d", i, r, got[i]);
+                break;
+            }
+        got += recv_bytes[r];
+    }
+    free(recv);
+    free(send);
+    enum { MESSAGES = 5 };
+    if (rank == 0) {
+        void *buf = NULL;
+        size_t cap = 0, bytes = 0;
+        for (int k = 0; k < MESSAGES; k++)
+            for (int r = 1; r < ranks; r++) {
+                const size_t want = (size_t)1 << (4 * k);
+                CHECK(vae_comm_recv(c, r, &buf, &cap, &bytes) == VAE_OK && bytes == want && cap >= want &&
+                      ((unsigned char *)buf)[0] == (unsigned char)(r * 16 + k) &&
+                      ((unsigned char *)buf)[want - 1] == (unsigned char)(r * 16 + k),
+                      "message %d of rank %d: %zu bytes, not %zu", k, r, bytes, want);
+            }
+        free(buf);
+    } else {
+        for (int k = 0; k < MESSAGES; k++) {
+            const size_t n = (size_t)1 << (4 * k);
+            unsigned char *m = malloc(n);
+            memset(m, rank * 16 + k, n);
+            CHECK(vae_comm_send(c, 0, m, n) == VAE_OK, "send %d: %s", k, vae_error_message());
+            free(m);
+        }
+    }
+}
+
 enum { NUM_PARAMS = 70001, NUM_SUMS = 3, STEPS = 2 };
 
 typedef struct {
@@ -279,6 +354,8 @@ int main(int argc, char **argv)
     reduce_scatter_allgather(c);
     emulated_nodes(c);
     agreement(c);
+    agreement_by_key(c);
+    int64_alltoall_stream(c);
     exchanges(c);
     vae_comm_free(c);
     /* MPI was ours: still initialized, and a second comm lives on it. */

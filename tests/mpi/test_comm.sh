@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The comm layer and the gradient exchange (tests/mpi/comm_check.c) under mpirun on 2, 3 and 4
 # ranks: one machine, emulated nodes of 1 and 2 ranks, even and uneven. And vae-prep, which learns
-# its rank from MPI: under mpirun rank 0 alone prepares (one file, one summary line, one message
-# for a bad flag from 3 ranks).
+# its rank from MPI: under mpirun the ranks share the preparation (tests/mpi/test_prep_parallel.sh)
+# and write one file, byte for byte a plain run's, with one summary line, and one message for a bad
+# flag from 3 ranks.
 source "${VAE_TESTS:?}/harness/lib.sh" comm
 check=${VAE_COMM_CHECK:?the comm_check program (tests/CMakeLists.txt sets it)}
 for n in 2 3 4; do
   out=$(timeout 120 mpirun -np "$n" "${mpi_flags[@]}" "$check" 2>&1) || fail "$n ranks: $out"
   grep -q "^comm_check on $n ranks: passed" <<<"$out" || fail "$n ranks: $out"
-  ok "sums, broadcast, gather, blocks, reduce-scatter/allgather, nodes, agreement and every exchange on $n ranks"
+  ok "sums, broadcast, gather, blocks, reduce-scatter/allgather, nodes, agreement, all-to-all, the stream and every exchange on $n ranks"
 done
 for i in $(seq 60); do echo "document $i: the cat sat on mat $((i % 5)) while dog $((i % 3)) barked"; done >"$work/in.txt"
 prep=(--min-df 1 --max-df-frac 1 --stopwords none "$work/in.txt")
@@ -18,5 +19,5 @@ msg=$(mpi 3 "$bin/vae-prep" -o "$work/ranks.h5" "${prep[@]}" 2>&1) || fail "vae-
 cmp -s "$work/plain.h5" "$work/ranks.h5" || fail "vae-prep on 3 ranks wrote another file than one process"
 set +e; msg=$(mpi 3 "$bin/vae-prep" --bogus -o "$work/bad.h5" "${prep[@]}" 2>&1); set -e
 [ "$(grep -c '^vae-prep:' <<<"$msg")" -eq 1 ] && [ ! -e "$work/bad.h5" ] || fail "vae-prep --bogus on 3 ranks: $msg"
-ok "vae-prep under mpirun: rank 0 alone prepares the file of a plain run, and alone reports a bad flag"
+ok "vae-prep under mpirun: 3 ranks write the file of a plain run byte for byte, and report a bad flag once"
 echo "$pass passed, 0 failed"

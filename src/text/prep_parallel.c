@@ -1,0 +1,426 @@
+/* vae-prep on several ranks (SPEC.md "Parallel preparation"). The inputs, taken as one stream of
+ * bytes, are cut into pieces (a document belongs to the piece that holds its first byte, so a
+ * large file is cut at line boundaries and a file of the files format stays whole). Pass 1: piece
+ * k is counted by rank k mod N, then the counts and the vocabulary are merged (prep_merge.c).
+ * Pass 2: the ranks convert pieces into messages of documents (rank 0 fewer: see pass2_owner),
+ * and rank 0, the one writer, takes them piece by piece in input order, so
+ * that the file is the one a single process writes, and neither the writer nor any rank holds
+ * more than a piece. A failure on any rank is agreed on by its piece, the first in input order
+ * winning, as one process would have met it first. */
+#include "prep_run.h"
+
+#include "vae/comm.h"
+#include "vae/common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The cap of a piece: a message of its documents stays a few times this. */
+#define PIECE_MAX_BYTES (1 << 20)
+/* Pieces per rank at least (when the input is large enough), for the balance of the work. */
+#define PIECES_PER_RANK 8
+#define SEND_AHEAD 4
+#define WRITE_COST_NUM 1
+#define WRITE_COST_DEN 2
+
+typedef struct {
+    int64_t n, bytes; /* pieces, and the bytes of each but the last, which runs to the end */
+    int64_t *docs;    /* [n] documents, counted in pass 1 (summed over the ranks) */
+    int64_t *lines;   /* [n] lines of the file where the piece ends, from its start in the piece
+                         when the piece began inside that file (pass 1) */
+    int64_t *base;    /* [n] lines of the piece's first file before the piece (lines formats) */
+} pieces;
+
+typedef struct {
+    prep *p;
+    vae_comm *c;
+    int rank, size;
+    pieces pc;
+    vae_doc_reader *reader;
+    int64_t pass_start_bytes, pass_docs; /* pass 2's progress: the reader's bytes before it, documents */
+    /* Pass 2's messages: a converter fills one while up to SEND_AHEAD - 1 others travel, so that it
+     * goes on while the writer is busy; the writer uses the first alone. */
+    prep_buf msgs[SEND_AHEAD], *msg;
+    vae_comm_sending *sending[SEND_AHEAD];
+    int slot;
+} parallel;
+
+static void piece_range(const pieces *pc, int64_t k, int64_t *lo, int64_t *hi)
+{
+    *lo = k * pc->bytes;
+    *hi = k + 1 == pc->n ? INT64_MAX : (k + 1) * pc->bytes;
+}
+
+static int pieces_new(pieces *pc, int64_t total, int ranks)
+{
+    int64_t want = total / ((int64_t)ranks * PIECES_PER_RANK) + 1;
+    pc->bytes = want < PIECE_MAX_BYTES ? want : PIECE_MAX_BYTES;
+    pc->n = total > 0 ? (total + pc->bytes - 1) / pc->bytes : 1;
+    if (pc->n >= INT32_MAX)
+        return vae_fail(VAE_ERR_ARG, "%lld bytes of input make too many pieces", (long long)total);
+    pc->docs = vae_calloc_array((size_t)pc->n * 3, sizeof *pc->docs);
+    if (!pc->docs)
+        return vae_fail(VAE_ERR_NOMEM, "out of memory for %lld pieces of the input", (long long)pc->n);
+    pc->lines = pc->docs + pc->n;
+    pc->base = pc->lines + pc->n;
+    return VAE_OK;
+}
+
+/* The file holding byte x of the stream, -1 past the end. */
+static int64_t file_at(const vae_input_list *l, int64_t x)
+{
+    int64_t first = 0, past = l->n;
+    while (first < past) {
+        int64_t mid = first + (past - first) / 2;
+        if (l->starts[mid + 1] <= x)
+            first = mid + 1;
+        else
+            past = mid;
+    }
+    return first < l->n ? first : -1;
+}
+
+/* Each piece's line base from pass 1's counts: a piece that begins inside a file continues the
+ * numbering of the piece before, which ended in that file. */
+static void line_bases(pieces *pc, const vae_input_list *l)
+{
+    int64_t end_line = 0; /* the line number at the end of the piece before, in its last file */
+    for (int64_t k = 0; k < pc->n; k++) {
+        int64_t lo, hi;
+        piece_range(pc, k, &lo, &hi);
+        const int64_t f = file_at(l, lo), end = hi < l->total_bytes ? hi : l->total_bytes;
+        const int inside = f >= 0 && l->starts[f] < lo;
+        pc->base[k] = inside ? end_line : 0;
+        end_line = inside && end <= l->starts[f + 1] ? pc->base[k] + pc->lines[k] : pc->lines[k];
+    }
+}
+
+/* Pass 2's converter of piece k. The writer also writes every piece, which costs about
+ * WRITE_COST_NUM / WRITE_COST_DEN of converting one (measured on tools/bench_prep.sh's input), so it
+ * converts the share s of the pieces at which it ends with the others: s c + w = (1 - s) c / (N - 1)
+ * per piece gives s = (den - num (N - 1)) / (N den), and none from 3 ranks on, where writing is its
+ * whole work. The others take the rest in turn. */
+static int pass2_owner(const parallel *w, int64_t k)
+{
+    const int64_t den = WRITE_COST_DEN, num = den - WRITE_COST_NUM * (w->size - 1);
+    if (num <= 0)
+        return 1 + (int)(k % (w->size - 1));
+    const int64_t per = (int64_t)w->size * den, before = k / per * num + k % per * num / per,
+                  upto = (k + 1) / per * num + (k + 1) % per * num / per;
+    return upto > before ? 0 : 1 + (int)((k - upto) % (w->size - 1));
+}
+
+/* The progress lines (rank 0's) count this rank's share of the pass: its pieces' bytes. */
+static void progress_share(parallel *w, int pass)
+{
+    int64_t bytes = 0;
+    for (int64_t k = 0; k < w->pc.n; k++)
+        if ((pass == 1 ? (int)(k % w->size) : pass2_owner(w, k)) == w->rank) {
+            int64_t lo, hi;
+            piece_range(&w->pc, k, &lo, &hi);
+            bytes += (hi < w->p->inputs->total_bytes ? hi : w->p->inputs->total_bytes) - lo;
+        }
+    w->p->prog.total_bytes = bytes;
+    w->pass_start_bytes = vae_doc_reader_bytes(w->reader);
+    prep_progress_pass(&w->p->prog, pass);
+}
+
+/* ---- pass 1 ---- */
+
+static int count_piece(parallel *w, prep_counter *cnt, int64_t k, int64_t base)
+{
+    int64_t lo, hi, docs = 0;
+    vae_input_doc d;
+    piece_range(&w->pc, k, &lo, &hi);
+    vae_doc_reader_range(w->reader, lo, hi, base);
+    int rc;
+    while (!(rc = vae_doc_reader_next(w->reader, &d)) && d.text && !(rc = prep_count_doc(w->p, cnt, &d))) {
+        docs++;
+        prep_progress_tick(&w->p->prog, vae_doc_reader_bytes(w->reader), w->p->st->docs_read);
+    }
+    w->pc.docs[k] = docs;
+    w->pc.lines[k] = vae_doc_reader_line(w->reader);
+    return rc;
+}
+
+/* The counts of this rank's pieces; with a failure, the line numbers of its message are made
+ * right once every piece's lines are known, by reading the failed piece again from its base. */
+static int count_pass(parallel *w)
+{
+    prep *p = w->p;
+    prep_counter cnt;
+    int64_t failed = -1;
+    prep_counter_init(p, &cnt);
+    progress_share(w, 1);
+    int rc = VAE_OK;
+    for (int64_t k = w->rank; !rc && k < w->pc.n; k += w->size)
+        if ((rc = count_piece(w, &cnt, k, 0)) != VAE_OK)
+            failed = k;
+    p->st->input_bytes = vae_doc_reader_bytes(w->reader);
+    int64_t sums[3] = {p->st->docs_read, p->train_docs, p->st->input_bytes};
+    int sum_rc = vae_comm_sum_int64(w->c, w->pc.docs, (size_t)w->pc.n * 2);
+    if (!sum_rc)
+        sum_rc = vae_comm_sum_int64(w->c, sums, 3);
+    if (sum_rc)
+        return sum_rc;
+    p->st->docs_read = sums[0];
+    p->train_docs = sums[1];
+    p->st->input_bytes = sums[2];
+    if (p->o->format != VAE_INPUT_FILES)
+        line_bases(&w->pc, p->inputs);
+    if (rc && w->pc.base[failed] > 0) {
+        char first[1024];
+        snprintf(first, sizeof first, "%s", vae_error_message());
+        const int again = count_piece(w, &cnt, failed, w->pc.base[failed]);
+        if (!again) /* it passed this time: the first message stands */
+            vae_fail(rc, "%s", first);
+        rc = again ? again : rc;
+    }
+    rc = vae_comm_agree_first(w->c, rc, (int)(failed < 0 ? 0 : failed), NULL);
+    if (!rc && p->st->docs_read == 0)
+        rc = vae_fail(VAE_ERR_FORMAT, "no documents in the inputs");
+    return rc;
+}
+
+/* ---- pass 2: a piece's message is its status, then its documents ---- */
+
+static int put_doc(prep_buf *b, const prep *p, int split)
+{
+    const int32_t s = split;
+    const uint32_t id_len = (uint32_t)strlen(p->doc_id);
+    int rc = prep_buf_put(b, &s, sizeof s);
+    if (!rc)
+        rc = prep_buf_put(b, &p->bow->nnz, sizeof p->bow->nnz);
+    if (!rc)
+        rc = prep_buf_put(b, p->bow->ids, (size_t)p->bow->nnz * sizeof *p->bow->ids);
+    if (!rc)
+        rc = prep_buf_put(b, p->bow->counts, (size_t)p->bow->nnz * sizeof *p->bow->counts);
+    if (!rc)
+        rc = prep_buf_put(b, &id_len, sizeof id_len);
+    if (!rc)
+        rc = prep_buf_put(b, p->doc_id, id_len);
+    if (!rc && p->o->sequences) {
+        const vae_seqs *u = &p->units;
+        rc = prep_buf_put(b, &u->num_seqs, sizeof u->num_seqs);
+        if (!rc)
+            rc = prep_buf_put(b, u->indptr, (size_t)(u->num_seqs + 1) * sizeof *u->indptr);
+        if (!rc)
+            rc = prep_buf_put(b, u->tokens, (size_t)u->num_tokens * sizeof *u->tokens);
+    }
+    return rc;
+}
+
+static int convert_piece(parallel *w, int64_t k)
+{
+    prep *p = w->p;
+    int64_t lo, hi, docs = 0;
+    int32_t status = VAE_OK;
+    vae_input_doc d;
+    w->msg->len = 0;
+    int rc = prep_buf_put(w->msg, &status, sizeof status);
+    piece_range(&w->pc, k, &lo, &hi);
+    vae_doc_reader_range(w->reader, lo, hi, w->pc.base[k]);
+    while (!rc && !(rc = vae_doc_reader_next(w->reader, &d)) && d.text) {
+        int split;
+        docs++;
+        rc = prep_convert_doc(p, &d, &split);
+        if (!rc && p->bow->nnz > 0)
+            rc = put_doc(w->msg, p, split);
+        prep_progress_tick(&p->prog, vae_doc_reader_bytes(w->reader) - w->pass_start_bytes, ++w->pass_docs);
+    }
+    if (!rc && docs != w->pc.docs[k])
+        rc = vae_fail(VAE_ERR_IO, "the inputs changed between the two passes (%lld documents in bytes %lld.. "
+                      "of the inputs, then %lld)", (long long)w->pc.docs[k], (long long)lo, (long long)docs);
+    return rc;
+}
+
+static int get_doc(prep_cursor *cur, prep *p, int *split)
+{
+    int32_t s;
+    uint32_t id_len;
+    vae_bow *b = p->bow;
+    int rc = prep_cursor_get(cur, &s, sizeof s);
+    if (!rc)
+        rc = prep_cursor_get(cur, &b->nnz, sizeof b->nnz);
+    if (!rc && (b->nnz < 1 || b->nnz > b->vocab_size || s < 0 || s >= VAE_NUM_SPLITS))
+        rc = vae_fail(VAE_ERR_COMM, "a document message between ranks is garbled");
+    if (!rc)
+        rc = prep_cursor_get(cur, b->ids, (size_t)b->nnz * sizeof *b->ids);
+    if (!rc)
+        rc = prep_cursor_get(cur, b->counts, (size_t)b->nnz * sizeof *b->counts);
+    if (!rc)
+        rc = prep_cursor_get(cur, &id_len, sizeof id_len);
+    if (!rc && id_len >= p->doc_id_cap) {
+        char *n = realloc(p->doc_id, (size_t)id_len + 1);
+        rc = n ? VAE_OK : vae_fail(VAE_ERR_NOMEM, "out of memory naming a document");
+        p->doc_id = n ? n : p->doc_id;
+        p->doc_id_cap = n ? (size_t)id_len + 1 : p->doc_id_cap;
+    }
+    if (!rc)
+        rc = prep_cursor_get(cur, p->doc_id, id_len);
+    if (!rc)
+        p->doc_id[id_len] = '\0';
+    if (!rc && p->o->sequences) {
+        vae_seqs *u = &p->units;
+        int64_t n;
+        rc = prep_cursor_get(cur, &n, sizeof n);
+        if (!rc && (n < 0 || (size_t)n > (size_t)(cur->end - cur->at) / sizeof *u->indptr))
+            rc = vae_fail(VAE_ERR_COMM, "a document message between ranks is garbled");
+        if (!rc)
+            rc = vae_seqs_reserve(u, n, 0);
+        if (!rc)
+            rc = prep_cursor_get(cur, u->indptr, (size_t)(n + 1) * sizeof *u->indptr);
+        if (!rc && (u->indptr[n] < 0 || (size_t)u->indptr[n] > (size_t)(cur->end - cur->at) / sizeof *u->tokens))
+            rc = vae_fail(VAE_ERR_COMM, "a document message between ranks is garbled");
+        if (!rc)
+            rc = vae_seqs_reserve(u, n, u->indptr[n]);
+        if (!rc)
+            rc = prep_cursor_get(cur, u->tokens, (size_t)u->indptr[n] * sizeof *u->tokens);
+        u->num_seqs = rc ? 0 : n;
+        u->num_tokens = rc ? 0 : u->indptr[n];
+    }
+    *split = s;
+    return rc;
+}
+
+/* The writer's part: a piece's message (its own, or received), its documents appended;
+ * *owner_failed when the piece is a failure's status alone (its owner reports it). */
+static int write_piece(parallel *w, const prep_buf *m, int *owner_failed)
+{
+    prep_cursor cur = {m->data, m->data + m->len};
+    int32_t status;
+    int rc = prep_cursor_get(&cur, &status, sizeof status);
+    *owner_failed = !rc && status != VAE_OK;
+    while (!rc && !*owner_failed && cur.at < cur.end) {
+        int split;
+        rc = get_doc(&cur, w->p, &split);
+        if (!rc)
+            rc = prep_put_doc(w->p, split, w->p->bow->ids, w->p->bow->counts, w->p->bow->nnz, w->p->doc_id,
+                              &w->p->units);
+    }
+    return rc;
+}
+
+/* This rank's piece k as a message in w->msg: its documents, or after a failure its status. */
+static int own_piece(parallel *w, int64_t k, int failed)
+{
+    int rc = failed ? failed : convert_piece(w, k);
+    if (rc) {
+        int32_t status = rc;
+        w->msg->len = 0;
+        prep_buf_put(w->msg, &status, sizeof status);
+    }
+    return rc;
+}
+
+/* Every piece goes through, failed or not (a failed one as its status alone), so that no rank
+ * waits for a message that never comes; the first failure in input order is agreed on after. */
+static int write_pass(parallel *w)
+{
+    progress_share(w, 2);
+    int rc = VAE_OK, stopped = 0;
+    int64_t failed = -1;
+    for (int64_t k = 0; k < w->pc.n; k++) {
+        const int owner = pass2_owner(w, k);
+        if (owner == w->rank && w->rank != 0) { /* the next message, once its last send is done */
+            w->slot = (w->slot + 1) % SEND_AHEAD;
+            const int sent_rc = vae_comm_send_wait(w->sending[w->slot]);
+            w->sending[w->slot] = NULL;
+            rc = rc ? rc : sent_rc;
+            w->msg = &w->msgs[w->slot];
+        }
+        int piece_rc = owner == w->rank ? own_piece(w, k, rc) : VAE_OK;
+        if (w->rank == 0) {
+            if (owner != 0) { /* into the one buffer of this rank's own pieces */
+                void *data = w->msg->data;
+                piece_rc = vae_comm_recv(w->c, owner, &data, &w->msg->cap, &w->msg->len);
+                w->msg->data = data;
+            }
+            int owner_failed = 0;
+            if (!piece_rc && !rc && !stopped)
+                piece_rc = write_piece(w, w->msg, &owner_failed);
+            stopped |= owner_failed; /* the file will not be committed: write no more */
+        } else if (owner == w->rank) {
+            const int send_rc = vae_comm_send_start(w->c, 0, w->msg->data, w->msg->len, &w->sending[w->slot]);
+            piece_rc = piece_rc ? piece_rc : send_rc;
+        }
+        if (piece_rc && !rc) {
+            rc = piece_rc;
+            failed = k;
+        }
+    }
+    for (int i = 0; i < SEND_AHEAD; i++) {
+        const int sent_rc = vae_comm_send_wait(w->sending[i]);
+        w->sending[i] = NULL;
+        rc = rc ? rc : sent_rc;
+    }
+    return vae_comm_agree_first(w->c, rc, (int)(failed < 0 ? 0 : failed), NULL);
+}
+
+/* ---- the run ---- */
+
+/* Every rank listed the inputs itself: they must be the same files (a shared file system). */
+static int same_inputs(parallel *w, int rc)
+{
+    rc = vae_comm_agree(w->c, rc, NULL);
+    int64_t mine[2] = {0, 0}, root[2];
+    if (!rc) {
+        mine[0] = root[0] = w->p->inputs->n;
+        mine[1] = root[1] = w->p->inputs->total_bytes;
+        rc = vae_comm_broadcast(w->c, root, sizeof root, 0);
+    }
+    if (!rc && (mine[0] != root[0] || mine[1] != root[1]))
+        rc = vae_fail(VAE_ERR_IO, "rank %d sees other inputs than rank 0 (%lld files of %lld bytes, against "
+                      "%lld of %lld): the ranks need the inputs on a file system they share", w->rank,
+                      (long long)mine[0], (long long)mine[1], (long long)root[0], (long long)root[1]);
+    return vae_comm_agree(w->c, rc, NULL);
+}
+
+/* Pass 2's counters, which only the rank that met them holds, summed on every rank. */
+static int sum_stats(parallel *w)
+{
+    vae_prep_stats *st = w->p->st;
+    int64_t s[7] = {st->docs_dropped_empty, st->docs_kept, st->split_docs[0], st->split_docs[1],
+                    st->split_docs[2], st->seqs_written, st->units_cut};
+    int rc = vae_comm_sum_int64(w->c, s, 7);
+    st->docs_dropped_empty = s[0];
+    st->docs_kept = s[1];
+    memcpy(st->split_docs, s + 2, sizeof st->split_docs);
+    st->seqs_written = s[5];
+    st->units_cut = s[6];
+    return rc;
+}
+
+int prep_run_parallel(prep *p)
+{
+    parallel w = {.p = p, .c = p->o->comm};
+    w.msg = &w.msgs[0];
+    w.rank = vae_comm_rank(w.c);
+    w.size = vae_comm_size(w.c);
+    int rc = prep_setup(p, w.rank == 0);
+    p->prog.quiet |= w.rank != 0;
+    rc = same_inputs(&w, rc);
+    if (!rc)
+        rc = pieces_new(&w.pc, p->inputs->total_bytes, w.size);
+    if (!rc)
+        rc = vae_doc_reader_new(&w.reader, p->inputs, p->o->format, p->o->text_field);
+    rc = vae_comm_agree(w.c, rc, NULL);
+    if (!rc)
+        rc = count_pass(&w);
+    if (!rc)
+        rc = prep_merge_vocab(p);
+    if (!rc)
+        rc = vae_comm_agree(w.c, prep_use_vocab(p), NULL);
+    if (!rc)
+        rc = write_pass(&w);
+    if (!rc)
+        rc = sum_stats(&w);
+    if (!rc)
+        rc = vae_comm_agree(w.c, w.rank == 0 ? prep_finish(p) : VAE_OK, NULL);
+    vae_doc_reader_free(w.reader);
+    free(w.pc.docs);
+    for (int i = 0; i < SEND_AHEAD; i++)
+        prep_buf_free(&w.msgs[i]);
+    return rc;
+}
