@@ -212,6 +212,17 @@ void train_cli_init(train_cli *t, int threads)
                            .num_entries = n, .config = 1};
 }
 
+/* A family's default of flag yields to another flag given that would clash with it or make it a
+ * second limit: --max-steps to --epochs, --kl-warmup-steps (the other KL schedule) to --kl-cycles. */
+static int family_default_yields(const cli_args *a, const char *flag)
+{
+    static const char *const yields_to[][2] = {{"epochs", "max-steps"}, {"kl-cycles", "kl-warmup-steps"}};
+    for (size_t i = 0; i < sizeof yields_to / sizeof yields_to[0]; i++)
+        if (strcmp(flag, yields_to[i][0]) == 0 && cli_given(a, yields_to[i][1]))
+            return 1;
+    return 0;
+}
+
 int train_cli_family_defaults(train_cli *t, cli_args *a, int argc, char **argv)
 {
     const char *const *d = t->v.config.model.family->train_defaults;
@@ -220,8 +231,7 @@ int train_cli_family_defaults(train_cli *t, cli_args *a, int argc, char **argv)
     int n = 0, k = 0;
     args[n++] = argv[0];
     for (; d && d[0] && k < 16 && n + 2 + argc < 256; d += 2)
-        /* Given --max-steps, a family's --epochs does not become a second limit. */
-        if (!cli_given(a, d[0]) && !(strcmp(d[0], "epochs") == 0 && cli_given(a, "max-steps"))) {
+        if (!cli_given(a, d[0]) && !family_default_yields(a, d[0])) {
             snprintf(flags[k], sizeof flags[k], "--%s", d[0]);
             args[n++] = flags[k++];
             args[n++] = (char *)d[1];

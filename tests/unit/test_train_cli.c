@@ -43,6 +43,64 @@ static const char *setting(const vae_model_config *c, const char *key, char *buf
     return NULL;
 }
 
+/* vae-dist's parse of args (after --corpus c.h5 --out d) into dist.v, the family's trainer
+ * defaults applied as vae-dist applies them. */
+static void run_with_family_defaults(cli_args *a, const char *const *args)
+{
+    static char *argv[16];
+    const char *full[16] = {"vae-dist", "--corpus", "c.h5", "--out", "d"};
+    int argc = 5;
+    for (int k = 0; args[k]; k++)
+        full[argc++] = args[k];
+    memcpy(argv, full, sizeof full);
+    train_cli_init(&dist, 1);
+    assert_int_equal(cli_run(a, &dist.table, &dist.v, argc, argv, 1), 0);
+    assert_int_equal(train_cli_model(&dist, a), 0);
+    assert_int_equal(train_cli_family_defaults(&dist, a, argc, argv), 0);
+}
+
+/* The value of flag among family's trainer defaults; NULL if it names none. */
+static const char *family_default(const vae_family *family, const char *flag)
+{
+    for (const char *const *d = family->train_defaults; d && d[0]; d += 2)
+        if (strcmp(d[0], flag) == 0)
+            return d[1];
+    return NULL;
+}
+
+/* The sentence family's defaults against posterior collapse (a KL schedule, free bits, word
+ * dropout) apply unless given; --kl-warmup-steps, the other KL schedule, replaces its --kl-cycles
+ * rather than clashing with it (which vae-dist would refuse). */
+static void test_sentence_defaults_yield(void **state)
+{
+    (void)state;
+    const vae_family *sentence;
+    assert_int_equal(vae_family_find("sentence", &sentence), VAE_OK);
+    const char *cycles = family_default(sentence, "kl-cycles"), *bits = family_default(sentence, "free-bits");
+    assert_non_null(cycles);
+    assert_non_null(bits);
+    char buf[64];
+    cli_args a;
+    run_with_family_defaults(&a, (const char *const[]){"--model", "sentence", NULL});
+    assert_int_equal(dist.v.config.kl_cycles, atoll(cycles));
+    assert_true(dist.v.config.kl_cycles > 0);
+    assert_int_equal(dist.v.config.kl_warmup_steps, 0);
+    assert_true(fabs(dist.v.config.free_bits - atof(bits)) <= 1e-12);
+    assert_true(atof(setting(&dist.v.config.model, "word_dropout", buf, sizeof buf)) > 0);
+    cli_free(&a);
+    run_with_family_defaults(&a, (const char *const[]){"--model", "sentence", "--kl-warmup-steps", "50", NULL});
+    assert_int_equal(dist.v.config.kl_cycles, 0);
+    assert_int_equal(dist.v.config.kl_warmup_steps, 50);
+    assert_true(fabs(dist.v.config.free_bits - atof(bits)) <= 1e-12); /* the others still apply */
+    cli_free(&a);
+    run_with_family_defaults(&a, (const char *const[]){"--model", "sentence", "--kl-cycles", "0", "--free-bits",
+                                                        "0", "--word-dropout", "0", NULL});
+    assert_int_equal(dist.v.config.kl_cycles, 0);
+    assert_true(dist.v.config.free_bits == 0);
+    assert_string_equal(setting(&dist.v.config.model, "word_dropout", buf, sizeof buf), "0");
+    cli_free(&a);
+}
+
 /* A family's own trainer defaults (topic's) apply to the flags not given, and only to them. */
 static void test_family_trainer_defaults(void **state)
 {
@@ -72,16 +130,7 @@ static void test_family_trainer_defaults(void **state)
     assert_true(family_epochs > 0);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cli_args a;
-        static char *argv[16];
-        const char *full[16] = {"vae-dist", "--corpus", "c.h5", "--out", "d"};
-        int argc = 5;
-        for (int k = 0; cases[i].args[k]; k++)
-            full[argc++] = cases[i].args[k];
-        memcpy(argv, full, sizeof full);
-        train_cli_init(&dist, 1);
-        assert_int_equal(cli_run(&a, &dist.table, &dist.v, argc, argv, 1), 0);
-        assert_int_equal(train_cli_model(&dist, &a), 0);
-        assert_int_equal(train_cli_family_defaults(&dist, &a, argc, argv), 0);
+        run_with_family_defaults(&a, cases[i].args);
         assert_int_equal(dist.v.config.epochs, cases[i].epochs < 0 ? family_epochs : cases[i].epochs);
         const double lr = cases[i].lr < 0 ? family_lr : cases[i].lr;
         assert_true(fabs(dist.v.config.optim.lr - lr) <= 1e-6 * lr);
@@ -242,6 +291,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_train_table_keeps_library_defaults),
         cmocka_unit_test(test_family_trainer_defaults),
+        cmocka_unit_test(test_sentence_defaults_yield),
         cmocka_unit_test(test_train_table_fields),
         cmocka_unit_test(test_train_table_named_fields),
     };
