@@ -508,16 +508,28 @@ static int topic_decode(vae_model *vm, const float *z, int n, float *logp)
     return VAE_OK;
 }
 
-/* Topic u's weight of word v: column u of dec.topics.weight [V, K]. */
+/* Topic u's weight of word v: log p(v | theta = e_u), the decoder's distribution for a document of
+ * topic u alone, at the running statistics. Not the bare column u of dec.topics.weight: the
+ * normalization makes each row of it free up to a shift and a scale (the logits' mean and spread
+ * over documents), so only (weight - running mean) / running std, plus the shift dec.bn.bias,
+ * says what topic u does to word v. */
 static int topic_words(vae_model *vm, float *weight)
 {
     topic_model *m = topic(vm);
     const int64_t V = m->cfg.vocab_size;
     const int K = m->cfg.topics;
     const float *w = P(m, vm->params, tensor(&m->cfg, T_TOPICS));
-    for (int u = 0; u < K; u++)
+    bn_running_stats((int)V, stat(m, TOPIC_DEC_MEAN), stat(m, TOPIC_DEC_VAR), m->mean[BN_DEC], m->inv_std[BN_DEC]);
+    for (int u = 0; u < K; u++) {
+        float *row = weight + (size_t)u * (size_t)V;
         for (int64_t v = 0; v < V; v++)
-            weight[(size_t)u * (size_t)V + v] = w[(size_t)v * K + u];
+            row[v] = w[(size_t)v * K + u];
+        bn_forward(NULL, row, row, m->mean[BN_DEC], m->inv_std[BN_DEC], P(m, vm->params, tensor(&m->cfg, T_DEC_BN)), 1,
+                   (int)V);
+        const float lse = logsumexp_row(row, NULL, V);
+        for (int64_t v = 0; v < V; v++)
+            row[v] -= lse;
+    }
     return VAE_OK;
 }
 
