@@ -476,8 +476,12 @@ static void test_topic_words_and_family(void **state)
         st[rv->offset + v] = 0.02f + 0.3f * (float)v;
         p[shift->offset + v] = 0.1f * (float)(v % 3);
     }
-    /* Hand-worked in double: log p(v | theta = e_u) = y_v - log sum_w exp(y_w),
-     * y_v = (W[v, u] - mean_v) / sqrt(var_v + 1e-5) + shift_v. */
+    /* Hand-worked in double: the relevance 0.6 log p(v | u) + 0.4 log(p(v | u) / p(v)) with
+     * log p(v | u) = y_v - log sum_w exp(y_w), y_v = (W[v, u] - mean_v) / sqrt(var_v + 1e-5) + shift_v,
+     * and log p(v) = shift_v - log sum_w exp(shift_w). */
+    double average = 0;
+    for (int v = 0; v < V; v++)
+        average += exp(p[shift->offset + v]);
     float w[K * V];
     assert_int_equal(vae_model_topic_words(m, w), VAE_OK);
     for (int u = 0; u < K; u++) {
@@ -487,13 +491,15 @@ static void test_topic_words_and_family(void **state)
                    p[shift->offset + v];
             total += exp(y[v]);
         }
-        for (int v = 0; v < V; v++)
-            if (fabs(w[u * V + v] - (y[v] - log(total))) > 1e-5)
-                fail_msg("topic %d word %d: %g, expected %g", u, v, w[u * V + v], y[v] - log(total));
+        for (int v = 0; v < V; v++) {
+            const double logp = y[v] - log(total), want = logp - 0.4 * (p[shift->offset + v] - log(average));
+            if (fabs(w[u * V + v] - want) > 1e-5)
+                fail_msg("topic %d word %d: %g, expected %g", u, v, w[u * V + v], want);
+        }
     }
     assert_true(vae_model_has_theta(m));
     /* decode is a distribution over the words for any z, and at a z whose softmax is all but
-     * e_u it is topic u's words. */
+     * e_u it is log p(v | u) of topic u's words. */
     float z[2 * K] = {2, -1, 0, 0, 0, 3}, logp[2 * V];
     assert_int_equal(vae_model_decode(m, z, 2, logp), VAE_OK);
     for (int r = 0; r < 2; r++) {
@@ -507,7 +513,7 @@ static void test_topic_words_and_family(void **state)
         one[u] = 40.0f;
         assert_int_equal(vae_model_decode(m, one, 1, logp), VAE_OK);
         for (int v = 0; v < V; v++)
-            assert_true(fabsf(logp[v] - w[u * V + v]) < 1e-4f);
+            assert_true(fabs(logp[v] - 0.4 * (p[shift->offset + v] - log(average)) - w[u * V + v]) < 1e-4);
     }
     vae_model_free(m);
     /* bow has neither. */
