@@ -6,8 +6,9 @@
 # Each becomes one corpus file (vae-prep, --vocab-size V, the default English stopwords) that both
 # models read: LDA the train split's rows (bench/lda_gensim.py: workers 2, passes 10, chunksize
 # 2000, gensim's documented settings), vae-dist the same rows with nothing but --model topic
-# --latent K (its defaults), on 2 ranks x 1 thread. For each corpus and K, one script scores both
-# models' topics (bench/topic_scores.py: mean and median NPMI of the top 10 words by document
+# --latent K (its defaults), on 2 ranks x 1 thread (--ranks R: R ranks; on a loaded machine 1 rank
+# does better, its ranks waiting on each other at every step's sums). For each corpus and K, one
+# script scores both models' topics (bench/topic_scores.py: mean and median NPMI of the top 10 words by document
 # co-occurrence over the train split, pairs never together -1; diversity of the top 25), and the
 # table gives held-out perplexity on the test split (LDA: exp(-gensim's per-word bound); vae-dist:
 # vae-infer eval's ppl_corpus) and the wall time to train. LDA's NPMI moves a lot with its seed
@@ -16,14 +17,14 @@
 # ratios are against those medians. LDA's results are kept in data/bench/lda-CORPUS-K-sSEED.json
 # and reused (--fresh-lda reruns them; --lda-only runs only them).
 # usage: bench/compare_lda.sh [--corpora "emails sotu"] [--topics "20 50"] [--vocab V] [--fresh-lda]
-#                             [--lda-only] [--lda-seeds N]
+#                             [--lda-only] [--lda-seeds N] [--ranks R]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-corpora="emails sotu" topics="20 50" vocab=5000 fresh=0 lda_only=0 seeds=3 bin=${VAE_DIST_BIN:-build} py=/usr/bin/python3
+corpora="emails sotu" topics="20 50" vocab=5000 fresh=0 lda_only=0 seeds=3 ranks=2 bin=${VAE_DIST_BIN:-build} py=/usr/bin/python3
 while [ $# -gt 0 ]; do
   case "$1" in
     --corpora) corpora=$2; shift ;; --topics) topics=$2; shift ;; --vocab) vocab=$2; shift ;;
-    --fresh-lda) fresh=1 ;; --lda-only) lda_only=1 ;; --lda-seeds) seeds=$2; shift ;;
+    --fresh-lda) fresh=1 ;; --lda-only) lda_only=1 ;; --lda-seeds) seeds=$2; shift ;; --ranks) ranks=$2; shift ;;
     --help|-h) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compare_lda.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -95,7 +96,7 @@ for c in $corpora; do
     [ "$lda_only" = 1 ] && continue
     out=$work/vae-$c-$k
     t0=$(date +%s.%N)
-    mpirun -np 2 --bind-to core "$bin/vae-dist" --corpus "$corpus" --model topic --latent "$k" --threads 1 \
+    mpirun -np "$ranks" --bind-to core "$bin/vae-dist" --corpus "$corpus" --model topic --latent "$k" --threads 1 \
       --out "$out" --eval-every 0 --quiet
     t1=$(date +%s.%N)
     ck=$out/checkpoints/$(cat "$out/checkpoints/latest")
@@ -125,4 +126,4 @@ echo
 echo "| corpus | K | model | NPMI mean | NPMI median | diversity | held-out ppl | train s |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 printf '%s\n' "${rows[@]}"
-echo "(machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); example topics in data/bench/topics-*.txt)"
+echo "(vae-dist on $ranks rank(s) x 1 thread; machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); example topics in data/bench/topics-*.txt)"
