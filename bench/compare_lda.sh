@@ -6,22 +6,26 @@
 # Each becomes one corpus file (vae-prep, --vocab-size V, the default English stopwords) that both
 # models read: LDA the train split's rows (bench/lda_gensim.py: workers 2, passes 10, chunksize
 # 2000, gensim's documented settings), vae-dist the same rows with nothing but --model topic
-# --latent K (its defaults), on 2 ranks x 1 thread. For each corpus and K, one script scores both
-# models' topics (bench/topic_scores.py: mean and median NPMI of the top 10 words by document
+# --latent K (its defaults), on 2 ranks x 1 thread (--ranks R: R ranks; on a loaded machine 1 rank
+# does better, its ranks waiting on each other at every step's sums). For each corpus and K, one
+# script scores both models' topics (bench/topic_scores.py: mean and median NPMI of the top 10 words by document
 # co-occurrence over the train split, pairs never together -1; diversity of the top 25), and the
 # table gives held-out perplexity on the test split (LDA: exp(-gensim's per-word bound); vae-dist:
-# vae-infer eval's ppl_corpus) and the wall time to train. LDA's results are kept in
-# data/bench/lda-CORPUS-K.json and reused (--fresh-lda reruns them; --lda-only runs only them).
+# vae-infer eval's ppl_corpus) and the wall time to train. LDA's NPMI moves a lot with its seed
+# (0.36 to 0.48 on the emails, K = 20), so LDA runs with seeds 1..N (--lda-seeds, default 3) and
+# its row is the median of each figure over them, the range of its mean NPMI in brackets; the
+# ratios are against those medians. LDA's results are kept in data/bench/lda-CORPUS-K-sSEED.json
+# and reused (--fresh-lda reruns them; --lda-only runs only them).
 # usage: bench/compare_lda.sh [--corpora "emails sotu"] [--topics "20 50"] [--vocab V] [--fresh-lda]
-#                             [--lda-only]
+#                             [--lda-only] [--lda-seeds N] [--ranks R]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-corpora="emails sotu" topics="20 50" vocab=5000 fresh=0 lda_only=0 bin=${VAE_DIST_BIN:-build} py=/usr/bin/python3
+corpora="emails sotu" topics="20 50" vocab=5000 fresh=0 lda_only=0 seeds=3 ranks=2 bin=${VAE_DIST_BIN:-build} py=/usr/bin/python3
 while [ $# -gt 0 ]; do
   case "$1" in
     --corpora) corpora=$2; shift ;; --topics) topics=$2; shift ;; --vocab) vocab=$2; shift ;;
-    --fresh-lda) fresh=1 ;; --lda-only) lda_only=1 ;;
-    --help|-h) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --fresh-lda) fresh=1 ;; --lda-only) lda_only=1 ;; --lda-seeds) seeds=$2; shift ;; --ranks) ranks=$2; shift ;;
+    --help|-h) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compare_lda.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -75,35 +79,40 @@ topics_json() {
   "$bin/vae-infer" topics --checkpoint "$1" --top 25 --json |
     $py -c 'import json,sys; print(json.dumps({"topics": [json.loads(l)["words"] for l in sys.stdin if "words" in l]}))'
 }
-field() { $py -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
 
 rows=()
 for c in $corpora; do
   prepare "$c"
   corpus=data/bench/$c.h5
   for k in $topics; do
-    lda=data/bench/lda-$c-$k.json
-    if [ "$fresh" = 1 ] || [ ! -s "$lda" ]; then
-      $py bench/lda_gensim.py "$corpus" "$k" "$lda.tmp" --workers 2 && mv "$lda.tmp" "$lda"
-    fi
+    ldas=()
+    for seed in $(seq "$seeds"); do
+      lda=data/bench/lda-$c-$k-s$seed.json
+      if [ "$fresh" = 1 ] || [ ! -s "$lda" ]; then
+        $py bench/lda_gensim.py "$corpus" "$k" "$lda.tmp" --workers 2 --seed "$seed" && mv "$lda.tmp" "$lda"
+      fi
+      ldas+=("$($py bench/topic_scores.py "$corpus" "$lda" | $py -c 'import json,sys; s=json.load(sys.stdin); l=json.load(open(sys.argv[1])); s.update(perplexity=l["perplexity"], train_s=l["train_s"]); print(json.dumps(s))' "$lda")")
+    done
     [ "$lda_only" = 1 ] && continue
     out=$work/vae-$c-$k
     t0=$(date +%s.%N)
-    mpirun -np 2 --bind-to core "$bin/vae-dist" --corpus "$corpus" --model topic --latent "$k" --threads 1 \
+    mpirun -np "$ranks" --bind-to core "$bin/vae-dist" --corpus "$corpus" --model topic --latent "$k" --threads 1 \
       --out "$out" --eval-every 0 --quiet
     t1=$(date +%s.%N)
     ck=$out/checkpoints/$(cat "$out/checkpoints/latest")
     topics_json "$ck" >"$work/vae-topics.json"
     vae=$($py bench/topic_scores.py "$corpus" "$work/vae-topics.json")
-    ldas=$($py bench/topic_scores.py "$corpus" "$lda")
     ppl=$("$bin/vae-infer" eval --checkpoint "$ck" --corpus "$corpus" --split test | $py -c 'import json,sys; print(json.load(sys.stdin)["ppl_corpus"])')
-    rows+=("$($py - "$c" "$k" "$ldas" "$vae" "$(field "$lda" perplexity)" "$ppl" "$(field "$lda" train_s)" \
-      "$(echo "$t1 - $t0" | bc)" <<'PY'
-import json, sys
-c, k, l, v, lp, vp, lt, vt = sys.argv[1:]
-l, v = json.loads(l), json.loads(v)
+    rows+=("$($py - "$c" "$k" "$vae" "$ppl" "$(echo "$t1 - $t0" | bc)" "${ldas[@]}" <<'PY'
+import json, statistics, sys
+c, k, v, vp, vt = sys.argv[1:6]
+runs = [json.loads(a) for a in sys.argv[6:]]
+l = {f: statistics.median(r[f] for r in runs) for f in runs[0]}
+lp, lt, v = l["perplexity"], l["train_s"], json.loads(v)
+spread = f" [{min(r['npmi_mean'] for r in runs):.3f}-{max(r['npmi_mean'] for r in runs):.3f}]" if len(runs) > 1 else ""
 r = v["npmi_mean"] / l["npmi_mean"] if l["npmi_mean"] > 0 else float("nan")
-print(f"| {c} | {k} | LDA | {l['npmi_mean']:.3f} | {l['npmi_median']:.3f} | {l['diversity']:.3f} | {float(lp):.0f} | {float(lt):.1f} |")
+print(f"| {c} | {k} | LDA x{len(runs)} | {l['npmi_mean']:.3f}{spread} | {l['npmi_median']:.3f} | {l['diversity']:.3f} | "
+      f"{float(lp):.0f} | {float(lt):.1f} |")
 print(f"| {c} | {k} | vae-dist topic | {v['npmi_mean']:.3f} ({r:.2f}x) | {v['npmi_median']:.3f} | {v['diversity']:.3f} | "
       f"{float(vp):.0f} | {float(vt):.1f} ({float(vt) / float(lt):.2f}x) |")
 PY
@@ -117,4 +126,4 @@ echo
 echo "| corpus | K | model | NPMI mean | NPMI median | diversity | held-out ppl | train s |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 printf '%s\n' "${rows[@]}"
-echo "(machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); example topics in data/bench/topics-*.txt)"
+echo "(vae-dist on $ranks rank(s) x 1 thread; machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); example topics in data/bench/topics-*.txt)"

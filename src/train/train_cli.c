@@ -43,6 +43,7 @@ static const cli_entry tail[] = {
      "batch); 0: none", CLI_REAL, CLI_AT(C, free_bits), .lo = 0, .hi = 1e6},
     {"optimizer", NULL, "the update rule (config.json records Adam's betas and eps)", CLI_CHOICE, CLI_AT(C, optim.kind),
      .choices = vae_optim_names},
+    {"adam-beta1", "F", "Adam's first-moment decay", CLI_REAL, CLI_AT(C, optim.beta1), .lo = 0, .hi = 0.999999},
     {"clip-norm", "F", "clip gradients to this global norm; 0: no clipping", CLI_REAL, CLI_AT(C, optim.clip_norm),
      .lo = 0, .hi = 1e30},
     {"latent-samples", "0|1", "1: z = mu + sigma * eps; 0: z = mu", CLI_INT, CLI_AT(C, latent_samples), .min = 0,
@@ -188,7 +189,7 @@ void train_cli_init(train_cli *t, int threads)
     t->families[f] = NULL;
     for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
         t->entries[n++] = head[i];
-    /* With each family's own trainer defaults: "...; topic's: --epochs 80". */
+    /* With each family's own trainer defaults: "...; topic's: --epochs 20, --batch-size 64". */
     snprintf(t->model_help, sizeof t->model_help, "the model family, whose settings follow");
     for (int k = 0; vae_family_at(k); k++) {
         const vae_family *fam = vae_family_at(k);

@@ -4,7 +4,7 @@
  * differences check every gradient tensor. Also: the prior and the KL of a hand-worked case, the
  * running statistics (their values after a step, through a checkpoint and back, used by encode),
  * the batch split over two simulated ranks whose sums go through the step's reducer, and the
- * topic-word matrix that topics rank words by. */
+ * words of each topic that topics rank by (the decoder's distribution for that topic alone). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -424,13 +424,40 @@ static void test_topic_words_and_family(void **state)
     assert_non_null(t);
     assert_int_equal(t->rows, V);
     assert_int_equal(t->cols, K);
+    /* Running statistics and a shift away from their initial values, so that each term shows. */
+    const vae_layout *sl = vae_model_state_layout(m);
+    const vae_tensor *rm = vae_layout_find(sl, "dec.bn.running_mean"), *rv = vae_layout_find(sl, "dec.bn.running_var");
+    const vae_tensor *shift = vae_layout_find(vae_model_layout(m), "dec.bn.bias");
+    float *st = vae_model_state(m), *p = vae_model_params(m);
+    for (int v = 0; v < V; v++) {
+        st[rm->offset + v] = 0.05f * (float)(v - 2);
+        st[rv->offset + v] = 0.02f + 0.3f * (float)v;
+        p[shift->offset + v] = 0.1f * (float)(v % 3);
+    }
+    /* Hand-worked in double: the relevance 0.6 log p(v | u) + 0.4 log(p(v | u) / p(v)) with
+     * log p(v | u) = y_v - log sum_w exp(y_w), y_v = (W[v, u] - mean_v) / sqrt(var_v + 1e-5) + shift_v,
+     * and log p(v) = shift_v - log sum_w exp(shift_w). */
+    double average = 0;
+    for (int v = 0; v < V; v++)
+        average += exp(p[shift->offset + v]);
     float w[K * V];
     assert_int_equal(vae_model_topic_words(m, w), VAE_OK);
-    for (int u = 0; u < K; u++)
-        for (int v = 0; v < V; v++)
-            assert_true(w[u * V + v] == vae_model_params(m)[vae_tensor_index(t, v, u)]);
+    for (int u = 0; u < K; u++) {
+        double y[V], total = 0;
+        for (int v = 0; v < V; v++) {
+            y[v] = ((double)p[vae_tensor_index(t, v, u)] - st[rm->offset + v]) / sqrt((double)st[rv->offset + v] + 1e-5) +
+                   p[shift->offset + v];
+            total += exp(y[v]);
+        }
+        for (int v = 0; v < V; v++) {
+            const double logp = y[v] - log(total), want = logp - 0.4 * (p[shift->offset + v] - log(average));
+            if (fabs(w[u * V + v] - want) > 1e-5)
+                fail_msg("topic %d word %d: %g, expected %g", u, v, w[u * V + v], want);
+        }
+    }
     assert_true(vae_model_has_theta(m));
-    /* decode is a distribution over the words for any z. */
+    /* decode is a distribution over the words for any z, and at a z whose softmax is all but
+     * e_u it is log p(v | u) of topic u's words. */
     float z[2 * K] = {2, -1, 0, 0, 0, 3}, logp[2 * V];
     assert_int_equal(vae_model_decode(m, z, 2, logp), VAE_OK);
     for (int r = 0; r < 2; r++) {
@@ -438,6 +465,13 @@ static void test_topic_words_and_family(void **state)
         for (int v = 0; v < V; v++)
             total += exp(logp[r * V + v]);
         assert_true(fabs(total - 1) < 1e-5);
+    }
+    for (int u = 0; u < K; u++) {
+        float one[K] = {0};
+        one[u] = 40.0f;
+        assert_int_equal(vae_model_decode(m, one, 1, logp), VAE_OK);
+        for (int v = 0; v < V; v++)
+            assert_true(fabs(logp[v] - 0.4 * (p[shift->offset + v] - log(average)) - w[u * V + v]) < 1e-4);
     }
     vae_model_free(m);
     /* bow has neither. */
