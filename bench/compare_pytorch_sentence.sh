@@ -6,6 +6,8 @@
 #   parity   pytorch_sentence.py check: recon at z = mu over the valid split, computed by PyTorch in
 #            double precision from the checkpoint's /params, against vae-infer eval's recon_mean
 #            (exit 1 unless within 1e-4 relative);
+#   sgd      one SGD step (z = mu, beta 1) from the trained weights on the first 64 training
+#            sequences, by vae-dist and by PyTorch: each tensor's update within 1e-3 (exit 1 if not);
 #   quality  the test split's nll, ppl (and nll_iw, ppl_iw with --iw-samples 16 for vae-dist) of the
 #            same architecture trained by vae-dist and by PyTorch (Adam, the same batch, lr, epochs);
 #   speed    sequences/s of training: per run, the median of the intervals of 10 steps, the first
@@ -56,14 +58,26 @@ echo "compare_pytorch_sentence: $epochs epochs, embedding $emb, hidden $hidden, 
   "$(date -u '+%F %T UTC'); load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 rm -rf "$work/run"
+# The same settings as PyTorch's plain run: the family's KL cycles and free bits off.
 "$bin/vae-dist" --model sentence --corpus "$corpus" --out "$work/run" "${model[@]}" --epochs "$epochs" \
-  --batch-size 64 --lr 1e-3 --threads "$threads" --seed 1 --log-every 10 --eval-every 0 --quiet </dev/null
+  --batch-size 64 --lr 1e-3 --kl-cycles 0 --free-bits 0 --threads "$threads" --seed 1 --log-every 10 \
+  --eval-every 0 --quiet </dev/null
 "$bin/vae-infer" eval --checkpoint "$work/run" --corpus "$corpus" --split test --iw-samples 16 >"$work/vae_test.json"
 
 echo "compare_pytorch_sentence: parity check (valid split)" >&2
 $py bench/pytorch_sentence.py check "$work/run" "$corpus" --split valid --vae-infer "$bin/vae-infer" \
   --threads "$threads" | tee "$work/parity.json"
 
+echo "compare_pytorch_sentence: one SGD step from the trained weights, vae-dist against PyTorch" >&2
+"$bin/vae-dist" --model sentence --corpus "$corpus" --out "$work/sgd" "${model[@]}" --init-from "$work/run" \
+  --optimizer sgd --lr 0.1 --max-steps 1 --no-shuffle --latent-samples 0 --kl-cycles 0 --free-bits 0 \
+  --batch-size 64 --threads "$threads" --eval-every 0 --quiet </dev/null
+$py bench/pytorch_sentence.py sgd "$work/run" "$work/sgd" "$corpus" --batch-size 64 --lr 0.1 | tee "$work/sgd.json"
+
+# PyTorch runs on the same OpenBLAS: it gets the kernels vae-dist ran (which vae-dist chooses itself
+# where OpenBLAS would fall back to its generic ones), so that both sides multiply alike.
+OPENBLAS_CORETYPE=$($py -c 'import json,sys; print(json.load(open(sys.argv[1]))["blas_core"])' "$work/run/config.json")
+export OPENBLAS_CORETYPE
 echo "compare_pytorch_sentence: PyTorch training" >&2
 $py bench/pytorch_sentence.py train "$corpus" --epochs "$epochs" --batch-size 64 --lr 1e-3 \
   --embedding "$emb" --hidden "$hidden" --latent "$latent" --threads "$threads" --seed 1 --log-every 10 \

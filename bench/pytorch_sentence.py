@@ -39,7 +39,7 @@ import sys
 import time
 
 
-MODES = ("check", "train", "step")
+MODES = ("check", "sgd", "train", "step")
 
 
 def parse_args(argv):
@@ -54,6 +54,15 @@ def parse_args(argv):
     c.add_argument("--vae-infer", default="build/vae-infer")
     c.add_argument("--rel", type=float, default=1e-4)
     c.add_argument("--threads", type=int, default=1)
+    g = sub.add_parser("sgd", help="one SGD step against vae-dist's, from the same weights and batch")
+    g.add_argument("before")
+    g.add_argument("after")
+    g.add_argument("corpus")
+    g.add_argument("--batch-size", type=int, default=64)
+    g.add_argument("--lr", type=float, default=0.1)
+    g.add_argument("--beta", type=float, default=1.0)
+    g.add_argument("--rel", type=float, default=1e-3)
+    g.add_argument("--threads", type=int, default=1)
     t = sub.add_parser("train", help="train the same model in PyTorch")
     t.add_argument("corpus")
     t.add_argument("--epochs", type=int, default=1)
@@ -221,6 +230,35 @@ def check(args):
     return 0
 
 
+def sgd(args):
+    """vae-dist --init-from BEFORE --optimizer sgd --max-steps 1 --no-shuffle --latent-samples 0
+    (z = mu) --kl-cycles 0 --free-bits 0 took one step on the first --batch-size training sequences
+    and wrote AFTER: the same step here, in double precision, and each tensor's update compared."""
+    model = load_checkpoint(args.before).double()
+    indptr, tokens, _ = read_seqs(args.corpus, "train")
+    x, n = batch_of(indptr, tokens, range(min(args.batch_size, len(indptr) - 1)))
+    mu, logvar = model.encode(x, n)
+    loss = (model.recon(x, n, mu) + args.beta * kl_of(mu, logvar)).mean()
+    model.zero_grad()
+    loss.backward()
+    with h5py.File(checkpoint_file(args.after), "r") as f:
+        after = {name: torch.from_numpy(ds[()]).double() for name, ds in f["params"].items()}
+    worst, name_worst = 0.0, ""
+    for name, p in model.named_parameters():
+        key = name.replace("_l0", "")
+        ours = -args.lr * p.grad
+        theirs = after[key] - p.detach()
+        rel = ((ours - theirs).norm() / ours.norm().clamp_min(1e-30)).item()
+        if rel > worst:
+            worst, name_worst = rel, key
+    print(json.dumps({"sequences": int(x.shape[0]), "loss": loss.item(), "worst_relative_update_difference": worst,
+                      "tensor": name_worst, "tolerance": args.rel}))
+    if not worst <= args.rel:
+        print(f"pytorch_sentence: the SGD update of {name_worst} differs by {worst:.3g} relative", file=sys.stderr)
+        return 1
+    return 0
+
+
 @torch.no_grad()
 def evaluate(model, indptr, tokens, latent, seed):
     """SPEC's figures of a split, z drawn once per sequence."""
@@ -314,4 +352,4 @@ def step(args):
 
 
 if __name__ == "__main__":
-    sys.exit({"check": check, "train": train, "step": step}[ARGS.mode](ARGS))
+    sys.exit({"check": check, "sgd": sgd, "train": train, "step": step}[ARGS.mode](ARGS))
