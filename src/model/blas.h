@@ -10,8 +10,9 @@ const char *vae_blas_version(void);
 const char *vae_blas_core(void);
 /* The OpenBLAS core this CPU should run when OpenBLAS fell back to its generic kernels: OpenBLAS
  * 0.3.21's DYNAMIC_ARCH does not know CPUs newer than itself, and ran an AVX-512 Xeon (family 6,
- * model 207) on its SSE3 "Prescott" kernels at 11.5 GFLOP/s against 55 for "Cooperlake" (one
- * 1280 x 10002 x 256 sgemm, same load). "Cooperlake" (AVX-512 with BF16), "SkylakeX" (AVX-512) or
+ * model 207) on its SSE3 "Prescott" kernels: `OPENBLAS_CORETYPE=Prescott|Cooperlake vae-bench-step
+ * --model sentence --batch 64` gave sgemm at 19-29 against 112-130 GFLOP/s on the output layer's
+ * shapes, 43-57 against 190-239 seqs/s. "Cooperlake" (AVX-512 with BF16), "SkylakeX" (AVX-512) or
  * "Haswell" (AVX2 and FMA); NULL when OpenBLAS chose a core of its own, when OPENBLAS_CORETYPE is set
  * (the user's choice wins), or for another BLAS. OpenBLAS reads the variable when it loads, so a
  * program sets it and starts itself again (src/bin/blas_core.h). */
