@@ -36,20 +36,7 @@ if [ -n "$keep" ]; then work=$keep; mkdir -p "$work"; else
   work=$(mktemp -d /tmp/vae-sentence-vs-pytorch.XXXXXX)
   trap 'rm -rf "$work"' EXIT
 fi
-# One paragraph a line (a document), each license file once (several names are links to one).
-$py - "$work/paragraphs.txt" <<'PY'
-import os, re, sys
-seen, out = set(), open(sys.argv[1], "w")
-folder = "/usr/share/common-licenses"
-for name in sorted(os.listdir(folder)):
-    path = os.path.realpath(os.path.join(folder, name))
-    if path in seen or not os.path.isfile(path):
-        continue
-    seen.add(path)
-    for para in re.split(r"\n\s*\n", open(path, errors="replace").read()):
-        if para.split():
-            out.write(" ".join(para.split()) + "\n")
-PY
+$py bench/license_paragraphs.py "$work/paragraphs.txt"
 corpus=$work/corpus.h5
 "$bin/vae-prep" --format lines --sequences sentence --max-length 40 --valid-frac 0.1 --test-frac 0.1 --seed 1 \
   --quiet -o "$corpus" "$work/paragraphs.txt"

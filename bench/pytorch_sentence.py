@@ -78,12 +78,15 @@ def parse_args(argv):
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--log-every", type=int, default=10)
     t.add_argument("--label", default="")
+    t.add_argument("--autocast", action="store_true",
+                   help="forward under torch.autocast('cpu', dtype=torch.bfloat16): PyTorch's bf16 form")
     s = sub.add_parser("step", help="the speed of a step on a synthetic batch (vae-bench-step's)")
     s.add_argument("--vocab", type=int, default=10000)
     s.add_argument("--batch", type=int, default=64)
     s.add_argument("--length", type=int, default=20)
     s.add_argument("--threads", type=int, default=2)
     s.add_argument("--reps", type=int, default=10)
+    s.add_argument("--autocast", action="store_true", help="as train's --autocast")
     return p.parse_args(argv)
 
 
@@ -300,10 +303,11 @@ def train(args):
                 drop = torch.rand(inputs.shape) < args.word_dropout
                 drop[:, 0] = False
                 inputs = torch.where(drop, torch.full_like(inputs, V), inputs)
-            mu, logvar = model.encode(x, n)
-            z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape)
-            beta = min(1.0, step / args.kl_warmup_steps) if args.kl_warmup_steps > 0 else 1.0
-            loss = (model.recon(x, n, z, inputs) + beta * kl_of(mu, logvar)).mean()
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.autocast):
+                mu, logvar = model.encode(x, n)
+                z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape)
+                beta = min(1.0, step / args.kl_warmup_steps) if args.kl_warmup_steps > 0 else 1.0
+                loss = (model.recon(x, n, z, inputs) + beta * kl_of(mu, logvar)).float().mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -317,7 +321,8 @@ def train(args):
     train_s = time.perf_counter() - t0
     model.eval()
     ti, tt, _ = read_seqs(args.corpus, "test")
-    res = {"label": args.label, "torch": torch.__version__, "threads": args.threads, "steps": step,
+    res = {"label": args.label, "torch": torch.__version__, "threads": args.threads, "autocast": args.autocast,
+           "steps": step,
            "train_sequences": S, "train_wall_s": train_s, "last_loss": last_loss,
            "seqs_per_s": statistics.median(intervals[1:]) if len(intervals) > 1 else intervals[0]}
     res.update(evaluate(model, ti, tt, args.latent, args.seed + 12345))
@@ -339,15 +344,18 @@ def step(args):
     for r in range(args.reps + 2):
         t0 = time.perf_counter()
         opt.zero_grad()
-        mu, logvar = model.encode(x, lengths)
-        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-        ((model.recon(x, lengths, z) + kl_of(mu, logvar)).sum() / args.batch).backward()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.autocast):
+            mu, logvar = model.encode(x, lengths)
+            z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+            loss = (model.recon(x, lengths, z) + kl_of(mu, logvar)).float().sum() / args.batch
+        loss.backward()
         opt.step()
         if r >= 2:
             times.append(time.perf_counter() - t0)
     t = statistics.median(times)
     print(f"pytorch {torch.__version__} sentence V={args.vocab} batch={args.batch} tokens={int(lengths.sum())} "
-          f"threads={args.threads}: step {1e3 * t:.1f} ms, seqs/s {args.batch / t:.0f}")
+          f"threads={args.threads}{' autocast bf16' if args.autocast else ''}: step {1e3 * t:.1f} ms, "
+          f"seqs/s {args.batch / t:.0f}")
     return 0
 
 

@@ -47,11 +47,32 @@ if(NOT VAE_CBLAS_INCLUDE_DIR)
   message(FATAL_ERROR "cblas.h of BLAS ${BLAS_LIBRARIES} not found: install Debian's libopenblas-dev, or set -DVAE_CBLAS_INCLUDE_DIR=")
 endif()
 
+# Optional: oneDNN (Debian's libdnnl-dev) for --precision bf16's matrix products (model/bf16.h).
+# Without it the build is whole and --precision bf16 says what to install. VAE_BF16=OFF leaves it out.
+option(VAE_BF16 "Use oneDNN, when found, for --precision bf16" ON)
+set(VAE_HAVE_DNNL OFF)
+if(VAE_BF16)
+  find_path(VAE_DNNL_INCLUDE_DIR oneapi/dnnl/dnnl.h)
+  find_library(VAE_DNNL_LIBRARY dnnl)
+  find_package(OpenMP COMPONENTS C)
+  if(VAE_DNNL_INCLUDE_DIR AND VAE_DNNL_LIBRARY AND OpenMP_C_FOUND)
+    set(VAE_HAVE_DNNL ON)
+    message(STATUS "bf16 products: oneDNN ${VAE_DNNL_LIBRARY}")
+  else()
+    message(STATUS "bf16 products: none (install Debian's libdnnl-dev for --precision bf16)")
+  endif()
+endif()
+
 add_library(vae_dep_hdf5 INTERFACE)
 target_include_directories(vae_dep_hdf5 SYSTEM INTERFACE ${HDF5_C_INCLUDE_DIRS})
 target_compile_definitions(vae_dep_hdf5 INTERFACE ${HDF5_C_DEFINITIONS})
 add_library(vae_dep_blas INTERFACE)
 target_include_directories(vae_dep_blas SYSTEM INTERFACE ${VAE_CBLAS_INCLUDE_DIR})
+if(VAE_HAVE_DNNL)
+  target_include_directories(vae_dep_blas SYSTEM INTERFACE ${VAE_DNNL_INCLUDE_DIR})
+  target_link_libraries(vae_dep_blas INTERFACE OpenMP::OpenMP_C)
+  list(APPEND VAE_BLAS_LIBRARIES ${VAE_DNNL_LIBRARY} OpenMP::OpenMP_C)
+endif()
 
 # MPI links only: its headers stay behind the wall of src/dist even for what links the library.
 set(VAE_DEP_LIBRARIES $<LINK_ONLY:MPI::MPI_C> ${HDF5_C_LIBRARIES} ${VAE_BLAS_LIBRARIES} Threads::Threads m)

@@ -5,7 +5,7 @@
  * sentence VAE's step on a batch of sequences of random lengths around --length and prints
  * sequences/s, tokens/s and the step's GEMM FLOP rate.
  * usage: vae-bench-step [--model bow|sentence] [--vocab V] [--batch B] [--nnz-per-doc K] [--length T]
- *        [--threads T] [--reps R] (see --help) */
+ *        [--threads T] [--reps R] [--precision fp32|bf16] (see --help) */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +16,7 @@
 #include "blas.h"
 #include "../src/bin/blas_core.h"
 #include "bow.h"
+#include "bf16.h"
 #include "threads.h"
 #include "vae/comm.h"
 #include "vae/model.h"
@@ -83,8 +84,42 @@ static double sgemm_rate(int B, int H, int64_t V, int reps)
     return rate;
 }
 
+/* The same three products in bfloat16 (model/bf16.h), on the inputs rounded; 0 when they fail. */
+static double bf16_rate(int B, int H, int64_t V, int reps)
+{
+    vae_bf16_gemm *g = NULL;
+    vae_bf16 *x = calloc((size_t)B * H, sizeof *x), *w = calloc((size_t)V * H, sizeof *w);
+    vae_bf16 *y16 = calloc((size_t)B * V, sizeof *y16);
+    float *y = calloc((size_t)B * V, sizeof *y), *dw = calloc((size_t)V * H, sizeof *dw);
+    float *dx = calloc((size_t)B * H, sizeof *dx);
+    double *t = malloc(sizeof *t * (size_t)reps), rate = 0.0;
+    for (size_t i = 0; i < (size_t)B * H; i++)
+        dx[i] = 0.01f * (float)(i % 97);
+    vae_bf16_from_f32(x, dx, (size_t)B * H);
+    for (size_t i = 0; i < (size_t)V * H; i++)
+        dw[i] = 0.001f * (float)(i % 89);
+    vae_bf16_from_f32(w, dw, (size_t)V * H);
+    int rc = vae_bf16_gemm_new(&g);
+    for (int r = -2; rc == VAE_OK && r < reps; r++) {
+        const double t0 = vae_wtime();
+        rc = vae_bf16_gemm_run(g, 0, 1, B, (int)V, H, x, H, w, H, 0, y, (int)V);
+        vae_bf16_from_f32(y16, y, (size_t)B * (size_t)V); /* as the step makes its d logits */
+        if (rc == VAE_OK)
+            rc = vae_bf16_gemm_run(g, 1, 0, (int)V, H, B, y16, (int)V, x, H, 1, dw, H);
+        if (rc == VAE_OK)
+            rc = vae_bf16_gemm_run(g, 0, 0, B, H, (int)V, y16, (int)V, w, H, 0, dx, H);
+        if (r >= 0)
+            t[r] = vae_wtime() - t0;
+    }
+    if (rc == VAE_OK)
+        rate = 6.0 * B * H * (double)V / bench_median(t, reps);
+    vae_bf16_gemm_free(g);
+    free(x), free(w), free(y16), free(y), free(dw), free(dx), free(t);
+    return rate;
+}
+
 typedef struct {
-    int64_t model, V, B, K, T, reps, length;
+    int64_t model, V, B, K, T, reps, length, precision;
 } bench_opts;
 
 static const char *const model_names[] = {"bow", "sentence", NULL};
@@ -101,6 +136,8 @@ static const cli_entry entries[] = {
      .max = 100000},
     {"length", "T", "sentence: mean tokens a sequence (lengths uniform in [T/2, 3T/2])", CLI_INT,
      CLI_AT(bench_opts, length), .min = 2, .max = 1 << 16},
+    {"precision", "P", "sentence: the matrix products' precision (SPEC.md \"Precision\")", CLI_CHOICE,
+     CLI_AT(bench_opts, precision), .choices = vae_precision_names},
 };
 
 static const cli_table table = {
@@ -172,6 +209,7 @@ static int bench_sentence(const bench_opts *b)
     make_sequences(&q, (int)b->B, (int)b->length, b->V);
     if (vae_model_config_init(&mc, "sentence", b->V) != VAE_OK || vae_model_new(&m, &mc, (int)b->B) != VAE_OK ||
         vae_model_reserve_tokens(m, q.num_tokens) != VAE_OK ||
+        vae_model_set_precision(m, (vae_precision)b->precision) != VAE_OK ||
         vae_optim_new(&o, &oc, vae_model_num_params(m)) != VAE_OK) {
         fprintf(stderr, "vae-bench-step: %s\n", vae_error_message());
         return 1;
@@ -186,7 +224,8 @@ static int bench_sentence(const bench_opts *b)
     const double E = 256, H = 256, L = 32, rows_enc = (double)q.num_tokens, rows_dec = rows_enc + (double)b->B;
     const double flops = 3 * (2 * rows_enc * 3 * H * (E + H) + 2 * rows_dec * 3 * H * (E + L + H) +
                               2 * rows_dec * H * (double)(b->V + 2));
-    printf("OpenBLAS core: %s\n", vae_blas_core());
+    printf("OpenBLAS core: %s; precision %s (bf16 library: %s)\n", vae_blas_core(), vae_precision_names[b->precision],
+           vae_bf16_library());
     printf("sentence V=%lld batch=%lld tokens=%lld (mean length %.1f) threads=%lld params=%zu\n", (long long)b->V,
            (long long)b->B, (long long)q.num_tokens, rows_enc / (double)b->B, (long long)b->T,
            vae_model_num_params(m));
@@ -198,8 +237,18 @@ static int bench_sentence(const bench_opts *b)
     /* The output layer's three GEMMs alone on all the decoder's rows at once, as bow's decoder
      * output: the rate the step's GEMMs could reach. */
     const double gemm = sgemm_rate((int)rows_dec, (int)H, b->V + 2, (int)b->reps);
-    printf("sgemm GFLOP/s on the output layer's shapes: %.1f; GEMM-bound limit %.0f seqs/s, forward+backward "
-           "reaches %.0f%% of it\n", gemm * 1e-9, (double)b->B * gemm / flops, 100.0 * flops / fwd_bwd / gemm);
+    if (b->precision == VAE_PRECISION_FP32) {
+        printf("sgemm GFLOP/s on the output layer's shapes: %.1f; GEMM-bound limit %.0f seqs/s, forward+backward "
+               "reaches %.0f%% of it\n", gemm * 1e-9, (double)b->B * gemm / flops, 100.0 * flops / fwd_bwd / gemm);
+    } else {
+        /* The output layer's products in bf16, the GRUs' in float32 (sentence.h). */
+        const double out = 6.0 * rows_dec * H * (double)(b->V + 2), g16 = bf16_rate((int)rows_dec, (int)H, b->V + 2,
+                                                                                    (int)b->reps);
+        const double gemm_s = out / g16 + (flops - out) / gemm;
+        printf("GFLOP/s on the output layer's shapes: sgemm %.1f, bf16 %.1f (x%.2f, its d logits rounded "
+               "included); GEMM-bound limit %.0f seqs/s (the GRUs' at sgemm's rate), forward+backward reaches "
+               "%.0f%% of it\n", gemm * 1e-9, g16 * 1e-9, g16 / gemm, (double)b->B / gemm_s, 100.0 * gemm_s / fwd_bwd);
+    }
     vae_seqs_free(&q);
     vae_optim_free(o);
     vae_model_free(m);

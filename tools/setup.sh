@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
 done
 
 packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev
-          hdf5-tools libcmocka-dev python3-h5py python3-scipy python3-numpy "${extra[@]}")
+          hdf5-tools libcmocka-dev libdnnl-dev python3-h5py python3-scipy python3-numpy "${extra[@]}")
 # Only the missing ones, so that a machine that has them all needs neither root nor the network;
 # without dpkg (not Debian) nothing is installed and CMake names what it cannot find.
 missing=()

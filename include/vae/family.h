@@ -82,6 +82,8 @@ struct vae_family {
     int free_bits;
     /* NULL for a family without importance weights (model.h's vae_model_log_weights). */
     int (*log_weights)(vae_model *m, const vae_batch *b, int K, uint64_t eval_seed, double *logw);
+    /* NULL for a family whose products are float32 only (model.h's vae_model_set_precision). */
+    int (*set_precision)(vae_model *m, vae_precision p);
 };
 
 /* The family of that name; VAE_ERR_ARG naming it, and the known ones, when there is none. */

@@ -216,6 +216,17 @@ int vae_model_seq_start(vae_model *m, const float *z, int n, float *h);
 int vae_model_seq_step(vae_model *m, const float *z, const int32_t *prev, const float *h, int n, float *h_next,
                        float *logp);
 
+/* ---- Precision (SPEC.md "Precision") */
+
+typedef enum { VAE_PRECISION_FP32, VAE_PRECISION_BF16 } vae_precision;
+extern const char *const vae_precision_names[]; /* "fp32", "bf16", NULL */
+
+/* The precision of the model's matrix products from now on, in every pass (parameters, gradients
+ * and sums stay float32, so it is no part of the model: a checkpoint does not record it). Outside
+ * any step (it allocates). VAE_ERR_ARG naming the family for one with float32 products only;
+ * VAE_ERR_LIMIT when this build or CPU cannot multiply in bfloat16 (the message says which). */
+int vae_model_set_precision(vae_model *m, vae_precision p);
+
 /* Importance weights (Burda et al. 2015) of the batch's n units: logw [n, K], logw[i, k] =
  * log p(x_i | z_ik) + log p(z_ik) - log q(z_ik | x_i) for K draws z_ik ~ q(z | x_i) from the
  * counter-based streams of (eval_seed, k, unit index). VAE_ERR_ARG naming the family for one

@@ -34,6 +34,7 @@ typedef struct {
     int64_t early_stop;    /* > 0: the run ends after this many evaluations without improving it */
     int latent_samples;
     int threads;           /* BLAS threads per rank */
+    int precision;         /* vae_precision of the matrix products (SPEC.md "Precision") */
     int shuffle;
     vae_exchange_config exchange;
     /* Recorded in config.json: Open MPI's single-copy transport between the ranks of a node, which

@@ -17,7 +17,8 @@ const char *vae_blas_core(void);
  * (the user's choice wins), or for another BLAS. OpenBLAS reads the variable when it loads, so a
  * program sets it and starts itself again (src/bin/blas_core.h). */
 const char *vae_blas_better_core(void);
-/* Sets the library's threads and the count vae_parallel_parts (core/threads.h) uses. */
+/* Sets the library's threads, the bfloat16 backend's (model/bf16.h) and the count vae_parallel_parts
+ * (core/threads.h) uses. */
 void vae_set_blas_threads(int n);
 
 #endif

@@ -1,5 +1,6 @@
 /* OpenBLAS behind model/blas.h: its configuration, its core and its thread count. */
 #include "blas.h"
+#include "bf16.h"
 
 #include <cblas.h>
 #include <stdlib.h>
@@ -27,4 +28,5 @@ void vae_set_blas_threads(int n)
 {
     openblas_set_num_threads(n);
     vae_set_parallel_parts(n);
+    vae_bf16_set_threads(n);
 }

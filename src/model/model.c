@@ -280,3 +280,15 @@ int vae_model_log_weights(vae_model *m, const vae_batch *b, int K, uint64_t eval
         rc = vae_fail(VAE_ERR_ARG, "importance weighting needs at least one sample, not %d", K);
     return rc == VAE_OK ? m->family->log_weights(m, b, K, eval_seed, logw) : rc;
 }
+
+const char *const vae_precision_names[] = {"fp32", "bf16", NULL};
+
+int vae_model_set_precision(vae_model *m, vae_precision p)
+{
+    if (!m->family->set_precision)
+        return p == VAE_PRECISION_FP32 ? VAE_OK
+                                       : vae_fail(VAE_ERR_ARG, "--precision %s: the %s model multiplies in fp32 only "
+                                                  "(the sentence model has bf16)", vae_precision_names[p],
+                                                  m->family->name);
+    return m->family->set_precision(m, p);
+}

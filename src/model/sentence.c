@@ -154,6 +154,10 @@ static void sentence_destroy(vae_model *vm)
     free(m->recon_avg);
     free(m->kl_sums);
     free(m->row_loss);
+    vae_bf16_gemm_free(m->bf16);
+    free(m->out_w16);
+    free(m->h16);
+    free(m->dlog16);
     free(m);
 }
 
@@ -218,6 +222,37 @@ static void sentence_init_params(vae_model *vm, uint64_t seed)
     }
 }
 
+/* bf16: the output layer's products (sentence.h), their buffers, and each form's primitive made by
+ * one product of size 1 here, so that a step meets no failure of the library's set-up. */
+static int sentence_set_precision(vae_model *vm, vae_precision p)
+{
+    sentence_model *m = sentence(vm);
+    if (p == VAE_PRECISION_FP32 || m->bf16) {
+        if (p == VAE_PRECISION_FP32) {
+            vae_bf16_gemm_free(m->bf16);
+            m->bf16 = NULL;
+        }
+        return VAE_OK;
+    }
+    const size_t H = (size_t)m->cfg.hidden, C = (size_t)m->classes, R = SENTENCE_OUT_BLOCK;
+    if (!m->out_w16 && !((m->out_w16 = vae_calloc_array(C * H, sizeof(vae_bf16))) &&
+                         (m->h16 = vae_calloc_array(R * H, sizeof(vae_bf16))) &&
+                         (m->dlog16 = vae_calloc_array(R * C, sizeof(vae_bf16)))))
+        return vae_fail(VAE_ERR_NOMEM, "out of memory for the output layer's bfloat16 copies");
+    vae_bf16_gemm *g;
+    int rc = vae_bf16_gemm_new(&g);
+    float out = 0.0f;
+    const int forms[4][3] = {{0, 1, 0}, {1, 0, 0}, {1, 0, 1}, {0, 0, 0}};
+    for (int i = 0; rc == VAE_OK && i < 4; i++)
+        rc = vae_bf16_gemm_run(g, forms[i][0], forms[i][1], 1, 1, 1, m->h16, 1, m->h16, 1, forms[i][2], &out, 1);
+    if (rc != VAE_OK) {
+        vae_bf16_gemm_free(g);
+        return rc;
+    }
+    m->bf16 = g;
+    return VAE_OK;
+}
+
 static int64_t sentence_seq_classes(const vae_model *vm) { return vm->cfg.vocab_size + 2; }
 static int sentence_seq_state_size(const vae_model *vm) { return ((const sentence_model *)vm)->cfg.hidden; }
 
@@ -244,4 +279,5 @@ const vae_family vae_family_sentence = {
     .seq_start = sentence_seq_start,
     .seq_step = sentence_seq_step,
     .log_weights = sentence_log_weights,
+    .set_precision = sentence_set_precision,
 };

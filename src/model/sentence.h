@@ -5,6 +5,7 @@
 #ifndef VAE_SENTENCE_H
 #define VAE_SENTENCE_H
 
+#include "bf16.h"
 #include "gru.h"
 #include "layers.h"
 #include "model_base.h"
@@ -65,6 +66,11 @@ typedef struct {
     double *row_loss;  /* [SENTENCE_OUT_BLOCK] -log p(target) of each row of a block */
     float *ones;       /* [SENTENCE_OUT_BLOCK] 1s: the output bias's gradient as a matrix-vector product */
     float *d_out_w, *d_out_b; /* the output layer's gradient, summed in the training forward */
+    /* --precision bf16 (NULL: fp32): the output layer's three products (three quarters of a step's
+     * FLOPs at the defaults) take bfloat16 copies of its weight (made once a pass: it changes only
+     * between steps), of a block's states and of the block's d logits. */
+    vae_bf16_gemm *bf16;
+    vae_bf16 *out_w16, *h16, *dlog16; /* [classes, H], [SENTENCE_OUT_BLOCK, H], [SENTENCE_OUT_BLOCK, classes] */
 } sentence_model;
 
 static inline sentence_model *sentence(vae_model *m) { return (sentence_model *)m; }
@@ -85,8 +91,8 @@ void sentence_encode_sorted(sentence_model *m, const vae_seqs *s);
 /* The decoder at z [B, L] (sorted order) over the planned batch: recon[j] of each sequence. In
  * training (o not NULL) with word dropout, and the output layer's backward done block by block on
  * the way: the gradient of scale * sum recon with respect to the decoder's states (d_dec_h) and
- * the output layer's weights (d_out_w, d_out_b). */
-void sentence_decode_sorted(sentence_model *m, const vae_seqs *s, const float *z, const vae_step_opts *o);
+ * the output layer's weights (d_out_w, d_out_b). Fails only where a bfloat16 product does. */
+int sentence_decode_sorted(sentence_model *m, const vae_seqs *s, const float *z, const vae_step_opts *o);
 /* z's part of the decoder's input projection, z_gates [n, 3H] = z W_ih[:, E:]^T, once a sequence
  * for every step; the decoder's initial states h [n, H] = tanh(dec.init(z)). */
 void sentence_z_gates(sentence_model *m, const float *z, int n);

@@ -35,13 +35,17 @@ int sentence_eval(vae_model *vm, const vae_batch *b, int samples, uint64_t eval_
     const int B = m->B, L = m->cfg.latent;
     for (int j = 0; j < B; j++)
         m->recon_avg[j] = 0.0;
-    for (int k = 0; k < samples; k++) {
+    int rc_decode = VAE_OK;
+    for (int k = 0; rc_decode == VAE_OK && k < samples; k++) {
         draw_latent(m, eval_seed, k);
-        sentence_decode_sorted(m, q, m->z, NULL);
+        rc_decode = sentence_decode_sorted(m, q, m->z, NULL);
         for (int j = 0; j < B; j++)
             m->recon_avg[j] += m->recon[j] / samples;
     }
-    sentence_decode_sorted(m, q, m->mu, NULL);
+    if (rc_decode == VAE_OK)
+        rc_decode = sentence_decode_sorted(m, q, m->mu, NULL);
+    if (rc_decode != VAE_OK)
+        return rc_decode;
     for (int j = 0; j < B; j++)
         bow_eval_add(sums, L, m->mu + (size_t)j * L, m->len[j] + 1.0, m->recon_avg[j], sentence_kl(m, j), m->recon[j]);
     return VAE_OK;
@@ -88,7 +92,9 @@ int sentence_log_weights(vae_model *vm, const vae_batch *b, int K, uint64_t eval
     const int L = m->cfg.latent;
     for (int k = 0; k < K; k++) {
         draw_latent(m, eval_seed, k);
-        sentence_decode_sorted(m, q, m->z, NULL);
+        const int rc_decode = sentence_decode_sorted(m, q, m->z, NULL);
+        if (rc_decode != VAE_OK)
+            return rc_decode;
         for (int j = 0; j < m->B; j++) {
             const float *z = m->z + (size_t)j * L, *eps = m->eps + (size_t)j * L, *lv = m->logvar + (size_t)j * L;
             double w = -m->recon[j];

@@ -153,31 +153,48 @@ static void block_rows(void *arg, int part, int parts)
         if (j->o) {
             vexp_shifted(row, row, lse, j->o->scale, C);
             row[target] -= j->o->scale;
+            if (m->bf16) /* while the row is in cache */
+                vae_bf16_from_f32(m->dlog16 + (size_t)i * (size_t)C, row, (size_t)C);
         }
     }
 }
 
 /* One block of the output layer: logits of rows [r0, r0 + n), their share of each sequence's recon
  * and, in training, the block's part of the output layer's backward. */
-static void output_block(sentence_model *m, int64_t r0, int n, const vae_step_opts *o)
+static int output_block(sentence_model *m, int64_t r0, int n, const vae_step_opts *o)
 {
-    const int H = m->cfg.hidden;
-    const int64_t C = m->classes;
+    const int H = m->cfg.hidden, C = (int)m->classes;
     const float *hb = m->dec.hout + r0 * H, *w = sentence_param(m, T_OUT_W);
-    linear_forward(m->logits, hb, w, 0, NULL, n, H, (int)C);
+    int rc = VAE_OK;
+    if (m->bf16) {
+        if (r0 == 0)
+            vae_bf16_from_f32(m->out_w16, w, (size_t)C * (size_t)H);
+        vae_bf16_from_f32(m->h16, hb, (size_t)n * (size_t)H);
+        rc = vae_bf16_gemm_run(m->bf16, 0, 1, n, C, H, m->h16, H, m->out_w16, H, 0, m->logits, C);
+    } else {
+        linear_forward(m->logits, hb, w, 0, NULL, n, H, C);
+    }
+    if (rc != VAE_OK)
+        return rc;
     block_job job = {m, r0, n, o};
     vae_parallel_parts(block_rows, &job);
     for (int i = 0; i < n; i++)
         m->recon[m->dec_seq[r0 + i]] += m->row_loss[i];
     if (!o)
-        return;
+        return VAE_OK;
     /* The first block writes the weight's and bias's gradients, the others add to them. */
     const float beta = r0 == 0 ? 0.0f : 1.0f;
-    cblas_sgemv(CblasRowMajor, CblasTrans, n, (int)C, 1.0f, m->logits, (int)C, m->ones, 1, beta, m->d_out_b, 1);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)C, H, n, 1.0f, m->logits, (int)C, hb, H, beta,
-                m->d_out_w, H);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, H, (int)C, 1.0f, m->logits, (int)C, w, H, 0.0f,
+    cblas_sgemv(CblasRowMajor, CblasTrans, n, C, 1.0f, m->logits, C, m->ones, 1, beta, m->d_out_b, 1);
+    if (m->bf16) {
+        rc = vae_bf16_gemm_run(m->bf16, 1, 0, C, H, n, m->dlog16, C, m->h16, H, r0 != 0, m->d_out_w, H);
+        return rc != VAE_OK ? rc
+                            : vae_bf16_gemm_run(m->bf16, 0, 0, n, H, C, m->dlog16, C, m->out_w16, H, 0,
+                                                m->d_dec_h + r0 * H, H);
+    }
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, H, n, 1.0f, m->logits, C, hb, H, beta, m->d_out_w, H);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, H, C, 1.0f, m->logits, C, w, H, 0.0f,
                 m->d_dec_h + r0 * H, H);
+    return VAE_OK;
 }
 
 void sentence_z_gates(sentence_model *m, const float *z, int n)
@@ -197,7 +214,7 @@ void sentence_h0(const sentence_model *m, const float *z, int n, float *h)
         h[i] = tanhf(h[i]);
 }
 
-void sentence_decode_sorted(sentence_model *m, const vae_seqs *s, const float *z, const vae_step_opts *o)
+int sentence_decode_sorted(sentence_model *m, const vae_seqs *s, const float *z, const vae_step_opts *o)
 {
     const int B = m->B;
     const gru_plan *p = &m->dec_plan;
@@ -210,8 +227,10 @@ void sentence_decode_sorted(sentence_model *m, const vae_seqs *s, const float *z
     gru_forward(&w, p, m->dec_x, m->h0, m->z_gates, &m->dec);
     for (int j = 0; j < B; j++)
         m->recon[j] = 0.0;
-    for (int64_t r0 = 0; r0 < N; r0 += SENTENCE_OUT_BLOCK)
-        output_block(m, r0, (int)(N - r0 < SENTENCE_OUT_BLOCK ? N - r0 : SENTENCE_OUT_BLOCK), o);
+    int rc = VAE_OK;
+    for (int64_t r0 = 0; rc == VAE_OK && r0 < N; r0 += SENTENCE_OUT_BLOCK)
+        rc = output_block(m, r0, (int)(N - r0 < SENTENCE_OUT_BLOCK ? N - r0 : SENTENCE_OUT_BLOCK), o);
+    return rc;
 }
 
 double sentence_kl_unit(const sentence_model *m, int j, int u)
@@ -272,7 +291,7 @@ int sentence_forward(vae_model *vm, const vae_batch *b, const vae_step_opts *o, 
     reparameterize(m->z, m->eps, m->mu, m->logvar, m->index, B, L, o->sample, o->noise_seed, o->noise_step);
     int sum_rc = VAE_OK;
     const double kl_loss = free_bits_kl(m, o, &sum_rc);
-    sentence_decode_sorted(m, q, m->z, o);
+    const int decode_rc = sentence_decode_sorted(m, q, m->z, o);
     memset(s, 0, sizeof *s);
     for (int j = 0; j < B; j++) {
         s->recon += m->recon[j];
@@ -281,7 +300,7 @@ int sentence_forward(vae_model *vm, const vae_batch *b, const vae_step_opts *o, 
     }
     s->units = B;
     s->loss = s->recon + o->beta * kl_loss;
-    return rc != VAE_OK ? rc : sum_rc;
+    return rc != VAE_OK ? rc : sum_rc != VAE_OK ? sum_rc : decode_rc;
 }
 
 /* dst[ids[r]] += dx[r] over n packed rows: the embedding's gradient, only at the rows read. */

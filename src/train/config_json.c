@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bf16.h"
 #include "blas.h"
 #include "trainer.h"
 #include "vae/family.h"
@@ -54,6 +55,8 @@ int trainer_config_json(trainer *t)
     json_int(j, "latent_samples", c->latent_samples);
     json_int(j, "seed", (int64_t)c->seed);
     json_int(j, "threads", c->threads);
+    json_str(j, "precision", vae_precision_names[c->precision]);
+    json_str(j, "bf16_library", c->precision == VAE_PRECISION_BF16 ? vae_bf16_library() : "none");
     json_int(j, "eval_every", c->eval_every);
     json_int(j, "log_every", c->log_every);
     json_int(j, "checkpoint_every", c->checkpoint_every);

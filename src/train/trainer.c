@@ -159,6 +159,8 @@ static int setup(trainer *t)
                               vae_exchange_grads(t->exchange));
     if (rc == VAE_OK && t->lengths)
         rc = vae_model_reserve_tokens(t->model, cap * t->max_length);
+    if (rc == VAE_OK)
+        rc = vae_model_set_precision(t->model, (vae_precision)c->precision);
     if (rc != VAE_OK || (rc = vae_evaluator_new(&t->evaluator, t->model)) != VAE_OK ||
         (rc = vae_optim_new(&t->optim, &c->optim, vae_model_num_params(t->model))) != VAE_OK)
         return rc;

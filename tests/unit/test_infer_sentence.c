@@ -171,7 +171,9 @@ static void test_beam_one_is_greedy(void **state)
     }
 }
 
-/* Beam 4 against greedy decoding on m: never worse, and better on `want_better` sentences at least. */
+/* Beam 4 against greedy decoding on m: never worse, and better on `want_better` sentences at least.
+ * Where both find the same sentence they sum its log-probabilities in different orders: "never
+ * worse" is up to float32's rounding (an AMD EPYC's kernels gave the beam 1 ulp less there). */
 static void beam_against_greedy(vae_model *m, float spread, int want_better)
 {
     enum { N = CAP / 4 }; /* the sentences a beam of 4 decodes at once */
@@ -184,8 +186,8 @@ static void beam_against_greedy(vae_model *m, float spread, int want_better)
     decode(m, &(infer_decode_opts){.mode = INFER_BEAM, .beam = 4, .max_length = ML}, z, N, NULL, &b);
     int better = 0;
     for (int i = 0; i < N; i++) {
-        assert_true(b.logp[i] >= g.logp[i]);
-        better += b.logp[i] > g.logp[i];
+        assert_true(b.logp[i] >= g.logp[i] - 1e-5 * (1.0 + fabs(g.logp[i])));
+        better += b.logp[i] > g.logp[i] + 1e-5 * (1.0 + fabs(g.logp[i]));
         const double tf = teacher_forced(m, z + i * LATENT, b.tokens + i * ML, b.length[i], ML);
         assert_true(fabs(b.logp[i] - tf) <= 1e-4 * (1.0 + fabs(tf)));
     }
