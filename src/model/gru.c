@@ -1,12 +1,14 @@
 /* The GRU layer of gru.h: one GEMM for the input projections of every step, one recurrent GEMM a
  * step over the running sequences, the gate arithmetic fused in one pass over a step's rows, and in
- * the backward one GEMM for each weight gradient over every step at once. */
+ * the backward one GEMM for each weight gradient over every step at once; each GEMM in float32 or,
+ * with gru_bf16, in bfloat16. */
 #include "gru.h"
 
 #include <cblas.h>
 #include <string.h>
 
 #include "layers.h"
+#include "vae/common.h"
 
 /* Copies the bias b [O] into each of n rows of out [n, O], which a GEMM with beta 1 then adds to. */
 static void bias_rows(float *out, const float *b, int64_t n, int O)
@@ -43,16 +45,33 @@ static void cell_forward(int n, int H, float *g, const float *gh, const float *e
     }
 }
 
+/* C (+ C when acc) = op(A) op(B), row-major as cblas_sgemm's arguments: in bfloat16 on the
+ * rounded copies A16, B16 when b is not NULL, else (or when the backend fails) in float32. */
+static void product(const gru_bf16 *b, int ta, int tb, int M, int N, int K, const float *A, const vae_bf16 *A16,
+                    int lda, const float *B, const vae_bf16 *B16, int ldb, int acc, float *C, int ldc)
+{
+    if (b && vae_bf16_gemm_run(b->g, ta, tb, M, N, K, A16, lda, B16, ldb, acc, C, ldc) == VAE_OK)
+        return;
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A, lda,
+                B, ldb, acc ? 1.0f : 0.0f, C, ldc);
+}
+
 void gru_forward(const gru_weights *w, const gru_plan *p, const float *x, const float *h0, const float *gi_extra,
                  gru_acts *a)
 {
     const int H = w->H, G = 3 * w->H;
     const int64_t N = p->offset[p->steps];
+    const gru_bf16 *b = w->b16;
     if (N == 0)
         return;
+    if (b) {
+        vae_bf16_from_f32(b->w_ih, w->w_ih, (size_t)G * (size_t)w->ld_ih);
+        vae_bf16_from_f32(b->w_hh, w->w_hh, (size_t)G * (size_t)H);
+        vae_bf16_from_f32(b->x, x, (size_t)N * (size_t)w->In);
+    }
     bias_rows(a->gates, w->b_ih, N, G);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, G, w->In, 1.0f, x, w->In, w->w_ih, w->ld_ih, 1.0f,
-                a->gates, G);
+    product(b, 0, 1, (int)N, G, w->In, x, b ? b->x : NULL, w->In, w->w_ih, b ? b->w_ih : NULL, w->ld_ih, 1, a->gates,
+            G);
     for (int t = 0; t < p->steps; t++) {
         const int n = p->rows[t];
         const int64_t off = p->offset[t];
@@ -65,9 +84,12 @@ void gru_forward(const gru_weights *w, const gru_plan *p, const float *x, const 
             memcpy(hp, h0, sizeof(float) * (size_t)n * (size_t)H);
         else
             memset(hp, 0, sizeof(float) * (size_t)n * (size_t)H);
+        vae_bf16 *hp16 = b ? b->hprev + off * H : NULL;
+        if (b)
+            vae_bf16_from_f32(hp16, hp, (size_t)n * (size_t)H);
         bias_rows(a->gh, w->b_hh, n, G);
         if (t > 0 || h0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, G, H, 1.0f, hp, H, w->w_hh, H, 1.0f, a->gh, G);
+            product(b, 0, 1, n, G, H, hp, hp16, H, w->w_hh, b ? b->w_hh : NULL, H, 1, a->gh, G);
         cell_forward(n, H, a->gates + off * G, a->gh, gi_extra, hp, a->hout + off * H, a->ghn + off * H);
     }
 }
@@ -103,6 +125,7 @@ void gru_backward(const gru_weights *w, const gru_weights *g, const gru_plan *p,
     const int H = w->H, G = 3 * w->H, In = w->In;
     const int64_t N = p->offset[p->steps];
     const int B = p->steps ? p->rows[0] : 0;
+    const gru_bf16 *b = w->b16;
     if (dh0)
         memset(dh0, 0, sizeof(float) * (size_t)B * (size_t)H);
     if (dgi_sum)
@@ -122,9 +145,11 @@ void gru_backward(const gru_weights *w, const gru_weights *g, const gru_plan *p,
         float *dprev = t > 0 ? dh + p->offset[t - 1] * H : dh0;
         cell_backward(n, H, a->gates + off * G, a->ghn + off * H, a->hprev + off * H, dh + off * H, dgi + off * G,
                       dgh + off * G, dprev);
+        if (b)
+            vae_bf16_from_f32(b->dgh + off * G, dgh + off * G, (size_t)n * (size_t)G);
         if (dprev)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, H, G, 1.0f, dgh + off * G, G, w->w_hh, H, 1.0f,
-                        dprev, H);
+            product(b, 0, 0, n, H, G, dgh + off * G, b ? b->dgh + off * G : NULL, G, w->w_hh, b ? b->w_hh : NULL, H, 1,
+                    dprev, H);
         if (dgi_sum)
             for (int j = 0; j < n; j++)
                 for (int i = 0; i < G; i++)
@@ -132,12 +157,12 @@ void gru_backward(const gru_weights *w, const gru_weights *g, const gru_plan *p,
     }
     row_sums(g->b_ih, dgi, (int)N, G);
     row_sums(g->b_hh, dgh, (int)N, G);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G, In, (int)N, 1.0f, dgi, G, x, In, 0.0f, g->w_ih,
-                w->ld_ih);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G, H, (int)N, 1.0f, dgh, G, a->hprev, H, 0.0f, g->w_hh, H);
+    if (b)
+        vae_bf16_from_f32(b->dgi, dgi, (size_t)N * (size_t)G);
+    product(b, 1, 0, G, In, (int)N, dgi, b ? b->dgi : NULL, G, x, b ? b->x : NULL, In, 0, g->w_ih, w->ld_ih);
+    product(b, 1, 0, G, H, (int)N, dgh, b ? b->dgh : NULL, G, a->hprev, b ? b->hprev : NULL, H, 0, g->w_hh, H);
     if (dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, In, G, 1.0f, dgi, G, w->w_ih, w->ld_ih, 0.0f,
-                    dx, In);
+        product(b, 0, 0, (int)N, In, G, dgi, b ? b->dgi : NULL, G, w->w_ih, b ? b->w_ih : NULL, w->ld_ih, 0, dx, In);
 }
 
 void gru_step(const gru_weights *w, int n, const float *x, const float *h, const float *gi_extra, float *h_next,

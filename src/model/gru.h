@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "bf16.h"
+
 /* The time steps of a sorted batch: rows[t] is non-increasing; offset[steps] is the packed rows. */
 typedef struct {
     int steps;
@@ -15,12 +17,25 @@ typedef struct {
     int64_t *offset; /* [steps + 1] */
 } gru_plan;
 
+/* --precision bf16 for one layer's products over a plan (gru_step stays float32): the backend and
+ * the rounded copies, sized by the caller for the plan's N rows: the weights [3H, ld_ih] and [3H, H]
+ * (made by each gru_forward), the inputs x [N, In] and the states before each step hprev [N, H]
+ * (made by the forward, read by the backward's weight gradients), and the backward's gate
+ * gradients dgi, dgh [N, 3H]. A product the backend fails is made in float32 from the same
+ * operands, so a pass never stops half-way. */
+typedef struct {
+    vae_bf16_gemm *g;
+    vae_bf16 *w_ih, *w_hh, *x, *hprev, *dgi, *dgh;
+} gru_bf16;
+
 /* The weights (or, in gru_backward, their gradients) of one layer: w_ih [3H, ld_ih], of which the
  * first In columns multiply the packed inputs (the decoder's other columns multiply its z, which
- * the caller handles through gi_extra), w_hh [3H, H], b_ih and b_hh [3H]. */
+ * the caller handles through gi_extra), w_hh [3H, H], b_ih and b_hh [3H]; b16 NULL for float32
+ * products. */
 typedef struct {
     int H, In, ld_ih;
     float *w_ih, *w_hh, *b_ih, *b_hh;
+    const gru_bf16 *b16;
 } gru_weights;
 
 /* What the forward keeps for the backward, each packed [N rows, width]: gates [N, 3H] (r, z, n

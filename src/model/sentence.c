@@ -108,10 +108,18 @@ static int row_buffers(sentence_model *m, row_buffer *rb)
     rb[n++] = (row_buffer){(void **)&m->enc_plan.offset, 1, sizeof(int64_t)};
     rb[n++] = (row_buffer){(void **)&m->dec_plan.rows, 1, sizeof(int)};
     rb[n++] = (row_buffer){(void **)&m->dec_plan.offset, 1, sizeof(int64_t)};
+    if (m->bf16) { /* the GRUs' bfloat16 copies (sentence_set_precision) */
+        rb[n++] = (row_buffer){(void **)&m->enc16.x, E, sizeof(vae_bf16)};
+        rb[n++] = (row_buffer){(void **)&m->dec16.x, E, sizeof(vae_bf16)};
+        rb[n++] = (row_buffer){(void **)&m->enc16.hprev, H, sizeof(vae_bf16)};
+        rb[n++] = (row_buffer){(void **)&m->dec16.hprev, H, sizeof(vae_bf16)};
+        rb[n++] = (row_buffer){(void **)&m->enc16.dgi, 3 * H, sizeof(vae_bf16)};
+        rb[n++] = (row_buffer){(void **)&m->enc16.dgh, 3 * H, sizeof(vae_bf16)};
+    }
     return n;
 }
 
-enum { MAX_ROW_BUFFERS = 24 };
+enum { MAX_ROW_BUFFERS = 30 };
 
 /* Room for batches of max_tokens tokens: every per-row buffer for max_tokens + max_batch rows (and
  * one more, for the plans' last offset). On failure the old buffers stay, each at least as large
@@ -122,21 +130,29 @@ static int sentence_reserve_tokens(vae_model *vm, int64_t max_tokens)
     row_buffer rb[MAX_ROW_BUFFERS];
     const int n = row_buffers(m, rb);
     const int64_t rows = max_tokens + m->base.max_batch + 1;
-    for (int i = 0; i < n; i++) {
+    int rc = VAE_OK;
+    for (int i = 0; rc == VAE_OK && i < n; i++) {
+        void *p = NULL;
         if ((size_t)rows > SIZE_MAX / rb[i].width / rb[i].size)
-            return vae_fail(VAE_ERR_NOMEM, "a batch of %lld tokens is too large to hold", (long long)max_tokens);
-        void *p = realloc(*rb[i].buf, (size_t)rows * rb[i].width * rb[i].size);
-        if (!p)
-            return vae_fail(VAE_ERR_NOMEM, "out of memory for a batch of %lld tokens", (long long)max_tokens);
-        *rb[i].buf = p;
+            rc = vae_fail(VAE_ERR_NOMEM, "a batch of %lld tokens is too large to hold", (long long)max_tokens);
+        else if (!(p = realloc(*rb[i].buf, (size_t)rows * rb[i].width * rb[i].size)))
+            rc = vae_fail(VAE_ERR_NOMEM, "out of memory for a batch of %lld tokens", (long long)max_tokens);
+        else
+            *rb[i].buf = p;
     }
-    m->cap_rows = rows;
-    return VAE_OK;
+    /* The decoder's gate gradients share the encoder's copies, wherever realloc moved them. */
+    m->dec16.dgi = m->enc16.dgi;
+    m->dec16.dgh = m->enc16.dgh;
+    if (rc == VAE_OK)
+        m->cap_rows = rows;
+    return rc;
 }
 
 static void sentence_destroy(vae_model *vm)
 {
     sentence_model *m = sentence(vm);
+    vae_bf16_gemm_free(m->bf16);
+    m->bf16 = NULL; /* so that row_buffers leaves out the copies, freed below */
     row_buffer rb[MAX_ROW_BUFFERS];
     const int n = row_buffers(m, rb);
     for (int i = 0; i < n; i++)
@@ -154,10 +170,18 @@ static void sentence_destroy(vae_model *vm)
     free(m->recon_avg);
     free(m->kl_sums);
     free(m->row_loss);
-    vae_bf16_gemm_free(m->bf16);
     free(m->out_w16);
     free(m->h16);
     free(m->dlog16);
+    gru_bf16 *g16[] = {&m->enc16, &m->dec16};
+    for (int i = 0; i < 2; i++) {
+        free(g16[i]->w_ih);
+        free(g16[i]->w_hh);
+        free(g16[i]->x);
+        free(g16[i]->hprev);
+    }
+    free(m->enc16.dgi);
+    free(m->enc16.dgh);
     free(m);
 }
 
@@ -228,17 +252,23 @@ static int sentence_set_precision(vae_model *vm, vae_precision p)
 {
     sentence_model *m = sentence(vm);
     if (p == VAE_PRECISION_FP32 || m->bf16) {
-        if (p == VAE_PRECISION_FP32) {
+        if (p == VAE_PRECISION_FP32) { /* the copies stay, for a return to bf16 */
             vae_bf16_gemm_free(m->bf16);
-            m->bf16 = NULL;
+            m->bf16 = m->enc16.g = m->dec16.g = NULL;
         }
         return VAE_OK;
     }
     const size_t H = (size_t)m->cfg.hidden, C = (size_t)m->classes, R = SENTENCE_OUT_BLOCK;
-    if (!m->out_w16 && !((m->out_w16 = vae_calloc_array(C * H, sizeof(vae_bf16))) &&
-                         (m->h16 = vae_calloc_array(R * H, sizeof(vae_bf16))) &&
-                         (m->dlog16 = vae_calloc_array(R * C, sizeof(vae_bf16)))))
-        return vae_fail(VAE_ERR_NOMEM, "out of memory for the output layer's bfloat16 copies");
+    const size_t G = 3 * H, E = (size_t)m->cfg.embedding, L = (size_t)m->cfg.latent;
+    struct {
+        vae_bf16 **buf;
+        size_t n;
+    } copies[] = {{&m->out_w16, C * H},      {&m->h16, R * H},          {&m->dlog16, R * C},
+                  {&m->enc16.w_ih, G * E},   {&m->enc16.w_hh, G * H},   {&m->dec16.w_ih, G * (E + L)},
+                  {&m->dec16.w_hh, G * H}};
+    for (size_t i = 0; i < sizeof copies / sizeof copies[0]; i++)
+        if (!*copies[i].buf && !(*copies[i].buf = vae_calloc_array(copies[i].n, sizeof(vae_bf16))))
+            return vae_fail(VAE_ERR_NOMEM, "out of memory for the bfloat16 copies of the weights");
     vae_bf16_gemm *g;
     int rc = vae_bf16_gemm_new(&g);
     float out = 0.0f;
@@ -249,8 +279,13 @@ static int sentence_set_precision(vae_model *vm, vae_precision p)
         vae_bf16_gemm_free(g);
         return rc;
     }
-    m->bf16 = g;
-    return VAE_OK;
+    /* The GRUs' per-row copies join the row buffers, sized for the capacity as it is. */
+    m->bf16 = m->enc16.g = m->dec16.g = g;
+    if ((rc = sentence_reserve_tokens(vm, m->cap_rows - m->base.max_batch - 1)) != VAE_OK) {
+        vae_bf16_gemm_free(g);
+        m->bf16 = m->enc16.g = m->dec16.g = NULL;
+    }
+    return rc;
 }
 
 static int64_t sentence_seq_classes(const vae_model *vm) { return vm->cfg.vocab_size + 2; }

@@ -68,9 +68,11 @@ typedef struct {
     float *d_out_w, *d_out_b; /* the output layer's gradient, summed in the training forward */
     /* --precision bf16 (NULL: fp32): the output layer's three products (three quarters of a step's
      * FLOPs at the defaults) take bfloat16 copies of its weight (made once a pass: it changes only
-     * between steps), of a block's states and of the block's d logits. */
+     * between steps), of a block's states and of the block's d logits; both GRUs' through enc16 and
+     * dec16 (gru.h; their dgi and dgh shared, as the backwards run one after the other). */
     vae_bf16_gemm *bf16;
     vae_bf16 *out_w16, *h16, *dlog16; /* [classes, H], [SENTENCE_OUT_BLOCK, H], [SENTENCE_OUT_BLOCK, classes] */
+    gru_bf16 enc16, dec16;
 } sentence_model;
 
 static inline sentence_model *sentence(vae_model *m) { return (sentence_model *)m; }

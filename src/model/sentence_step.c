@@ -22,7 +22,8 @@ gru_weights sentence_gru(const sentence_model *m, float *base, int decoder)
                          .w_ih = base + l->tensors[first].offset,
                          .w_hh = base + l->tensors[first + 1].offset,
                          .b_ih = base + l->tensors[first + 2].offset,
-                         .b_hh = base + l->tensors[first + 3].offset};
+                         .b_hh = base + l->tensors[first + 3].offset,
+                         .b16 = m->bf16 ? (decoder ? &m->dec16 : &m->enc16) : NULL};
 }
 
 /* Longest first, ties in batch order: the key is (max - length, position), unique per sequence. */

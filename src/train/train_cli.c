@@ -53,7 +53,7 @@ static const cli_entry tail[] = {
     {"threads", "N", "BLAS threads per rank", CLI_INT, CLI_AT(C, threads), .min = 1, .max = 1024,
      .default_text = "default: the cores this rank may use"},
     {"precision", NULL, "the matrix products' precision: bf16 takes bfloat16 inputs with float32 sums (the "
-     "sentence model's output layer; on a CPU with AVX512-BF16 or AMX, through oneDNN), parameters and "
+     "sentence model's output layer and GRUs; on a CPU with AVX512-BF16 or AMX, through oneDNN), parameters and "
      "checkpoints stay float32", CLI_CHOICE, CLI_AT(C, precision), .choices = vae_precision_names},
     {"eval-every", "N", "evaluate on the valid split every N steps, and at the end; 0: at the end only", CLI_INT,
      CLI_AT(C, eval_every), .min = 0, .max = BIG},

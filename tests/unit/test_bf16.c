@@ -178,15 +178,17 @@ static void test_sentence_bf16(void **state)
     const size_t P = vae_model_num_params(m);
     assert_memory_equal(back.grads, f32.grads, P * sizeof *back.grads);
     assert_true(back.s.recon == f32.s.recon);
-    /* The logits' inputs each lose at most 2^-9 relative, so a logit moves by at most 2^-8 of
-     * sum_k |h_k w_k|: a few parts in a thousand of recon. The KL is computed before the output
-     * layer and does not move. */
+    /* Each product's inputs lose at most 2^-9 relative, so a product moves by at most 2^-8 of
+     * sum_k |a_k b_k|: parts in a thousand of recon and of the KL (the encoder's GRU is bf16 too),
+     * less where the errors cancel (1e-6 of recon measured). */
     const double rel_recon = fabs(f16.s.recon - f32.s.recon) / f32.s.recon;
-    printf("recon fp32 %.9g bf16 %.9g (relative %.3g)\n", f32.s.recon, f16.s.recon, rel_recon);
+    const double rel_kl = fabs(f16.s.kl - f32.s.kl) / f32.s.kl;
+    printf("recon fp32 %.9g bf16 %.9g (relative %.3g); kl %.9g, %.9g (%.3g)\n", f32.s.recon, f16.s.recon, rel_recon,
+           f32.s.kl, f16.s.kl, rel_kl);
     assert_true(rel_recon < 1e-3);
-    assert_true(f16.s.recon != f32.s.recon); /* the products did run in bfloat16 */
-    assert_true(f16.s.kl == f32.s.kl);
-    /* Each tensor's gradient within 2.5 x 2^-8 of its norm (2e-3 measured). */
+    assert_true(rel_kl < 1e-2);
+    assert_true(f16.s.recon != f32.s.recon && f16.s.kl != f32.s.kl); /* the products did run in bfloat16 */
+    /* Each tensor's gradient within 2.5 x 2^-8 of its norm. */
     const vae_layout *l = vae_model_layout(m);
     for (int t = 0; t < l->num_tensors; t++) {
         const vae_tensor *x = &l->tensors[t];
