@@ -100,7 +100,7 @@ static void line_bases(pieces *pc, const vae_input_list *l)
 
 /* Pass 2's converter of piece k. The writer also writes every piece, which costs about
  * WRITE_COST_NUM / WRITE_COST_DEN of converting one (4.1 against 9.6 ms a piece of
- * tools/bench_prep.sh's input, timed inside the pass on 2 ranks), so it
+ * tools/bench_prep.sh's input, timed inside the pass on 2 ranks with a timer not kept), so it
  * converts the share s of the pieces at which it ends with the others: s c + w = (1 - s) c / (N - 1)
  * per piece gives s = (den - num (N - 1)) / (N den) (0.3 at 2 ranks, 1/15 at 3), and none from 4
  * ranks on, where writing is its whole work. The others take the rest in turn. */
