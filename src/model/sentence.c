@@ -271,10 +271,9 @@ static int sentence_set_precision(vae_model *vm, vae_precision p)
             return vae_fail(VAE_ERR_NOMEM, "out of memory for the bfloat16 copies of the weights");
     vae_bf16_gemm *g;
     int rc = vae_bf16_gemm_new(&g);
-    float out = 0.0f;
-    const int forms[4][3] = {{0, 1, 0}, {1, 0, 0}, {1, 0, 1}, {0, 0, 0}};
-    for (int i = 0; rc == VAE_OK && i < 4; i++)
-        rc = vae_bf16_gemm_run(g, forms[i][0], forms[i][1], 1, 1, 1, m->h16, 1, m->h16, 1, forms[i][2], &out, 1);
+    float out = 0.0f; /* every form: the output layer uses four, the GRUs' accumulating products two more */
+    for (int form = 0; rc == VAE_OK && form < 8; form++)
+        rc = vae_bf16_gemm_run(g, form >> 2, (form >> 1) & 1, 1, 1, 1, m->h16, 1, m->h16, 1, form & 1, &out, 1);
     if (rc != VAE_OK) {
         vae_bf16_gemm_free(g);
         return rc;
