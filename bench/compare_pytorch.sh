@@ -15,8 +15,10 @@
 # on each vae-dist rank, ru_maxrss in PyTorch. Valid ppl_doc / ppl_corpus with S = 1 (vae-infer eval
 # for vae-dist). Then the table, the ratios, and vae-bench-step's GEMM-bound limit at 2 threads
 # (run once a repeat: it moves with the load as much as the rates do; the median is used).
-# --blas-core CORE sets OPENBLAS_CORETYPE for every form (auto: unset, OpenBLAS's own detection);
-# by default the environment's setting stands. Every form uses the same OpenBLAS and kernels.
+# --blas-core CORE sets OPENBLAS_CORETYPE for every form (auto: unset, vae-dist's own choice, which
+# restarts on AVX-512 kernels where OpenBLAS's detection falls back to Prescott); by default the
+# environment's setting stands. PyTorch runs on the kernels vae-dist ran (config.json's blas_core),
+# so every form uses the same OpenBLAS and kernels.
 # usage: bench/compare_pytorch.sh [--repeats K] [--epochs E] [--vocab V] [--blas-core CORE|auto]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,7 +58,7 @@ corpus=data/emails.h5
 
 work=$(mktemp -d /tmp/vae-vs-pytorch.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-results=$work/results.jsonl
+results=$work/results.jsonl core=""
 model=(--epochs "$epochs" --batch-size 256 --lr 1e-3 --latent 32 --encoder-hidden 128,64 --decoder-hidden 64,128)
 
 # vae-dist: $1 label, $2 ranks, $3 threads per rank, $4 seed, then more vae-dist flags
@@ -74,6 +76,7 @@ run_vae() {
   else
     /usr/bin/time -v -o "$work/time.0" "$bin/vae-dist" "${args[@]}" </dev/null
   fi
+  core=$($py -c 'import json, sys; print(json.load(open(sys.argv[1]))["blas_core"])' "$out/config.json")
   "$bin/vae-infer" eval --checkpoint "$out/checkpoints/$(cat "$out/checkpoints/latest")" \
     --corpus "$corpus" --split valid >"$work/eval.json"
   $py - "$label" "$out/summary.jsonl" "$work/eval.json" "$work"/time.* >>"$results" <<'PY'
@@ -91,11 +94,12 @@ print(json.dumps({"form": label, "docs_per_s": statistics.median(r["docs_per_s"]
 PY
 }
 
-# PyTorch: $1 label, $2 seed, then environment assignments and pytorch_vae.py's options
+# PyTorch: $1 label, $2 seed, then environment assignments and pytorch_vae.py's options; on the
+# OpenBLAS kernels of the last vae-dist run ($core)
 run_torch() {
   local label=$1 seed=$2
   shift 2
-  local envs=()
+  local envs=(OPENBLAS_CORETYPE="$core")
   while [ $# -gt 0 ] && [[ $1 == *=* ]]; do envs+=("$1"); shift; done
   env "${envs[@]}" $py bench/pytorch_vae.py --corpus "$corpus" "${model[@]}" --seed "$seed" --label "$label" "$@" \
     </dev/null >>"$results"
@@ -117,7 +121,7 @@ for rep in $(seq "$repeats"); do
   "$bin/vae-bench-step" --threads 2 | grep '^GEMM-bound limit' >>"$work/bench_step.txt"
 done
 
-echo "compare_pytorch: done (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+echo "compare_pytorch: done (load average $(cut -d' ' -f1-3 /proc/loadavg)); OpenBLAS kernels: $core (both sides)" >&2
 $py - "$results" "$work/bench_step.txt" "$repeats" "$epochs" <<'PY'
 import json, re, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]

@@ -25,7 +25,7 @@ Modes:
       median of the intervals of --log-every steps, the first dropped).
   [step] [--vocab V] [--batch B] [--length T] [--threads N] [--reps R]
       the step's speed beside `build/vae-bench-step --model sentence`, on the same kind of batch:
-      the family's defaults (E = H = 256, latent 32), --batch sequences of lengths uniform in
+      the family's defaults (E = H = 256, latent 16), --batch sequences of lengths uniform in
       [T/2, 3T/2], tokens uniform over the V words, as vae-bench-step draws them; the median over
       --reps steps (after 2 warm-up steps) of forward + backward + Adam, and sequences/s, as one
       line. The mode taken when the first argument is an option.
@@ -70,7 +70,7 @@ def parse_args(argv):
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--embedding", type=int, default=256)
     t.add_argument("--hidden", type=int, default=256)
-    t.add_argument("--latent", type=int, default=32)
+    t.add_argument("--latent", type=int, default=16)
     t.add_argument("--word-dropout", type=float, default=0.0)
     t.add_argument("--kl-warmup-steps", type=int, default=0)
     t.add_argument("--max-steps", type=int, default=0, help="0: the epochs' steps")

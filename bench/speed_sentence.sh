@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Training speed of the sentence family against PyTorch on the same corpus and cores (a benchmark,
 # not a test). Side by side, alternated --rounds times, each run --steps steps of the family's
-# default model (E = H = 256, latent 32) at batch 64, Adam:
+# default model (E = H = 256, latent 16) at batch 64, Adam:
 #   vae-dist     mpirun -np 2, one thread a rank, --precision fp32 and, where the CPU and the build
 #                have it, bf16 (its train lines' seqs_per_s, the median after the first interval);
 #   PyTorch      bench/pytorch_sentence.py train (nn.GRU on packed sequences, Adam) at 1 and 2 threads

@@ -16,6 +16,7 @@
 #include "blas.h"
 #include "../src/bin/blas_core.h"
 #include "bow.h"
+#include "sentence.h"
 #include "bf16.h"
 #include "threads.h"
 #include "vae/comm.h"
@@ -221,9 +222,15 @@ static int bench_sentence(const bench_opts *b)
     const double step = fwd_bwd + update;
     /* GEMM FLOPs: each GRU's input and recurrent projections over its rows, the output layer over
      * the decoder's; the backward twice the forward. */
-    const double E = 256, H = 256, L = 32, rows_enc = (double)q.num_tokens, rows_dec = rows_enc + (double)b->B;
-    const double flops = 3 * (2 * rows_enc * 3 * H * (E + H) + 2 * rows_dec * 3 * H * (E + L + H) +
-                              2 * rows_dec * H * (double)(b->V + 2));
+    vae_sentence_config sc;
+    vae_sentence_config_of(&mc, &sc);
+    const double E = sc.embedding, H = sc.hidden, L = sc.latent, rows_enc = (double)q.num_tokens,
+                 rows_dec = rows_enc + (double)b->B;
+    /* The decoder's z columns of its input projection, once a sequence (they stay float32 in a
+     * bf16 step, sentence.h). */
+    const double z_flops = 3 * 2 * (double)b->B * 3 * H * L;
+    const double flops = 3 * (2 * rows_enc * 3 * H * (E + H) + 2 * rows_dec * 3 * H * (E + H) +
+                              2 * rows_dec * H * (double)(b->V + 2)) + z_flops;
     printf("OpenBLAS core: %s; precision %s (bf16 library: %s)\n", vae_blas_core(), vae_precision_names[b->precision],
            vae_bf16_library());
     printf("sentence V=%lld batch=%lld tokens=%lld (mean length %.1f) threads=%lld params=%zu\n", (long long)b->V,
@@ -241,13 +248,13 @@ static int bench_sentence(const bench_opts *b)
         printf("sgemm GFLOP/s on the output layer's shapes: %.1f; GEMM-bound limit %.0f seqs/s, forward+backward "
                "reaches %.0f%% of it\n", gemm * 1e-9, (double)b->B * gemm / flops, 100.0 * flops / fwd_bwd / gemm);
     } else {
-        /* The output layer's products in bf16, the GRUs' in float32 (sentence.h). */
-        const double out = 6.0 * rows_dec * H * (double)(b->V + 2), g16 = bf16_rate((int)rows_dec, (int)H, b->V + 2,
-                                                                                    (int)b->reps);
-        const double gemm_s = out / g16 + (flops - out) / gemm;
+        /* Every product in bf16 but the z columns (sentence.h), all at the output layer's bf16 rate. */
+        const double g16 = bf16_rate((int)rows_dec, (int)H, b->V + 2, (int)b->reps);
+        const double gemm_s = (flops - z_flops) / g16 + z_flops / gemm;
         printf("GFLOP/s on the output layer's shapes: sgemm %.1f, bf16 %.1f (x%.2f, its d logits rounded "
-               "included); GEMM-bound limit %.0f seqs/s (the GRUs' at sgemm's rate), forward+backward reaches "
-               "%.0f%% of it\n", gemm * 1e-9, g16 * 1e-9, g16 / gemm, (double)b->B / gemm_s, 100.0 * gemm_s / fwd_bwd);
+               "included); GEMM-bound limit %.0f seqs/s (the GRUs' products at that bf16 rate), "
+               "forward+backward reaches %.0f%% of it\n", gemm * 1e-9, g16 * 1e-9, g16 / gemm, (double)b->B / gemm_s,
+               100.0 * gemm_s / fwd_bwd);
     }
     vae_seqs_free(&q);
     vae_optim_free(o);

@@ -587,6 +587,16 @@ static void test_layout_and_init(void **state)
     (void)state;
     vae_model_config mc;
     assert_int_equal(vae_model_config_init(&mc, "sentence", 50), VAE_OK);
+    /* SPEC's defaults (latent 16, not bow's 32: SPEC "Defaults" says why). */
+    static const char *const keys[] = {"embedding", "hidden", "latent", "word_dropout"};
+    static const char *const defaults[] = {"256", "256", "16", "0"};
+    assert_int_equal(mc.family->num_settings, 4);
+    for (int i = 0; i < 4; i++) {
+        char text[64];
+        assert_string_equal(mc.family->settings[i].key, keys[i]);
+        vae_model_config_text(&mc, i, text, sizeof text);
+        assert_string_equal(text, defaults[i]);
+    }
     set(&mc, "embedding", "16");
     set(&mc, "hidden", "8");
     set(&mc, "latent", "4");
