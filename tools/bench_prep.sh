@@ -17,6 +17,10 @@
 # printed), and no rank's peak RSS above one process's. The ratio of CPU times (one process's over
 # the busiest rank's) is printed too: on a loaded machine, where the kernel's autogroups give one
 # session's processes one share however many they are, it is the rate that idle cores would give.
+# Alternated with them too, both forms on the input's first 1000 lines, whose wall time is the
+# fixed cost of a run (MPI's start-up: a singleton's for one process, mpirun's for the ranks), and
+# the ratio of what is left of each median wall time: the rate of the work itself, which the fixed
+# cost no longer dilutes on a larger input.
 # Usage: tools/bench_prep.sh [BUILD_DIR (default build)] [WORK_DIR (default /tmp/vae_bench_prep)]
 #        [PART: all (default), single (one process only) or ranks (the parallel part only)]
 set -euo pipefail
@@ -132,7 +136,7 @@ ranks() {
 
 # parallel FILE: one process and 2 ranks alternated 5 times; the median run of each by wall time.
 parallel() {
-    local bytes runs1=() runs2=() m1 m2
+    local bytes runs1=() runs2=() m1 m2 fixed1=() fixed2=() f1 f2
     bytes=$(stat -c %s "$1")
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
     echo "parallel preparation of $(basename "$1") ($(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }') MB), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -142,6 +146,7 @@ parallel() {
         head -n $((lines / 2)) "$1" >"${half}1.txt"
         tail -n +$((lines / 2 + 1)) "$1" >"${half}2.txt"
     fi
+    [ -s "$work/head1000.txt" ] || head -n 1000 "$1" >"$work/head1000.txt"
     for _ in 1 2 3 4 5; do
         ranks 1 "$1"
         runs1+=("$wall|$busiest|$per_rank")
@@ -152,6 +157,10 @@ parallel() {
         wait
         pair+=("$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { print e - s }')")
         rm -f "$outdir"/h[12].h5
+        ranks 1 "$work/head1000.txt"
+        fixed1+=("$wall")
+        ranks 2 "$work/head1000.txt"
+        fixed2+=("$wall")
     done
     m1=$(printf '%s\n' "${runs1[@]}" | sort -t'|' -k1,1g | sed -n 3p)
     m2=$(printf '%s\n' "${runs2[@]}" | sort -t'|' -k1,1g | sed -n 3p)
@@ -166,6 +175,11 @@ parallel() {
     mp=$(printf '%s\n' "${pair[@]}" | sort -g | sed -n 3p)
     awk -v a="$m1" -v p="$mp" 'BEGIN { split(a, x, "|");
         printf "  ceiling: two processes at once on the halves, median wall %.2f s: x%.2f of one process\n", p, x[1] / p }'
+    f1=$(printf '%s\n' "${fixed1[@]}" | sort -g | sed -n 3p)
+    f2=$(printf '%s\n' "${fixed2[@]}" | sort -g | sed -n 3p)
+    awk -v a="$m1" -v b="$m2" -v f1="$f1" -v f2="$f2" 'BEGIN { split(a, x, "|"); split(b, y, "|");
+        printf "  fixed cost (the first 1000 lines, median wall): 1 process %.2f s, 2 ranks %.2f s; 2 ranks against 1 on the rest: x%.2f\n",
+               f1, f2, (x[1] - f1) / (y[1] - f2) }'
     echo "  load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
