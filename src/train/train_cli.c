@@ -157,6 +157,19 @@ static cli_entry setting_entry(train_cli *t, int i, const vae_setting_spec *spec
     }
     if (strcmp(t->defaults[i], "default ") == 0)
         snprintf(t->defaults[i], sizeof t->defaults[i], "default none");
+    /* A key that later families share with their own default says theirs too ("default 32; topic
+     * family: 20"), so that the help of --latent is true of every --model. */
+    for (int k = 0; vae_family_at(k); k++) {
+        const vae_family *other = vae_family_at(k);
+        if (other == family)
+            continue;
+        for (int s = 0; s < other->num_settings; s++) {
+            const char *d = other->settings[s].default_text;
+            const size_t used = strlen(t->defaults[i]);
+            if (strcmp(other->settings[s].key, spec->key) == 0 && d && strcmp(d, spec->default_text) != 0)
+                snprintf(t->defaults[i] + used, sizeof t->defaults[i] - used, "; %s family: %s", other->name, d);
+        }
+    }
     for (size_t k = 0; k < sizeof t->flags[i] - 1 && spec->key[k]; k++)
         t->flags[i][k] = spec->key[k] == '_' ? '-' : spec->key[k];
     return (cli_entry){.name = t->flags[i], .meta = meta, .help = t->helps[i], .kind = CLI_STRING,

@@ -219,11 +219,25 @@ static void test_train_table_fields(void **state)
     /* Defaults as the struct and the family hold them (the generic rule: test_help_shows_...). */
     char buf[64], want[96];
     assert_non_null(strstr(help_line(help, "batch-size", line, sizeof line), "(default 256)"));
-    snprintf(want, sizeof want, "(default %s)", setting(&v0.config.model, "encoder_hidden", buf, sizeof buf));
+    snprintf(want, sizeof want, "(default %s; topic family: ", setting(&v0.config.model, "encoder_hidden", buf, sizeof buf));
     assert_non_null(strstr(help_line(help, "encoder-hidden", line, sizeof line), want));
     snprintf(want, sizeof want, "(relu|tanh|softplus; default %s)",
              setting(&v0.config.model, "activation", buf, sizeof buf));
     assert_non_null(strstr(help_line(help, "activation", line, sizeof line), want));
+    /* A setting the families share with defaults of their own: --latent tells each. */
+    help_line(help, "latent", line, sizeof line);
+    const char *const families[] = {"bow", "topic", "sentence"};
+    for (int f = 0; f < 3; f++) {
+        vae_model_config mc;
+        assert_int_equal(vae_model_config_init(&mc, families[f], 10), VAE_OK);
+        const char *d = setting(&mc, "latent", buf, sizeof buf);
+        if (f == 0)
+            snprintf(want, sizeof want, "default %s", d);
+        else
+            snprintf(want, sizeof want, "%s family: %s", families[f], d);
+        if (!strstr(line, want))
+            fail_msg("--help of --latent lacks '%s': %s", want, line);
+    }
     free(help);
 }
 
