@@ -6,26 +6,27 @@
 # Each becomes one corpus file (vae-prep, --vocab-size V, the default English stopwords) that both
 # models read: LDA the train split's rows (bench/lda_gensim.py: workers 2, passes 10, chunksize
 # 2000, gensim's documented settings), vae-dist the same rows with nothing but --model topic
-# --latent K (its defaults), on 2 ranks x 1 thread (--ranks R: R ranks; on a loaded machine 1 rank
-# does better, its ranks waiting on each other at every step's sums). For each corpus and K, one
-# script scores both models' topics (bench/topic_scores.py: mean and median NPMI of the top 10 words by document
-# co-occurrence over the train split, pairs never together -1; diversity of the top 25), and the
-# table gives held-out perplexity on the test split (LDA: exp(-gensim's per-word bound); vae-dist:
-# vae-infer eval's ppl_corpus) and the wall time to train. LDA's NPMI moves a lot with its seed
-# (0.36 to 0.48 on the emails, K = 20), so LDA runs with seeds 1..N (--lda-seeds, default 3) and
-# its row is the median of each figure over them, the range of its mean NPMI in brackets; the
-# ratios are against those medians. LDA's results are kept in data/bench/lda-CORPUS-K-sSEED.json
-# and reused (--fresh-lda reruns them; --lda-only runs only them).
-# usage: bench/compare_lda.sh [--corpora "emails sotu"] [--topics "20 50"] [--vocab V] [--fresh-lda]
-#                             [--lda-only] [--lda-seeds N] [--ranks R]
+# --latent K (its defaults), on R ranks x 1 thread (--ranks, default 2). Both models' topics are
+# scored by one script (bench/topic_scores.py: mean and median NPMI of the top 10 words by document
+# co-occurrence over the train split, pairs never together -1; diversity of the top 25). Held-out
+# perplexity on the test split, a bound per word (LDA: exp(-gensim's per-word bound), which
+# includes the topic-word prior's terms; vae-dist: vae-infer eval's ppl_corpus), of the tokens and
+# of each document's distinct words counted once, which is what vae-dist's default --word-counts
+# presence models (it has no figure of the tokens: "-"). Both models' figures move with the seed (LDA's mean NPMI 0.37 to
+# 0.48 on the emails at K = 20), so each runs with seeds 1..N (--seeds, default 3), LDA and
+# vae-dist alternating so that both meet the same load, and a row gives the median of each figure
+# over the seeds, the range of mean NPMI in brackets; the ratios are of those medians. Example
+# topics of vae-dist's first seed go to data/bench/topics-CORPUS-K.txt.
+# usage: bench/compare_lda.sh [--corpora "emails sotu"] [--topics "20 50"] [--vocab V] [--seeds N]
+#                             [--ranks R]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-corpora="emails sotu" topics="20 50" vocab=5000 fresh=0 lda_only=0 seeds=3 ranks=2 bin=${VAE_DIST_BIN:-build} py=/usr/bin/python3
+corpora="emails sotu" topics="20 50" vocab=5000 seeds=3 ranks=2 bin=${VAE_DIST_BIN:-build} py=/usr/bin/python3
 while [ $# -gt 0 ]; do
   case "$1" in
     --corpora) corpora=$2; shift ;; --topics) topics=$2; shift ;; --vocab) vocab=$2; shift ;;
-    --fresh-lda) fresh=1 ;; --lda-only) lda_only=1 ;; --lda-seeds) seeds=$2; shift ;; --ranks) ranks=$2; shift ;;
-    --help|-h) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --seeds) seeds=$2; shift ;; --ranks) ranks=$2; shift ;;
+    --help|-h) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compare_lda.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -74,6 +75,11 @@ prepare() {
     "data/$c.jsonl"
 }
 
+# One JSON line of a run's figures: the scores of topics file $2 on corpus $1, with $3 merged in.
+figures() {
+  $py bench/topic_scores.py "$1" "$2" | $py -c 'import json,sys; s=json.load(sys.stdin); s.update(json.loads(sys.argv[1])); print(json.dumps(s))' "$3"
+}
+
 # vae-infer topics --json as the scoring script's input.
 topics_json() {
   "$bin/vae-infer" topics --checkpoint "$1" --top 25 --json |
@@ -85,45 +91,48 @@ for c in $corpora; do
   prepare "$c"
   corpus=data/bench/$c.h5
   for k in $topics; do
-    ldas=()
+    : >"$work/lda.jsonl"
+    : >"$work/vae.jsonl"
     for seed in $(seq "$seeds"); do
-      lda=data/bench/lda-$c-$k-s$seed.json
-      if [ "$fresh" = 1 ] || [ ! -s "$lda" ]; then
-        $py bench/lda_gensim.py "$corpus" "$k" "$lda.tmp" --workers 2 --seed "$seed" && mv "$lda.tmp" "$lda"
-      fi
-      ldas+=("$($py bench/topic_scores.py "$corpus" "$lda" | $py -c 'import json,sys; s=json.load(sys.stdin); l=json.load(open(sys.argv[1])); s.update(perplexity=l["perplexity"], train_s=l["train_s"]); print(json.dumps(s))' "$lda")")
+      lda=$work/lda-$seed.json
+      $py bench/lda_gensim.py "$corpus" "$k" "$lda" --workers 2 --seed "$seed"
+      figures "$corpus" "$lda" "$($py -c 'import json,sys; l=json.load(open(sys.argv[1])); print(json.dumps({"ppl": l["perplexity"], "ppl_distinct": l["perplexity_distinct"], "train_s": l["train_s"]}))' "$lda")" >>"$work/lda.jsonl"
+
+      out=$work/vae-$seed
+      t0=$(date +%s.%N)
+      mpirun -np "$ranks" --bind-to core "$bin/vae-dist" --corpus "$corpus" --model topic --latent "$k" --threads 1 \
+        --seed "$seed" --out "$out" --eval-every 0 --quiet
+      t1=$(date +%s.%N)
+      ck=$out/checkpoints/$(cat "$out/checkpoints/latest")
+      topics_json "$ck" >"$work/vae-topics.json"
+      ppl=$("$bin/vae-infer" eval --checkpoint "$ck" --corpus "$corpus" --split test | $py -c 'import json,sys; print(json.load(sys.stdin)["ppl_corpus"])')
+      figures "$corpus" "$work/vae-topics.json" "{\"ppl_distinct\": $ppl, \"train_s\": $(echo "$t1 - $t0" | bc)}" >>"$work/vae.jsonl"
+      [ "$seed" = 1 ] && "$bin/vae-infer" topics --checkpoint "$ck" --top 10 --corpus "$corpus" >"data/bench/topics-$c-$k.txt"
+      rm -rf "$out"
     done
-    [ "$lda_only" = 1 ] && continue
-    out=$work/vae-$c-$k
-    t0=$(date +%s.%N)
-    mpirun -np "$ranks" --bind-to core "$bin/vae-dist" --corpus "$corpus" --model topic --latent "$k" --threads 1 \
-      --out "$out" --eval-every 0 --quiet
-    t1=$(date +%s.%N)
-    ck=$out/checkpoints/$(cat "$out/checkpoints/latest")
-    topics_json "$ck" >"$work/vae-topics.json"
-    vae=$($py bench/topic_scores.py "$corpus" "$work/vae-topics.json")
-    ppl=$("$bin/vae-infer" eval --checkpoint "$ck" --corpus "$corpus" --split test | $py -c 'import json,sys; print(json.load(sys.stdin)["ppl_corpus"])')
-    rows+=("$($py - "$c" "$k" "$vae" "$ppl" "$(echo "$t1 - $t0" | bc)" "${ldas[@]}" <<'PY'
+    rows+=("$($py - "$c" "$k" "$work/lda.jsonl" "$work/vae.jsonl" <<'PY'
 import json, statistics, sys
-c, k, v, vp, vt = sys.argv[1:6]
-runs = [json.loads(a) for a in sys.argv[6:]]
-l = {f: statistics.median(r[f] for r in runs) for f in runs[0]}
-lp, lt, v = l["perplexity"], l["train_s"], json.loads(v)
-spread = f" [{min(r['npmi_mean'] for r in runs):.3f}-{max(r['npmi_mean'] for r in runs):.3f}]" if len(runs) > 1 else ""
+c, k, lda_path, vae_path = sys.argv[1:5]
+def load(path):
+    runs = [json.loads(line) for line in open(path)]
+    row = {f: statistics.median(r[f] for r in runs) for f in runs[0]}
+    row["range"] = f"[{min(r['npmi_mean'] for r in runs):.3f}-{max(r['npmi_mean'] for r in runs):.3f}]"
+    return row, len(runs)
+(l, n), (v, _) = load(lda_path), load(vae_path)
 r = v["npmi_mean"] / l["npmi_mean"] if l["npmi_mean"] > 0 else float("nan")
-print(f"| {c} | {k} | LDA x{len(runs)} | {l['npmi_mean']:.3f}{spread} | {l['npmi_median']:.3f} | {l['diversity']:.3f} | "
-      f"{float(lp):.0f} | {float(lt):.1f} |")
-print(f"| {c} | {k} | vae-dist topic | {v['npmi_mean']:.3f} ({r:.2f}x) | {v['npmi_median']:.3f} | {v['diversity']:.3f} | "
-      f"{float(vp):.0f} | {float(vt):.1f} ({float(vt) / float(lt):.2f}x) |")
+print(f"| {c} | {k} | LDA x{n} | {l['npmi_mean']:.3f} {l['range']} | {l['npmi_median']:.3f} | {l['diversity']:.3f} | "
+      f"{l['ppl']:.0f} | {l['ppl_distinct']:.0f} | {l['train_s']:.1f} |")
+print(f"| {c} | {k} | vae-dist topic x{n} | {v['npmi_mean']:.3f} {v['range']} ({r:.2f}x) | {v['npmi_median']:.3f} | "
+      f"{v['diversity']:.3f} | - | {v['ppl_distinct']:.0f} | {v['train_s']:.1f} ({v['train_s'] / l['train_s']:.2f}x) |")
 PY
 )")
     echo "${rows[-1]}"
-    "$bin/vae-infer" topics --checkpoint "$ck" --top 10 --corpus "$corpus" >"data/bench/topics-$c-$k.txt"
   done
 done
-[ "$lda_only" = 1 ] && exit 0
 echo
-echo "| corpus | K | model | NPMI mean | NPMI median | diversity | held-out ppl | train s |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| corpus | K | model | NPMI mean [range] | NPMI median | diversity | held-out ppl, tokens | held-out ppl, distinct words | train s |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 printf '%s\n' "${rows[@]}"
-echo "(vae-dist on $ranks rank(s) x 1 thread; machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); example topics in data/bench/topics-*.txt)"
+echo "(medians over seeds 1-$seeds; vae-dist on $ranks rank(s) x 1 thread; machine: $(nproc) cores," \
+  "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg);" \
+  "example topics in data/bench/topics-*.txt)"

@@ -32,6 +32,7 @@ typedef struct {
     const char *key;            /* "encoder_hidden" */
     vae_setting_kind kind;
     const char *default_text;   /* its value when not set, in text form */
+    const char *absent_text;    /* its value in a checkpoint written before it existed; NULL: required */
     int64_t lo, hi;
     int min_count, max_count;   /* LIST; max_count <= VAE_MAX_LIST */
     const char *const *choices; /* CHOICE: NULL-terminated */

@@ -144,10 +144,12 @@ static int read_setting(vae_checkpoint *c, hid_t file, int i)
     char *text = NULL;
     int64_t num = 0;
     checkpoint_setting_attr(sp, name, sizeof name);
-    int rc = sp->kind == VAE_SETTING_INT ? vae_h5_attr_get_int(file, name, &num, c->path)
-                                         : vae_h5_attr_get_str(file, name, &text, c->path);
+    const int absent = sp->absent_text && H5Aexists(file, name) == 0;
+    int rc = absent                           ? VAE_OK
+             : sp->kind == VAE_SETTING_INT ? vae_h5_attr_get_int(file, name, &num, c->path)
+                                           : vae_h5_attr_get_str(file, name, &text, c->path);
     snprintf(number, sizeof number, "%lld", (long long)num);
-    const char *value = text ? text : number;
+    const char *value = absent ? sp->absent_text : text ? text : number;
     if (rc == VAE_OK && vae_model_config_set(&c->model, sp->key, value) != VAE_OK) {
         char why[512];
         snprintf(why, sizeof why, "%s", vae_error_message());

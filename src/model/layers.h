@@ -84,7 +84,8 @@ double sparse_recon(const float *logit, float lse, const vae_docs *d, int64_t r)
  * bn_running_stats gives them from the running statistics instead. bn_forward writes hat (the
  * normalized x; NULL: not kept) and y.
  * Backward: bn_backward_sums gives [sum dy, sum dy hat] of the B rows (and writes dbias, this
- * process's part); summed over the processes, bn_backward writes dx. dy in double: it may be
+ * process's part); summed over the processes, bn_backward writes dx (and leaves the sums divided
+ * by n, their means). dy in double: it may be
  * mostly the affine part that the normalization cancels (batchnorm.c). */
 void bn_sums(double *sums, const float *x, int B, int C);
 void bn_batch_stats(const double *sums, double n, int C, float *mean, float *inv_std, float *running_mean,
@@ -93,7 +94,7 @@ void bn_running_stats(int C, const float *running_mean, const float *running_var
 void bn_forward(float *hat, float *y, const float *x, const float *mean, const float *inv_std, const float *bias,
                 int B, int C);
 void bn_backward_sums(double *sums, float *dbias, const double *dy, const float *hat, int B, int C);
-void bn_backward(float *dx, const double *dy, const float *hat, const double *sums, double n, const float *inv_std,
-                 int B, int C);
+void bn_backward(float *dx, const double *dy, const float *hat, double *sums, double n, const float *inv_std, int B,
+                 int C);
 
 #endif

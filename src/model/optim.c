@@ -85,10 +85,21 @@ double vae_grad_sum_squares(const float *const *terms, int num_terms, size_t n)
     return s;
 }
 
+/* The update is a step's costliest loop where the model is mostly one wide layer (topic at 2 ranks:
+ * a fifth of each rank's time, as SSE2 pairs of sqrtps and divps): a portable build carries AVX-512
+ * and AVX2 clones, chosen when the program loads. Every clone computes the same floats (CMake
+ * builds this file without contraction into FMAs; square roots and divisions are exact at any
+ * width), so a run does not depend on the CPU it lands on. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__AVX512F__)
+#define UPDATE_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define UPDATE_CLONES
+#endif
+
 /* Updates p, m, v over [lo, hi) from the gradient sum_t terms[t][i - lo]. Without clipping nothing
  * else reads the whole gradient, so the update pass itself watches for a non-finite value: one
  * pass over memory, not two. */
-static int update(vae_optim *o, float *p, const float *const *terms, int num_terms, size_t lo, size_t hi,
+UPDATE_CLONES static int update(vae_optim *o, float *p, const float *const *terms, int num_terms, size_t lo, size_t hi,
                   float gscale)
 {
     const vae_optim_config *c = &o->cfg;

@@ -16,7 +16,9 @@
 #include "model_base.h"
 #include "vae/rng.h"
 
-enum { S_LATENT, S_ENC, S_INPUT, S_ALPHA, S_DROPOUT, NUM_SETTINGS };
+const char *const topic_word_counts_names[] = {"presence", "counts", NULL};
+
+enum { S_LATENT, S_ENC, S_INPUT, S_ALPHA, S_DROPOUT, S_WORD_COUNTS, NUM_SETTINGS };
 _Static_assert(TOPIC_MAX_HIDDEN <= VAE_MAX_LIST, "a hidden-layer list fits a setting");
 
 static const vae_setting_spec topic_settings[NUM_SETTINGS] = {
@@ -25,17 +27,21 @@ static const vae_setting_spec topic_settings[NUM_SETTINGS] = {
                .hi = 1 << 16, .min_count = 1, .max_count = TOPIC_MAX_HIDDEN},
     [S_INPUT] = {.key = "input_transform", .kind = VAE_SETTING_CHOICE, .default_text = "counts",
                  .choices = vae_input_transform_names},
-    [S_ALPHA] = {.key = "dirichlet_alpha", .kind = VAE_SETTING_REAL, .default_text = "0.1", .real_lo = 1e-3,
+    [S_ALPHA] = {.key = "dirichlet_alpha", .kind = VAE_SETTING_REAL, .default_text = "0.5", .real_lo = 1e-3,
                  .real_hi = 1e3},
     [S_DROPOUT] = {.key = "dropout", .kind = VAE_SETTING_REAL, .default_text = "0.2", .real_lo = 0.0,
                    .real_hi = 0.9},
+    /* Checkpoints written before the setting existed read the counts, as they were trained. */
+    [S_WORD_COUNTS] = {.key = "word_counts", .kind = VAE_SETTING_CHOICE, .default_text = "presence",
+                       .absent_text = "counts", .choices = topic_word_counts_names},
 };
 
-/* vae-dist's defaults for this family, measured on the emails and the speeches (README "Topics"):
- * batches of 64 at learning rate 2e-3 reach in 10 to 20 epochs the NPMI that batches of 256 at
- * 1e-3 reached in 80 (emails, K = 20: 0.38 to 0.44 against 0.39), in a quarter of the time; 20
- * epochs rather than 10 for the diversity at K = 50 (0.52 against 0.41). Adam's beta1 0.99
- * (ProdLDA's), dropout 0 or 0.4, alpha 0.02 or 0.5 and log1p inputs did no better. */
+/* vae-dist's defaults for this family, measured on the emails and the speeches at K = 20 and 50,
+ * three seeds each (README "Topics"): batches of 64 at learning rate 2e-3 for 20 epochs (15 lost
+ * 0.09 of mean NPMI on the emails at K = 20; batches of 128 lost 0.05 even at 4e-3). With
+ * word_counts presence, alpha 0.5: at 0.1 the speeches' 50 topics repeat one another (diversity
+ * 0.33, under LDA's 0.38), at 1 they lose their coherence (NPMI 0.05), and 0.3 lost 0.1 on the
+ * emails at K = 20. */
 static const char *const topic_train_defaults[] = {"epochs", "20", "batch-size", "64", "lr", "0.002", NULL};
 
 /* The running statistics' names, in the order of topic.h's enum. */
@@ -65,6 +71,10 @@ typedef struct {
     double *sums;                  /* [max(4K + 1, 2V)] the step's sums over the global batch */
     double *uniforms;              /* [K] */
     double n;                      /* documents in the last forward's global batch */
+    float *h_mean;                 /* [last hidden] the last hidden layer's mean over the global batch */
+    vae_docs seen;                 /* word_counts presence: the batch's rows with every count 1 */
+    int32_t *ones;                 /* [cap_ones] the counts of seen */
+    int64_t cap_ones;
     float *grad_a, *grad_b;        /* [max_batch, width] */
 } topic_model;
 
@@ -82,6 +92,7 @@ void vae_topic_config_of(const vae_model_config *c, vae_topic_config *out)
     out->input = (vae_input_transform)v[S_INPUT].num;
     out->alpha = v[S_ALPHA].real;
     out->dropout = v[S_DROPOUT].real;
+    out->presence = v[S_WORD_COUNTS].num == 0;
 }
 
 void topic_prior(const double *alpha, int K, double *mu0, double *var0)
@@ -153,6 +164,8 @@ static void topic_destroy(vae_model *vm)
     free(m->recon);
     free(m->dy);
     free(m->uniforms);
+    free(m->ones);
+    free(m->h_mean);
     free(m);
 }
 
@@ -180,12 +193,12 @@ static int topic_create(vae_model **out, const vae_model_config *mc, int max_bat
         ok = ok && (*per_unit[i] = alloc_floats(B * K));
     for (int i = 0; i < NUM_BN; i++)
         ok = ok && (m->mean[i] = alloc_floats(i == BN_DEC ? V : K)) && (m->inv_std[i] = alloc_floats(i == BN_DEC ? V : K));
-    const size_t num_sums = 4 * K + 1 > 2 * V ? 4 * K + 1 : 2 * V;
+    const size_t H = (size_t)c->enc_hidden[c->num_enc - 1], num_sums = 4 * K + 1 + H > 2 * V ? 4 * K + 1 + H : 2 * V;
     ok = ok && (m->dec_hat = alloc_floats(B * V)) && (m->logits = alloc_floats(B * V)) && (m->lse = alloc_floats(B)) &&
          (m->grad_a = alloc_floats(B * (size_t)m->width)) && (m->grad_b = alloc_floats(B * (size_t)m->width)) &&
          (m->sums = vae_calloc_array(num_sums, sizeof(double))) && (m->recon = vae_calloc_array(B, sizeof(double))) &&
          (m->dy = vae_calloc_array(B * (V > 2 * K ? V : 2 * K), sizeof(double))) &&
-         (m->uniforms = vae_calloc_array(K, sizeof(double))) &&
+         (m->uniforms = vae_calloc_array(K, sizeof(double))) && (m->h_mean = alloc_floats(H)) &&
          (m->prior_mu = vae_calloc_array(K, sizeof(double))) && (m->prior_var = vae_calloc_array(K, sizeof(double)));
     int rc = ok ? reserve_floats(&m->xval, &m->cap_nnz, 64 * (int64_t)max_batch) : VAE_ERR_NOMEM;
     if (rc != VAE_OK) {
@@ -314,24 +327,57 @@ static double row_recon(const topic_model *m, const vae_docs *d, int64_t r)
 static int64_t no_rows[1];
 static const vae_docs no_docs = {.indptr = no_rows};
 
+/* The documents as the model reads them: the batch itself, or under word_counts presence the same
+ * rows with every count 1 (the batch's arrays shared; only the counts are the model's). Makes room
+ * for the transformed inputs too; NULL when out of memory. */
+static const vae_docs *seen_docs(topic_model *m, const vae_docs *d)
+{
+    if (reserve_floats(&m->xval, &m->cap_nnz, d->nnz) != VAE_OK)
+        return NULL;
+    if (!m->cfg.presence)
+        return d;
+    if (d->nnz > m->cap_ones) {
+        int32_t *grown = realloc(m->ones, sizeof *grown * (size_t)d->nnz);
+        if (!grown) {
+            vae_fail(VAE_ERR_NOMEM, "out of memory for a batch of %lld non-zeros", (long long)d->nnz);
+            return NULL;
+        }
+        for (int64_t k = m->cap_ones; k < d->nnz; k++)
+            grown[k] = 1;
+        m->ones = grown;
+        m->cap_ones = d->nnz;
+    }
+    m->seen = *d;
+    m->seen.counts = m->ones;
+    return &m->seen;
+}
+
 /* Training's forward: every normalization over the global batch (two sums through o->reduce). */
 static int topic_forward(vae_model *vm, const vae_batch *b, const vae_step_opts *o, vae_loss_sums *s)
 {
     topic_model *m = topic(vm);
     const vae_topic_config *c = &m->cfg;
     const int K = c->topics, V = (int)c->vocab_size;
-    int rc = reserve_floats(&m->xval, &m->cap_nnz, b->docs->nnz);
-    const vae_docs *d = rc == VAE_OK ? b->docs : &no_docs;
+    const vae_docs *seen = seen_docs(m, b->docs), *d = seen ? seen : &no_docs;
+    const int rc = seen ? VAE_OK : VAE_ERR_NOMEM;
     const int B = (int)d->num_docs;
     float *params = vm->params;
     encoder_forward(m, d);
 
-    double *x = m->sums;
+    double *x = m->sums, *h_sums = x + 1 + 4 * K;
+    const int H = c->enc_hidden[c->num_enc - 1];
+    const float *h = m->enc[c->num_enc - 1];
     x[0] = B;
     bn_sums(x + 1, m->mu_x, B, K);
     bn_sums(x + 1 + 2 * K, m->lv_x, B, K);
-    int sum_rc = reduce(o, x, 4 * (size_t)K + 1);
+    memset(h_sums, 0, sizeof(double) * (size_t)H);
+    for (int r = 0; r < B; r++)
+        for (int j = 0; j < H; j++)
+            h_sums[j] += h[(size_t)r * H + j];
+    int sum_rc = reduce(o, x, 4 * (size_t)K + 1 + (size_t)H);
     m->n = x[0];
+    for (int j = 0; j < H; j++)
+        m->h_mean[j] = m->n > 0 ? (float)(h_sums[j] / m->n) : 0.0f;
     bn_batch_stats(x + 1, m->n, K, m->mean[BN_MU], m->inv_std[BN_MU], stat(m, TOPIC_MU_MEAN), stat(m, TOPIC_MU_VAR));
     bn_batch_stats(x + 1 + 2 * K, m->n, K, m->mean[BN_LV], m->inv_std[BN_LV], stat(m, TOPIC_LV_MEAN),
                    stat(m, TOPIC_LV_VAR));
@@ -401,7 +447,7 @@ static void topic_backward(vae_model *vm, const vae_batch *b, const vae_step_opt
 {
     topic_model *m = topic(vm);
     const vae_topic_config *c = &m->cfg;
-    const vae_docs *d = b->docs;
+    const vae_docs *seen = seen_docs(m, b->docs), *d = seen ? seen : &no_docs; /* room made by the forward */
     const int B = (int)d->num_docs, K = c->topics, V = (int)c->vocab_size;
     float *params = vm->params, *grads = vm->grads;
     double *x = m->sums;
@@ -449,13 +495,21 @@ static void topic_backward(vae_model *vm, const vae_batch *b, const vae_step_opt
     bn_backward(m->mu_x, dmu, m->mu_hat, x, m->n, m->inv_std[BN_MU], B, K);
     bn_backward(m->lv_x, dlv, m->lv_hat, x + 2 * K, m->n, m->inv_std[BN_LV], B, K);
 
+    /* The heads' weight gradients sum_d dx_d h_d^T from h less its global batch mean: the same
+     * value, since the normalizations' gradients dx sum to zero over the global batch, but without
+     * the large part that every document's h shares, which each rank's partial sum would carry
+     * only for the ranks' sums to cancel it, leaving rounding that varies with the split. */
     const int H = c->enc_hidden[c->num_enc - 1];
     const float *h = m->enc[c->num_enc - 1];
+    float *centered = m->grad_b;
+    for (int r = 0; r < B; r++)
+        for (int j = 0; j < H; j++)
+            centered[(size_t)r * H + j] = h[(size_t)r * H + j] - m->h_mean[j];
     memset(m->grad_a, 0, sizeof(float) * (size_t)B * (size_t)H);
-    linear_backward(m->grad_a, P(m, grads, tensor(c, T_MU)), NULL, m->mu_x, h, P(m, params, tensor(c, T_MU)), 0, B, H,
-                    K);
-    linear_backward(m->grad_a, P(m, grads, tensor(c, T_LV)), NULL, m->lv_x, h, P(m, params, tensor(c, T_LV)), 0, B, H,
-                    K);
+    linear_backward(m->grad_a, P(m, grads, tensor(c, T_MU)), NULL, m->mu_x, centered, P(m, params, tensor(c, T_MU)), 0,
+                    B, H, K);
+    linear_backward(m->grad_a, P(m, grads, tensor(c, T_LV)), NULL, m->lv_x, centered, P(m, params, tensor(c, T_LV)), 0,
+                    B, H, K);
     encoder_backward(m, d, m->grad_a, m->grad_b);
 }
 
@@ -464,11 +518,10 @@ static size_t topic_eval_sums_len(const vae_model *m) { return VAE_SUM_FIXED + 2
 static int topic_eval(vae_model *vm, const vae_batch *b, int samples, uint64_t eval_seed, double *sums)
 {
     topic_model *m = topic(vm);
-    const vae_docs *d = b->docs;
+    const vae_docs *d = seen_docs(m, b->docs);
+    if (!d)
+        return VAE_ERR_NOMEM;
     const int K = m->cfg.topics, B = (int)d->num_docs;
-    int rc = reserve_floats(&m->xval, &m->cap_nnz, d->nnz);
-    if (rc != VAE_OK)
-        return rc;
     encoder_forward(m, d);
     heads_infer(m, B);
     double *recon = m->recon;
@@ -489,11 +542,11 @@ static int topic_eval(vae_model *vm, const vae_batch *b, int samples, uint64_t e
 static int topic_encode(vae_model *vm, const vae_batch *b, float *mu, float *logvar)
 {
     topic_model *m = topic(vm);
-    const int B = (int)b->docs->num_docs;
-    int rc = reserve_floats(&m->xval, &m->cap_nnz, b->docs->nnz);
-    if (rc != VAE_OK)
-        return rc;
-    encoder_forward(m, b->docs);
+    const vae_docs *d = seen_docs(m, b->docs);
+    if (!d)
+        return VAE_ERR_NOMEM;
+    const int B = (int)d->num_docs;
+    encoder_forward(m, d);
     heads_infer(m, B);
     memcpy(mu, m->mu, sizeof *mu * (size_t)B * (size_t)m->cfg.topics);
     memcpy(logvar, m->logvar, sizeof *logvar * (size_t)B * (size_t)m->cfg.topics);

@@ -17,7 +17,10 @@ typedef struct {
     vae_input_transform input;
     double alpha;   /* the symmetric Dirichlet's concentration */
     double dropout; /* on theta, in training */
+    int presence;   /* word_counts presence: the model reads a document as its distinct words, each once */
 } vae_topic_config;
+
+extern const char *const topic_word_counts_names[]; /* "presence", "counts", NULL */
 
 void vae_topic_config_of(const vae_model_config *c, vae_topic_config *out);
 

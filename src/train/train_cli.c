@@ -123,6 +123,7 @@ static const struct {
     {"input_transform", "T", "what the encoder reads of a document's counts"},
     {"dirichlet_alpha", "A", "concentration of the Dirichlet prior over topics (Laplace-approximated)"},
     {"dropout", "P", "dropout on the topic proportions in training"},
+    {"word_counts", NULL, "presence: read a document as its distinct words, each once; counts: as counted"},
 };
 
 /* Setting i (key) of the families: its entry, with help, range and default from the first family

@@ -1,6 +1,7 @@
 /* The checkpoint reader's refusals: truncated files, flipped bytes anywhere, and files edited to
  * break one rule, each refused with a message that names the file and what is wrong; the seal as
- * checkpoint.h describes it; and a version 1 file (before model families) read as family bow. */
+ * checkpoint.h describes it; a version 1 file (before model families) read as family bow, and a
+ * file from before a setting existed read with the setting's value of that time. */
 #include <fcntl.h>
 #include <math.h>
 #include <setjmp.h>
@@ -388,6 +389,43 @@ static void test_version_1_reads_as_bow(void **state)
     ckpt_fixture_free(&f);
 }
 
+/* A topic checkpoint written before the setting word_counts existed (no model_word_counts) is of a
+ * model that read the counts, and reads back so; the attribute present must be a value of it. */
+static void test_setting_absent_from_old_file(void **state)
+{
+    (void)state;
+    vae_model_config cfg;
+    assert_int_equal(vae_model_config_init(&cfg, "topic", 40), VAE_OK);
+    vae_model *m = NULL; /* the running statistics' room */
+    assert_int_equal(vae_model_new(&m, &cfg, 1), VAE_OK);
+    vae_model_init_params(m, 1);
+    ckpt_fixture f;
+    ckpt_fixture_init(&f, &cfg, 0, 0);
+    f.data.state = vae_model_state(m);
+    char good[CKPT_PATH_LEN], old[CKPT_PATH_LEN];
+    ckpt_tmp_path(good, "topic.h5");
+    ckpt_tmp_path(old, "old.h5");
+    ckpt_write_ok(&f, good);
+    hid_t file = edit_copy(good, old);
+    assert_true(H5Adelete(file, "model_word_counts") >= 0);
+    end_edit(file, old);
+    vae_checkpoint *c = NULL;
+    if (vae_checkpoint_open(&c, old) != VAE_OK)
+        fail_msg("before word_counts: %s", vae_error_message());
+    char why[256];
+    assert_non_null(vae_model_config_diff(vae_checkpoint_model(c), &cfg, why, sizeof why));
+    assert_string_equal(why, "word_counts counts against presence");
+    ckpt_set(&cfg, "word_counts", "counts");
+    assert_null(vae_model_config_diff(vae_checkpoint_model(c), &cfg, why, sizeof why));
+    vae_checkpoint_free(c);
+    file = edit_copy(good, old);
+    assert_int_equal(vae_h5_attr_put_str(file, "model_word_counts", "sometimes", "edited"), VAE_OK);
+    end_edit(file, old);
+    assert_refused(old, "root attribute 'model_word_counts' is 'sometimes'");
+    ckpt_fixture_free(&f);
+    vae_model_free(m);
+}
+
 int main(void)
 {
     vae_h5_quiet();
@@ -397,6 +435,7 @@ int main(void)
         cmocka_unit_test_teardown(test_seal, ckpt_clear_tmp),
         cmocka_unit_test_teardown(test_broken_rules_refused, ckpt_clear_tmp),
         cmocka_unit_test_teardown(test_version_1_reads_as_bow, ckpt_clear_tmp),
+        cmocka_unit_test_teardown(test_setting_absent_from_old_file, ckpt_clear_tmp),
     };
     return cmocka_run_group_tests(tests, ckpt_tmp_setup, ckpt_tmp_teardown);
 }

@@ -4,7 +4,8 @@
  * differences check every gradient tensor. Also: the prior and the KL of a hand-worked case, the
  * running statistics (their values after a step, through a checkpoint and back, used by encode),
  * the batch split over two simulated ranks whose sums go through the step's reducer, and the
- * words of each topic that topics rank by (the decoder's distribution for that topic alone). */
+ * words of each topic that topics rank by (the decoder's distribution for that topic alone); under
+ * word_counts presence, the same against the reference given each distinct word once. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -52,13 +53,14 @@ static void set(vae_model_config *c, const char *key, const char *text)
         fail_msg("%s = '%s': %s", key, text, vae_error_message());
 }
 
-static void config_small(vae_model_config *c, const char *dropout, const char *alpha)
+static void config_small(vae_model_config *c, const char *dropout, const char *alpha, const char *word_counts)
 {
     assert_int_equal(vae_model_config_init(c, "topic", V), VAE_OK);
     set(c, "latent", "3");
     set(c, "encoder_hidden", "5,4");
     set(c, "dropout", dropout);
     set(c, "dirichlet_alpha", alpha);
+    set(c, "word_counts", word_counts);
 }
 
 /* ---- the reference, in double, straight from the formulas ---- */
@@ -179,10 +181,10 @@ static double ref_case_loss(const double *p, void *ctx)
     return ref_loss(r->l, p, r->d, r->eps, r->keep, r->beta, 0.7, NULL);
 }
 
-static vae_model *small_model(const char *dropout, const char *alpha, int capacity)
+static vae_model *small_model(const char *dropout, const char *alpha, const char *word_counts, int capacity)
 {
     vae_model_config mc;
-    config_small(&mc, dropout, alpha);
+    config_small(&mc, dropout, alpha, word_counts);
     vae_model *m = NULL;
     assert_int_equal(vae_model_new(&m, &mc, capacity), VAE_OK);
     vae_model_init_params(m, 7);
@@ -196,9 +198,11 @@ static vae_model *small_model(const char *dropout, const char *alpha, int capaci
     return m;
 }
 
-static void check_gradients(const char *dropout, double dropout_value)
+/* Under word_counts presence the model reads each document as its distinct words once each: the
+ * reference is given the same rows with every count 1. */
+static void check_gradients(const char *dropout, double dropout_value, const char *word_counts)
 {
-    vae_model *m = small_model(dropout, "0.7", NDOC);
+    vae_model *m = small_model(dropout, "0.7", word_counts, NDOC);
     const vae_layout *l = vae_model_layout(m);
     const size_t P = l->num_params;
     const float *pf = vae_model_params(m);
@@ -218,6 +222,11 @@ static void check_gradients(const char *dropout, double dropout_value)
 
     float eps[NDOC * K], keep[NDOC * K];
     ref_noise(&d, dropout_value, eps, keep);
+    int32_t ones[sizeof doc_counts / sizeof doc_counts[0]];
+    for (size_t i = 0; i < sizeof ones / sizeof ones[0]; i++)
+        ones[i] = 1;
+    if (strcmp(word_counts, "presence") == 0)
+        d.counts = ones;
     double kl;
     const double ref = ref_loss(l, p, &d, eps, keep, beta, 0.7, &kl);
     if (!(fabs(s.loss - ref) <= 1e-4 * fabs(ref)) || !(fabs(s.kl - kl) <= 1e-4 * fabs(kl)))
@@ -225,7 +234,7 @@ static void check_gradients(const char *dropout, double dropout_value)
 
     ref_case rc = {l, &d, eps, keep, beta};
     char what[64];
-    snprintf(what, sizeof what, "dropout %s", dropout);
+    snprintf(what, sizeof what, "dropout %s, word_counts %s", dropout, word_counts);
     grad_check(l, p, vae_model_grads(m), scale, ref_case_loss, &rc, what);
     free(p);
     vae_model_free(m);
@@ -234,8 +243,9 @@ static void check_gradients(const char *dropout, double dropout_value)
 static void test_gradients(void **state)
 {
     (void)state;
-    check_gradients("0", 0.0);
-    check_gradients("0.4", 0.4);
+    check_gradients("0", 0.0, "counts");
+    check_gradients("0.4", 0.4, "counts");
+    check_gradients("0", 0.0, "presence");
 }
 
 /* ---- the prior and the KL by hand ---- */
@@ -294,7 +304,7 @@ static void test_kl_hand_worked(void **state)
 static void test_running_stats_and_checkpoint(void **state)
 {
     (void)state;
-    vae_model *m = small_model("0.2", "1", NDOC);
+    vae_model *m = small_model("0.2", "1", "presence", NDOC);
     vae_docs d = docs_range(0, NDOC);
     const vae_batch b = {.docs = &d};
     vae_step_opts o = {.beta = 1, .sample = 1, .noise_seed = 5, .noise_step = 9, .scale = 0.25f};
@@ -366,7 +376,7 @@ static void test_running_stats_and_checkpoint(void **state)
  * their running statistics are its own; split 0 gives one rank no documents at all. */
 static void check_split(int split)
 {
-    vae_model *whole = small_model("0.3", "1", NDOC);
+    vae_model *whole = small_model("0.3", "1", "counts", NDOC);
     vae_docs all = docs_range(0, NDOC);
     const vae_step_opts o = {.beta = 1, .sample = 1, .noise_seed = 5, .noise_step = 9, .scale = 0.25f};
     vae_loss_sums s;
@@ -379,7 +389,7 @@ static void check_split(int split)
     for (int i = 0; i < 2; i++) {
         d[i] = i == 0 ? docs_range(0, split) : docs_range(split, NDOC - split);
         b[i] = (vae_batch){.docs = &d[i]};
-        r[i] = (rank_run){.m = small_model("0.3", "1", NDOC), .b = d[i].num_docs ? &b[i] : NULL, .o = o};
+        r[i] = (rank_run){.m = small_model("0.3", "1", "counts", NDOC), .b = d[i].num_docs ? &b[i] : NULL, .o = o};
     }
     rank_pair_run(r);
     assert_int_equal(r[0].calls, 4); /* two sums forward, two backward, on both ranks alike */
@@ -419,7 +429,7 @@ static void test_split_over_ranks(void **state)
 static void test_topic_words_and_family(void **state)
 {
     (void)state;
-    vae_model *m = small_model("0.2", "1", 2);
+    vae_model *m = small_model("0.2", "1", "presence", 2);
     const vae_tensor *t = vae_layout_find(vae_model_layout(m), "dec.topics.weight");
     assert_non_null(t);
     assert_int_equal(t->rows, V);
@@ -500,7 +510,7 @@ static void test_real_settings(void **state)
     assert_null(vae_model_config_diff(&a, &b, why, sizeof why)); /* 0.2 is the default */
     set(&a, "dirichlet_alpha", "0.02");
     assert_non_null(vae_model_config_diff(&a, &b, why, sizeof why));
-    assert_string_equal(why, "dirichlet_alpha 0.02 against 0.1");
+    assert_string_equal(why, "dirichlet_alpha 0.02 against 0.5");
     assert_int_equal(vae_model_config_set(&a, "dropout", "0.95"), VAE_ERR_ARG);
     assert_int_equal(vae_model_config_set(&a, "dropout", "x"), VAE_ERR_ARG);
     assert_int_equal(vae_model_config_set(&a, "dirichlet_alpha", " 1"), VAE_ERR_ARG);
