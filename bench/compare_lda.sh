@@ -16,17 +16,19 @@
 # 0.48 on the emails at K = 20), so each runs with seeds 1..N (--seeds, default 3), LDA and
 # vae-dist alternating so that both meet the same load, and a row gives the median of each figure
 # over the seeds, the range of mean NPMI in brackets; the ratios are of those medians. Example
-# topics of vae-dist's first seed go to data/bench/topics-CORPUS-K.txt.
+# topics of vae-dist's first seed go to data/bench/topics-CORPUS-K.txt. --vae-flags "..." adds
+# flags to vae-dist's (a sweep of its settings); --vae-only leaves LDA out (its rows and ratios).
 # usage: bench/compare_lda.sh [--corpora "emails sotu"] [--topics "20 50"] [--vocab V] [--seeds N]
-#                             [--ranks R]
+#                             [--ranks R] [--vae-flags "FLAGS"] [--vae-only]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-corpora="emails sotu" topics="20 50" vocab=5000 seeds=3 ranks=2 bin=${VAE_DIST_BIN:-build} py=/usr/bin/python3
+corpora="emails sotu" topics="20 50" vocab=5000 seeds=3 ranks=2 vae_flags="" vae_only=0 bin=${VAE_DIST_BIN:-build} py=/usr/bin/python3
 while [ $# -gt 0 ]; do
   case "$1" in
     --corpora) corpora=$2; shift ;; --topics) topics=$2; shift ;; --vocab) vocab=$2; shift ;;
-    --seeds) seeds=$2; shift ;; --ranks) ranks=$2; shift ;;
-    --help|-h) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --seeds) seeds=$2; shift ;; --ranks) ranks=$2; shift ;; --vae-flags) vae_flags=$2; shift ;;
+    --vae-only) vae_only=1 ;;
+    --help|-h) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compare_lda.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -95,13 +97,13 @@ for c in $corpora; do
     : >"$work/vae.jsonl"
     for seed in $(seq "$seeds"); do
       lda=$work/lda-$seed.json
-      $py bench/lda_gensim.py "$corpus" "$k" "$lda" --workers 2 --seed "$seed"
+      [ "$vae_only" = 0 ] && $py bench/lda_gensim.py "$corpus" "$k" "$lda" --workers 2 --seed "$seed" &&
       figures "$corpus" "$lda" "$($py -c 'import json,sys; l=json.load(open(sys.argv[1])); print(json.dumps({"ppl": l["perplexity"], "ppl_distinct": l["perplexity_distinct"], "train_s": l["train_s"]}))' "$lda")" >>"$work/lda.jsonl"
 
       out=$work/vae-$seed
       t0=$(date +%s.%N)
       mpirun -np "$ranks" --bind-to core "$bin/vae-dist" --corpus "$corpus" --model topic --latent "$k" --threads 1 \
-        --seed "$seed" --out "$out" --eval-every 0 --quiet
+        --seed "$seed" --out "$out" --eval-every 0 --quiet $vae_flags
       t1=$(date +%s.%N)
       ck=$out/checkpoints/$(cat "$out/checkpoints/latest")
       topics_json "$ck" >"$work/vae-topics.json"
@@ -118,7 +120,12 @@ def load(path):
     row = {f: statistics.median(r[f] for r in runs) for f in runs[0]}
     row["range"] = f"[{min(r['npmi_mean'] for r in runs):.3f}-{max(r['npmi_mean'] for r in runs):.3f}]"
     return row, len(runs)
-(l, n), (v, _) = load(lda_path), load(vae_path)
+(v, n) = load(vae_path)
+if not open(lda_path).read():
+    print(f"| {c} | {k} | vae-dist topic x{n} | {v['npmi_mean']:.3f} {v['range']} | {v['npmi_median']:.3f} | "
+          f"{v['diversity']:.3f} | - | {v['ppl_distinct']:.0f} | {v['train_s']:.1f} |")
+    sys.exit(0)
+l, _ = load(lda_path)
 r = v["npmi_mean"] / l["npmi_mean"] if l["npmi_mean"] > 0 else float("nan")
 print(f"| {c} | {k} | LDA x{n} | {l['npmi_mean']:.3f} {l['range']} | {l['npmi_median']:.3f} | {l['diversity']:.3f} | "
       f"{l['ppl']:.0f} | {l['ppl_distinct']:.0f} | {l['train_s']:.1f} |")
@@ -133,6 +140,6 @@ echo
 echo "| corpus | K | model | NPMI mean [range] | NPMI median | diversity | held-out ppl, tokens | held-out ppl, distinct words | train s |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 printf '%s\n' "${rows[@]}"
-echo "(medians over seeds 1-$seeds; vae-dist on $ranks rank(s) x 1 thread; machine: $(nproc) cores," \
+echo "(medians over seeds 1-$seeds; vae-dist on $ranks rank(s) x 1 thread${vae_flags:+, with $vae_flags}; machine: $(nproc) cores," \
   "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg);" \
   "example topics in data/bench/topics-*.txt)"
