@@ -68,7 +68,7 @@ typedef struct {
     double *recon;                 /* [max_batch] evaluation's mean over samples */
     double *dy;                    /* [max_batch, max(V, 2K)] the gradient into a normalization */
     float *mean[NUM_BN], *inv_std[NUM_BN];
-    double *sums;                  /* [max(4K + 1, 2V)] the step's sums over the global batch */
+    double *sums;                  /* [max(4K + 1 + last hidden, 2V)] the step's sums over the global batch */
     double *uniforms;              /* [K] */
     double n;                      /* documents in the last forward's global batch */
     float *h_mean;                 /* [last hidden] the last hidden layer's mean over the global batch */
