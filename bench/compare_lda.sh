@@ -15,7 +15,11 @@
 # presence models (it has no figure of the tokens: "-"). Both models' figures move with the seed (LDA's mean NPMI 0.37 to
 # 0.48 on the emails at K = 20), so each runs with seeds 1..N (--seeds, default 3), LDA and
 # vae-dist alternating so that both meet the same load, and a row gives the median of each figure
-# over the seeds, the range of mean NPMI in brackets; the ratios are of those medians. Example
+# over the seeds, the range of mean NPMI in brackets; the ratios are of those medians. Train s is
+# each model's own training: LDA's LdaMulticore call (its corpus already in memory), vae-dist's
+# training loop as its summary.jsonl times it (the last train line's wall_s: opening the corpus,
+# reading every batch from it and the checkpoints included); vae-dist's whole process, mpirun's
+# start to the final checkpoint and evaluation, is given beside as "process". Example
 # topics of vae-dist's first seed go to data/bench/topics-CORPUS-K.txt. --vae-flags "..." adds
 # flags to vae-dist's (a sweep of its settings); --vae-only leaves LDA out (its rows and ratios).
 # usage: bench/compare_lda.sh [--corpora "emails sotu"] [--topics "20 50"] [--vocab V] [--seeds N]
@@ -108,7 +112,8 @@ for c in $corpora; do
       ck=$out/checkpoints/$(cat "$out/checkpoints/latest")
       topics_json "$ck" >"$work/vae-topics.json"
       ppl=$("$bin/vae-infer" eval --checkpoint "$ck" --corpus "$corpus" --split test | $py -c 'import json,sys; print(json.load(sys.stdin)["ppl_corpus"])')
-      figures "$corpus" "$work/vae-topics.json" "{\"ppl_distinct\": $ppl, \"train_s\": $(echo "$t1 - $t0" | bc)}" >>"$work/vae.jsonl"
+      train_s=$(grep '"kind": "train"' "$out/summary.jsonl" | tail -1 | $py -c 'import json,sys; print(json.load(sys.stdin)["wall_s"])')
+      figures "$corpus" "$work/vae-topics.json" "{\"ppl_distinct\": $ppl, \"train_s\": $train_s, \"process_s\": $(echo "$t1 - $t0" | bc)}" >>"$work/vae.jsonl"
       [ "$seed" = 1 ] && "$bin/vae-infer" topics --checkpoint "$ck" --top 10 --corpus "$corpus" >"data/bench/topics-$c-$k.txt"
       rm -rf "$out"
     done
@@ -123,14 +128,15 @@ def load(path):
 (v, n) = load(vae_path)
 if not open(lda_path).read():
     print(f"| {c} | {k} | vae-dist topic x{n} | {v['npmi_mean']:.3f} {v['range']} | {v['npmi_median']:.3f} | "
-          f"{v['diversity']:.3f} | - | {v['ppl_distinct']:.0f} | {v['train_s']:.1f} |")
+          f"{v['diversity']:.3f} | - | {v['ppl_distinct']:.0f} | {v['train_s']:.1f} ({v['process_s']:.1f}) |")
     sys.exit(0)
 l, _ = load(lda_path)
 r = v["npmi_mean"] / l["npmi_mean"] if l["npmi_mean"] > 0 else float("nan")
 print(f"| {c} | {k} | LDA x{n} | {l['npmi_mean']:.3f} {l['range']} | {l['npmi_median']:.3f} | {l['diversity']:.3f} | "
       f"{l['ppl']:.0f} | {l['ppl_distinct']:.0f} | {l['train_s']:.1f} |")
 print(f"| {c} | {k} | vae-dist topic x{n} | {v['npmi_mean']:.3f} {v['range']} ({r:.2f}x) | {v['npmi_median']:.3f} | "
-      f"{v['diversity']:.3f} | - | {v['ppl_distinct']:.0f} | {v['train_s']:.1f} ({v['train_s'] / l['train_s']:.2f}x) |")
+      f"{v['diversity']:.3f} | - | {v['ppl_distinct']:.0f} | {v['train_s']:.1f} ({v['train_s'] / l['train_s']:.2f}x; "
+      f"process {v['process_s']:.1f}) |")
 PY
 )")
     echo "${rows[-1]}"

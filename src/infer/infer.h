@@ -127,17 +127,19 @@ int infer_iw_add(vae_model *m, const vae_batch *b, int K, double *logw, infer_iw
 
 /* ---- extractive summaries (extract.c) ---- */
 
-/* The sentences of a document that the model finds most representative of it. A set S of its
- * sentences is encoded as one unit (their bags of words summed; their tokens, in document order,
- * for families that read sequences), z = the mean of q(z | S), and S scores, for a family whose
- * decoder gives p(w | z), the mean over the document's words of log p(w | z): how well the
- * summary's meaning, as the model reads it, predicts every word of the document, so a sentence of
- * the words the document is about wins over one of a side topic (for any other family: the cosine
- * of that mean and the document's). S grows greedily, one sentence a step, the one that makes the
- * set score best (ties to the earlier sentence), so a sentence that repeats what S already says
- * adds little; and a near-duplicate of a chosen sentence (cosine of their word counts >= 0.8) is
- * taken only when no other candidate is left. A sentence with no word of the vocabulary is never
- * chosen. Deterministic: z is always the mean. */
+/* The sentences of a document that the model finds most representative of it. The document is
+ * encoded as one unit (its sentences' bags summed; their tokens, in document order, for families
+ * that read sequences), z_d the mean of q(z | document). For a family whose decoder gives p(w | z),
+ * each word of the document weighs q(w) = n_w / 2N + p(w | z_d) / 2 (its share of the document's
+ * tokens evened with the decoder's distribution at z_d, which shifts weight toward the words the
+ * model has learnt go with the document's subject), and a set S of sentences scores q of its
+ * distinct words / (its words of the vocabulary + 2): the document's weighty words at little
+ * length (for any other family: S encoded as one unit, the cosine of its mean and z_d). S grows
+ * greedily, one sentence a step, the one that makes the set score best (ties to the earlier
+ * sentence), so a sentence that repeats what S already says adds little; and a near-duplicate of a
+ * chosen sentence (cosine of their word counts >= 0.8) is taken only when no other candidate is
+ * left. A sentence with no word of the vocabulary is never chosen. Deterministic: z is always the
+ * mean. */
 typedef struct infer_extractor infer_extractor;
 
 /* Buffers for a model's batches (units of up to its capacity each, as many batches as a document's

@@ -206,7 +206,7 @@ void train_cli_init(train_cli *t, int threads)
     t->families[f] = NULL;
     for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
         t->entries[n++] = head[i];
-    /* With each family's own trainer defaults: "...; topic's: --epochs 20, --batch-size 64". */
+    /* With each family's own trainer defaults: "...; topic's: --epochs 16, --batch-size 64". */
     snprintf(t->model_help, sizeof t->model_help, "the model family, whose settings follow");
     for (int k = 0; vae_family_at(k); k++) {
         const vae_family *fam = vae_family_at(k);

@@ -328,10 +328,13 @@ static void extract(vae_model *m, const vae_seqs *s, int k, const int64_t *want,
 
 static void test_extract_ties_unknown_and_duplicates(void **state)
 {
-    /* A model of zeros encodes and decodes every unit alike, so every set scores the same: ties go
-     * to the earlier sentence. Sentences: 0 only an unknown word, 1 {1, 2}, 2 the same words (a duplicate
-     * of 1), 3 none, 4 {3}, 5 {1, 2, 2} (cosine 0.95 with 1). Capacity 2: the six units of a step
-     * take three batches. */
+    /* A model of zeros encodes every unit alike, so by the encoder every set scores the same: ties
+     * go to the earlier sentence. Sentences: 0 only an unknown word, 1 {1, 2}, 2 the same words (a
+     * duplicate of 1), 3 none, 4 {3}, 5 {1, 2, 2} (cosine 0.95 with 1). Capacity 2: the six units
+     * of a step take three batches. By the decoder p(w | z) = 1/6 everywhere and the document's
+     * counts are 3, 4, 1 of words 1, 2, 3 (N = 8), so q = (3/16 + 1/12, 4/16 + 1/12, 1/16 + 1/12):
+     * 1 scores (q1 + q2) / (2 + 2) = 0.151, before 2 by its index, 4 q3 / 3 = 0.049, 5 0.121; then
+     * 4, the only candidate that is no near-duplicate; then 2, which adds 2 words, before 5 (3). */
     vae_model *m = linear_decoder_model(V, L, 2);
     int64_t indptr[] = {0, 1, 3, 5, 5, 6, 9}, index[6] = {0}, doc[6] = {0};
     int32_t tokens[] = {V, 1, 2, 2, 1, 3, 1, 2, 2};
@@ -356,8 +359,10 @@ static void test_extract_on_topic(void **state)
      * direction, sentence 1 {2} of another, sentence 2 {4, 5} of a third. The document
      * {0, 1, 2, 4, 5} has mu = (2 log 2, -log 2). By the encoder, sentence 0's mu (2 log 2, 0) has
      * the highest cosine with it (0.89, against -0.45 and 0.45), then the set {0, 2} (0.95, against
-     * 0.6 for {0, 1}); by the decoder, the mean log p of the document's words is -1.93 at sentence
-     * 0 (-2.09, -2.07 at the others), then -1.97 at {0, 2} (-2.15 at {0, 1}). */
+     * 0.6 for {0, 1}); by the decoder, at the document's mu p(w | z) is (4, 4, 1/2, 1/2, 2, 2) / 13, so
+     * q(w) = 1/10 + p / 2 = 0.254 for words 0, 1, 0.119 for 2, 0.177 for 4, 5: sentence 0 scores
+     * 0.508 / (2 + 2) = 0.127 (0.119 / 3 = 0.040 and 0.354 / 4 = 0.088 the others), then {0, 2}
+     * 0.862 / 6 = 0.144 (0.627 / 5 = 0.125 for {0, 1}). */
     vae_model *m = linear_decoder_model(V, L, 4);
     for (int v = 0; v < V; v++) {
         *weight_at(m, "enc.0.weight", v / 2, v) = 1.0f;
@@ -372,6 +377,16 @@ static void test_extract_on_topic(void **state)
     const vae_seqs s = sentences_of(indptr, tokens, index, doc, 3);
     extract(m, &s, 1, (const int64_t[]){0}, 1);
     extract(m, &s, 2, (const int64_t[]){0, 2}, 2);
+    /* The decoder's scores as worked above: q = 1/10 + 2/13 for words 0 and 1, 1/10 + 1/13 for 4, 5. */
+    infer_extractor *x = NULL;
+    infer_pick picks[2];
+    int count = 0;
+    assert_int_equal(infer_extractor_new(&x, m, 1), VAE_OK);
+    assert_int_equal(infer_extract(x, &s, 2, picks, &count), VAE_OK);
+    assert_int_equal(count, 2);
+    assert_true(fabs(picks[0].score - (0.2 + 4.0 / 13) / 4) < 1e-6);
+    assert_true(fabs(picks[1].score - (0.4 + 6.0 / 13) / 6) < 1e-6);
+    infer_extractor_free(x);
     (void)state;
     vae_model_free(m);
 }
