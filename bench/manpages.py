@@ -2,6 +2,7 @@
 """Extractive summaries of Debian's manual pages, scored against their NAME lines.
 
 usage: bench/manpages.py BUILD_DIR WORK_DIR [--man DIR,DIR...] [--test-docs N] [--steps N] [--k K]
+                         [--seed S]
 
 Each man(7) page of the folders (default /usr/share/man/man1,3,5,7,8; at most 20 pages of a family,
 pages whose names share the part before the first - _ . or :, since 16 600 of man1's 18 100 pages
@@ -10,7 +11,7 @@ roff stripped, one roff paragraph a line, ended by a period when it has no end p
 tags and examples left out. Its human-written summary is the NAME line's description ("ls - list
 directory contents": "list directory contents"). A hash of the page's name sets aside a fifth of
 the pages for the test; the model is trained by vae-dist (bow, latent 32, --steps steps, default
-2000, batch 256, lr 0.002, seed 1, one thread) on the others, each page's DESCRIPTION and each of
+2000, batch 256, lr 0.002, --seed S (default 1), one thread) on the others, each page's DESCRIPTION and each of
 its paragraphs a document (a model that has seen short units reads sentences better), vae-prep's
 defaults but --vocab-size 8000; no summary is ever used. On the first --test-docs (500) test pages
 of 3 to 40 candidate sentences, K sentences (default 1) are chosen by: vae-infer summarize
@@ -248,6 +249,7 @@ def main():
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--k", type=int, default=1)
     ap.add_argument("--examples", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     pages, per_family = [], Counter()
@@ -274,7 +276,7 @@ def main():
     if not os.path.exists(os.path.join(run_dir, "checkpoints", "latest")):
         _, secs = run([f"{a.build}/vae-dist", "--corpus", corpus, "--out", run_dir, "--max-steps", str(a.steps),
                        "--epochs", "100000", "--batch-size", "256", "--lr", "0.002", "--latent", "32",
-                       "--eval-every", "0", "--quiet", "--threads", "1", "--seed", "1"])
+                       "--eval-every", "0", "--quiet", "--threads", "1", "--seed", str(a.seed)])
         print(f"vae-dist: {a.steps} steps in {secs:.0f} s", file=sys.stderr)
     ckpt = os.path.join(run_dir, "checkpoints", open(os.path.join(run_dir, "checkpoints", "latest")).read().strip())
 

@@ -124,7 +124,7 @@ static const command commands[] = {
      "With --sentences K, an extractive summary instead: the K sentences of each document (all of them "
      "when it has fewer) that the model finds most representative of it, in document order, one a line, a blank line "
      "between documents. The document is encoded (z_d = the mean of q(z | document)) and each of its words w "
-     "weighs q(w) = n_w / 2N + p(w | z_d) / 2: its share of the document's N tokens evened with the decoder's "
+     "weighs q(w) = 0.3 n_w / N + 0.7 p(w | z_d): its share of the document's N tokens mixed with the decoder's "
      "distribution at z_d, which moves weight from the document's incidental words to those the model has learnt go "
      "with what it is about. A set S of sentences scores the weight of its distinct words over its length, "
      "q(S) / (its words of the vocabulary + 2): a summary should hold the document's weighty words and spend few "

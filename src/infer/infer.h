@@ -130,8 +130,8 @@ int infer_iw_add(vae_model *m, const vae_batch *b, int K, double *logw, infer_iw
 /* The sentences of a document that the model finds most representative of it. The document is
  * encoded as one unit (its sentences' bags summed; their tokens, in document order, for families
  * that read sequences), z_d the mean of q(z | document). For a family whose decoder gives p(w | z),
- * each word of the document weighs q(w) = n_w / 2N + p(w | z_d) / 2 (its share of the document's
- * tokens evened with the decoder's distribution at z_d, which shifts weight toward the words the
+ * each word of the document weighs q(w) = 0.3 n_w / N + 0.7 p(w | z_d) (its share of the document's
+ * tokens mixed with the decoder's distribution at z_d, which shifts weight toward the words the
  * model has learnt go with the document's subject), and a set S of sentences scores q of its
  * distinct words / (its words of the vocabulary + 2): the document's weighty words at little
  * length (for any other family: S encoded as one unit, the cosine of its mean and z_d). S grows

@@ -332,9 +332,10 @@ static void test_extract_ties_unknown_and_duplicates(void **state)
      * go to the earlier sentence. Sentences: 0 only an unknown word, 1 {1, 2}, 2 the same words (a
      * duplicate of 1), 3 none, 4 {3}, 5 {1, 2, 2} (cosine 0.95 with 1). Capacity 2: the six units
      * of a step take three batches. By the decoder p(w | z) = 1/6 everywhere and the document's
-     * counts are 3, 4, 1 of words 1, 2, 3 (N = 8), so q = (3/16 + 1/12, 4/16 + 1/12, 1/16 + 1/12):
-     * 1 scores (q1 + q2) / (2 + 2) = 0.151, before 2 by its index, 4 q3 / 3 = 0.049, 5 0.121; then
-     * 4, the only candidate that is no near-duplicate; then 2, which adds 2 words, before 5 (3). */
+     * counts are 3, 4, 1 of words 1, 2, 3 (N = 8), so q = 0.3 n / 8 + 0.7 / 6 = (0.229, 0.267,
+     * 0.154): 1 scores (q1 + q2) / (2 + 2) = 0.124, before 2 by its index, 4 q3 / 3 = 0.051, 5
+     * 0.099; then 4, the only candidate that is no near-duplicate; then 2, which adds 2 words,
+     * before 5 (3). */
     vae_model *m = linear_decoder_model(V, L, 2);
     int64_t indptr[] = {0, 1, 3, 5, 5, 6, 9}, index[6] = {0}, doc[6] = {0};
     int32_t tokens[] = {V, 1, 2, 2, 1, 3, 1, 2, 2};
@@ -360,9 +361,9 @@ static void test_extract_on_topic(void **state)
      * {0, 1, 2, 4, 5} has mu = (2 log 2, -log 2). By the encoder, sentence 0's mu (2 log 2, 0) has
      * the highest cosine with it (0.89, against -0.45 and 0.45), then the set {0, 2} (0.95, against
      * 0.6 for {0, 1}); by the decoder, at the document's mu p(w | z) is (4, 4, 1/2, 1/2, 2, 2) / 13, so
-     * q(w) = 1/10 + p / 2 = 0.254 for words 0, 1, 0.119 for 2, 0.177 for 4, 5: sentence 0 scores
-     * 0.508 / (2 + 2) = 0.127 (0.119 / 3 = 0.040 and 0.354 / 4 = 0.088 the others), then {0, 2}
-     * 0.862 / 6 = 0.144 (0.627 / 5 = 0.125 for {0, 1}). */
+     * q(w) = 0.3 / 5 + 0.7 p = 0.275 for words 0, 1, 0.087 for 2, 0.168 for 4, 5: sentence 0 scores
+     * 0.551 / (2 + 2) = 0.138 (0.087 / 3 = 0.029 and 0.335 / 4 = 0.084 the others), then {0, 2}
+     * 0.886 / 6 = 0.148 (0.638 / 5 = 0.128 for {0, 1}). */
     vae_model *m = linear_decoder_model(V, L, 4);
     for (int v = 0; v < V; v++) {
         *weight_at(m, "enc.0.weight", v / 2, v) = 1.0f;
@@ -377,15 +378,15 @@ static void test_extract_on_topic(void **state)
     const vae_seqs s = sentences_of(indptr, tokens, index, doc, 3);
     extract(m, &s, 1, (const int64_t[]){0}, 1);
     extract(m, &s, 2, (const int64_t[]){0, 2}, 2);
-    /* The decoder's scores as worked above: q = 1/10 + 2/13 for words 0 and 1, 1/10 + 1/13 for 4, 5. */
+    /* The decoder's scores as worked above: q = 0.06 + 2.8/13 for words 0 and 1, 0.06 + 1.4/13 for 4, 5. */
     infer_extractor *x = NULL;
     infer_pick picks[2];
     int count = 0;
     assert_int_equal(infer_extractor_new(&x, m, 1), VAE_OK);
     assert_int_equal(infer_extract(x, &s, 2, picks, &count), VAE_OK);
     assert_int_equal(count, 2);
-    assert_true(fabs(picks[0].score - (0.2 + 4.0 / 13) / 4) < 1e-6);
-    assert_true(fabs(picks[1].score - (0.4 + 6.0 / 13) / 6) < 1e-6);
+    assert_true(fabs(picks[0].score - (0.12 + 5.6 / 13) / 4) < 1e-6);
+    assert_true(fabs(picks[1].score - (0.24 + 8.4 / 13) / 6) < 1e-6);
     infer_extractor_free(x);
     (void)state;
     vae_model_free(m);
