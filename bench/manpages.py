@@ -240,6 +240,37 @@ def run(cmd, **kw):
     return r, time.time() - t
 
 
+def manual_pages(folders):
+    """(train pages, test pages) of the folders, at most FAMILY_PAGES of a family."""
+    pages, per_family = [], Counter()
+    for d in folders:
+        for f in sorted(os.listdir(d)):
+            family = (d, re.split(r"[-_.:]", f)[0])
+            if f.endswith(".gz") and per_family[family] < FAMILY_PAGES:
+                page = read_page(os.path.join(d, f))
+                per_family[family] += page is not None
+                pages += [page] if page else []
+    return [p for p in pages if not is_test(p[0])], [p for p in pages if is_test(p[0])]
+
+
+def summarize(build, ckpt, texts, k):
+    """vae-infer summarize --sentences k --json of each text: its chosen sentences, and the seconds."""
+    out, secs = run([f"{build}/vae-infer", "summarize", "--checkpoint", ckpt, "--text", "-", "--sentences", str(k),
+                     "--json"], input="\n\n".join(texts) + "\n", capture_output=True, text=True)
+    docs = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(docs) == len(texts), (len(docs), len(texts))
+    return [d["sentences"] for d in docs], secs
+
+
+def candidates(build, ckpt, test, n):
+    """The first n test pages of 3 to 40 candidates, as (page, [sentence text]): every sentence with a
+    known word, as vae-infer cuts and prints them (listing them all costs a square of their number,
+    so pages of too many end marks are left out first)."""
+    test = [p for p in test if 3 <= len(END_MARKS.findall(" ".join(p[2]))) <= 50][:n * 2]
+    listed, _ = summarize(build, ckpt, ["\n".join(p[2]) for p in test], 1000)
+    return [(p, [s["text"] for s in c]) for p, c in zip(test, listed) if 3 <= len(c) <= 40][:n]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     ap.add_argument("build")
@@ -252,18 +283,9 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
-    pages, per_family = [], Counter()
-    for d in a.man.split(","):
-        for f in sorted(os.listdir(d)):
-            family = (d, re.split(r"[-_.:]", f)[0])
-            if f.endswith(".gz") and per_family[family] < FAMILY_PAGES:
-                page = read_page(os.path.join(d, f))
-                per_family[family] += page is not None
-                pages += [page] if page else []
-    train = [p for p in pages if not is_test(p[0])]
-    test = [p for p in pages if is_test(p[0])]
-    print(f"pages: {len(pages)} with NAME and DESCRIPTION; {len(train)} to train on, {len(test)} test pages",
-          file=sys.stderr)
+    train, test = manual_pages(a.man.split(","))
+    print(f"pages: {len(train) + len(test)} with NAME and DESCRIPTION; {len(train)} to train on, {len(test)} "
+          "test pages", file=sys.stderr)
     corpus, run_dir = os.path.join(a.work, "train.h5"), os.path.join(a.work, "run")
     with open(os.path.join(a.work, "train.jsonl"), "w") as f:
         for name, _, paras in train:
@@ -280,21 +302,9 @@ def main():
         print(f"vae-dist: {a.steps} steps in {secs:.0f} s", file=sys.stderr)
     ckpt = os.path.join(run_dir, "checkpoints", open(os.path.join(run_dir, "checkpoints", "latest")).read().strip())
 
-    def infer(texts, k):
-        out, secs = run([f"{a.build}/vae-infer", "summarize", "--checkpoint", ckpt, "--text", "-",
-                         "--sentences", str(k), "--json"], input="\n\n".join(texts) + "\n", capture_output=True,
-                        text=True)
-        docs = [json.loads(line) for line in out.stdout.splitlines()]
-        assert len(docs) == len(texts), (len(docs), len(texts))
-        return [d["sentences"] for d in docs], secs
-
-    # The candidates: every sentence with a known word, as vae-infer cuts and prints them (listing
-    # them all costs a square of their number, so pages of too many end marks are left out first).
-    test = [p for p in test if 3 <= len(END_MARKS.findall(" ".join(p[2]))) <= 50][:a.test_docs * 2]
-    listed, _ = infer(["\n".join(p[2]) for p in test], 1000)
-    cases = [(p, [s["text"] for s in c]) for p, c in zip(test, listed) if 3 <= len(c) <= 40][:a.test_docs]
+    cases = candidates(a.build, ckpt, test, a.test_docs)
     print(f"test documents: {len(cases)} of 3 to 40 candidate sentences", file=sys.stderr)
-    picked, secs = infer(["\n".join(p[2]) for p, _ in cases], a.k)
+    picked, secs = summarize(a.build, ckpt, ["\n".join(p[2]) for p, _ in cases], a.k)
     stop = stopwords()
     df = Counter(w for _, _, paras in train for w in set(words(" ".join(paras), stop)))
     idf = {w: math.log(len(train) / c) for w, c in df.items()}
