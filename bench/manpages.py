@@ -271,11 +271,17 @@ def candidates(build, ckpt, test, n):
     return [(p, [s["text"] for s in c]) for p, c in zip(test, listed) if 3 <= len(c) <= 40][:n]
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+def arguments(description):
+    """A parser of the arguments every script over these pages takes: BUILD_DIR WORK_DIR [--man]."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("build")
     ap.add_argument("work")
     ap.add_argument("--man", default=",".join(f"/usr/share/man/man{i}" for i in (1, 3, 5, 7, 8)))
+    return ap
+
+
+def main():
+    ap = arguments(__doc__.split("\n")[1])
     ap.add_argument("--test-docs", type=int, default=500)
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--k", type=int, default=1)

@@ -14,7 +14,6 @@ ROUGE-2 and ROUGE-L F1 and the mean length of the chosen sentences for each (sha
 the document's lift-weighted frequencies n_w (p(w | z_d) / p(w | z = 0))^g and for the present
 method of vae-infer before 2026-12-03 (the mean log p(w | z_S) of the document's words).
 """
-import argparse
 import os
 import sys
 from collections import Counter
@@ -49,10 +48,7 @@ class Model:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("build")
-    ap.add_argument("work")
-    ap.add_argument("--man", default=",".join(f"/usr/share/man/man{i}" for i in (1, 3, 5, 7, 8)))
+    ap = mp.arguments(__doc__.split("\n")[0])
     ap.add_argument("--lo", type=int, default=0)
     ap.add_argument("--hi", type=int, default=500)
     a = ap.parse_args()
