@@ -160,16 +160,16 @@ static int count_pass(parallel *w)
     for (int64_t k = w->rank; !rc && k < w->pc.n; k += w->size)
         if ((rc = count_piece(w, &cnt, k, 0)) != VAE_OK)
             failed = k;
-    p->st->input_bytes = vae_doc_reader_bytes(w->reader);
-    int64_t sums[3] = {p->st->docs_read, p->train_docs, p->st->input_bytes};
+    /* The pieces cover the inputs once; each reader also read ahead past its pieces' ends. */
+    p->st->input_bytes = p->inputs->total_bytes;
+    int64_t sums[2] = {p->st->docs_read, p->train_docs};
     int sum_rc = vae_comm_sum_int64(w->c, w->pc.docs, (size_t)w->pc.n * 2);
     if (!sum_rc)
-        sum_rc = vae_comm_sum_int64(w->c, sums, 3);
+        sum_rc = vae_comm_sum_int64(w->c, sums, 2);
     if (sum_rc)
         return sum_rc;
     p->st->docs_read = sums[0];
     p->train_docs = sums[1];
-    p->st->input_bytes = sums[2];
     if (p->o->format != VAE_INPUT_FILES)
         line_bases(&w->pc, p->inputs);
     if (rc && w->pc.base[failed] > 0) {

@@ -60,16 +60,25 @@ for name in ("a", "b"):
 PYEOF
 
 # same NAME ARGS...: the file of 1 process against 2, 3 and 4 ranks'.
+# Their summary lines too, but for the file's name and the time: the same counts, the same bytes.
+summary() { grep '^vae-prep: wrote' "$1" | sed -e 's|wrote [^:]*:|wrote:|' -e 's| in [0-9.]* s (.*||'; }
 same() {
   local name=$1
   shift
-  "$prep" --quiet "$@" -o "$work/$name-1.h5"
+  "$prep" "$@" -o "$work/$name-1.h5" 2>"$work/$name-1.err"
   for n in 2 3 4; do
-    timeout 60 mpirun -np $n "${mpi_flags[@]}" "$prep" --quiet "$@" -o "$work/$name-$n.h5" </dev/null ||
+    timeout 60 mpirun -np $n "${mpi_flags[@]}" "$prep" "$@" -o "$work/$name-$n.h5" </dev/null 2>"$work/$name-$n.err" ||
       fail "$name: $n ranks exited $?"
   done
   $py "$tests/harness/h5_identical.py" "$work/$name"-{1,2,3,4}.h5 || fail "$name: the ranks wrote another file than one process"
-  ok "$name: 1, 2, 3 and 4 ranks write the same file"
+  local one
+  one=$(summary "$work/$name-1.err")
+  [ -n "$one" ] || fail "$name: one process printed no summary line"
+  for n in 2 3 4; do
+    [ "$(summary "$work/$name-$n.err")" = "$one" ] ||
+      fail "$name: $n ranks' summary '$(summary "$work/$name-$n.err")' is not one process's '$one'"
+  done
+  ok "$name: 1, 2, 3 and 4 ranks write the same file and the same summary"
 }
 
 same many-lines "$work/many"
