@@ -175,6 +175,8 @@ parallel() {
     mp=$(printf '%s\n' "${pair[@]}" | sort -g | sed -n 3p)
     awk -v a="$m1" -v p="$mp" 'BEGIN { split(a, x, "|");
         printf "  ceiling: two processes at once on the halves, median wall %.2f s: x%.2f of one process\n", p, x[1] / p }'
+    awk -v a="$m2" -v p="$mp" 'BEGIN { split(a, x, "|");
+        printf "  2 ranks against the ceiling: %.0f%% of its rate (this share holds when the ceiling drifts)\n", 100 * p / x[1] }'
     f1=$(printf '%s\n' "${fixed1[@]}" | sort -g | sed -n 3p)
     f2=$(printf '%s\n' "${fixed2[@]}" | sort -g | sed -n 3p)
     awk -v a="$m1" -v b="$m2" -v f1="$f1" -v f2="$f2" 'BEGIN { split(a, x, "|"); split(b, y, "|");
