@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # jobs/prep.sbatch and jobs/train.sbatch under a real single-node Slurm (Debian's slurm-wlm, munge)
-# started here for localhost, without cgroups: the prep job writes a corpus; the training job is
-# sent USR1 mid-run (`scancel --batch`, as Slurm's --signal=B:USR1 would), checkpoints, requeues
-# itself, and its second run finishes with parameters bitwise equal to an uninterrupted run.
+# started here for localhost, without cgroups: the prep job writes a corpus, on one task and on
+# two alike; the training job is sent USR1 mid-run (`scancel --batch`, as Slurm's --signal=B:USR1
+# would), checkpoints, requeues itself, and its second run finishes with parameters bitwise equal
+# to an uninterrupted run.
 # Everything lives in a mktemp folder (config, state, spool, logs, munge socket and key, own ports);
 # daemons are started detached and stopped by PID on every exit path; the comments below give the
 # facts behind each step of the set-up. Prints "SKIPPED: ..." and exits 0 only when the packages
@@ -201,6 +202,21 @@ summary=$($py "$tests/interop/interop_corpus.py" "$work/corpus.h5") || fail "pre
 $py -c 'import json, sys; a = json.loads(sys.argv[1])["attrs"]; sys.exit(not (a["vocab_size"] == 30 and a["docs_kept"] == 400))' "$summary" ||
   fail "prep job: unexpected corpus: ${summary:0:300}"
 ok "prep job $prep_id: exit 0, corpus of 400 documents and 30 words"
+
+# The same job on two tasks: prep.sbatch runs vae-prep on both (SPEC "Parallel preparation"), which
+# write the file that one task wrote, dataset for dataset.
+out=$(cd "$work" && timeout 60 sbatch --wait -n 2 -o "$work/prep2-%j.log" "$root/jobs/prep.sbatch" \
+  --format lines -o "$work/corpus2.h5" "$work/input.txt" </dev/null 2>&1)
+rc=$?
+prep2_id=$(grep -o 'Submitted batch job [0-9]*' <<<"$out" | grep -o '[0-9]*$')
+[ -n "$prep2_id" ] && jobids+=("$prep2_id")
+[ $rc -eq 0 ] || fail "prep job on 2 tasks: sbatch --wait exited $rc: $out"
+[ "$(job_field "$prep2_id" JobState)" = COMPLETED ] || fail "prep job $prep2_id: state $(job_field "$prep2_id" JobState)"
+grep -q 'mpirun -np 2 ' "$work/prep2-$prep2_id.log" ||
+  fail "prep job $prep2_id: no 2-rank launch in its log: $(cat "$work/prep2-$prep2_id.log")"
+$py "$tests/harness/h5_identical.py" "$work/corpus.h5" "$work/corpus2.h5" ||
+  fail "prep job $prep2_id: 2 tasks wrote another corpus than 1"
+ok "prep job $prep2_id on 2 tasks: vae-prep on both ranks, the corpus of one task"
 
 # 4. Training. Steps are calibrated so that a run takes about 20 s (the calibration itself may take
 # longer on a loaded machine, hence its wider timeout): long enough to be
