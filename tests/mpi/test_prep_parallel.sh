@@ -61,7 +61,7 @@ PYEOF
 
 # same NAME ARGS...: the file of 1 process against 2, 3 and 4 ranks'.
 # Their summary lines too, but for the file's name and the time: the same counts, the same bytes.
-summary() { grep '^vae-prep: wrote' "$1" | sed -e 's|wrote [^:]*:|wrote:|' -e 's| in [0-9.]* s (.*||'; }
+summary() { sed -n -e '/^vae-prep: wrote /{s|wrote [^:]*:|wrote:|' -e 's| in [0-9.]* s (.*||' -e p -e '}' "$1"; }
 same() {
   local name=$1
   shift
