@@ -17,12 +17,15 @@
 # printed), and no rank's peak RSS above one process's. The ratio of CPU times (one process's over
 # the busiest rank's) is printed too: on a loaded machine, where the kernel's autogroups give one
 # session's processes one share however many they are, it is the rate that idle cores would give.
-# Alternated with them too, both forms on the input's first 1000 lines, whose wall time is the
-# fixed cost of a run (MPI's start-up: a singleton's for one process, mpirun's for the ranks), and
-# the ratio of what is left of each median wall time: the rate of the work itself, which the fixed
-# cost no longer dilutes on a larger input.
+# Alternated with them too, both forms on the input's first 1000 lines, whose wall time is MPI's
+# start and end (a singleton's for one process, mpirun's for the ranks): what a run costs beyond
+# its work when the work is too short to hide it (a longer first pass overlaps MPI's start).
+# With PART "against" and a second build, the two builds' vae-prep alternate instead, 5 times on
+# the 200 MB input, as one process and as 2 ranks: the median wall of each and the second's over
+# the first's (a change measured side by side, against the build before it).
 # Usage: tools/bench_prep.sh [BUILD_DIR (default build)] [WORK_DIR (default /tmp/vae_bench_prep)]
-#        [PART: all (default), single (one process only) or ranks (the parallel part only)]
+#        [PART: all (default), single (one process only), ranks (the parallel part only),
+#         or against OTHER_BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -30,6 +33,10 @@ work=${2:-/tmp/vae_bench_prep}
 part=${3:-all}
 prep=$build/vae-prep
 [ -x "$prep" ] || { echo "bench_prep: $prep is missing: build first" >&2; exit 1; }
+if [ "$part" = against ]; then
+    other=${4:?usage: tools/bench_prep.sh BUILD_DIR WORK_DIR against OTHER_BUILD_DIR}/vae-prep
+    [ -x "$other" ] || { echo "bench_prep: $other is missing: build it first" >&2; exit 1; }
+fi
 if [ ! -x /usr/bin/time ]; then
     echo "bench_prep: installing GNU time" >&2
     apt-get update -qq && apt-get install -y -qq time >/dev/null
@@ -179,19 +186,44 @@ parallel() {
         printf "  2 ranks against the ceiling: %.0f%% of its rate (this share holds when the ceiling drifts)\n", 100 * p / x[1] }'
     f1=$(printf '%s\n' "${fixed1[@]}" | sort -g | sed -n 3p)
     f2=$(printf '%s\n' "${fixed2[@]}" | sort -g | sed -n 3p)
-    awk -v a="$m1" -v b="$m2" -v f1="$f1" -v f2="$f2" 'BEGIN { split(a, x, "|"); split(b, y, "|");
-        printf "  fixed cost (the first 1000 lines, median wall): 1 process %.2f s, 2 ranks %.2f s; 2 ranks against 1 on the rest: x%.2f\n",
-               f1, f2, (x[1] - f1) / (y[1] - f2) }'
+    awk -v f1="$f1" -v f2="$f2" 'BEGIN {
+        printf "  the first 1000 lines (MPI'"'"'s start and end, not hidden), median wall: 1 process %.2f s, 2 ranks %.2f s\n", f1, f2 }'
+    echo "  load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+# against FILE: this build's vae-prep and $other's alternated, as one process and as 2 ranks.
+against() {
+    local n p times mine theirs
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+    echo "$prep against $other on $(basename "$1"), 5 times alternated, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    for n in 1 2; do
+        times=()
+        for _ in 1 2 3 4 5; do
+            for p in "$prep" "$other"; do
+                prep=$p ranks "$n" "$1"
+                times+=("$p $wall")
+            done
+        done
+        mine=$(printf '%s\n' "${times[@]}" | awk -v p="$prep" '$1 == p { print $2 }' | sort -g | sed -n 3p)
+        theirs=$(printf '%s\n' "${times[@]}" | awk -v p="$other" '$1 == p { print $2 }' | sort -g | sed -n 3p)
+        awk -v n="$n" -v a="$mine" -v b="$theirs" 'BEGIN {
+            printf "  %d %-8s median wall %.2f s (this build) against %.2f s (the other): x%.3f\n",
+                   n, n == 1 ? "process:" : "ranks:", a, b, a / b }'
+    done
     echo "  load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 generate 50 "$work/text50.txt"
 generate 200 "$work/text200.txt"
 [ -s "$work/sentences50.txt" ] || tr ',' '.' <"$work/text50.txt" >"$work/sentences50.txt"
-if [ "$part" != ranks ]; then
+if [ "$part" != ranks ] && [ "$part" != against ]; then
     echo "vae-prep ($("$prep" --version)), both passes, on $(nproc) cores (vae-prep uses one):"
     compare "$work/text50.txt"
     compare "$work/text200.txt"
     compare "$work/sentences50.txt"
+fi
+if [ "$part" = against ]; then
+    against "$work/text200.txt"
+    exit 0
 fi
 [ "$part" = single ] || parallel "$work/text200.txt"

@@ -122,16 +122,35 @@ static void print_summary(const vae_prep_options *o, const vae_prep_stats *s)
             s->seconds, s->seconds > 0 ? (double)s->input_bytes / 1e6 / s->seconds : 0.0);
 }
 
-/* Every rank runs it; rank 0 alone speaks, with the one message the ranks agreed on. */
-static int run(const vae_prep_options *o, int rank0)
+/* The command line into o (twice when --sequences changes the defaults, so that the flags given
+ * win); 0 to go on, else the exit status. */
+static int read_command_line(cli_args *a, vae_prep_options *o, int argc, char **argv)
+{
+    vae_prep_options_init(o);
+    int rc = cli_run(a, &table, o, argc, argv, 1);
+    if (rc == 0 && cli_given(a, "sequences")) {
+        vae_unit unit = o->seq_unit;
+        cli_free(a);
+        vae_prep_options_init(o);
+        vae_prep_options_sequences(o, unit);
+        rc = cli_run(a, &table, o, argc, argv, 1);
+    }
+    return rc == 0 ? check_options(a, o) : rc;
+}
+
+/* Rank 0 speaks, once MPI says which rank that is; every process does when MPI failed to start. */
+static int speaks(vae_comm *comm) { return vae_comm_wait(comm) != VAE_OK || vae_comm_rank(comm) == 0; }
+
+/* Every rank runs it, with the one message the ranks agreed on. */
+static int run(const vae_prep_options *o)
 {
     vae_prep_stats stats;
     if (vae_prep_run(o, &stats) != VAE_OK) {
-        if (rank0)
+        if (speaks(o->comm))
             fprintf(stderr, "vae-prep: %s\n", vae_error_message());
         return 1;
     }
-    if (!o->quiet && rank0)
+    if (!o->quiet && speaks(o->comm))
         print_summary(o, &stats);
     return 0;
 }
@@ -140,35 +159,31 @@ int main(int argc, char **argv)
 {
     /* Under mpirun or srun (whatever its process manager) every process starts here, and MPI says
      * which one this is; a plain run is one MPI process of its own. Every rank reads the same
-     * command line (silently but rank 0) and takes its share of the work (src/text/prep_parallel.c),
-     * so that every process exits with the same status. */
+     * command line and takes its share of the work (src/text/prep_parallel.c), so that every
+     * process exits with the same status. MPI starts on a thread meanwhile (vae_comm_start), and
+     * the first pass begins before it is up. */
     vae_comm *comm = NULL;
     /* A write past the file size limit (ulimit -f) then fails with EFBIG, reported with the file,
      * instead of killing the process mid-write. */
     signal(SIGXFSZ, SIG_IGN);
-    if (vae_comm_init(&comm, &argc, &argv) != VAE_OK) {
+    if (vae_comm_start(&comm) != VAE_OK) {
         fprintf(stderr, "vae-prep: %s\n", vae_error_message());
         return 1;
     }
-    const int rank0 = vae_comm_rank(comm) == 0;
-    cli_set_silent(!rank0);
+    /* Read silently while MPI starts; when it ends the run (a usage error, --help, --version), rank
+     * 0 reads it again aloud. */
     vae_prep_options o;
-    vae_prep_options_init(&o);
     cli_args a;
-    int rc = cli_run(&a, &table, &o, argc, argv, 1);
-    if (rc == 0 && cli_given(&a, "sequences")) {
-        /* --sequences changes the defaults: parse again over them, so that the flags given win. */
-        vae_unit unit = o.seq_unit;
+    cli_set_silent(1);
+    int rc = read_command_line(&a, &o, argc, argv);
+    if (rc != 0 && speaks(comm)) {
         cli_free(&a);
-        vae_prep_options_init(&o);
-        vae_prep_options_sequences(&o, unit);
-        rc = cli_run(&a, &table, &o, argc, argv, 1);
+        cli_set_silent(0);
+        rc = read_command_line(&a, &o, argc, argv);
     }
-    if (rc == 0)
-        rc = check_options(&a, &o);
     o.comm = comm;
     if (rc == 0)
-        rc = run(&o, rank0);
+        rc = run(&o);
     cli_free(&a);
     vae_comm_free(comm);
     return rc == CLI_EXIT ? 0 : rc;

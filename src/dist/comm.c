@@ -2,7 +2,7 @@
  * that no message of ours meets one of a caller that shares MPI with us). MPI errors are returned
  * (MPI_ERRORS_RETURN) and turned into vae_status with the MPI message, never aborts with MPI's own
  * noise. */
-#include "vae/comm.h"
+#include "comm_internal.h"
 
 #include <limits.h>
 #include <mpi.h>
@@ -11,32 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-/* RING_PIECE: floats of one piece of the ring; MESSAGE_BYTES: what vae_error_message holds (common.c). */
-enum { RING_PIECE = 65536, MESSAGE_BYTES = 1024 };
-/* The naps of a stream's waits (vae_comm_send, vae_comm_recv), doubling from the first to the
- * longest: short beside the handling of a message. */
-#define STREAM_NAP_NS 20000
-#define STREAM_NAP_MAX_NS 1000000
-
-struct vae_comm {
-    MPI_Comm world;   /* ours: MPI_COMM_WORLD duplicated */
-    int finalize_mpi; /* MPI_Init was ours, so MPI_Finalize is too */
-    /* The ranks of this rank's node (vae_comm_set_ranks_per_node(k): consecutive runs of k ranks
-     * stand for nodes, so that one machine can test the multi-node exchange); and, when every node
-     * holds the same number of ranks, the ranks at this rank's place on each node, one per node,
-     * ordered as the nodes are (else MPI_COMM_NULL). */
-    MPI_Comm node, cross;
-    int ranks_per_node;
-    int shared_alive; /* vae_comm_shared objects built on the present layout */
-    int rank, size, local_size;
-    int node_rank, node_size, num_nodes, node_index;
-    int *block_of;        /* [size]: where each rank's block lies among the blocks of a buffer */
-    int *counts, *displs; /* [size]: a gather's layout at its root, allocated once so that a gather
-                             cannot fail on one rank for memory and leave the others waiting */
-    float *piece;         /* [RING_PIECE]: the reduce-scatter's receive buffer, allocated once too */
-};
-
-static int mpi_status(int err, const char *what)
+int comm_mpi_status(int err, const char *what)
 {
     if (err == MPI_SUCCESS)
         return VAE_OK;
@@ -46,7 +21,7 @@ static int mpi_status(int err, const char *what)
     return vae_fail(VAE_ERR_COMM, "%s failed: %s", what, msg);
 }
 
-static void free_node_comms(vae_comm *c)
+void comm_free_node_comms(vae_comm *c)
 {
     if (c->cross != MPI_COMM_NULL)
         MPI_Comm_free(&c->cross);
@@ -58,19 +33,19 @@ static void free_node_comms(vae_comm *c)
  * each place: the blocks of the ranks at place p on nodes 0..N-1 are adjacent, so that place p's
  * ranks together own one contiguous stretch (its "node block"), summed within each node through
  * shared memory and then across nodes among counterparts. On one node that is rank order. */
-static int node_layout(vae_comm *c, int ranks_per_node)
+int comm_node_layout(vae_comm *c, int ranks_per_node)
 {
-    free_node_comms(c);
+    comm_free_node_comms(c);
     c->ranks_per_node = ranks_per_node;
     MPI_Comm shared;
-    int rc = mpi_status(MPI_Comm_split_type(c->world, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &shared),
+    int rc = comm_mpi_status(MPI_Comm_split_type(c->world, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &shared),
                         "MPI_Comm_split_type");
     if (rc != VAE_OK)
         return rc;
     MPI_Comm_size(shared, &c->local_size);
     if (ranks_per_node > 0) {
         MPI_Comm_free(&shared);
-        rc = mpi_status(MPI_Comm_split(c->world, c->rank / ranks_per_node, c->rank, &c->node), "MPI_Comm_split");
+        rc = comm_mpi_status(MPI_Comm_split(c->world, c->rank / ranks_per_node, c->rank, &c->node), "MPI_Comm_split");
     } else {
         c->node = shared;
     }
@@ -79,81 +54,20 @@ static int node_layout(vae_comm *c, int ranks_per_node)
     MPI_Comm_rank(c->node, &c->node_rank);
     MPI_Comm_size(c->node, &c->node_size);
     int sizes[2] = {c->node_size, -c->node_size}, leader = c->rank, leaders = c->node_rank == 0;
-    if ((rc = mpi_status(MPI_Allreduce(MPI_IN_PLACE, sizes, 2, MPI_INT, MPI_MAX, c->world), "MPI_Allreduce")) ||
-        (rc = mpi_status(MPI_Allreduce(MPI_IN_PLACE, &leader, 1, MPI_INT, MPI_MIN, c->node), "MPI_Allreduce")) ||
-        (rc = mpi_status(MPI_Allreduce(MPI_IN_PLACE, &leaders, 1, MPI_INT, MPI_SUM, c->world), "MPI_Allreduce")))
+    if ((rc = comm_mpi_status(MPI_Allreduce(MPI_IN_PLACE, sizes, 2, MPI_INT, MPI_MAX, c->world), "MPI_Allreduce")) ||
+        (rc = comm_mpi_status(MPI_Allreduce(MPI_IN_PLACE, &leader, 1, MPI_INT, MPI_MIN, c->node), "MPI_Allreduce")) ||
+        (rc = comm_mpi_status(MPI_Allreduce(MPI_IN_PLACE, &leaders, 1, MPI_INT, MPI_SUM, c->world), "MPI_Allreduce")))
         return rc;
     c->num_nodes = leaders;
     c->node_index = 0;
     int place = c->rank;
     if (sizes[0] == -sizes[1]) {
-        if ((rc = mpi_status(MPI_Comm_split(c->world, c->node_rank, leader, &c->cross), "MPI_Comm_split")) != VAE_OK)
+        if ((rc = comm_mpi_status(MPI_Comm_split(c->world, c->node_rank, leader, &c->cross), "MPI_Comm_split")) != VAE_OK)
             return rc;
         MPI_Comm_rank(c->cross, &c->node_index);
         place = c->node_rank * c->num_nodes + c->node_index;
     }
-    return mpi_status(MPI_Allgather(&place, 1, MPI_INT, c->block_of, 1, MPI_INT, c->world), "MPI_Allgather");
-}
-
-int vae_comm_init(vae_comm **out, int *argc, char ***argv)
-{
-    *out = NULL;
-    int initialized = 0;
-    MPI_Initialized(&initialized);
-    if (!initialized) {
-        int rc = mpi_status(MPI_Init(argc, argv), "MPI_Init");
-        if (rc != VAE_OK)
-            return rc;
-        /* MPI is ours: its errors, even the duplicate's below, are returned, not fatal. */
-        MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-    }
-    vae_comm *c = calloc(1, sizeof *c);
-    if (!c)
-        return vae_fail(VAE_ERR_NOMEM, "out of memory");
-    c->finalize_mpi = !initialized;
-    c->world = c->node = c->cross = MPI_COMM_NULL;
-    int rc = mpi_status(MPI_Comm_dup(MPI_COMM_WORLD, &c->world), "MPI_Comm_dup");
-    if (rc != VAE_OK) {
-        vae_comm_free(c);
-        return rc;
-    }
-    MPI_Comm_set_errhandler(c->world, MPI_ERRORS_RETURN);
-    MPI_Comm_rank(c->world, &c->rank);
-    MPI_Comm_size(c->world, &c->size);
-    c->counts = calloc((size_t)c->size, sizeof *c->counts);
-    c->displs = calloc((size_t)c->size, sizeof *c->displs);
-    c->block_of = calloc((size_t)c->size, sizeof *c->block_of);
-    c->piece = malloc(RING_PIECE * sizeof *c->piece);
-    if (!c->counts || !c->displs || !c->block_of || !c->piece) {
-        const int size = c->size;
-        vae_comm_free(c);
-        return vae_fail(VAE_ERR_NOMEM, "out of memory for %d ranks", size);
-    }
-    if ((rc = node_layout(c, 0)) != VAE_OK) {
-        vae_comm_free(c);
-        return rc;
-    }
-    *out = c;
-    return VAE_OK;
-}
-
-void vae_comm_free(vae_comm *c)
-{
-    if (!c)
-        return;
-    free_node_comms(c);
-    if (c->world != MPI_COMM_NULL)
-        MPI_Comm_free(&c->world);
-    const int finalize = c->finalize_mpi;
-    free(c->counts);
-    free(c->displs);
-    free(c->block_of);
-    free(c->piece);
-    free(c);
-    int finalized = 0;
-    MPI_Finalized(&finalized);
-    if (finalize && !finalized)
-        MPI_Finalize();
+    return comm_mpi_status(MPI_Allgather(&place, 1, MPI_INT, c->block_of, 1, MPI_INT, c->world), "MPI_Allgather");
 }
 
 int vae_comm_set_ranks_per_node(vae_comm *c, int ranks_per_node)
@@ -162,7 +76,7 @@ int vae_comm_set_ranks_per_node(vae_comm *c, int ranks_per_node)
         return vae_fail(VAE_ERR_ARG, "ranks per node must be positive (0: the machine's nodes), not %d", ranks_per_node);
     if (c->shared_alive > 0)
         return vae_fail(VAE_ERR_ARG, "the nodes cannot change while node-shared buffers exist");
-    return ranks_per_node == c->ranks_per_node ? VAE_OK : node_layout(c, ranks_per_node);
+    return ranks_per_node == c->ranks_per_node ? VAE_OK : comm_node_layout(c, ranks_per_node);
 }
 
 int vae_comm_rank(const vae_comm *c) { return c->rank; }
@@ -176,7 +90,7 @@ static int sum_in_place(vae_comm *c, void *buf, size_t n, size_t elem, MPI_Datat
     char *p = buf;
     while (n > 0) {
         const int count = n > INT_MAX ? INT_MAX : (int)n;
-        int rc = mpi_status(MPI_Allreduce(MPI_IN_PLACE, p, count, type, MPI_SUM, c->world), "MPI_Allreduce");
+        int rc = comm_mpi_status(MPI_Allreduce(MPI_IN_PLACE, p, count, type, MPI_SUM, c->world), "MPI_Allreduce");
         if (rc != VAE_OK)
             return rc;
         p += (size_t)count * elem;
@@ -196,7 +110,7 @@ int vae_comm_broadcast(vae_comm *c, void *buf, size_t bytes, int root)
     char *p = buf;
     while (bytes > 0) {
         const int count = bytes > INT_MAX ? INT_MAX : (int)bytes;
-        int rc = mpi_status(MPI_Bcast(p, count, MPI_BYTE, root, c->world), "MPI_Bcast");
+        int rc = comm_mpi_status(MPI_Bcast(p, count, MPI_BYTE, root, c->world), "MPI_Bcast");
         if (rc != VAE_OK)
             return rc;
         p += count;
@@ -222,7 +136,7 @@ int vae_comm_gather(vae_comm *c, const void *send, size_t bytes, void *recv, con
             total += recv_bytes[r];
         }
     }
-    return mpi_status(MPI_Gatherv(send, (int)bytes, MPI_BYTE, recv, c->counts, c->displs, MPI_BYTE, root,
+    return comm_mpi_status(MPI_Gatherv(send, (int)bytes, MPI_BYTE, recv, c->counts, c->displs, MPI_BYTE, root,
                                   c->world), "MPI_Gatherv");
 }
 
@@ -252,7 +166,7 @@ int vae_comm_alltoall(vae_comm *c, const void *send, const size_t *send_bytes, v
         sizes[r] = send_bytes[r];
     /* sizes first, so that every rank knows what comes and can agree before the exchange */
     if (!rc)
-        rc = mpi_status(MPI_Alltoall(sizes, 1, MPI_UINT64_T, sizes + c->size, 1, MPI_UINT64_T, c->world),
+        rc = comm_mpi_status(MPI_Alltoall(sizes, 1, MPI_UINT64_T, sizes + c->size, 1, MPI_UINT64_T, c->world),
                         "MPI_Alltoall");
     size_t total = 0;
     for (int r = 0; !rc && r < c->size; r++) {
@@ -267,7 +181,7 @@ int vae_comm_alltoall(vae_comm *c, const void *send, const size_t *send_bytes, v
         rc = vae_fail(VAE_ERR_NOMEM, "out of memory receiving %zu bytes", total);
     rc = vae_comm_agree(c, rc, NULL);
     if (!rc)
-        rc = mpi_status(MPI_Alltoallv(send, sc, sd, MPI_BYTE, *recv, rc_counts, rd, MPI_BYTE, c->world),
+        rc = comm_mpi_status(MPI_Alltoallv(send, sc, sd, MPI_BYTE, *recv, rc_counts, rd, MPI_BYTE, c->world),
                         "MPI_Alltoallv");
     if (rc) {
         free(*recv);
@@ -301,7 +215,7 @@ int vae_comm_send_start(vae_comm *c, int dest, const void *buf, size_t bytes, va
     vae_comm_sending *n = malloc(sizeof *n);
     if (!n)
         return vae_fail(VAE_ERR_NOMEM, "out of memory sending a message");
-    int rc = mpi_status(MPI_Isend(buf, (int)bytes, MPI_BYTE, dest, 0, c->world, &n->req), "MPI_Isend");
+    int rc = comm_mpi_status(MPI_Isend(buf, (int)bytes, MPI_BYTE, dest, 0, c->world, &n->req), "MPI_Isend");
     if (rc)
         free(n);
     else
@@ -315,7 +229,7 @@ int vae_comm_send_wait(vae_comm_sending *s)
         return VAE_OK;
     int done = 0, rc;
     long ns = STREAM_NAP_NS;
-    while (!(rc = mpi_status(MPI_Test(&s->req, &done, MPI_STATUS_IGNORE), "MPI_Test")) && !done)
+    while (!(rc = comm_mpi_status(MPI_Test(&s->req, &done, MPI_STATUS_IGNORE), "MPI_Test")) && !done)
         nap(&ns);
     free(s);
     return rc;
@@ -336,11 +250,11 @@ int vae_comm_recv(vae_comm *c, int src, void **buf, size_t *cap, size_t *bytes)
     *bytes = 0;
     int found = 0, rc;
     long ns = STREAM_NAP_NS;
-    while (!(rc = mpi_status(MPI_Improbe(src, 0, c->world, &found, &msg, &st), "MPI_Improbe")) && !found)
+    while (!(rc = comm_mpi_status(MPI_Improbe(src, 0, c->world, &found, &msg, &st), "MPI_Improbe")) && !found)
         nap(&ns);
     if (rc)
         return rc;
-    rc = mpi_status(MPI_Get_count(&st, MPI_BYTE, &count), "MPI_Get_count");
+    rc = comm_mpi_status(MPI_Get_count(&st, MPI_BYTE, &count), "MPI_Get_count");
     if (!rc && (size_t)count > *cap) {
         void *p = realloc(*buf, (size_t)count);
         if (p) {
@@ -350,7 +264,7 @@ int vae_comm_recv(vae_comm *c, int src, void **buf, size_t *cap, size_t *bytes)
         /* the message is received even so, into nothing, so that the stream stays in step */
         rc = p ? VAE_OK : vae_fail(VAE_ERR_NOMEM, "out of memory receiving %d bytes", count);
     }
-    int rc_recv = mpi_status(MPI_Mrecv(rc ? NULL : *buf, rc ? 0 : count, MPI_BYTE, &msg, MPI_STATUS_IGNORE),
+    int rc_recv = comm_mpi_status(MPI_Mrecv(rc ? NULL : *buf, rc ? 0 : count, MPI_BYTE, &msg, MPI_STATUS_IGNORE),
                              "MPI_Mrecv");
     *bytes = rc ? 0 : (size_t)count;
     return rc ? rc : rc_recv;
@@ -401,7 +315,7 @@ static int ring_reduce_scatter(MPI_Comm comm, int R, int rank, float *buf, const
         for (int off = 0; (off < ns || off < nr) && rc == VAE_OK; off += RING_PIECE) {
             const int cs = ns - off < RING_PIECE ? (ns > off ? ns - off : 0) : RING_PIECE;
             const int cr = nr - off < RING_PIECE ? (nr > off ? nr - off : 0) : RING_PIECE;
-            rc = mpi_status(MPI_Sendrecv(buf + displs[send_block] + off, cs, MPI_FLOAT, right, 0, piece, cr,
+            rc = comm_mpi_status(MPI_Sendrecv(buf + displs[send_block] + off, cs, MPI_FLOAT, right, 0, piece, cr,
                                          MPI_FLOAT, left, 0, comm, MPI_STATUS_IGNORE), "MPI_Sendrecv");
             float *restrict dst = buf + displs[recv_block] + off;
             const float *restrict src = piece;
@@ -425,7 +339,7 @@ int vae_comm_allgather_floats(vae_comm *c, float *buf, size_t n)
     int rc = block_layout(c, n, "allgather");
     if (rc != VAE_OK)
         return rc;
-    return mpi_status(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, c->counts, c->displs, MPI_FLOAT,
+    return comm_mpi_status(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, c->counts, c->displs, MPI_FLOAT,
                                      c->world), "MPI_Allgatherv");
 }
 
@@ -462,10 +376,10 @@ void vae_comm_shared_free(vae_comm_shared *s)
  * by MPI_Win_sync and a collective (the MPI-3 shared-memory model). */
 static int shared_window(vae_comm_shared *s, size_t bytes, MPI_Win *win, void *base)
 {
-    int rc = mpi_status(MPI_Win_allocate_shared((MPI_Aint)bytes, sizeof(float), MPI_INFO_NULL, s->c->node, base,
+    int rc = comm_mpi_status(MPI_Win_allocate_shared((MPI_Aint)bytes, sizeof(float), MPI_INFO_NULL, s->c->node, base,
                                                 win), "MPI_Win_allocate_shared");
     if (rc == VAE_OK)
-        rc = mpi_status(MPI_Win_lock_all(MPI_MODE_NOCHECK, *win), "MPI_Win_lock_all");
+        rc = comm_mpi_status(MPI_Win_lock_all(MPI_MODE_NOCHECK, *win), "MPI_Win_lock_all");
     return rc;
 }
 
@@ -517,12 +431,12 @@ int vae_comm_shared_new(vae_comm *c, size_t num_params, size_t num_grads, vae_co
     for (int r = 0; r < c->node_size && rc == VAE_OK; r++) {
         MPI_Aint bytes;
         int unit;
-        rc = mpi_status(MPI_Win_shared_query(s->grads_win, r, &bytes, &unit, &s->grads[r]), "MPI_Win_shared_query");
+        rc = comm_mpi_status(MPI_Win_shared_query(s->grads_win, r, &bytes, &unit, &s->grads[r]), "MPI_Win_shared_query");
     }
     if (rc == VAE_OK) {
         MPI_Aint bytes;
         int unit;
-        rc = mpi_status(MPI_Win_shared_query(s->params_win, 0, &bytes, &unit, &s->params), "MPI_Win_shared_query");
+        rc = comm_mpi_status(MPI_Win_shared_query(s->params_win, 0, &bytes, &unit, &s->params), "MPI_Win_shared_query");
     }
     if (rc == VAE_OK) {
         memset(mine, 0, num_grads * sizeof(float));
@@ -548,8 +462,8 @@ int vae_comm_shared_sync(vae_comm_shared *s, double *x, int n)
 {
     MPI_Win_sync(s->params_win);
     MPI_Win_sync(s->grads_win);
-    int rc = n > 0 ? mpi_status(MPI_Allreduce(MPI_IN_PLACE, x, n, MPI_DOUBLE, MPI_SUM, s->c->world), "MPI_Allreduce")
-                   : mpi_status(MPI_Barrier(s->c->node), "MPI_Barrier");
+    int rc = n > 0 ? comm_mpi_status(MPI_Allreduce(MPI_IN_PLACE, x, n, MPI_DOUBLE, MPI_SUM, s->c->world), "MPI_Allreduce")
+                   : comm_mpi_status(MPI_Barrier(s->c->node), "MPI_Barrier");
     MPI_Win_sync(s->params_win);
     MPI_Win_sync(s->grads_win);
     return rc;
@@ -561,7 +475,7 @@ int vae_comm_shared_spread_params(vae_comm_shared *s, size_t n)
     const vae_comm *c = s->c;
     int rc = VAE_OK;
     if (c->node_rank == 0 && c->num_nodes > 1)
-        rc = mpi_status(MPI_Bcast(s->params, (int)n, MPI_FLOAT, 0, c->cross), "MPI_Bcast");
+        rc = comm_mpi_status(MPI_Bcast(s->params, (int)n, MPI_FLOAT, 0, c->cross), "MPI_Bcast");
     const int sync_rc = vae_comm_shared_sync(s, NULL, 0);
     return rc != VAE_OK ? rc : sync_rc;
 }
@@ -583,7 +497,7 @@ int vae_comm_shared_reduce_scatter(vae_comm_shared *s)
 
 int vae_comm_shared_allgather(vae_comm_shared *s)
 {
-    return mpi_status(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, s->params, s->cross_counts,
+    return comm_mpi_status(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, s->params, s->cross_counts,
                                      s->cross_displs, MPI_FLOAT, s->c->cross), "MPI_Allgatherv");
 }
 
@@ -594,7 +508,7 @@ int vae_comm_agree_first(vae_comm *c, int status, int key, int *who)
     /* The lowest failing key wins, then the lowest rank: (key, rank) pairs reduced by MINLOC. */
     int in[2] = {status != VAE_OK ? key : INT_MAX, c->rank};
     int outv[2];
-    int rc = mpi_status(MPI_Allreduce(in, outv, 1, MPI_2INT, MPI_MINLOC, c->world), "MPI_Allreduce");
+    int rc = comm_mpi_status(MPI_Allreduce(in, outv, 1, MPI_2INT, MPI_MINLOC, c->world), "MPI_Allreduce");
     if (rc != VAE_OK)
         return rc;
     if (outv[0] == INT_MAX)
@@ -607,7 +521,7 @@ int vae_comm_agree_first(vae_comm *c, int status, int key, int *who)
     } agreed = {.status = status};
     if (c->rank == outv[1])
         snprintf(agreed.message, sizeof agreed.message, "%s", vae_error_message());
-    rc = mpi_status(MPI_Bcast(&agreed, (int)sizeof agreed, MPI_BYTE, outv[1], c->world), "MPI_Bcast");
+    rc = comm_mpi_status(MPI_Bcast(&agreed, (int)sizeof agreed, MPI_BYTE, outv[1], c->world), "MPI_Bcast");
     if (rc != VAE_OK)
         return rc;
     if (who)

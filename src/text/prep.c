@@ -125,7 +125,7 @@ static vae_tokenizer lookup_tokenizer(const prep *p, const vae_wordtab *t)
     return tok;
 }
 
-int prep_setup(prep *p, int writer)
+int prep_setup(prep *p)
 {
     const vae_prep_options *o = p->o;
     p->tok = o->tok;
@@ -148,13 +148,39 @@ int prep_setup(prep *p, int writer)
         rc = vae_input_list_new(&p->inputs, o->inputs, o->num_inputs, o->out_path);
     if (!rc)
         rc = o->vocab_from ? load_vocab_from(p) : new_counting_table(p);
-    if (!rc && writer)
-        rc = vae_corpus_writer_new(&p->writer, o->out_path);
-    if (!rc && writer && o->sequences)
-        rc = vae_corpus_writer_set_sequences(p->writer, vae_unit_name(o->seq_unit), o->max_length);
     p->prog = (prep_progress){.prog = o->prog, .quiet = o->quiet, .start = prep_now(),
                          .total_bytes = p->inputs ? p->inputs->total_bytes : 0};
     return rc;
+}
+
+int prep_open_output(prep *p)
+{
+    const vae_prep_options *o = p->o;
+    int rc = vae_corpus_writer_new(&p->writer, o->out_path);
+    if (!rc && o->sequences)
+        rc = vae_corpus_writer_set_sequences(p->writer, vae_unit_name(o->seq_unit), o->max_length);
+    return rc;
+}
+
+int prep_mpi_started(const prep *p) { return !p->o->comm || vae_comm_started(p->o->comm); }
+
+int prep_mpi_up(prep *p, int rank, int size)
+{
+    vae_comm *c = p->o->comm;
+    if (!c)
+        return VAE_OK;
+    int rc = vae_comm_wait(c);
+    int64_t wrong = !rc && (vae_comm_rank(c) != rank || vae_comm_size(c) != size);
+    if (!rc && vae_comm_size(c) > 1)
+        rc = vae_comm_sum_int64(c, &wrong, 1);
+    return rc ? rc : wrong ? PREP_RESTART : VAE_OK;
+}
+
+/* One process alone, once MPI says so: its output. */
+static int alone_up(prep *p)
+{
+    int rc = prep_mpi_up(p, 0, 1);
+    return rc ? rc : prep_open_output(p);
 }
 
 static int count_token(void *pctx, const char *token, size_t len)
@@ -208,7 +234,8 @@ int prep_count_doc(prep *p, prep_counter *c, const vae_input_doc *d)
     return rc;
 }
 
-static int count_pass(prep *p)
+/* Pass 1 begins while MPI starts; *up once alone_up has run, as soon as MPI is up. */
+static int count_pass(prep *p, int *up)
 {
     vae_doc_reader *r = NULL;
     vae_input_doc d;
@@ -217,6 +244,11 @@ static int count_pass(prep *p)
     prep_progress_pass(&p->prog, 1);
     int rc = vae_doc_reader_new(&r, p->inputs, p->o->format, p->o->text_field);
     while (!rc && !(rc = vae_doc_reader_next(r, &d)) && d.text) {
+        if (!*up && prep_mpi_started(p)) {
+            *up = 1;
+            if ((rc = alone_up(p)) != VAE_OK)
+                break;
+        }
         rc = prep_count_doc(p, &c, &d);
         prep_progress_tick(&p->prog, vae_doc_reader_bytes(r), p->st->docs_read);
     }
@@ -473,25 +505,54 @@ int prep_finish(prep *p)
     return rc;
 }
 
+/* One process: the output is created once MPI has said that this is the only rank, within the first
+ * documents of a large input (as before the passes, where a plain run had it: an unwritable output
+ * fails early). */
+static int run_alone(prep *p)
+{
+    int up = 0;
+    int rc = prep_setup(p);
+    if (!rc)
+        rc = count_pass(p, &up);
+    if (!up) {
+        const int up_rc = alone_up(p);
+        rc = up_rc ? up_rc : rc;
+    }
+    if (!rc)
+        rc = choose_vocab(p);
+    if (!rc)
+        rc = write_pass(p);
+    if (!rc)
+        rc = prep_finish(p);
+    return rc;
+}
+
+/* MPI's own rank and size, waiting for its start. */
+static int mpi_rank_size(vae_comm *c, int *rank, int *size)
+{
+    int rc = vae_comm_wait(c);
+    *rank = rc ? 0 : vae_comm_rank(c);
+    *size = rc ? 1 : vae_comm_size(c);
+    return rc;
+}
+
 int vae_prep_run(const vae_prep_options *o, vae_prep_stats *stats)
 {
-    memset(stats, 0, sizeof *stats);
-    prep p = {.o = o, .st = stats};
-    int rc;
-    if (o->comm && vae_comm_size(o->comm) > 1) {
-        rc = prep_run_parallel(&p);
-    } else {
-        rc = prep_setup(&p, 1);
-        if (!rc)
-            rc = count_pass(&p);
-        if (!rc)
-            rc = choose_vocab(&p);
-        if (!rc)
-            rc = write_pass(&p);
-        if (!rc)
-            rc = prep_finish(&p);
+    /* Pass 1 begins by the launcher's rank and size while MPI starts (vae_comm_start); by MPI's when
+     * the environment does not tell, and again from the start when it told wrong. */
+    int rank = 0, size = 1, rc = VAE_OK;
+    if (o->comm && !vae_comm_launch(o->comm, &rank, &size))
+        rc = mpi_rank_size(o->comm, &rank, &size);
+    const double start = prep_now();
+    for (int again = 1; !rc && again;) {
+        memset(stats, 0, sizeof *stats);
+        prep p = {.o = o, .st = stats};
+        rc = size > 1 ? prep_run_parallel(&p, rank, size) : run_alone(&p);
+        prep_free(&p);
+        again = rc == PREP_RESTART;
+        if (again)
+            rc = mpi_rank_size(o->comm, &rank, &size);
     }
-    stats->seconds = prep_now() - p.prog.start;
-    prep_free(&p);
+    stats->seconds = prep_now() - start;
     return rc;
 }

@@ -147,19 +147,61 @@ static int count_piece(parallel *w, prep_counter *cnt, int64_t k, int64_t base)
     return rc;
 }
 
-/* The counts of this rank's pieces; with a failure, the line numbers of its message are made
- * right once every piece's lines are known, by reading the failed piece again from its base. */
-static int count_pass(parallel *w)
+/* Every rank listed the inputs itself: they must be the same files (a shared file system). */
+static int same_inputs(parallel *w, int rc)
+{
+    rc = vae_comm_agree(w->c, rc, NULL);
+    int64_t mine[2] = {0, 0}, root[2];
+    if (!rc) {
+        mine[0] = root[0] = w->p->inputs->n;
+        mine[1] = root[1] = w->p->inputs->total_bytes;
+        rc = vae_comm_broadcast(w->c, root, sizeof root, 0);
+    }
+    if (!rc && (mine[0] != root[0] || mine[1] != root[1]))
+        rc = vae_fail(VAE_ERR_IO, "rank %d sees other inputs than rank 0 (%lld files of %lld bytes, against "
+                      "%lld of %lld): the ranks need the inputs on a file system they share", w->rank,
+                      (long long)mine[0], (long long)mine[1], (long long)root[0], (long long)root[1]);
+    return vae_comm_agree(w->c, rc, NULL);
+}
+
+/* Once MPI is up: the launcher's rank and size checked, the output created (rank 0), and the
+ * set-up agreed on, so that a failure of it stops every rank within the first pieces. */
+static int begin_agreed(parallel *w, int rc)
+{
+    const int up_rc = prep_mpi_up(w->p, w->rank, w->size);
+    if (up_rc)
+        return up_rc;
+    if (!rc && w->rank == 0)
+        rc = prep_open_output(w->p);
+    return same_inputs(w, rc);
+}
+
+/* The counts of this rank's pieces, the first ones while MPI starts (setup_rc: the set-up's status,
+ * agreed on once MPI is up); with a failure, the line numbers of its message are made right once
+ * every piece's lines are known, by reading the failed piece again from its base. */
+static int count_pass(parallel *w, int setup_rc)
 {
     prep *p = w->p;
-    prep_counter cnt;
+    prep_counter cnt = {0};
     int64_t failed = -1;
-    prep_counter_init(p, &cnt);
-    progress_share(w, 1);
-    int rc = VAE_OK;
-    for (int64_t k = w->rank; !rc && k < w->pc.n; k += w->size)
+    int rc = VAE_OK, up = 0;
+    if (!setup_rc) {
+        prep_counter_init(p, &cnt);
+        progress_share(w, 1);
+    }
+    for (int64_t k = w->rank; !setup_rc && !rc && k < w->pc.n; k += w->size) {
+        if (!up && prep_mpi_started(p)) {
+            up = 1;
+            if ((setup_rc = begin_agreed(w, VAE_OK)) != VAE_OK)
+                break;
+        }
         if ((rc = count_piece(w, &cnt, k, 0)) != VAE_OK)
             failed = k;
+    }
+    if (!up)
+        setup_rc = begin_agreed(w, setup_rc);
+    if (setup_rc)
+        return setup_rc;
     /* The pieces cover the inputs once; each reader also read ahead past its pieces' ends. */
     p->st->input_bytes = p->inputs->total_bytes;
     int64_t sums[2] = {p->st->docs_read, p->train_docs};
@@ -363,23 +405,6 @@ static int write_pass(parallel *w)
 
 /* ---- the run ---- */
 
-/* Every rank listed the inputs itself: they must be the same files (a shared file system). */
-static int same_inputs(parallel *w, int rc)
-{
-    rc = vae_comm_agree(w->c, rc, NULL);
-    int64_t mine[2] = {0, 0}, root[2];
-    if (!rc) {
-        mine[0] = root[0] = w->p->inputs->n;
-        mine[1] = root[1] = w->p->inputs->total_bytes;
-        rc = vae_comm_broadcast(w->c, root, sizeof root, 0);
-    }
-    if (!rc && (mine[0] != root[0] || mine[1] != root[1]))
-        rc = vae_fail(VAE_ERR_IO, "rank %d sees other inputs than rank 0 (%lld files of %lld bytes, against "
-                      "%lld of %lld): the ranks need the inputs on a file system they share", w->rank,
-                      (long long)mine[0], (long long)mine[1], (long long)root[0], (long long)root[1]);
-    return vae_comm_agree(w->c, rc, NULL);
-}
-
 /* Pass 2's counters, which only the rank that met them holds, summed on every rank. */
 static int sum_stats(parallel *w)
 {
@@ -395,22 +420,17 @@ static int sum_stats(parallel *w)
     return rc;
 }
 
-int prep_run_parallel(prep *p)
+int prep_run_parallel(prep *p, int rank, int size)
 {
-    parallel w = {.p = p, .c = p->o->comm};
+    parallel w = {.p = p, .c = p->o->comm, .rank = rank, .size = size};
     w.msg = &w.msgs[0];
-    w.rank = vae_comm_rank(w.c);
-    w.size = vae_comm_size(w.c);
-    int rc = prep_setup(p, w.rank == 0);
+    int rc = prep_setup(p);
     p->prog.quiet |= w.rank != 0;
-    rc = same_inputs(&w, rc);
     if (!rc)
         rc = pieces_new(&w.pc, p->inputs->total_bytes, w.size);
     if (!rc)
         rc = vae_doc_reader_new(&w.reader, p->inputs, p->o->format, p->o->text_field);
-    rc = vae_comm_agree(w.c, rc, NULL);
-    if (!rc)
-        rc = count_pass(&w);
+    rc = count_pass(&w, rc);
     if (!rc)
         rc = prep_merge_vocab(p);
     if (!rc)

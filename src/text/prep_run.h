@@ -48,9 +48,21 @@ double prep_now(void);
 void prep_progress_pass(prep_progress *pr, int pass);
 void prep_progress_tick(prep_progress *pr, int64_t bytes, int64_t docs);
 
-/* Checks the options, loads the stopwords and lists the inputs; with writer, creates the output
- * (so that an unwritable one fails before the long passes). */
-int prep_setup(prep *p, int writer);
+/* Checks the options, loads the stopwords and lists the inputs: what needs neither MPI nor the
+ * output. */
+int prep_setup(prep *p);
+/* Creates the output (rank 0's, once MPI is up and has said which rank is 0). */
+int prep_open_output(prep *p);
+
+/* What a run returns when it began by the launcher's rank and size (vae_comm_launch) and MPI, once
+ * up, says otherwise: vae_prep_run starts it again by MPI's. Not a vae_status. */
+#define PREP_RESTART 100
+/* Whether MPI is up (prep_mpi_up would not wait); 1 without a communicator. */
+int prep_mpi_started(const prep *p);
+/* Once MPI is up (waiting for it): VAE_OK when the run began by MPI's rank and size, PREP_RESTART
+ * on every rank when any began otherwise, or MPI's failure to start. Every run calls it once,
+ * failed or not, before any other collective call. VAE_OK without a communicator. */
+int prep_mpi_up(prep *p, int rank, int size);
 void prep_free(prep *p);
 
 void prep_counter_init(prep *p, prep_counter *c);
@@ -70,9 +82,9 @@ int prep_put_doc(prep *p, int split, const int32_t *ids, const int32_t *counts, 
 /* The file's attributes from p->st, and the commit. */
 int prep_finish(prep *p);
 
-/* The parallel pipeline (prep_parallel.c), over p on every rank of p->o->comm: set-up, passes,
- * file. */
-int prep_run_parallel(prep *p);
+/* The parallel pipeline (prep_parallel.c), over p on every rank of p->o->comm, as rank of size
+ * (the launcher's, until prep_mpi_up has checked them): set-up, passes, file. */
+int prep_run_parallel(prep *p, int rank, int size);
 /* Collective (prep_merge.c): the vocabulary from every rank's p->counts over p->train_docs (the
  * sum over ranks) into p->vocab on every rank, as one process would choose it from all counts;
  * p->counts is freed. */

@@ -4,8 +4,9 @@
  * the all-to-all of bytes and the point-to-point stream (vae-prep's), and every way of the
  * exchange giving the same update as the allreduce. The gradients hold small integers, so that
  * every order of summation gives the same sums and the ways must agree bit for bit. MPI is
- * initialized here, before vae_comm_init, to check that the comm leaves it to its owner. Every
- * rank checks; the ranks agree on the verdict, which rank 0 prints. */
+ * initialized here, before vae_comm_init, to check that the comm leaves it to its owner; with
+ * --start, by vae_comm_start instead (see check_start). Every rank checks; the ranks agree on the
+ * verdict, which rank 0 prints. */
 #include <math.h>
 #include <mpi.h>
 #include <stdarg.h>
@@ -337,8 +338,56 @@ static void exchanges(vae_comm *c)
     CHECK(vae_comm_set_ranks_per_node(c, 0) == VAE_OK, "back to the machine's nodes");
 }
 
+/* comm_check --start exact|unknown: MPI started by vae_comm_start, on its thread. Before it is up,
+ * vae_comm_launch gives the launcher's rank and size, which must be MPI's ("exact": mpirun's or no
+ * launcher's environment), or says it does not know ("unknown": a launcher's environment without a
+ * rank and size); after, MPI's own. The verdict goes through the comm, before vae_comm_free ends
+ * MPI. */
+static int check_start(const char *expect)
+{
+    vae_comm *c = NULL;
+    if (vae_comm_start(&c) != VAE_OK) {
+        fprintf(stderr, "comm_check: %s\n", vae_error_message());
+        return 1;
+    }
+    int guess_rank = -1, guess_size = -1;
+    const int known = vae_comm_launch(c, &guess_rank, &guess_size);
+    if (vae_comm_wait(c) != VAE_OK) {
+        fprintf(stderr, "comm_check: %s\n", vae_error_message());
+        vae_comm_free(c);
+        return 1;
+    }
+    rank = vae_comm_rank(c);
+    ranks = vae_comm_size(c);
+    CHECK(vae_comm_started(c), "vae_comm_wait returned before MPI was up");
+    if (strcmp(expect, "exact") == 0)
+        CHECK(known && guess_rank == rank && guess_size == ranks, "the launcher's word: %s rank %d of %d",
+              known ? "known," : "unknown,", guess_rank, guess_size);
+    else
+        CHECK(!known, "the launcher's word is rank %d of %d, where the environment tells none", guess_rank,
+              guess_size);
+    int r = -1, n = -1;
+    CHECK(vae_comm_launch(c, &r, &n) && r == rank && n == ranks, "vae_comm_launch after the start: %d of %d", r, n);
+    sums_and_broadcast(c);
+    int64_t total = failures;
+    CHECK(vae_comm_sum_int64(c, &total, 1) == VAE_OK, "the verdict's sum");
+    if (rank == 0)
+        printf("comm_check --start %s on %d ranks: %s (%lld failed checks)\n", expect, ranks,
+               total ? "FAILED" : "passed", (long long)total);
+    vae_comm_free(c);
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) {
+        fprintf(stderr, "comm_check: vae_comm_free left the MPI it started running\n");
+        return 1;
+    }
+    return total != 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--start") == 0)
+        return check_start(argv[2]);
     MPI_Init(&argc, &argv);
     vae_comm *c = NULL;
     if (vae_comm_init(&c, &argc, &argv) != VAE_OK) {

@@ -5,7 +5,8 @@
 # (some empty, a nested folder) as lines and as files, one large lines file (blank, white-space and
 # CRLF lines, no LF at its end), jsonl, a file smaller than the number of ranks, empty files, with
 # --sequences sentence and line (cut by --max-length), and --vocab-from; inputs of empty files
-# alone fail alike on every N. Faults: an unreadable file in rank 1's share, a bad JSON line in
+# alone fail alike on every N; and where the launcher's rank and size, by which the first pass
+# begins, are wrong. Faults: an unreadable file in rank 1's share, a bad JSON line in
 # rank 2's share (inside a large file, so that its line number is counted across pieces) and a
 # writer out of disk end every rank with exit 1 and one message, the one a single process gives,
 # and leave no file.
@@ -95,6 +96,27 @@ import sys, h5py
 with h5py.File(sys.argv[1]) as f:
     sys.exit(not (f["train/indptr"].shape[0] > 6000 and f.attrs["vocab_size"] > 100))
 PYEOF
+
+# The first pass begins by the launcher's word (rank and size from its environment) while MPI
+# starts; where the word is wrong, the run begins again by MPI's (src/text/prep.c): a plain process
+# told it is rank 1 of 3, two ranks told each other's rank, and two ranks each told by a stale PMI
+# pair that it is alone all write one process's file and print its summary once.
+wrong_word() {
+  local name=$1
+  shift
+  "$@" "$prep" "$work/big.txt" -o "$work/word-$name.h5" </dev/null 2>"$work/word-$name.err" ||
+    fail "told wrong ($name): exit $?: $(cat "$work/word-$name.err")"
+  $py "$tests/harness/h5_identical.py" "$work/big-lines-1.h5" "$work/word-$name.h5" ||
+    fail "told wrong ($name): another file than one process's"
+  [ "$(summary "$work/word-$name.err")" = "$(summary "$work/big-lines-1.err")" ] ||
+    fail "told wrong ($name): the summary '$(summary "$work/word-$name.err")', not one process's"
+}
+wrong_word plain env OMPI_COMM_WORLD_RANK=1 OMPI_COMM_WORLD_SIZE=3
+wrong_word swapped timeout 60 mpirun -np 2 "${mpi_flags[@]}" \
+  bash -c 'OMPI_COMM_WORLD_RANK=$((1 - OMPI_COMM_WORLD_RANK)) exec "$@"' swap
+wrong_word alone timeout 60 mpirun -np 2 "${mpi_flags[@]}" \
+  env -u OMPI_COMM_WORLD_RANK -u OMPI_COMM_WORLD_SIZE PMI_RANK=0 PMI_SIZE=1
+ok "the launcher's word wrong (rank 1 of 3 alone, ranks swapped, each alone of 2): one process's file and summary"
 
 # fails NAME WANT_RANKS ARGS...: exit 1 with one message on 1 process and on each of WANT_RANKS,
 # the same message, and no file under the output's name nor a temporary one beside it.
