@@ -5,6 +5,8 @@
 # a plain run, dataset for dataset; a failure is the job's exit status, with one message.
 source "${VAE_TESTS:?}/harness/lib.sh" prep-sbatch
 root=$(cd "$tests/.." && pwd)
+# mpirun is the launcher here (srun needs a real Slurm: test_slurm.sh), whatever the caller chose.
+unset VAE_LAUNCHER
 export VAE_DIST_BIN=$bin SLURM_JOB_ID=4343
 words=(apple banana cherry grape lemon mango melon peach pear plum river mountain forest valley ocean)
 for i in $(seq 3000); do
@@ -17,7 +19,7 @@ for tasks in 1 2; do
   $py "$tests/harness/h5_identical.py" "$work/plain.h5" "$work/job$tasks.h5" || fail "$tasks tasks: another corpus"
 done
 [ ! -s "$work/log1" ] || fail "one task said: $(cat "$work/log1")"
-grep -q "^prep.sbatch: job 4343: mpirun -np 2 .*vae-prep --quiet" "$work/log2" || fail "two tasks: $(cat "$work/log2")"
+grep -q "^prep.sbatch: job 4343 on 2 tasks: mpirun -np 2 .*vae-prep --quiet" "$work/log2" || fail "two tasks: $(cat "$work/log2")"
 ok "one task runs vae-prep alone, two run it under mpirun; both write a plain run's corpus"
 set +e
 SLURM_NTASKS=2 bash "$root/jobs/prep.sbatch" --quiet -o "$work/bad.h5" "$work/missing.txt" </dev/null 2>"$work/log-bad"

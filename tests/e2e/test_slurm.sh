@@ -212,7 +212,7 @@ prep2_id=$(grep -o 'Submitted batch job [0-9]*' <<<"$out" | grep -o '[0-9]*$')
 [ -n "$prep2_id" ] && jobids+=("$prep2_id")
 [ $rc -eq 0 ] || fail "prep job on 2 tasks: sbatch --wait exited $rc: $out"
 [ "$(job_field "$prep2_id" JobState)" = COMPLETED ] || fail "prep job $prep2_id: state $(job_field "$prep2_id" JobState)"
-grep -q 'mpirun -np 2 ' "$work/prep2-$prep2_id.log" ||
+grep -q "^prep.sbatch: job $prep2_id on 2 tasks: ${VAE_LAUNCHER:-mpirun} " "$work/prep2-$prep2_id.log" ||
   fail "prep job $prep2_id: no 2-rank launch in its log: $(cat "$work/prep2-$prep2_id.log")"
 $py "$tests/harness/h5_identical.py" "$work/corpus.h5" "$work/corpus2.h5" ||
   fail "prep job $prep2_id: 2 tasks wrote another corpus than 1"
