@@ -44,6 +44,8 @@ int vae_comm_local_size(const vae_comm *c);
  * exchange needs). */
 int vae_comm_nodes(const vae_comm *c);
 int vae_comm_nodes_even(const vae_comm *c);
+/* This rank's node, 0 .. vae_comm_nodes - 1 in the nodes' order, when the nodes are even (else 0). */
+int vae_comm_node_index(const vae_comm *c);
 /* Collective, before any vae_comm_shared exists: k > 0 makes consecutive runs of k ranks count as
  * nodes (so that one machine can run the multi-node exchange); 0, the default, the machines. */
 int vae_comm_set_ranks_per_node(vae_comm *c, int ranks_per_node);
@@ -52,6 +54,8 @@ int vae_comm_set_ranks_per_node(vae_comm *c, int ranks_per_node);
 int vae_comm_sum_floats(vae_comm *c, float *buf, size_t n);
 int vae_comm_sum_doubles(vae_comm *c, double *buf, size_t n);
 int vae_comm_sum_int64(vae_comm *c, int64_t *buf, size_t n);
+/* In-place maxima over all ranks. */
+int vae_comm_max_int64(vae_comm *c, int64_t *buf, size_t n);
 int vae_comm_broadcast(vae_comm *c, void *buf, size_t bytes, int root);
 /* Collective: root receives every rank's send[0..bytes) into recv, one after the other in rank
  * order; recv_bytes[r] (read on root only) is what rank r sends. Each count and their total must
@@ -96,6 +100,16 @@ int vae_comm_allgather_floats(vae_comm *c, float *buf, size_t n);
  * and later allgather the updated blocks into their node's parameters. vae_comm_shared_new is
  * collective, with the same status on every rank; VAE_ERR_ARG when the nodes hold different
  * numbers of ranks (use the flat reduce-scatter then). Both buffers start zeroed. */
+/* A counter of each node, in memory its ranks share (MPI-3): work handed out as the node's ranks
+ * ask, without a message, so that a rank that runs faster takes more. Collective to create (at 0)
+ * and to free. */
+typedef struct vae_comm_counter vae_comm_counter;
+int vae_comm_counter_new(vae_comm *c, vae_comm_counter **out);
+void vae_comm_counter_free(vae_comm_counter *k);
+/* The node's next value: 0, 1, 2, ..., each to one rank of the node. No MPI call (an atomic add),
+ * so a rank may take one while the others work outside MPI. */
+int64_t vae_comm_counter_next(vae_comm_counter *k);
+
 typedef struct vae_comm_shared vae_comm_shared;
 int vae_comm_shared_new(vae_comm *c, size_t num_params, size_t num_grads, vae_comm_shared **out);
 void vae_comm_shared_free(vae_comm_shared *s);

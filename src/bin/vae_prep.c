@@ -71,6 +71,9 @@ static const cli_entry entries[] = {
      "inputs, before the vocabulary is chosen; 100 to 200 bytes a token): past it vae-prep stops with exit 1",
      CLI_INT, CLI_AT(P, word_table_mb), .min = 1, .max = 1 << 24},
     {"quiet", NULL, "no progress or summary on stderr", CLI_SWITCH, CLI_AT(P, quiet), .on = 1},
+    {"ranks-per-node", "K", "under mpirun: count runs of K consecutive ranks as nodes, whose ranks share "
+     "out the first pass's pieces as they go (so that one machine runs the multi-node case: tests)", CLI_INT,
+     CLI_AT(P, ranks_per_node), .min = 1, .max = 1 << 20, .default_text = "default: the machines"},
 };
 
 static const cli_table table = {

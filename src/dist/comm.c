@@ -85,12 +85,12 @@ int vae_comm_local_size(const vae_comm *c) { return c->local_size; }
 int vae_comm_nodes(const vae_comm *c) { return c->num_nodes; }
 int vae_comm_nodes_even(const vae_comm *c) { return c->cross != MPI_COMM_NULL; }
 
-static int sum_in_place(vae_comm *c, void *buf, size_t n, size_t elem, MPI_Datatype type)
+static int reduce_in_place(vae_comm *c, void *buf, size_t n, size_t elem, MPI_Datatype type, MPI_Op op)
 {
     char *p = buf;
     while (n > 0) {
         const int count = n > INT_MAX ? INT_MAX : (int)n;
-        int rc = comm_mpi_status(MPI_Allreduce(MPI_IN_PLACE, p, count, type, MPI_SUM, c->world), "MPI_Allreduce");
+        int rc = comm_mpi_status(MPI_Allreduce(MPI_IN_PLACE, p, count, type, op, c->world), "MPI_Allreduce");
         if (rc != VAE_OK)
             return rc;
         p += (size_t)count * elem;
@@ -99,11 +99,27 @@ static int sum_in_place(vae_comm *c, void *buf, size_t n, size_t elem, MPI_Datat
     return VAE_OK;
 }
 
-int vae_comm_sum_floats(vae_comm *c, float *buf, size_t n) { return sum_in_place(c, buf, n, sizeof *buf, MPI_FLOAT); }
+int vae_comm_sum_floats(vae_comm *c, float *buf, size_t n)
+{
+    return reduce_in_place(c, buf, n, sizeof *buf, MPI_FLOAT, MPI_SUM);
+}
 
-int vae_comm_sum_doubles(vae_comm *c, double *buf, size_t n) { return sum_in_place(c, buf, n, sizeof *buf, MPI_DOUBLE); }
+int vae_comm_sum_doubles(vae_comm *c, double *buf, size_t n)
+{
+    return reduce_in_place(c, buf, n, sizeof *buf, MPI_DOUBLE, MPI_SUM);
+}
 
-int vae_comm_sum_int64(vae_comm *c, int64_t *buf, size_t n) { return sum_in_place(c, buf, n, sizeof *buf, MPI_INT64_T); }
+int vae_comm_sum_int64(vae_comm *c, int64_t *buf, size_t n)
+{
+    return reduce_in_place(c, buf, n, sizeof *buf, MPI_INT64_T, MPI_SUM);
+}
+
+int vae_comm_max_int64(vae_comm *c, int64_t *buf, size_t n)
+{
+    return reduce_in_place(c, buf, n, sizeof *buf, MPI_INT64_T, MPI_MAX);
+}
+
+int vae_comm_node_index(const vae_comm *c) { return c->node_index; }
 
 int vae_comm_broadcast(vae_comm *c, void *buf, size_t bytes, int root)
 {

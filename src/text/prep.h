@@ -33,6 +33,7 @@ typedef struct {
     int64_t max_length;       /* ... cut into pieces of at most this many tokens */
     int64_t word_table_mb;    /* the cap on pass 1's table of distinct tokens */
     int quiet;                /* no progress lines on stderr */
+    int ranks_per_node;       /* > 0: runs of that many consecutive ranks count as nodes (tests) */
     const char *prog;         /* names the progress lines */
     const char *out_path;
     const char *const *inputs;

@@ -1,7 +1,8 @@
 /* vae-prep on several ranks (SPEC.md "Parallel preparation"). The inputs, taken as one stream of
  * bytes, are cut into pieces (a document belongs to the piece that holds its first byte, so a
- * large file is cut at line boundaries and a file of the files format stays whole). Pass 1: piece
- * k is counted by rank k mod N, then the counts and the vocabulary are merged (prep_merge.c).
+ * large file is cut at line boundaries and a file of the files format stays whole). Pass 1: the
+ * ranks count pieces, in turn while MPI starts, then as each node's ranks draw them (count_rest),
+ * then the counts and the vocabulary are merged (prep_merge.c).
  * Pass 2: the ranks convert pieces into messages of documents (rank 0 fewer: see pass2_owner),
  * and rank 0, the one writer, takes them piece by piece in input order, so
  * that the file is the one a single process writes, and neither the writer nor any rank holds
@@ -168,7 +169,9 @@ static int same_inputs(parallel *w, int rc)
  * set-up agreed on, so that a failure of it stops every rank within the first pieces. */
 static int begin_agreed(parallel *w, int rc)
 {
-    const int up_rc = prep_mpi_up(w->p, w->rank, w->size);
+    int up_rc = prep_mpi_up(w->p, w->rank, w->size);
+    if (!up_rc && w->p->o->ranks_per_node > 0)
+        up_rc = vae_comm_set_ranks_per_node(w->c, w->p->o->ranks_per_node);
     if (up_rc)
         return up_rc;
     if (!rc && w->rank == 0)
@@ -176,30 +179,61 @@ static int begin_agreed(parallel *w, int rc)
     return same_inputs(w, rc);
 }
 
-/* The counts of this rank's pieces, the first ones while MPI starts (setup_rc: the set-up's status,
- * agreed on once MPI is up); with a failure, the line numbers of its message are made right once
- * every piece's lines are known, by reading the failed piece again from its base. */
+static void take_piece(parallel *w, prep_counter *cnt, int64_t k, int *rc, int64_t *failed)
+{
+    if ((*rc = count_piece(w, cnt, k, 0)) != VAE_OK)
+        *failed = k;
+}
+
+/* Pass 1 once MPI is up: this rank's pieces rank + i size up to the most any rank took while MPI
+ * started, so that every piece before that mark is counted; then the rest from the node's counter:
+ * node m of M takes the pieces mark + m + t M as its ranks draw t, so that a rank whose core runs
+ * faster takes more (the two vCPUs of a VM drift apart). Nodes that hold different numbers of ranks
+ * go on with rank + i size. *rc and *failed: count_pass's. Collective; returns MPI's failure. */
+static int count_rest(parallel *w, prep_counter *cnt, int64_t early, int *rc, int64_t *failed)
+{
+    int64_t most = early;
+    int mpi_rc = vae_comm_max_int64(w->c, &most, 1);
+    for (int64_t i = early; !mpi_rc && !*rc && i < most && w->rank + i * w->size < w->pc.n; i++)
+        take_piece(w, cnt, w->rank + i * w->size, rc, failed);
+    const int64_t mark = most * w->size;
+    if (mpi_rc || !vae_comm_nodes_even(w->c)) {
+        for (int64_t k = mark + w->rank; !mpi_rc && !*rc && k < w->pc.n; k += w->size)
+            take_piece(w, cnt, k, rc, failed);
+        return mpi_rc;
+    }
+    vae_comm_counter *counter = NULL;
+    mpi_rc = vae_comm_counter_new(w->c, &counter);
+    const int64_t node = vae_comm_node_index(w->c), nodes = vae_comm_nodes(w->c);
+    while (!mpi_rc && !*rc) {
+        const int64_t k = mark + node + vae_comm_counter_next(counter) * nodes;
+        if (k >= w->pc.n)
+            break;
+        take_piece(w, cnt, k, rc, failed);
+    }
+    vae_comm_counter_free(counter);
+    return mpi_rc;
+}
+
+/* The counts of the pieces this rank takes, the first ones while MPI starts, by the launcher's
+ * rank and size (setup_rc: the set-up's status, agreed on once MPI is up), the rest by count_rest.
+ * With a failure, the line numbers of its message are made right once every piece's lines are
+ * known, by reading the failed piece again from its base. */
 static int count_pass(parallel *w, int setup_rc)
 {
     prep *p = w->p;
     prep_counter cnt = {0};
-    int64_t failed = -1;
-    int rc = VAE_OK, up = 0;
+    int64_t failed = -1, early = 0;
+    int rc = VAE_OK;
     if (!setup_rc) {
         prep_counter_init(p, &cnt);
         progress_share(w, 1);
     }
-    for (int64_t k = w->rank; !setup_rc && !rc && k < w->pc.n; k += w->size) {
-        if (!up && prep_mpi_started(p)) {
-            up = 1;
-            if ((setup_rc = begin_agreed(w, VAE_OK)) != VAE_OK)
-                break;
-        }
-        if ((rc = count_piece(w, &cnt, k, 0)) != VAE_OK)
-            failed = k;
-    }
-    if (!up)
-        setup_rc = begin_agreed(w, setup_rc);
+    while (!setup_rc && !rc && !prep_mpi_started(p) && w->rank + early * w->size < w->pc.n)
+        take_piece(w, &cnt, w->rank + early++ * w->size, &rc, &failed);
+    setup_rc = begin_agreed(w, setup_rc);
+    if (!setup_rc)
+        setup_rc = count_rest(w, &cnt, early, &rc, &failed);
     if (setup_rc)
         return setup_rc;
     /* The pieces cover the inputs once; each reader also read ahead past its pieces' ends. */

@@ -1,8 +1,8 @@
 /* The comm layer (include/vae/comm.h) and the gradient exchange (exchange.h) on 2-4 ranks, run by
  * tests/mpi/test_comm.sh under mpirun: sums, broadcast, gather, the blocks of a sharded buffer,
- * reduce-scatter and allgather, emulated nodes, agreement on failure (also by a key), int64 sums,
- * the all-to-all of bytes and the point-to-point stream (vae-prep's), and every way of the
- * exchange giving the same update as the allreduce. The gradients hold small integers, so that
+ * reduce-scatter and allgather, emulated nodes, the node's counter, agreement on failure (also by a
+ * key), int64 sums and maxima, the all-to-all of bytes and the point-to-point stream (vae-prep's),
+ * and every way of the exchange giving the same update as the allreduce. The gradients hold small integers, so that
  * every order of summation gives the same sums and the ways must agree bit for bit. MPI is
  * initialized here, before vae_comm_init, to check that the comm leaves it to its owner; with
  * --start, by vae_comm_start instead (see check_start). Every rank checks; the ranks agree on the
@@ -150,6 +150,50 @@ static void emulated_nodes(vae_comm *c)
         CHECK(vae_comm_shared_new(c, 100, 100, &s) == VAE_ERR_ARG && !s, "node-shared buffers on uneven nodes");
     }
     CHECK(vae_comm_set_ranks_per_node(c, 0) == VAE_OK && vae_comm_nodes(c) == 1, "back to the machine's nodes");
+}
+
+/* The node's counter hands out 0, 1, 2, ... each once among its ranks, on the machine's node and
+ * on emulated nodes of 2 ranks (each node its own counter), while the ranks draw at once; and the
+ * maxima over ranks. */
+static void counters(vae_comm *c)
+{
+    enum { DRAWS = 3000 };
+    for (int per_node = 0; per_node <= 2; per_node += 2) {
+        CHECK(vae_comm_set_ranks_per_node(c, per_node) == VAE_OK, "nodes of %d ranks", per_node);
+        const int node_ranks = per_node == 0 ? ranks : (rank / 2 * 2 + 2 <= ranks ? 2 : ranks - rank / 2 * 2);
+        /* seen[m * stride + v]: how often node m drew value v, summed over the ranks */
+        const size_t stride = (size_t)DRAWS * (size_t)ranks, cells = stride * (size_t)ranks;
+        int64_t *seen = calloc(cells, sizeof *seen), v;
+        if (!seen) {
+            fprintf(stderr, "comm_check: out of memory\n");
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
+        vae_comm_counter *k = NULL;
+        CHECK(vae_comm_counter_new(c, &k) == VAE_OK && k, "a counter on nodes of %d ranks", per_node);
+        if (!k) { /* a failure every rank agreed on */
+            free(seen);
+            continue;
+        }
+        while ((v = vae_comm_counter_next(k)) < (int64_t)DRAWS * node_ranks)
+            seen[(size_t)(per_node ? rank / 2 : 0) * stride + (size_t)v]++;
+        vae_comm_counter_free(k);
+        CHECK(vae_comm_sum_int64(c, seen, cells) == VAE_OK, "the draws' sum");
+        const int nodes = per_node ? (ranks + 1) / 2 : 1;
+        for (int m = 0; m < nodes; m++) {
+            const int in_node = per_node ? (2 * m + 2 <= ranks ? 2 : 1) : ranks;
+            for (int64_t x = 0; x < (int64_t)DRAWS * in_node; x++)
+                if (seen[(size_t)m * stride + (size_t)x] != 1) {
+                    CHECK(0, "node %d of %d: value %lld drawn %lld times", m, nodes, (long long)x,
+                          (long long)seen[(size_t)m * stride + (size_t)x]);
+                    break;
+                }
+        }
+        free(seen);
+    }
+    CHECK(vae_comm_set_ranks_per_node(c, 0) == VAE_OK, "back to the machine's nodes");
+    int64_t m[2] = {rank, -rank};
+    CHECK(vae_comm_max_int64(c, m, 2) == VAE_OK && m[0] == ranks - 1 && m[1] == 0, "maxima %lld %lld",
+          (long long)m[0], (long long)m[1]);
 }
 
 /* The lowest failing rank's status and message reach every rank. */
@@ -402,6 +446,7 @@ int main(int argc, char **argv)
         shard_blocks(c, n);
     reduce_scatter_allgather(c);
     emulated_nodes(c);
+    counters(c);
     agreement(c);
     agreement_by_key(c);
     int64_alltoall_stream(c);

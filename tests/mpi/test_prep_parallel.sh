@@ -14,7 +14,8 @@ source "${VAE_TESTS:?}/harness/lib.sh" prep-parallel
 prep="$bin/vae-prep"
 
 # The cut of the inputs (src/text/prep_parallel.c): pieces of min(total / (8 N) + 1, 1 MiB) bytes,
-# piece k to rank k mod N; a document belongs to the piece holding its first byte.
+# piece k to rank k mod N while MPI starts (which the small inputs below do not outlast here: their shares
+# are these); a document belongs to the piece holding its first byte.
 $py - "$work" <<'PYEOF'
 import json, os, random, sys
 work = sys.argv[1]
@@ -96,6 +97,23 @@ import sys, h5py
 with h5py.File(sys.argv[1]) as f:
     sys.exit(not (f["train/indptr"].shape[0] > 6000 and f.attrs["vocab_size"] > 100))
 PYEOF
+
+# A first pass longer than MPI's start, so that most pieces are drawn from the node's counter
+# (src/text/prep_parallel.c, count_rest): big.txt 60 times over (90 MB: 4 oversubscribed ranks
+# count some 8 of its 86 pieces each while MPI starts), on one node (2 ranks), on two emulated nodes
+# of 2 ranks (4 ranks, --ranks-per-node 2: each node draws its share) and on uneven ones (3 ranks,
+# --ranks-per-node 2: pieces in turn to the end).
+for i in $(seq 60); do cat "$work/big.txt"; echo; done >"$work/huge.txt"
+"$prep" --quiet -o "$work/huge-1.h5" "$work/huge.txt" || fail "huge: one process exited $?"
+for layout in "2" "4 --ranks-per-node 2" "3 --ranks-per-node 2"; do
+  read -r n flags <<<"$layout"
+  # shellcheck disable=SC2086 # flags: none, or the flag and its value
+  timeout 120 mpirun -np "$n" "${mpi_flags[@]}" "$prep" --quiet $flags -o "$work/huge-n.h5" "$work/huge.txt" \
+    </dev/null 2>"$work/huge.err" || fail "huge on $layout: exit $?: $(cat "$work/huge.err")"
+  $py "$tests/harness/h5_identical.py" "$work/huge-1.h5" "$work/huge-n.h5" ||
+    fail "huge on $layout ranks: another file than one process's"
+done
+ok "a first pass longer than MPI's start: 2 ranks, 2 nodes of 2, uneven nodes write one process's file"
 
 # The first pass begins by the launcher's word (rank and size from its environment) while MPI
 # starts; where the word is wrong, the run begins again by MPI's (src/text/prep.c): a plain process
