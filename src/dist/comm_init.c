@@ -157,14 +157,20 @@ int vae_comm_start(vae_comm **out)
 
 int vae_comm_started(const vae_comm *c) { return __atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != STARTING; }
 
+/* Until the thread has brought MPI up or failed: then it makes no MPI call until it finalizes. */
+static void wait_started(vae_comm *c)
+{
+    if (!c->has_thread)
+        return;
+    pthread_mutex_lock(&c->lock);
+    while (c->state == STARTING)
+        pthread_cond_wait(&c->changed, &c->lock);
+    pthread_mutex_unlock(&c->lock);
+}
+
 int vae_comm_wait(vae_comm *c)
 {
-    if (c->has_thread) {
-        pthread_mutex_lock(&c->lock);
-        while (c->state == STARTING)
-            pthread_cond_wait(&c->changed, &c->lock);
-        pthread_mutex_unlock(&c->lock);
-    }
+    wait_started(c);
     return c->state == UP ? VAE_OK : vae_fail(c->start_rc, "%s", c->start_message);
 }
 
@@ -184,8 +190,7 @@ void vae_comm_free(vae_comm *c)
 {
     if (!c)
         return;
-    if (c->has_thread) /* the thread is done with MPI until it finalizes */
-        vae_comm_wait(c);
+    wait_started(c);
     comm_free_node_comms(c);
     if (c->world != MPI_COMM_NULL)
         MPI_Comm_free(&c->world);

@@ -176,11 +176,11 @@ int prep_mpi_up(prep *p, int rank, int size)
     return rc ? rc : wrong ? PREP_RESTART : VAE_OK;
 }
 
-/* One process alone, once MPI says so: its output. */
-static int alone_up(prep *p)
+/* One process alone, once MPI says so: its output, unless the run has failed already (rc). */
+static int alone_up(prep *p, int rc)
 {
-    int rc = prep_mpi_up(p, 0, 1);
-    return rc ? rc : prep_open_output(p);
+    const int up_rc = prep_mpi_up(p, 0, 1);
+    return up_rc ? up_rc : rc ? rc : prep_open_output(p);
 }
 
 static int count_token(void *pctx, const char *token, size_t len)
@@ -246,7 +246,7 @@ static int count_pass(prep *p, int *up)
     while (!rc && !(rc = vae_doc_reader_next(r, &d)) && d.text) {
         if (!*up && prep_mpi_started(p)) {
             *up = 1;
-            if ((rc = alone_up(p)) != VAE_OK)
+            if ((rc = alone_up(p, VAE_OK)) != VAE_OK)
                 break;
         }
         rc = prep_count_doc(p, &c, &d);
@@ -514,10 +514,8 @@ static int run_alone(prep *p)
     int rc = prep_setup(p);
     if (!rc)
         rc = count_pass(p, &up);
-    if (!up) {
-        const int up_rc = alone_up(p);
-        rc = up_rc ? up_rc : rc;
-    }
+    if (!up)
+        rc = alone_up(p, rc);
     if (!rc)
         rc = choose_vocab(p);
     if (!rc)
