@@ -69,16 +69,20 @@ int vae_comm_gather(vae_comm *c, const void *send, size_t bytes, void *recv, con
  * rank r's. A rank's total sent or received must stay below 2 GiB: past it every rank fails alike
  * (VAE_ERR_ARG), as they do when one cannot allocate. */
 int vae_comm_alltoall(vae_comm *c, const void *send, const size_t *send_bytes, void **recv, size_t *recv_bytes);
-/* Point to point, for a stream of messages from one rank to another in order (vae-prep's pieces to
- * its writer): a blocking send of buf[0..bytes) (below 2 GiB) to rank dest, and the receipt of the
- * next message from rank src into *buf (grown with realloc as needed, *cap its size), *bytes its
- * length. */
-int vae_comm_send(vae_comm *c, int dest, const void *buf, size_t bytes);
-int vae_comm_recv(vae_comm *c, int src, void **buf, size_t *cap, size_t *bytes);
+/* Point to point, for streams of messages to one rank (vae-prep's pieces to its writer): a
+ * blocking send of buf[0..bytes) (below 2 GiB) to rank dest under a tag, 0 .. vae_comm_tag_max;
+ * the receipt of the next message with that tag from rank src (VAE_COMM_ANY_SOURCE: any) into
+ * *buf (grown with realloc as needed, *cap its size), *bytes its length; and whether such a
+ * message has arrived, without taking it. Messages of one tag from one rank arrive in order. */
+#define VAE_COMM_ANY_SOURCE (-1)
+int vae_comm_tag_max(const vae_comm *c);
+int vae_comm_send(vae_comm *c, int dest, int tag, const void *buf, size_t bytes);
+int vae_comm_recv(vae_comm *c, int src, int tag, void **buf, size_t *cap, size_t *bytes);
+int vae_comm_arrived(vae_comm *c, int src, int tag, int *arrived);
 /* The same send started, so that the sender can go on working while it travels: buf stays
  * untouched until vae_comm_send_wait, which waits for it (NULL: at once) and frees *s. */
 typedef struct vae_comm_sending vae_comm_sending;
-int vae_comm_send_start(vae_comm *c, int dest, const void *buf, size_t bytes, vae_comm_sending **s);
+int vae_comm_send_start(vae_comm *c, int dest, int tag, const void *buf, size_t bytes, vae_comm_sending **s);
 int vae_comm_send_wait(vae_comm_sending *s);
 
 /* A buffer of n floats split into one block per rank: rank's block is [lo, hi) (near-equal, 64-byte

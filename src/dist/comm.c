@@ -223,7 +223,16 @@ struct vae_comm_sending {
     MPI_Request req;
 };
 
-int vae_comm_send_start(vae_comm *c, int dest, const void *buf, size_t bytes, vae_comm_sending **s)
+/* MPI guarantees tags up to 32767 at least; Open MPI's transports differ (2^20 - 1 with some
+ * Libfabric providers, 2^31 - 1 with its own). */
+int vae_comm_tag_max(const vae_comm *c)
+{
+    int *ub = NULL, found = 0;
+    MPI_Comm_get_attr(c->world, MPI_TAG_UB, &ub, &found);
+    return found && ub ? *ub : 32767;
+}
+
+int vae_comm_send_start(vae_comm *c, int dest, int tag, const void *buf, size_t bytes, vae_comm_sending **s)
 {
     *s = NULL;
     if (bytes > INT_MAX)
@@ -231,7 +240,7 @@ int vae_comm_send_start(vae_comm *c, int dest, const void *buf, size_t bytes, va
     vae_comm_sending *n = malloc(sizeof *n);
     if (!n)
         return vae_fail(VAE_ERR_NOMEM, "out of memory sending a message");
-    int rc = comm_mpi_status(MPI_Isend(buf, (int)bytes, MPI_BYTE, dest, 0, c->world, &n->req), "MPI_Isend");
+    int rc = comm_mpi_status(MPI_Isend(buf, (int)bytes, MPI_BYTE, dest, tag, c->world, &n->req), "MPI_Isend");
     if (rc)
         free(n);
     else
@@ -251,14 +260,22 @@ int vae_comm_send_wait(vae_comm_sending *s)
     return rc;
 }
 
-int vae_comm_send(vae_comm *c, int dest, const void *buf, size_t bytes)
+int vae_comm_send(vae_comm *c, int dest, int tag, const void *buf, size_t bytes)
 {
     vae_comm_sending *s;
-    int rc = vae_comm_send_start(c, dest, buf, bytes, &s);
+    int rc = vae_comm_send_start(c, dest, tag, buf, bytes, &s);
     return rc ? rc : vae_comm_send_wait(s);
 }
 
-int vae_comm_recv(vae_comm *c, int src, void **buf, size_t *cap, size_t *bytes)
+static int mpi_source(int src) { return src == VAE_COMM_ANY_SOURCE ? MPI_ANY_SOURCE : src; }
+
+int vae_comm_arrived(vae_comm *c, int src, int tag, int *arrived)
+{
+    *arrived = 0;
+    return comm_mpi_status(MPI_Iprobe(mpi_source(src), tag, c->world, arrived, MPI_STATUS_IGNORE), "MPI_Iprobe");
+}
+
+int vae_comm_recv(vae_comm *c, int src, int tag, void **buf, size_t *cap, size_t *bytes)
 {
     MPI_Message msg;
     MPI_Status st;
@@ -266,7 +283,7 @@ int vae_comm_recv(vae_comm *c, int src, void **buf, size_t *cap, size_t *bytes)
     *bytes = 0;
     int found = 0, rc;
     long ns = STREAM_NAP_NS;
-    while (!(rc = comm_mpi_status(MPI_Improbe(src, 0, c->world, &found, &msg, &st), "MPI_Improbe")) && !found)
+    while (!(rc = comm_mpi_status(MPI_Improbe(mpi_source(src), tag, c->world, &found, &msg, &st), "MPI_Improbe")) && !found)
         nap(&ns);
     if (rc)
         return rc;

@@ -1,5 +1,5 @@
-/* A counter in each node's shared memory (include/vae/comm.h, vae_comm_counter): vae-prep's first
- * pass hands its pieces out with it, so that the rank on the faster core takes more of them. One
+/* A counter in each node's shared memory (include/vae/comm.h, vae_comm_counter): vae-prep's two
+ * passes hand their pieces out with it, so that the rank on the faster core takes more of them. One
  * int64 on the node's first rank, in an MPI-3 shared window with a passive-target epoch open for
  * its whole life; the ranks add to it with the processor's atomic add, which needs no MPI call
  * (and so no MPI progress on any rank while they work). */

@@ -3,10 +3,10 @@
  * large file is cut at line boundaries and a file of the files format stays whole). Pass 1: the
  * ranks count pieces, in turn while MPI starts, then as each node's ranks draw them (count_rest),
  * then the counts and the vocabulary are merged (prep_merge.c).
- * Pass 2: the ranks convert pieces into messages of documents (rank 0 fewer: see pass2_owner),
- * and rank 0, the one writer, takes them piece by piece in input order, so
- * that the file is the one a single process writes, and neither the writer nor any rank holds
- * more than a piece. A failure on any rank is agreed on by its piece, the first in input order
+ * Pass 2: the ranks convert pieces, drawn as they go (pass2_draw), into messages of documents, and
+ * rank 0, the one writer, takes them piece by piece in input order, so that the file is the one a
+ * single process writes, converting pieces itself only while the next one has not arrived
+ * (writer_take); no rank holds more than a few pieces. A failure on any rank is agreed on by its piece, the first in input order
  * winning, as one process would have met it first. */
 #include "prep_run.h"
 
@@ -17,15 +17,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The cap of a piece: a message of its documents stays a few times this. */
-#define PIECE_MAX_BYTES (1 << 20)
+/* The cap of a piece: a message of its documents stays below this. At 1 MiB, pass 2's drawn pieces
+ * raised rank 0's peak RSS above one process's on tools/bench_prep.sh's 201 MB input (the writer
+ * holds a piece of its own and one received: 48.0 MB against 47.7 in its `ranks` part), at 512 KiB
+ * they do not (47.0 against 47.9, 47.5 against 47.8), at the same speed (x1.006 one process, x1.010
+ * 2 ranks, in its `against` mode). */
+#define PIECE_MAX_BYTES (1 << 19)
 /* Pieces per rank at least (when the input is large enough), for the balance of the work. */
 #define PIECES_PER_RANK 8
 /* Messages a converter may have travelling: at 4 the converters of 2 ranks waited 0.15-0.26 s
  * for the writer in a 1.3 s pass (tools/bench_prep.sh's input), at 8 0.06-0.2 s. */
 #define SEND_AHEAD 8
-#define WRITE_COST_NUM 2
-#define WRITE_COST_DEN 5
 
 typedef struct {
     int64_t n, bytes; /* pieces, and the bytes of each but the last, which runs to the end */
@@ -41,12 +43,16 @@ typedef struct {
     int rank, size;
     pieces pc;
     vae_doc_reader *reader;
-    int64_t pass_start_bytes, pass_docs; /* pass 2's progress: the reader's bytes before it, documents */
     /* Pass 2's messages: a converter fills one while up to SEND_AHEAD - 1 others travel, so that it
-     * goes on while the writer is busy; the writer uses the first alone. */
-    prep_buf msgs[SEND_AHEAD], *msg;
+     * goes on while the writer is busy; the writer converts into the first and receives into the
+     * second. */
+    prep_buf msgs[SEND_AHEAD];
     vae_comm_sending *sending[SEND_AHEAD];
-    int slot;
+    /* Pass 2's draws (pass2_draw): the node's counter (NULL on uneven nodes), the draws so far,
+     * and whether none is left; the tags of the pieces' messages wrap at tags. */
+    vae_comm_counter *counter;
+    int64_t drawn, tags;
+    int drawn_all;
 } parallel;
 
 static void piece_range(const pieces *pc, int64_t k, int64_t *lo, int64_t *hi)
@@ -99,35 +105,18 @@ static void line_bases(pieces *pc, const vae_input_list *l)
     }
 }
 
-/* Pass 2's converter of piece k. The writer also writes every piece, which costs about
- * WRITE_COST_NUM / WRITE_COST_DEN of converting one (4.1 against 9.6 ms a piece of
- * tools/bench_prep.sh's input, timed inside the pass on 2 ranks with a timer not kept), so it
- * converts the share s of the pieces at which it ends with the others: s c + w = (1 - s) c / (N - 1)
- * per piece gives s = (den - num (N - 1)) / (N den) (0.3 at 2 ranks, 1/15 at 3), and none from 4
- * ranks on, where writing is its whole work. The others take the rest in turn. */
-static int pass2_owner(const parallel *w, int64_t k)
-{
-    const int64_t den = WRITE_COST_DEN, num = den - WRITE_COST_NUM * (w->size - 1);
-    if (num <= 0)
-        return 1 + (int)(k % (w->size - 1));
-    const int64_t per = (int64_t)w->size * den, before = k / per * num + k % per * num / per,
-                  upto = (k + 1) / per * num + (k + 1) % per * num / per;
-    return upto > before ? 0 : 1 + (int)((k - upto) % (w->size - 1));
-}
-
-/* The progress lines (rank 0's) count this rank's share of the pass: its pieces' bytes. */
-static void progress_share(parallel *w, int pass)
+/* Pass 1's progress lines (rank 0's) count this rank's share of the pass, the pieces it takes in
+ * turn; the counter's draws make the share a near guess. */
+static void progress_share(parallel *w)
 {
     int64_t bytes = 0;
-    for (int64_t k = 0; k < w->pc.n; k++)
-        if ((pass == 1 ? (int)(k % w->size) : pass2_owner(w, k)) == w->rank) {
-            int64_t lo, hi;
-            piece_range(&w->pc, k, &lo, &hi);
-            bytes += (hi < w->p->inputs->total_bytes ? hi : w->p->inputs->total_bytes) - lo;
-        }
+    for (int64_t k = w->rank; k < w->pc.n; k += w->size) {
+        int64_t lo, hi;
+        piece_range(&w->pc, k, &lo, &hi);
+        bytes += (hi < w->p->inputs->total_bytes ? hi : w->p->inputs->total_bytes) - lo;
+    }
     w->p->prog.total_bytes = bytes;
-    w->pass_start_bytes = vae_doc_reader_bytes(w->reader);
-    prep_progress_pass(&w->p->prog, pass);
+    prep_progress_pass(&w->p->prog, 1);
 }
 
 /* ---- pass 1 ---- */
@@ -227,7 +216,7 @@ static int count_pass(parallel *w, int setup_rc)
     int rc = VAE_OK;
     if (!setup_rc) {
         prep_counter_init(p, &cnt);
-        progress_share(w, 1);
+        progress_share(w);
     }
     while (!setup_rc && !rc && !prep_mpi_started(p) && w->rank + early * w->size < w->pc.n)
         take_piece(w, &cnt, w->rank + early++ * w->size, &rc, &failed);
@@ -290,14 +279,14 @@ static int put_doc(prep_buf *b, const prep *p, int split)
     return rc;
 }
 
-static int convert_piece(parallel *w, int64_t k)
+static int convert_piece(parallel *w, int64_t k, prep_buf *msg)
 {
     prep *p = w->p;
     int64_t lo, hi, docs = 0;
     int32_t status = VAE_OK;
     vae_input_doc d;
-    w->msg->len = 0;
-    int rc = prep_buf_put(w->msg, &status, sizeof status);
+    msg->len = 0;
+    int rc = prep_buf_put(msg, &status, sizeof status);
     piece_range(&w->pc, k, &lo, &hi);
     vae_doc_reader_range(w->reader, lo, hi, w->pc.base[k]);
     while (!rc && !(rc = vae_doc_reader_next(w->reader, &d)) && d.text) {
@@ -305,8 +294,7 @@ static int convert_piece(parallel *w, int64_t k)
         docs++;
         rc = prep_convert_doc(p, &d, &split);
         if (!rc && p->bow->nnz > 0)
-            rc = put_doc(w->msg, p, split);
-        prep_progress_tick(&p->prog, vae_doc_reader_bytes(w->reader) - w->pass_start_bytes, ++w->pass_docs);
+            rc = put_doc(msg, p, split);
     }
     if (!rc && docs != w->pc.docs[k])
         rc = vae_fail(VAE_ERR_IO, "the inputs changed between the two passes (%lld documents in bytes %lld.. "
@@ -381,14 +369,128 @@ static int write_piece(parallel *w, const prep_buf *m, int *owner_failed)
     return rc;
 }
 
-/* This rank's piece k as a message in w->msg: its documents, or after a failure its status. */
-static int own_piece(parallel *w, int64_t k, int failed)
+/* This rank's piece k as a message in msg: its documents, or after a failure its status. */
+static int own_piece(parallel *w, int64_t k, int failed, prep_buf *msg)
 {
-    int rc = failed ? failed : convert_piece(w, k);
+    int rc = failed ? failed : convert_piece(w, k, msg);
     if (rc) {
         int32_t status = rc;
-        w->msg->len = 0;
-        prep_buf_put(w->msg, &status, sizeof status);
+        msg->len = 0;
+        prep_buf_put(msg, &status, sizeof status);
+    }
+    return rc;
+}
+
+/* Pass 2's next piece for this rank (w->pc.n when none is left): on even nodes node m of M takes
+ * m + t M as its ranks draw t from the node's counter, rank 0 among them, so that the writer
+ * converts what its writing leaves it time for and a faster core takes more; on uneven nodes
+ * ranks 1 .. N - 1 take theirs in turn and rank 0 only writes. */
+static int64_t pass2_draw(parallel *w)
+{
+    int64_t k = w->pc.n;
+    if (w->counter)
+        k = vae_comm_node_index(w->c) + vae_comm_counter_next(w->counter) * vae_comm_nodes(w->c);
+    else if (w->rank > 0)
+        k = w->rank - 1 + w->drawn++ * (w->size - 1);
+    w->drawn_all = k >= w->pc.n;
+    return w->drawn_all ? w->pc.n : k;
+}
+
+/* A piece's message travels under its tag. The pieces drawn but not yet written span fewer than
+ * SEND_AHEAD N + 1 (each converter draws only with a free message; the writer holds one), so tags
+ * that wrap past that stay distinct among the messages travelling at once. */
+static int piece_tag(const parallel *w, int64_t k) { return (int)(k % w->tags); }
+
+/* The converter's part: pieces drawn and converted, each sent once the message it goes into is
+ * free again. *failed: the piece of this rank's first failure. */
+static int convert_pass(parallel *w, int64_t *failed)
+{
+    int rc = VAE_OK;
+    for (int slot = 0;; slot = (slot + 1) % SEND_AHEAD) {
+        const int sent_rc = vae_comm_send_wait(w->sending[slot]);
+        w->sending[slot] = NULL;
+        rc = rc ? rc : sent_rc;
+        const int64_t k = pass2_draw(w);
+        if (k >= w->pc.n)
+            break;
+        prep_buf *msg = &w->msgs[slot];
+        int piece_rc = own_piece(w, k, rc, msg);
+        const int send_rc = vae_comm_send_start(w->c, 0, piece_tag(w, k), msg->data, msg->len, &w->sending[slot]);
+        piece_rc = piece_rc ? piece_rc : send_rc;
+        if (piece_rc && !rc) {
+            rc = piece_rc;
+            *failed = k;
+        }
+    }
+    for (int i = 0; i < SEND_AHEAD; i++) {
+        const int sent_rc = vae_comm_send_wait(w->sending[i]);
+        w->sending[i] = NULL;
+        rc = rc ? rc : sent_rc;
+    }
+    return rc;
+}
+
+/* The writer's piece k in *m: its own when it converted it (*held, -1 once taken), else the
+ * message of the rank that did, received as soon as it has arrived. While it has not, the writer
+ * converts a piece it draws, one at a time (it holds at most one), so that it waits only with
+ * nothing left to do. *rc and *failed: the writer's first failure and its piece. Returns MPI's
+ * failure. */
+static int writer_take(parallel *w, int64_t k, int64_t *held, int *rc, int64_t *failed, const prep_buf **m)
+{
+    prep_buf *own = &w->msgs[0], *inbox = &w->msgs[1];
+    for (;;) {
+        if (*held == k) {
+            *held = -1;
+            *m = own;
+            return VAE_OK;
+        }
+        int arrived = *held >= 0 || w->drawn_all;
+        int mpi_rc = arrived ? VAE_OK : vae_comm_arrived(w->c, VAE_COMM_ANY_SOURCE, piece_tag(w, k), &arrived);
+        if (mpi_rc || arrived) {
+            void *data = inbox->data;
+            if (!mpi_rc)
+                mpi_rc = vae_comm_recv(w->c, VAE_COMM_ANY_SOURCE, piece_tag(w, k), &data, &inbox->cap, &inbox->len);
+            inbox->data = data;
+            *m = inbox;
+            return mpi_rc;
+        }
+        const int64_t j = pass2_draw(w);
+        if (j < w->pc.n) {
+            const int own_rc = own_piece(w, j, *rc, own);
+            if (own_rc && !*rc) {
+                *rc = own_rc;
+                *failed = j;
+            }
+            *held = j;
+        }
+    }
+}
+
+/* The writer's part: every piece in input order, written up to the first failure, which comes
+ * from a piece's owner (its status alone: the file will not be committed) or from the writer
+ * itself, converting or writing. Progress counts the input up to the last piece written. */
+static int writer_pass(parallel *w, int64_t *failed)
+{
+    prep *p = w->p;
+    p->prog.total_bytes = p->inputs->total_bytes;
+    prep_progress_pass(&p->prog, 2);
+    int rc = VAE_OK, stopped = 0;
+    int64_t held = -1, docs = 0;
+    for (int64_t k = 0; k < w->pc.n; k++) {
+        const prep_buf *m = NULL;
+        int piece_rc = writer_take(w, k, &held, &rc, failed, &m);
+        int owner_failed = 0;
+        if (!piece_rc && !stopped && (*failed < 0 || k < *failed))
+            piece_rc = write_piece(w, m, &owner_failed);
+        stopped |= owner_failed;
+        if (piece_rc && (!rc || k < *failed)) {
+            rc = piece_rc;
+            *failed = k;
+        }
+        int64_t lo, hi;
+        piece_range(&w->pc, k, &lo, &hi);
+        docs += w->pc.docs[k];
+        prep_progress_tick(&p->prog, hi < p->inputs->total_bytes ? hi : p->inputs->total_bytes, docs);
     }
     return rc;
 }
@@ -397,43 +499,20 @@ static int own_piece(parallel *w, int64_t k, int failed)
  * waits for a message that never comes; the first failure in input order is agreed on after. */
 static int write_pass(parallel *w)
 {
-    progress_share(w, 2);
-    int rc = VAE_OK, stopped = 0;
+    const int64_t tag_max = vae_comm_tag_max(w->c), travelling = (int64_t)SEND_AHEAD * w->size + 1;
+    int rc = tag_max < travelling ? vae_fail(VAE_ERR_ARG, "MPI's largest tag, %lld, is too small for %d ranks "
+                                             "(%lld needed)", (long long)tag_max, w->size, (long long)travelling)
+                                  : VAE_OK;
+    w->tags = tag_max + 1;
+    rc = vae_comm_agree(w->c, rc, NULL);
+    if (!rc && vae_comm_nodes_even(w->c))
+        rc = vae_comm_counter_new(w->c, &w->counter);
+    if (rc)
+        return rc;
     int64_t failed = -1;
-    for (int64_t k = 0; k < w->pc.n; k++) {
-        const int owner = pass2_owner(w, k);
-        if (owner == w->rank && w->rank != 0) { /* the next message, once its last send is done */
-            w->slot = (w->slot + 1) % SEND_AHEAD;
-            const int sent_rc = vae_comm_send_wait(w->sending[w->slot]);
-            w->sending[w->slot] = NULL;
-            rc = rc ? rc : sent_rc;
-            w->msg = &w->msgs[w->slot];
-        }
-        int piece_rc = owner == w->rank ? own_piece(w, k, rc) : VAE_OK;
-        if (w->rank == 0) {
-            if (owner != 0) { /* into the one buffer of this rank's own pieces */
-                void *data = w->msg->data;
-                piece_rc = vae_comm_recv(w->c, owner, &data, &w->msg->cap, &w->msg->len);
-                w->msg->data = data;
-            }
-            int owner_failed = 0;
-            if (!piece_rc && !rc && !stopped)
-                piece_rc = write_piece(w, w->msg, &owner_failed);
-            stopped |= owner_failed; /* the file will not be committed: write no more */
-        } else if (owner == w->rank) {
-            const int send_rc = vae_comm_send_start(w->c, 0, w->msg->data, w->msg->len, &w->sending[w->slot]);
-            piece_rc = piece_rc ? piece_rc : send_rc;
-        }
-        if (piece_rc && !rc) {
-            rc = piece_rc;
-            failed = k;
-        }
-    }
-    for (int i = 0; i < SEND_AHEAD; i++) {
-        const int sent_rc = vae_comm_send_wait(w->sending[i]);
-        w->sending[i] = NULL;
-        rc = rc ? rc : sent_rc;
-    }
+    rc = w->rank == 0 ? writer_pass(w, &failed) : convert_pass(w, &failed);
+    vae_comm_counter_free(w->counter);
+    w->counter = NULL;
     return vae_comm_agree_first(w->c, rc, (int)(failed < 0 ? 0 : failed), NULL);
 }
 
@@ -457,7 +536,6 @@ static int sum_stats(parallel *w)
 int prep_run_parallel(prep *p, int rank, int size)
 {
     parallel w = {.p = p, .c = p->o->comm, .rank = rank, .size = size};
-    w.msg = &w.msgs[0];
     int rc = prep_setup(p);
     p->prog.quiet |= w.rank != 0;
     if (!rc)

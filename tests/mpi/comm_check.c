@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vae/comm.h"
 #include "vae/exchange.h"
@@ -225,9 +226,8 @@ static void agreement_by_key(vae_comm *c)
 }
 
 /* int64 sums past 2^53 (where doubles would round); the all-to-all: rank r sends rank q (q + 1) * (r + 1)
- * bytes of value r * 16 + q, an empty block to itself when r is even; the stream: every rank sends rank 0
- * messages of growing sizes, which arrive whole and in order. */
-static void int64_alltoall_stream(vae_comm *c)
+ * bytes of value r * 16 + q, an empty block to itself when r is even. */
+static void int64_alltoall(vae_comm *c)
 {
     if (ranks > 8) {
         CHECK(0, "the all-to-all check is written for at most 8 ranks");
@@ -259,14 +259,23 @@ static void int64_alltoall_stream(vae_comm *c)
     }
     free(recv);
     free(send);
-    enum { MESSAGES = 5 };
+}
+
+/* The streams: every rank sends rank 0 messages of growing sizes under tag 0, which arrive whole
+ * and in order from each; then messages under tags 1 .. TAGGED dealt in turn to ranks 1, 2, ...,
+ * each rank sending its own in reverse order, which rank 0 takes in tag order from any source; and
+ * a message that has arrived, seen without being taken, then received. */
+static void streams(vae_comm *c)
+{
+    enum { MESSAGES = 5, TAGGED = 12, LATE_TAG = 77 };
+    CHECK(vae_comm_tag_max(c) >= 32767, "the largest tag is %d", vae_comm_tag_max(c));
     if (rank == 0) {
         void *buf = NULL;
         size_t cap = 0, bytes = 0;
         for (int k = 0; k < MESSAGES; k++)
             for (int r = 1; r < ranks; r++) {
                 const size_t want = (size_t)1 << (4 * k);
-                CHECK(vae_comm_recv(c, r, &buf, &cap, &bytes) == VAE_OK && bytes == want && cap >= want &&
+                CHECK(vae_comm_recv(c, r, 0, &buf, &cap, &bytes) == VAE_OK && bytes == want && cap >= want &&
                       ((unsigned char *)buf)[0] == (unsigned char)(r * 16 + k) &&
                       ((unsigned char *)buf)[want - 1] == (unsigned char)(r * 16 + k),
                       "message %d of rank %d: %zu bytes, not %zu", k, r, bytes, want);
@@ -277,9 +286,51 @@ static void int64_alltoall_stream(vae_comm *c)
             const size_t n = (size_t)1 << (4 * k);
             unsigned char *m = malloc(n);
             memset(m, rank * 16 + k, n);
-            CHECK(vae_comm_send(c, 0, m, n) == VAE_OK, "send %d: %s", k, vae_error_message());
+            CHECK(vae_comm_send(c, 0, 0, m, n) == VAE_OK, "send %d: %s", k, vae_error_message());
             free(m);
         }
+    }
+    if (ranks < 2)
+        return;
+    if (rank == 0) {
+        void *buf = NULL;
+        size_t cap = 0, bytes = 0;
+        int arrived = 1;
+        CHECK(vae_comm_arrived(c, VAE_COMM_ANY_SOURCE, LATE_TAG, &arrived) == VAE_OK && !arrived,
+              "a message not yet sent has arrived");
+        for (int t = 1; t <= TAGGED; t++) {
+            CHECK(vae_comm_recv(c, VAE_COMM_ANY_SOURCE, t, &buf, &cap, &bytes) == VAE_OK && bytes == 2 &&
+                  ((unsigned char *)buf)[0] == t && ((unsigned char *)buf)[1] == 1 + (t - 1) % (ranks - 1),
+                  "tag %d: %zu bytes, %d from rank %d", t, bytes, bytes ? ((unsigned char *)buf)[0] : -1,
+                  bytes > 1 ? ((unsigned char *)buf)[1] : -1);
+        }
+        CHECK(vae_comm_agree(c, VAE_OK, NULL) == VAE_OK, "agreed after the late send");
+        for (int tries = 0; !arrived && tries < 10000; tries++) {
+            CHECK(vae_comm_arrived(c, 1, LATE_TAG, &arrived) == VAE_OK, "looking for the late message");
+            if (!arrived)
+                nanosleep(&(struct timespec){0, 1000000}, NULL);
+        }
+        CHECK(arrived, "the late message has not arrived in 10 s");
+        CHECK(vae_comm_arrived(c, VAE_COMM_ANY_SOURCE, LATE_TAG, &arrived) == VAE_OK && arrived,
+              "the late message was taken by looking at it");
+        CHECK(vae_comm_recv(c, 1, LATE_TAG, &buf, &cap, &bytes) == VAE_OK && bytes == 2 &&
+              ((unsigned char *)buf)[0] == LATE_TAG, "the late message: %zu bytes", bytes);
+        free(buf);
+    } else {
+        unsigned char m[TAGGED + 1][2];
+        vae_comm_sending *s[TAGGED + 1] = {0};
+        for (int t = TAGGED; t >= 1; t--)
+            if (1 + (t - 1) % (ranks - 1) == rank) {
+                m[t][0] = (unsigned char)t;
+                m[t][1] = (unsigned char)rank;
+                CHECK(vae_comm_send_start(c, 0, t, m[t], 2, &s[t]) == VAE_OK, "send of tag %d", t);
+            }
+        for (int t = 1; t <= TAGGED; t++)
+            CHECK(vae_comm_send_wait(s[t]) == VAE_OK, "the send of tag %d", t);
+        const unsigned char late[2] = {LATE_TAG, 1};
+        if (rank == 1)
+            CHECK(vae_comm_send(c, 0, LATE_TAG, late, 2) == VAE_OK, "the late send");
+        CHECK(vae_comm_agree(c, VAE_OK, NULL) == VAE_OK, "agreed after the late send");
     }
 }
 
@@ -449,7 +500,8 @@ int main(int argc, char **argv)
     counters(c);
     agreement(c);
     agreement_by_key(c);
-    int64_alltoall_stream(c);
+    int64_alltoall(c);
+    streams(c);
     exchanges(c);
     vae_comm_free(c);
     /* MPI was ours: still initialized, and a second comm lives on it. */
