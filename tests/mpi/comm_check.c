@@ -298,6 +298,7 @@ static void streams(vae_comm *c)
         int arrived = 1;
         CHECK(vae_comm_arrived(c, VAE_COMM_ANY_SOURCE, LATE_TAG, &arrived) == VAE_OK && !arrived,
               "a message not yet sent has arrived");
+        CHECK(vae_comm_agree(c, VAE_OK, NULL) == VAE_OK, "agreed before the tagged sends");
         for (int t = 1; t <= TAGGED; t++) {
             CHECK(vae_comm_recv(c, VAE_COMM_ANY_SOURCE, t, &buf, &cap, &bytes) == VAE_OK && bytes == 2 &&
                   ((unsigned char *)buf)[0] == t && ((unsigned char *)buf)[1] == 1 + (t - 1) % (ranks - 1),
@@ -319,6 +320,7 @@ static void streams(vae_comm *c)
     } else {
         unsigned char m[TAGGED + 1][2];
         vae_comm_sending *s[TAGGED + 1] = {0};
+        CHECK(vae_comm_agree(c, VAE_OK, NULL) == VAE_OK, "agreed before the tagged sends");
         for (int t = TAGGED; t >= 1; t--)
             if (1 + (t - 1) % (ranks - 1) == rank) {
                 m[t][0] = (unsigned char)t;

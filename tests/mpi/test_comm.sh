@@ -10,7 +10,7 @@ check=${VAE_COMM_CHECK:?the comm_check program (tests/CMakeLists.txt sets it)}
 for n in 2 3 4; do
   out=$(timeout 120 mpirun -np "$n" "${mpi_flags[@]}" "$check" 2>&1) || fail "$n ranks: $out"
   grep -q "^comm_check on $n ranks: passed" <<<"$out" || fail "$n ranks: $out"
-  ok "sums, broadcast, gather, blocks, reduce-scatter/allgather, nodes, counters, agreement, all-to-all, the stream and every exchange on $n ranks"
+  ok "sums, broadcast, gather, blocks, reduce-scatter/allgather, nodes, counters, agreement, all-to-all, the tagged streams and every exchange on $n ranks"
 done
 # MPI started on a thread of its own (vae_comm_start): the launcher's rank and size, known before
 # MPI is up, are MPI's, under mpirun and alone; unknown where a PMIx launcher's environment holds
