@@ -6,8 +6,8 @@
  * Pass 2: the ranks convert pieces, drawn as they go (pass2_draw), into messages of documents, and
  * rank 0, the one writer, takes them piece by piece in input order, so that the file is the one a
  * single process writes, converting pieces itself only while the next one has not arrived
- * (writer_take); no rank holds more than a few pieces. A failure on any rank is agreed on by its piece, the first in input order
- * winning, as one process would have met it first. */
+ * (writer_take); no rank holds more than a few pieces. A failure on any rank is agreed on by its
+ * piece, the first in input order winning, as one process would have met it first. */
 #include "prep_run.h"
 
 #include "vae/comm.h"
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The cap of a piece: a message of its documents stays below this. At 1 MiB, pass 2's drawn pieces
+/* The cap of a piece: a message of its documents stays within a few times this. At 1 MiB, pass 2's drawn pieces
  * raised rank 0's peak RSS above one process's on tools/bench_prep.sh's 201 MB input (the writer
  * holds a piece of its own and one received: 48.0 MB against 47.7 in its `ranks` part), at 512 KiB
  * they do not (47.0 against 47.9, 47.5 against 47.8), at the same speed (x1.006 one process, x1.010
