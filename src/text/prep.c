@@ -67,9 +67,11 @@ void prep_progress_tick(prep_progress *p, int64_t bytes, int64_t docs)
     if (t - p->last < 1.0)
         return;
     p->last = t;
-    fprintf(stderr, "%s: pass %d/2: %.1f of %.1f MB, %lld documents, %.1f MB/s\n", p->prog, p->pass,
-            (double)bytes / 1e6, (double)p->total_bytes / 1e6, (long long)docs,
-            (double)bytes / 1e6 / (t - p->pass_start));
+    char counted[48] = "";
+    if (docs >= 0)
+        snprintf(counted, sizeof counted, ", %lld documents", (long long)docs);
+    fprintf(stderr, "%s: pass %d/2: %.1f of %.1f MB%s, %.1f MB/s\n", p->prog, p->pass, (double)bytes / 1e6,
+            (double)p->total_bytes / 1e6, counted, (double)bytes / 1e6 / (t - p->pass_start));
 }
 
 void prep_progress_pass(prep_progress *p, int pass)

@@ -105,18 +105,13 @@ static void line_bases(pieces *pc, const vae_input_list *l)
     }
 }
 
-/* Pass 1's progress lines (rank 0's) count this rank's share of the pass, the pieces it takes in
- * turn; the counter's draws make the share a near guess. */
-static void progress_share(parallel *w)
+/* The progress lines (rank 0's) of either pass count the whole input: in pass 1 up to the place that
+ * rank 0 has reached, where the others, drawing the pieces around it, are too (the documents are
+ * left out: each rank counts its own until the pass's end); in pass 2 up to the last piece written. */
+static void progress_whole(parallel *w, int pass)
 {
-    int64_t bytes = 0;
-    for (int64_t k = w->rank; k < w->pc.n; k += w->size) {
-        int64_t lo, hi;
-        piece_range(&w->pc, k, &lo, &hi);
-        bytes += (hi < w->p->inputs->total_bytes ? hi : w->p->inputs->total_bytes) - lo;
-    }
-    w->p->prog.total_bytes = bytes;
-    prep_progress_pass(&w->p->prog, 1);
+    w->p->prog.total_bytes = w->p->inputs->total_bytes;
+    prep_progress_pass(&w->p->prog, pass);
 }
 
 /* ---- pass 1 ---- */
@@ -127,10 +122,11 @@ static int count_piece(parallel *w, prep_counter *cnt, int64_t k, int64_t base)
     vae_input_doc d;
     piece_range(&w->pc, k, &lo, &hi);
     vae_doc_reader_range(w->reader, lo, hi, base);
+    const int64_t start = vae_doc_reader_bytes(w->reader);
     int rc;
     while (!(rc = vae_doc_reader_next(w->reader, &d)) && d.text && !(rc = prep_count_doc(w->p, cnt, &d))) {
         docs++;
-        prep_progress_tick(&w->p->prog, vae_doc_reader_bytes(w->reader), w->p->st->docs_read);
+        prep_progress_tick(&w->p->prog, lo + vae_doc_reader_bytes(w->reader) - start, -1);
     }
     w->pc.docs[k] = docs;
     w->pc.lines[k] = vae_doc_reader_line(w->reader);
@@ -216,7 +212,7 @@ static int count_pass(parallel *w, int setup_rc)
     int rc = VAE_OK;
     if (!setup_rc) {
         prep_counter_init(p, &cnt);
-        progress_share(w);
+        progress_whole(w, 1);
     }
     while (!setup_rc && !rc && !prep_mpi_started(p) && w->rank + early * w->size < w->pc.n)
         take_piece(w, &cnt, w->rank + early++ * w->size, &rc, &failed);
@@ -468,12 +464,11 @@ static int writer_take(parallel *w, int64_t k, int64_t *held, int *rc, int64_t *
 
 /* The writer's part: every piece in input order, written up to the first failure, which comes
  * from a piece's owner (its status alone: the file will not be committed) or from the writer
- * itself, converting or writing. Progress counts the input up to the last piece written. */
+ * itself, converting or writing. */
 static int writer_pass(parallel *w, int64_t *failed)
 {
     prep *p = w->p;
-    p->prog.total_bytes = p->inputs->total_bytes;
-    prep_progress_pass(&p->prog, 2);
+    progress_whole(w, 2);
     int rc = VAE_OK, stopped = 0;
     int64_t held = -1, docs = 0;
     for (int64_t k = 0; k < w->pc.n; k++) {

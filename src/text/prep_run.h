@@ -46,6 +46,8 @@ typedef struct {
 
 double prep_now(void);
 void prep_progress_pass(prep_progress *pr, int pass);
+/* A progress line at most once a second: bytes of the pass's total, and documents (< 0: not known
+ * here, and left out of the line). */
 void prep_progress_tick(prep_progress *pr, int64_t bytes, int64_t docs);
 
 /* Checks the options, loads the stopwords and lists the inputs: what needs neither MPI nor the

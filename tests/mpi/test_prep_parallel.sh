@@ -6,7 +6,7 @@
 # CRLF lines, no LF at its end), jsonl, a file smaller than the number of ranks, empty files, with
 # --sequences sentence and line (cut by --max-length), and --vocab-from; inputs of empty files
 # alone fail alike on every N; and where the launcher's rank and size, by which the first pass
-# begins, are wrong. Faults: an unreadable file in rank 1's share, a bad JSON line in
+# begins, are wrong. Rank 0's progress lines stay within the input's size. Faults: an unreadable file in rank 1's share, a bad JSON line in
 # rank 2's share (inside a large file, so that its line number is counted across pieces) and a
 # writer out of disk end every rank with exit 1 and one message, the one a single process gives,
 # and leave no file.
@@ -114,6 +114,17 @@ for layout in "2" "4 --ranks-per-node 2" "3 --ranks-per-node 2"; do
     fail "huge on $layout ranks: another file than one process's"
 done
 ok "a first pass longer than MPI's start: 2 ranks, 2 nodes of 2, uneven nodes write one process's file"
+
+# Progress: rank 0's lines count the whole input in both passes, never past it, whichever pieces
+# rank 0 drew (its own share is not known in advance). The huge input three times over (250 MB),
+# both ranks on one core, so that each pass lasts seconds (3 here; a line comes once a second).
+taskset -c 0 mpirun -np 2 "${mpi_flags[@]}" "$prep" -o "$work/huge-n.h5" "$work/huge.txt" "$work/huge.txt" \
+  "$work/huge.txt" </dev/null 2>"$work/huge.err" || fail "huge with progress: exit $?: $(cat "$work/huge.err")"
+total=$(awk -v b="$(stat -c %s "$work/huge.txt")" 'BEGIN { printf "%.1f", 3 * b / 1e6 }')
+grep -q '^vae-prep: pass 1/2: ' "$work/huge.err" || fail "no progress line in pass 1: $(cat "$work/huge.err")"
+bad=$(awk -v t="$total" '/^vae-prep: pass [12]\/2: / && ($6 != t || $4 + 0 > $6 + 0)' "$work/huge.err")
+[ -z "$bad" ] || fail "progress lines past or beside the input's $total MB: $bad"
+ok "progress on 2 ranks: $(grep -c '^vae-prep: pass' "$work/huge.err") lines, each within the input's $total MB"
 
 # The first pass begins by the launcher's word (rank and size from its environment) while MPI
 # starts; where the word is wrong, the run begins again by MPI's (src/text/prep.c): a plain process
