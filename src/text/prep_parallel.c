@@ -17,11 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The cap of a piece: a message of its documents stays within a few times this. At 1 MiB, pass 2's drawn pieces
- * raised rank 0's peak RSS above one process's on tools/bench_prep.sh's 201 MB input (the writer
- * holds a piece of its own and one received: 48.0 MB against 47.7 in its `ranks` part), at 512 KiB
- * they do not (47.0 against 47.9, 47.5 against 47.8), at the same speed (x1.006 one process, x1.010
- * 2 ranks, in its `against` mode). */
+/* The cap of a piece: a message of its documents stays within a few times this. At 1 MiB, pass 2's
+ * drawn pieces raised rank 0's peak RSS above one process's on tools/bench_prep.sh's 201 MB input
+ * (the writer holds a piece of its own and one received: 48.0 MB against 47.7 in its `ranks`
+ * part); at 512 KiB they do not (47.0 against 47.9, 47.5 against 47.8), at the same speed (x1.006
+ * one process, x1.010 2 ranks, in its `against` mode). */
 #define PIECE_MAX_BYTES (1 << 19)
 /* Pieces per rank at least (when the input is large enough), for the balance of the work. */
 #define PIECES_PER_RANK 8
